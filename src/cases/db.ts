@@ -1,0 +1,29 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+
+export type Db = Database.Database;
+
+/**
+ * Opens (and creates) the SQLite file with the settings every process must share:
+ * WAL so readers never block the writer, busy_timeout ≥ 5 s because several processes write,
+ * synchronous=FULL because a committed report must survive a power cut, foreign keys on.
+ * NB! Every write transaction must run with `.immediate()`: a deferred one that reads first
+ * cannot wait for the write lock in WAL mode (libraries.md §6).
+ */
+export function openDatabase(path: string, options: { readonly?: boolean; mustExist?: boolean } = {}): Db {
+  if (path !== ':memory:' && !options.readonly && !options.mustExist) {
+    mkdirSync(dirname(path), { recursive: true });
+  }
+  const db = new Database(path, {
+    readonly: options.readonly ?? false,
+    fileMustExist: options.mustExist ?? options.readonly ?? false,
+    timeout: 10_000,
+  });
+  if (!options.readonly) {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+  }
+  db.pragma('foreign_keys = ON');
+  return db;
+}

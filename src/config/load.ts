@@ -1,0 +1,234 @@
+import { readFileSync, existsSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { parse as parseToml, TomlError } from 'smol-toml';
+import type { z } from 'zod';
+import { PsirtError } from '../core/errors.js';
+import { packageRoot } from '../core/paths.js';
+import { ConfigSchema, type Config } from './schema.js';
+
+/**
+ * Layered configuration (STYLE.md rule 8), later layers win:
+ *   1. `config/default.toml`            every key, commented, safe defaults
+ *   2. `config/<PSIRT_ENV>.toml`        when PSIRT_ENV is set (e.g. `test`)
+ *   3. the `--config` file (or PSIRT_CONFIG)
+ *   4. environment overrides `PSIRT_<SECTION>__<KEY>`; `..._FILE` reads the value from a file
+ * Secrets (`password`, `passphrase`, `access_token`) may also be given in a file as `<key>_file`.
+ * Relative paths in the config are resolved against the working directory.
+ */
+
+/** Config keys whose values are secrets: redacted on print, always strings, `_file` variants. */
+export const SECRET_KEYS: ReadonlySet<string> = new Set(['password', 'passphrase', 'access_token']);
+
+/** Environment variables with the PSIRT_ prefix that are not config overrides. */
+const NOT_OVERRIDES = new Set(['PSIRT_ENV', 'PSIRT_CONFIG', 'PSIRT_CONFIG_DIR']);
+
+export interface LoadOptions {
+  /** Folder with default.toml and the profiles; defaults to the package's `config/`. */
+  configDir?: string;
+  /** Extra file layered over the profile (the CLI's `--config`). */
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Invalid configuration: `issues` holds one line per bad key, each naming the key. */
+export class ConfigError extends PsirtError {
+  readonly issues: readonly string[];
+  constructor(issues: readonly string[]) {
+    super('invalid_config', `invalid configuration:\n${issues.map((i) => `  ${i}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.issues = issues;
+  }
+}
+
+type Tree = Record<string, unknown>;
+
+const isTree = (v: unknown): v is Tree => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function mergeInto(target: Tree, layer: Tree): Tree {
+  for (const [k, v] of Object.entries(layer)) {
+    const cur = target[k];
+    target[k] = isTree(cur) && isTree(v) ? mergeInto({ ...cur }, v) : v;
+  }
+  return target;
+}
+
+function readLayer(file: string, issues: string[]): Tree {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    issues.push(`${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    return {};
+  }
+  try {
+    return parseToml(text) as Tree;
+  } catch (err) {
+    const where = err instanceof TomlError ? ` at line ${err.line}, column ${err.column}` : '';
+    const first = String((err as Error).message).split('\n')[0] ?? '';
+    issues.push(`${file}: TOML syntax error${where}: ${first}`);
+    return {};
+  }
+}
+
+function readSecretFile(file: string, key: string, issues: string[]): string | undefined {
+  try {
+    return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  } catch (err) {
+    issues.push(`${key}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    return undefined;
+  }
+}
+
+/** Formats a config path as it is written in TOML: `staff[0].address`, `deadlines.fix.critical`. */
+export function formatKey(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const seg of path) {
+    if (typeof seg === 'number') out += `[${seg}]`;
+    else out += out === '' ? String(seg) : `.${String(seg)}`;
+  }
+  return out || '(root)';
+}
+
+function envValue(raw: string, current: unknown, secret: boolean): unknown {
+  if (secret || typeof current === 'string') return raw;
+  try {
+    return (parseToml(`v = ${raw}`) as { v: unknown }).v;
+  } catch {
+    return raw; // not a TOML literal (e.g. a bare word): the value is the string itself
+  }
+}
+
+function applyEnv(tree: Tree, env: NodeJS.ProcessEnv, issues: string[]): void {
+  for (const [name, raw] of Object.entries(env)) {
+    if (!name.startsWith('PSIRT_') || NOT_OVERRIDES.has(name) || name.startsWith('PSIRT_STACK_')) continue;
+    if (raw === undefined) continue;
+    const path = name
+      .slice('PSIRT_'.length)
+      .split('__')
+      .map((s) => s.toLowerCase());
+    if (path.some((s) => s === '')) {
+      issues.push(`${name}: malformed override (use PSIRT_SECTION__KEY)`);
+      continue;
+    }
+    let leaf = path[path.length - 1] as string;
+    let value: unknown;
+    const fileMatch = /^(.+)_file$/.exec(leaf);
+    if (fileMatch) {
+      leaf = fileMatch[1] as string;
+      value = readSecretFile(raw, name, issues);
+      if (value === undefined) continue;
+    }
+    const parents = path.slice(0, -1);
+    let node: Tree | unknown[] = tree;
+    for (const seg of parents) {
+      const key: string | number = Array.isArray(node) ? Number(seg) : seg;
+      const container = node as Record<string | number, unknown>;
+      if (Array.isArray(node) && !Number.isInteger(key)) {
+        issues.push(`${name}: "${seg}" is not an index of ${formatKey(parents)}`);
+        node = [];
+        break;
+      }
+      const next: unknown = container[key];
+      if (isTree(next) || Array.isArray(next)) node = next;
+      else {
+        const fresh: Tree = {};
+        container[key] = fresh;
+        node = fresh;
+      }
+    }
+    const container = node as Record<string | number, unknown>;
+    const key: string | number = Array.isArray(node) ? Number(leaf) : leaf;
+    container[key] = fileMatch ? value : envValue(raw, container[key], SECRET_KEYS.has(leaf));
+  }
+}
+
+/** Replaces `<secret>_file = "path"` keys from TOML by the file's content. */
+function resolveSecretFiles(node: unknown, path: PropertyKey[], issues: string[]): void {
+  if (Array.isArray(node)) {
+    node.forEach((child, i) => resolveSecretFiles(child, [...path, i], issues));
+    return;
+  }
+  if (!isTree(node)) return;
+  for (const [k, v] of Object.entries(node)) {
+    const m = /^(.+)_file$/.exec(k);
+    if (m && SECRET_KEYS.has(m[1] as string)) {
+      const base = m[1] as string;
+      const key = formatKey([...path, k]);
+      if (node[base] !== undefined && node[base] !== '') {
+        issues.push(`${key}: both ${base} and ${k} are set; keep one`);
+      } else if (typeof v !== 'string') {
+        issues.push(`${key}: must be a file path`);
+      } else {
+        const content = readSecretFile(v, key, issues);
+        if (content !== undefined) node[base] = content;
+      }
+      delete node[k];
+    } else {
+      resolveSecretFiles(v, [...path, k], issues);
+    }
+  }
+}
+
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let value: unknown = input;
+  for (const seg of path) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<PropertyKey, unknown>)[seg];
+  }
+  return value;
+}
+
+function describeReceived(issue: z.core.$ZodIssue, input: unknown): string {
+  const value = valueAt(input, issue.path);
+  const last = issue.path[issue.path.length - 1];
+  if (typeof last === 'string' && SECRET_KEYS.has(last)) return '';
+  if (typeof value === 'number' || typeof value === 'boolean') return ` (got ${String(value)})`;
+  if (typeof value === 'string' && value.length <= 60) return ` (got ${JSON.stringify(value)})`;
+  return '';
+}
+
+/** Loads, layers and validates the configuration. Throws `ConfigError` listing every bad key. */
+export function loadConfig(opts: LoadOptions = {}): Config {
+  const env = opts.env ?? process.env;
+  const dir = opts.configDir ?? env.PSIRT_CONFIG_DIR ?? join(packageRoot(), 'config');
+  const issues: string[] = [];
+  const tree: Tree = {};
+  mergeInto(tree, readLayer(join(dir, 'default.toml'), issues));
+  const profile = env.PSIRT_ENV;
+  if (profile) {
+    if (!/^[a-z0-9-]+$/.test(profile)) issues.push(`PSIRT_ENV: "${profile}" is not a profile name`);
+    else mergeInto(tree, readLayer(join(dir, `${profile}.toml`), issues));
+  }
+  const extra = opts.file ?? env.PSIRT_CONFIG;
+  if (extra) {
+    const file = resolve(extra);
+    if (!existsSync(file)) issues.push(`--config: ${file} does not exist`);
+    else mergeInto(tree, readLayer(file, issues));
+  }
+  if (issues.length > 0) throw new ConfigError(issues);
+  resolveSecretFiles(tree, [], issues);
+  applyEnv(tree, env, issues);
+  const result = ConfigSchema.safeParse(tree);
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      if (issue.code === 'unrecognized_keys') {
+        for (const k of issue.keys) issues.push(`${formatKey([...issue.path, k])}: unknown key`);
+        continue;
+      }
+      if (issue.code === 'invalid_type' && valueAt(tree, issue.path) === undefined) {
+        issues.push(`${formatKey(issue.path)}: is required (${issue.expected})`);
+        continue;
+      }
+      issues.push(`${formatKey(issue.path)}: ${issue.message}${describeReceived(issue, tree)}`);
+    }
+  }
+  if (issues.length > 0) throw new ConfigError(issues);
+  const config = (result as { data: Config }).data;
+  config.database.path = resolveRelative(config.database.path);
+  for (const key of config.pgp.keys) key.file = resolveRelative(key.file);
+  return config;
+}
+
+function resolveRelative(p: string): string {
+  return isAbsolute(p) || p === ':memory:' ? p : resolve(p);
+}

@@ -1,0 +1,286 @@
+import { z } from 'zod';
+import Holidays from 'date-holidays';
+import { parseCaseIdFormat } from '../core/case-id.js';
+
+/**
+ * The one configuration schema (STYLE.md rule 8). Keys are snake_case so that each maps 1:1 to an
+ * environment override (`imap.processed_folder` ⇄ `PSIRT_IMAP__PROCESSED_FOLDER`). Every object is
+ * strict: a misspelt key is refused instead of silently ignored.
+ */
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/i;
+
+const port = z.number().int().min(1).max(65535);
+const nonEmpty = z.string().trim().min(1, 'must not be empty');
+const email = z.email({ message: 'must be an e-mail address' });
+const fingerprint = z
+  .string()
+  .transform((s) => s.replace(/\s+/g, '').toUpperCase())
+  .pipe(z.string().regex(/^([0-9A-F]{40}|[0-9A-F]{64})$/, 'must be a 40- or 64-hex-digit OpenPGP fingerprint'));
+const positiveInt = z.number().int('must be a whole number').positive('must be a positive number');
+
+/** `tls`: "implicit" (IMAPS 993 / SMTPS 465), "starttls" (upgrade required), "none" (loopback only). */
+const tlsMode = z.enum(['implicit', 'starttls', 'none']);
+
+function refuseCleartextOffLoopback(
+  v: { host: string; tls: string; allow_insecure: boolean },
+  ctx: z.RefinementCtx,
+): void {
+  if (v.tls === 'none' && !LOOPBACK.test(v.host) && !v.allow_insecure) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['tls'],
+      message: `"none" sends the password in clear to ${v.host}; use "implicit" or "starttls", or set allow_insecure = true`,
+    });
+  }
+}
+
+const imap = z
+  .strictObject({
+    host: nonEmpty,
+    port,
+    tls: tlsMode,
+    tls_reject_unauthorized: z.boolean(),
+    allow_insecure: z.boolean(),
+    user: nonEmpty,
+    auth: z.enum(['password', 'oauth2']),
+    password: z.string().optional(),
+    access_token: z.string().optional(),
+    mailbox: nonEmpty,
+    processed_folder: nonEmpty,
+    quarantine_folder: nonEmpty,
+    auto_idle_delay_ms: z.number().int().min(100).max(60_000),
+    poll_interval_seconds: positiveInt,
+    socket_timeout_seconds: positiveInt,
+    max_message_bytes: positiveInt,
+  })
+  .superRefine((v, ctx) => {
+    refuseCleartextOffLoopback(v, ctx);
+    if (v.auth === 'password' && !v.password) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['password'],
+        message: 'is required when auth = "password" (set PSIRT_IMAP__PASSWORD or PSIRT_IMAP__PASSWORD_FILE)',
+      });
+    }
+    if (v.auth === 'oauth2' && !v.access_token) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['access_token'],
+        message:
+          'is required when auth = "oauth2" (set PSIRT_IMAP__ACCESS_TOKEN or PSIRT_IMAP__ACCESS_TOKEN_FILE)',
+      });
+    }
+    for (const key of ['processed_folder', 'quarantine_folder'] as const) {
+      if (v[key] === v.mailbox) {
+        ctx.addIssue({ code: 'custom', path: [key], message: `must differ from imap.mailbox (${v.mailbox})` });
+      }
+    }
+  });
+
+const smtp = z
+  .strictObject({
+    host: nonEmpty,
+    port,
+    tls: tlsMode,
+    tls_reject_unauthorized: z.boolean(),
+    allow_insecure: z.boolean(),
+    user: z.string().optional(),
+    password: z.string().optional(),
+    pool_size: z.number().int().min(1).max(20),
+    /** Header `From:` of every mail we send. */
+    from_address: email,
+    from_name: nonEmpty,
+    /** SMTP envelope sender (MAIL FROM) for mail that may bounce; `""` means the null sender. */
+    envelope_from: z.union([email, z.literal('')]),
+  })
+  .superRefine((v, ctx) => {
+    refuseCleartextOffLoopback(v, ctx);
+    if (v.user && !v.password) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['password'],
+        message: 'is required when smtp.user is set (PSIRT_SMTP__PASSWORD or PSIRT_SMTP__PASSWORD_FILE)',
+      });
+    }
+  });
+
+const redis = z.strictObject({
+  url: z
+    .string()
+    .regex(/^rediss?:\/\/[^\s]+$/, 'must be a redis:// or rediss:// URL')
+    .refine((u) => URL.canParse(u), 'must be a valid URL'),
+  password: z.string().optional(),
+  /** Key prefix for every BullMQ queue: several installations may share one Redis. */
+  prefix: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, "-" and "_" only'),
+});
+
+const database = z.strictObject({
+  path: nonEmpty,
+});
+
+const pgpKey = z.strictObject({
+  file: nonEmpty,
+  passphrase: z.string().optional(),
+});
+
+const pgp = z.strictObject({
+  /** The team's secret keys. The first one signs outgoing mail; all of them decrypt (rotation). */
+  keys: z.array(pgpKey).min(1, 'at least one team key is needed'),
+  /** Ceiling for decompressed PGP data per message (openpgp's default is unlimited: a zip bomb). */
+  max_decompressed_bytes: positiveInt,
+});
+
+const ROLES = ['security', 'developer', 'manager', 'legal', 'communications', 'support'] as const;
+
+const staffMember = z.strictObject({
+  name: nonEmpty,
+  address: email,
+  roles: z.array(z.enum(ROLES)).min(1, 'every staff member needs at least one role'),
+  expertise: z.array(nonEmpty).default([]),
+  fingerprint: fingerprint.optional(),
+});
+
+const escalation = z.strictObject({
+  oncall_address: email,
+  accountable_address: email,
+});
+
+const cases = z.strictObject({
+  id_format: z.string().superRefine((s, ctx) => {
+    try {
+      parseCaseIdFormat(s);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    }
+  }),
+});
+
+const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
+const isoDate = z.iso.date({ message: 'must be a date YYYY-MM-DD' });
+
+const calendar = z
+  .strictObject({
+    time_zone: z.string().refine((tz) => {
+      try {
+        new Intl.DateTimeFormat('en', { timeZone: tz });
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'must be an IANA time zone such as "Europe/Berlin"'),
+    working_days: z.array(z.enum(WEEKDAYS)).min(1, 'at least one working day'),
+    holiday_country: z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code such as "DE"').optional(),
+    holiday_region: z.string().optional(),
+    /** Count bank/partial-day holidays (e.g. 24 Dec from 14:00 in DE) as closed. */
+    partial_day_holidays_closed: z.boolean(),
+    closed_days: z.array(isoDate),
+  })
+  .superRefine((v, ctx) => {
+    if (v.holiday_region && !v.holiday_country) {
+      ctx.addIssue({ code: 'custom', path: ['holiday_region'], message: 'needs holiday_country' });
+      return;
+    }
+    if (!v.holiday_country) return;
+    const hd = new Holidays();
+    if (!hd.getCountries()[v.holiday_country]) {
+      ctx.addIssue({ code: 'custom', path: ['holiday_country'], message: `unknown country ${v.holiday_country}` });
+    } else if (v.holiday_region && !hd.getStates(v.holiday_country)?.[v.holiday_region]) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['holiday_region'],
+        message: `unknown region ${v.holiday_region} of ${v.holiday_country}`,
+      });
+    }
+  });
+
+const UNITS = ['business_days', 'calendar_days', 'hours', 'minutes', 'seconds'] as const;
+
+const span = z.strictObject({ amount: positiveInt, unit: z.enum(UNITS) });
+
+const deadlines = z
+  .strictObject({
+    acknowledge: span,
+    triage: span,
+    verify: span,
+    fix: z.strictObject({
+      unit: z.enum(UNITS),
+      critical: positiveInt,
+      high: positiveInt,
+      medium: positiveInt,
+      low: positiveInt,
+    }),
+    /** Used when no disclosure date has been agreed with the reporter. */
+    disclose: span,
+  })
+  .superRefine((v, ctx) => {
+    const order = ['critical', 'high', 'medium', 'low'] as const;
+    for (let i = 1; i < order.length; i++) {
+      const a = order[i - 1] as (typeof order)[number];
+      const b = order[i] as (typeof order)[number];
+      if (v.fix[b] < v.fix[a]) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['fix', b],
+          message: `(${v.fix[b]}) must not be shorter than fix.${a} (${v.fix[a]})`,
+        });
+      }
+    }
+  });
+
+/** ISO/IEC 18974 guide: keep report, review, remediation and disclosure records ≥ 3 years. */
+export const MIN_RETENTION_YEARS = 3;
+
+const retention = z.strictObject({
+  years: z.number().int().min(MIN_RETENTION_YEARS, `must be at least ${MIN_RETENTION_YEARS} (ISO/IEC 18974 record retention)`),
+});
+
+const log = z.strictObject({
+  level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+});
+
+const organisation = z.strictObject({
+  name: nonEmpty,
+  /** Public address reporters write to; shown in templates and security.txt. */
+  security_address: email,
+});
+
+export const ConfigSchema = z
+  .strictObject({
+    organisation,
+    imap,
+    smtp,
+    redis,
+    database,
+    pgp,
+    staff: z.array(staffMember).min(1, 'at least one staff member is needed'),
+    escalation,
+    cases,
+    calendar,
+    deadlines,
+    retention,
+    log,
+  })
+  .superRefine((v, ctx) => {
+    const seen = new Map<string, number>();
+    v.staff.forEach((s, i) => {
+      const key = s.address.toLowerCase();
+      const first = seen.get(key);
+      if (first !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['staff', i, 'address'],
+          message: `${s.address} is already staff[${first}]`,
+        });
+      }
+      seen.set(key, i);
+    });
+    if (!v.staff.some((s) => s.roles.includes('security'))) {
+      ctx.addIssue({ code: 'custom', path: ['staff'], message: 'at least one member needs the "security" role' });
+    }
+  });
+
+export type Config = z.infer<typeof ConfigSchema>;
+export type StaffMember = Config['staff'][number];
+export type DeadlineUnit = (typeof UNITS)[number];
+export const STAFF_ROLES = ROLES;

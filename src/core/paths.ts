@@ -1,0 +1,23 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+let cached: string | undefined;
+
+/**
+ * The package root (the folder holding package.json, config/ and migrations/), found by walking
+ * up from this module, so it is the same whether the code runs from `src/` (tsx) or `dist/src/`.
+ */
+export function packageRoot(): string {
+  if (cached !== undefined) return cached;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'migrations'))) {
+      cached = dir;
+      return dir;
+    }
+    const up = dirname(dir);
+    if (up === dir) throw new Error('psirt-inbox: cannot find the package root (package.json + migrations/)');
+    dir = up;
+  }
+}

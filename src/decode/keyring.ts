@@ -1,0 +1,88 @@
+import { readFile } from 'node:fs/promises';
+import * as openpgp from 'openpgp';
+import type { Config } from '../config/schema.js';
+import { fail, pass, type CheckResult } from '../core/check.js';
+import { PsirtError, describeError } from '../core/errors.js';
+import type { Clock } from '../core/clock.js';
+
+export type PgpConfig = Config['pgp'];
+
+export interface TeamKey {
+  /** Uppercase hex fingerprint of the primary key. */
+  fingerprint: string;
+  /** The unlocked secret key. Never logged, never serialised. */
+  key: openpgp.PrivateKey;
+  userIds: string[];
+  expires: Date | null;
+}
+
+/**
+ * Loads and unlocks every configured team key. The first key signs; all decrypt.
+ * Throws `PsirtError('team_key')` naming the config key (`pgp.keys[N]`) and the cause.
+ */
+export async function loadTeamKeys(cfg: PgpConfig, clock: Clock): Promise<TeamKey[]> {
+  const out: TeamKey[] = [];
+  for (const [i, entry] of cfg.keys.entries()) out.push(await loadTeamKey(entry, `pgp.keys[${i}]`, clock));
+  return out;
+}
+
+async function loadTeamKey(entry: PgpConfig['keys'][number], where: string, clock: Clock): Promise<TeamKey> {
+  const problem = (code: string, why: string, cause?: unknown): PsirtError =>
+    new PsirtError(code, `${where}: ${why}`, cause === undefined ? undefined : { cause });
+  let armored: string;
+  try {
+    armored = await readFile(entry.file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw problem('team_key_unreadable', code === 'ENOENT' ? `key file ${entry.file} not found` : `cannot read ${entry.file} (${code ?? 'error'})`, err);
+  }
+  let key: openpgp.PrivateKey;
+  try {
+    key = await openpgp.readPrivateKey({ armoredKey: armored });
+  } catch (err) {
+    throw problem('team_key_invalid', `${entry.file} holds no OpenPGP secret key (${describeError(err)})`, err);
+  }
+  if (!key.isDecrypted()) {
+    if (!entry.passphrase) throw problem('team_key_locked', 'the key is passphrase-protected but no passphrase is configured');
+    try {
+      key = await openpgp.decryptKey({ privateKey: key, passphrase: entry.passphrase });
+    } catch (err) {
+      throw problem('team_key_passphrase', 'the passphrase does not unlock the key', err);
+    }
+  }
+  const now = clock.now();
+  const expiry = await key.getExpirationTime();
+  const expires = expiry instanceof Date ? expiry : null;
+  if (expires && expires.getTime() <= now.getTime()) {
+    throw problem('team_key_expired', `the key ${key.getFingerprint().toUpperCase()} expired on ${expires.toISOString().slice(0, 10)}`);
+  }
+  try {
+    await key.getEncryptionKey(undefined, now);
+    await key.getSigningKey(undefined, now);
+  } catch (err) {
+    throw problem('team_key_unusable', `the key cannot both sign and decrypt now (${describeError(err)})`, err);
+  }
+  return { fingerprint: key.getFingerprint().toUpperCase(), key, userIds: key.getUserIDs(), expires };
+}
+
+/** One doctor line per configured key. */
+export async function checkTeamKeys(cfg: PgpConfig, clock: Clock): Promise<CheckResult[]> {
+  const results: CheckResult[] = [];
+  for (const [i, entry] of cfg.keys.entries()) {
+    const name = `pgp key ${i}`;
+    try {
+      const k = await loadTeamKey(entry, `pgp.keys[${i}]`, clock);
+      const until = k.expires ? `, expires ${k.expires.toISOString().slice(0, 10)}` : '';
+      results.push(pass(name, `${k.fingerprint} (${k.userIds[0] ?? 'no user id'}) unlocked${until}${i === 0 ? ', signs outgoing mail' : ''}`));
+    } catch (err) {
+      results.push(
+        fail(
+          name,
+          describeError(err),
+          `check pgp.keys[${i}].file and its passphrase (PSIRT_PGP__KEYS__${i}__PASSPHRASE or PSIRT_PGP__KEYS__${i}__PASSPHRASE_FILE)`,
+        ),
+      );
+    }
+  }
+  return results;
+}

@@ -1,0 +1,103 @@
+#!/usr/bin/env node
+import { Command, Option } from 'commander';
+import { ConfigError, loadConfig } from '../src/config/load.js';
+import { printableConfig } from '../src/config/print.js';
+import type { Config } from '../src/config/schema.js';
+import { openDatabase } from '../src/cases/db.js';
+import { migrate, migrationStatus, readMigrations } from '../src/cases/migrate.js';
+import { systemClock } from '../src/core/clock.js';
+import { describeError } from '../src/core/errors.js';
+import { createLogger } from '../src/core/log.js';
+import { formatChecks, migrationsDir, runDoctor } from '../src/doctor.js';
+import { ROLES, runService, type Role } from './start.js';
+
+/** Exit codes: 0 ok, 1 a check or the service failed, 2 bad usage or invalid configuration. */
+const EXIT_FAILED = 1;
+const EXIT_CONFIG = 2;
+
+function config(program: Command): Config {
+  const opts = program.opts<{ config?: string }>();
+  try {
+    return loadConfig(opts.config === undefined ? {} : { file: opts.config });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`psirt: invalid configuration, not starting:\n${err.issues.map((i) => `  ${i}`).join('\n')}\n`);
+      process.exit(EXIT_CONFIG);
+    }
+    throw err;
+  }
+}
+
+const program = new Command('psirt')
+  .description("psirt-inbox: runs the security@ mailbox as a coordinated vulnerability disclosure desk")
+  .option('-c, --config <file>', 'configuration file layered over config/default.toml (or PSIRT_CONFIG)')
+  .showHelpAfterError()
+  .addHelpText(
+    'after',
+    '\nEnvironment: PSIRT_ENV selects config/<name>.toml; PSIRT_<SECTION>__<KEY>[_FILE] overrides any key.\nExit codes: 0 ok, 1 failure, 2 invalid configuration or usage.',
+  );
+program.exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : EXIT_CONFIG));
+
+program
+  .command('start')
+  .description('run the service: intake, mailer and escalation roles in this process')
+  .addOption(new Option('--role <role...>', 'run only these roles').choices([...ROLES]))
+  .action(async (opts: { role?: Role[] }) => {
+    const cfg = config(program);
+    const log = createLogger(cfg.log.level);
+    try {
+      await runService(cfg, opts.role ?? ROLES, systemClock, log);
+    } catch (err) {
+      log.fatal({ event: 'service.failed', err: describeError(err) }, 'psirt-inbox could not start');
+      process.stderr.write(`psirt: ${describeError(err)}\n`);
+      process.exit(EXIT_FAILED);
+    }
+  });
+
+program
+  .command('doctor')
+  .description('check the configuration, SQLite, IMAP, SMTP, Redis and the team keys; one line each')
+  .option('--quick', 'only the database and the running roles (for a container HEALTHCHECK)')
+  .option('--json', 'print the results as JSON')
+  .action(async (opts: { quick?: boolean; json?: boolean }) => {
+    const cfg = config(program);
+    const results = await runDoctor(cfg, { quick: opts.quick ?? false, clock: systemClock });
+    process.stdout.write(opts.json ? `${JSON.stringify(results, null, 2)}\n` : `${formatChecks(results)}\n`);
+    process.exitCode = results.every((r) => r.ok) ? 0 : EXIT_FAILED;
+  });
+
+const configCmd = program.command('config').description('inspect the configuration');
+configCmd
+  .command('print')
+  .description('print the effective configuration, secrets redacted')
+  .option('--json', 'as JSON instead of TOML')
+  .action((opts: { json?: boolean }) => {
+    process.stdout.write(`${printableConfig(config(program), opts.json ? 'json' : 'toml')}\n`);
+  });
+
+program
+  .command('migrate')
+  .description('apply pending database migrations (start does this too)')
+  .option('--status', 'list applied and pending migrations, change nothing')
+  .action((opts: { status?: boolean }) => {
+    const cfg = config(program);
+    const migrations = readMigrations(migrationsDir());
+    const db = openDatabase(cfg.database.path);
+    try {
+      if (opts.status) {
+        const s = migrationStatus(db, migrations);
+        for (const a of s.applied) process.stdout.write(`applied  ${String(a.version).padStart(4, '0')}_${a.name}  ${a.applied_at}\n`);
+        for (const p of s.pending) process.stdout.write(`pending  ${p.file}\n`);
+        return;
+      }
+      const applied = migrate(db, migrations, systemClock, (m) => process.stdout.write(`applied ${m.file}\n`));
+      process.stdout.write(applied.length === 0 ? `up to date (${migrations.length} migrations)\n` : `done: ${applied.length} applied\n`);
+    } catch (err) {
+      process.stderr.write(`psirt: migrate failed: ${describeError(err)}\n`);
+      process.exitCode = EXIT_FAILED;
+    } finally {
+      db.close();
+    }
+  });
+
+await program.parseAsync(process.argv);
