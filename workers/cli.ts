@@ -21,7 +21,9 @@ function config(program: Command): Config {
     return loadConfig(opts.config === undefined ? {} : { file: opts.config });
   } catch (err) {
     if (err instanceof ConfigError) {
-      process.stderr.write(`psirt: invalid configuration, not starting:\n${err.issues.map((i) => `  ${i}`).join('\n')}\n`);
+      process.stderr.write(
+        `psirt: invalid configuration, not starting:\n${err.issues.map((i) => `  ${i}`).join('\n')}\n`,
+      );
       process.exit(EXIT_CONFIG);
     }
     throw err;
@@ -29,7 +31,7 @@ function config(program: Command): Config {
 }
 
 const program = new Command('psirt')
-  .description("psirt-inbox: runs the security@ mailbox as a coordinated vulnerability disclosure desk")
+  .description('psirt-inbox: runs the security@ mailbox as a coordinated vulnerability disclosure desk')
   .option('-c, --config <file>', 'configuration file layered over config/default.toml (or PSIRT_CONFIG)')
   .showHelpAfterError()
   .addHelpText(
@@ -86,12 +88,19 @@ program
     try {
       if (opts.status) {
         const s = migrationStatus(db, migrations);
-        for (const a of s.applied) process.stdout.write(`applied  ${String(a.version).padStart(4, '0')}_${a.name}  ${a.applied_at}\n`);
+        for (const a of s.applied)
+          process.stdout.write(`applied  ${String(a.version).padStart(4, '0')}_${a.name}  ${a.applied_at}\n`);
         for (const p of s.pending) process.stdout.write(`pending  ${p.file}\n`);
         return;
       }
-      const applied = migrate(db, migrations, systemClock, (m) => process.stdout.write(`applied ${m.file}\n`));
-      process.stdout.write(applied.length === 0 ? `up to date (${migrations.length} migrations)\n` : `done: ${applied.length} applied\n`);
+      const applied = migrate(db, migrations, systemClock, (m) =>
+        process.stdout.write(`applied ${m.file}\n`),
+      );
+      process.stdout.write(
+        applied.length === 0
+          ? `up to date (${migrations.length} migrations)\n`
+          : `done: ${applied.length} applied\n`,
+      );
     } catch (err) {
       process.stderr.write(`psirt: migrate failed: ${describeError(err)}\n`);
       process.exitCode = EXIT_FAILED;

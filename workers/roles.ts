@@ -8,6 +8,9 @@ export function startMailer(deps: RoleDeps): RunningRole {
 
 /** The escalation role: sweeps due deadlines and mails on-call. Built in issue #5. */
 export function startEscalation(deps: RoleDeps): RunningRole {
-  deps.log.warn({ event: 'escalation.not-built' }, 'escalation role is not built yet (issue #5); it escalates nothing');
+  deps.log.warn(
+    { event: 'escalation.not-built' },
+    'escalation role is not built yet (issue #5); it escalates nothing',
+  );
   return { name: 'escalation', stop: () => Promise.resolve() };
 }

@@ -28,14 +28,22 @@ const STARTERS: Record<Role, (deps: RoleDeps) => RunningRole> = {
  * 3. start each role, write heartbeats every 15 s
  * 4. on a signal: stop the roles, remove the heartbeats, close SQLite
  */
-export async function runService(config: Config, roles: readonly Role[], clock: Clock, log: Logger): Promise<void> {
+export async function runService(
+  config: Config,
+  roles: readonly Role[],
+  clock: Clock,
+  log: Logger,
+): Promise<void> {
   const db = openDatabase(config.database.path);
   try {
     migrate(db, readMigrations(migrationsDir()), clock, (m) =>
       log.info({ event: 'cases.migrated', version: m.version, migration: m.file }, 'migration applied'),
     );
     const keys = await loadTeamKeys(config.pgp, clock);
-    log.info({ event: 'decode.keys-loaded', fingerprints: keys.map((k) => k.fingerprint) }, 'team keys unlocked');
+    log.info(
+      { event: 'decode.keys-loaded', fingerprints: keys.map((k) => k.fingerprint) },
+      'team keys unlocked',
+    );
   } catch (err) {
     db.close();
     throw err;

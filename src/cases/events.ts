@@ -39,7 +39,8 @@ export function hashEvent(prevHash: string, e: Omit<EventRow, 'id' | 'hash' | 'p
  */
 export function appendEvent(db: Db, clock: Clock, e: NewEvent): number {
   if (!db.inTransaction) throw new Error('appendEvent must run inside a write transaction');
-  const last = db.prepare('SELECT hash FROM events ORDER BY id DESC LIMIT 1').get() as { hash: string } | undefined;
+  const last = db.prepare('SELECT hash FROM events ORDER BY id DESC LIMIT 1').get() as
+    { hash: string } | undefined;
   const prev = last?.hash ?? GENESIS_HASH;
   const row = {
     case_id: e.caseId,
@@ -60,7 +61,8 @@ export function appendEvent(db: Db, clock: Clock, e: NewEvent): number {
   return Number(info.lastInsertRowid);
 }
 
-export type ChainVerdict = { ok: true; events: number } | { ok: false; events: number; brokenAt: number; reason: string };
+export type ChainVerdict =
+  { ok: true; events: number } | { ok: false; events: number; brokenAt: number; reason: string };
 
 /** Walks the whole chain in id order and reports the first row whose link or hash is wrong. */
 export function verifyEventChain(db: Db): ChainVerdict {
@@ -68,8 +70,15 @@ export function verifyEventChain(db: Db): ChainVerdict {
   let count = 0;
   for (const row of db.prepare('SELECT * FROM events ORDER BY id').iterate() as IterableIterator<EventRow>) {
     count += 1;
-    if (row.prev_hash !== prev) return { ok: false, events: count, brokenAt: row.id, reason: 'prev_hash does not match the previous row' };
-    if (hashEvent(prev, row) !== row.hash) return { ok: false, events: count, brokenAt: row.id, reason: 'content does not match its hash' };
+    if (row.prev_hash !== prev)
+      return {
+        ok: false,
+        events: count,
+        brokenAt: row.id,
+        reason: 'prev_hash does not match the previous row',
+      };
+    if (hashEvent(prev, row) !== row.hash)
+      return { ok: false, events: count, brokenAt: row.id, reason: 'content does not match its hash' };
     prev = row.hash;
   }
   return { ok: true, events: count };

@@ -10,14 +10,19 @@ import { migrationStatus, type Migration } from './migrate.js';
 export function checkDatabase(path: string, migrations: readonly Migration[], quick: boolean): CheckResult {
   const name = 'sqlite';
   if (path !== ':memory:' && !existsSync(path)) {
-    return fail(name, `${path} does not exist`, 'run `psirt migrate` (or `psirt start`, which migrates) to create it');
+    return fail(
+      name,
+      `${path} does not exist`,
+      'run `psirt migrate` (or `psirt start`, which migrates) to create it',
+    );
   }
   let db: Db | undefined;
   try {
     db = openDatabase(path, { readonly: true });
     if (!quick) {
       const verdict = db.pragma('quick_check', { simple: true });
-      if (verdict !== 'ok') return fail(name, `${path} is damaged: ${String(verdict)}`, 'restore the latest backup');
+      if (verdict !== 'ok')
+        return fail(name, `${path} is damaged: ${String(verdict)}`, 'restore the latest backup');
     }
     const status = migrationStatus(db, migrations);
     if (status.pending.length > 0) {
@@ -56,7 +61,11 @@ export function writeHeartbeat(db: Db, clock: Clock, role: string, startedAt: Da
 }
 
 export function removeHeartbeat(db: Db, role: string): void {
-  db.prepare('DELETE FROM heartbeats WHERE role = ? AND host = ? AND pid = ?').run(role, hostname(), process.pid);
+  db.prepare('DELETE FROM heartbeats WHERE role = ? AND host = ? AND pid = ?').run(
+    role,
+    hostname(),
+    process.pid,
+  );
 }
 
 /** The service is healthy when every role on this host beat within `maxAgeSeconds`. */
@@ -65,8 +74,15 @@ export function checkHeartbeats(path: string, clock: Clock, maxAgeSeconds: numbe
   let db: Db | undefined;
   try {
     db = openDatabase(path, { readonly: true });
-    const rows = db.prepare('SELECT * FROM heartbeats WHERE host = ? ORDER BY role').all(hostname()) as Heartbeat[];
-    if (rows.length === 0) return fail(name, `no running role has written a heartbeat on ${hostname()}`, 'start the service: `psirt start`');
+    const rows = db
+      .prepare('SELECT * FROM heartbeats WHERE host = ? ORDER BY role')
+      .all(hostname()) as Heartbeat[];
+    if (rows.length === 0)
+      return fail(
+        name,
+        `no running role has written a heartbeat on ${hostname()}`,
+        'start the service: `psirt start`',
+      );
     const now = clock.now().getTime();
     const latest = new Map<string, Heartbeat>();
     for (const r of rows) {

@@ -41,7 +41,10 @@ export function readMigrations(dir: string): Migration[] {
   }
   out.forEach((mig, i) => {
     if (mig.version !== i + 1) {
-      throw new PsirtError('bad_migration_order', `${mig.file}: expected version ${i + 1} (no gaps, no duplicates)`);
+      throw new PsirtError(
+        'bad_migration_order',
+        `${mig.file}: expected version ${i + 1} (no gaps, no duplicates)`,
+      );
     }
   });
   return out;
@@ -58,7 +61,9 @@ function ensureLedger(db: Db): void {
 
 export function appliedMigrations(db: Db): AppliedMigration[] {
   ensureLedger(db);
-  return db.prepare('SELECT version, name, sha256, applied_at FROM schema_migrations ORDER BY version').all() as AppliedMigration[];
+  return db
+    .prepare('SELECT version, name, sha256, applied_at FROM schema_migrations ORDER BY version')
+    .all() as AppliedMigration[];
 }
 
 export interface MigrationStatus {
@@ -111,12 +116,9 @@ export function migrate(
         const exists = db.prepare('SELECT 1 FROM schema_migrations WHERE version = ?').get(m.version);
         if (exists) return false;
         db.exec(m.sql);
-        db.prepare('INSERT INTO schema_migrations (version, name, sha256, applied_at) VALUES (?, ?, ?, ?)').run(
-          m.version,
-          m.name,
-          m.sha256,
-          clock.now().toISOString(),
-        );
+        db.prepare(
+          'INSERT INTO schema_migrations (version, name, sha256, applied_at) VALUES (?, ?, ?, ?)',
+        ).run(m.version, m.name, m.sha256, clock.now().toISOString());
         db.pragma(`user_version = ${m.version}`);
         return true;
       })

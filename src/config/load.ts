@@ -61,10 +61,10 @@ function readLayer(file: string, issues: string[]): Tree {
     return {};
   }
   try {
-    return parseToml(text) as Tree;
+    return parseToml(text);
   } catch (err) {
     const where = err instanceof TomlError ? ` at line ${err.line}, column ${err.column}` : '';
-    const first = String((err as Error).message).split('\n')[0] ?? '';
+    const first = (err as Error).message.split('\n')[0] ?? '';
     issues.push(`${file}: TOML syntax error${where}: ${first}`);
     return {};
   }
@@ -162,7 +162,7 @@ function resolveSecretFiles(node: unknown, path: PropertyKey[], issues: string[]
         const content = readSecretFile(v, key, issues);
         if (content !== undefined) node[base] = content;
       }
-      delete node[k];
+      Reflect.deleteProperty(node, k);
     } else {
       resolveSecretFiles(v, [...path, k], issues);
     }
@@ -219,7 +219,9 @@ export function loadConfig(opts: LoadOptions = {}): Config {
         issues.push(`${formatKey(issue.path)}: is required (${issue.expected})`);
         continue;
       }
-      issues.push(`${formatKey(issue.path)}: ${issue.message}${describeReceived(issue, tree)}`);
+      const received = describeReceived(issue, tree);
+      const said = received !== '' && issue.message.includes(received.slice(6, -1));
+      issues.push(`${formatKey(issue.path)}: ${issue.message}${said ? '' : received}`);
     }
   }
   if (issues.length > 0) throw new ConfigError(issues);

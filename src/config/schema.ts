@@ -16,7 +16,9 @@ const email = z.email({ message: 'must be an e-mail address' });
 const fingerprint = z
   .string()
   .transform((s) => s.replace(/\s+/g, '').toUpperCase())
-  .pipe(z.string().regex(/^([0-9A-F]{40}|[0-9A-F]{64})$/, 'must be a 40- or 64-hex-digit OpenPGP fingerprint'));
+  .pipe(
+    z.string().regex(/^([0-9A-F]{40}|[0-9A-F]{64})$/, 'must be a 40- or 64-hex-digit OpenPGP fingerprint'),
+  );
 const positiveInt = z.number().int('must be a whole number').positive('must be a positive number');
 
 /** `tls`: "implicit" (IMAPS 993 / SMTPS 465), "starttls" (upgrade required), "none" (loopback only). */
@@ -73,7 +75,11 @@ const imap = z
     }
     for (const key of ['processed_folder', 'quarantine_folder'] as const) {
       if (v[key] === v.mailbox) {
-        ctx.addIssue({ code: 'custom', path: [key], message: `must differ from imap.mailbox (${v.mailbox})` });
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: `must differ from imap.mailbox (${v.mailbox})`,
+        });
       }
     }
   });
@@ -170,7 +176,10 @@ const calendar = z
       }
     }, 'must be an IANA time zone such as "Europe/Berlin"'),
     working_days: z.array(z.enum(WEEKDAYS)).min(1, 'at least one working day'),
-    holiday_country: z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code such as "DE"').optional(),
+    holiday_country: z
+      .string()
+      .regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code such as "DE"')
+      .optional(),
     holiday_region: z.string().optional(),
     /** Count bank/partial-day holidays (e.g. 24 Dec from 14:00 in DE) as closed. */
     partial_day_holidays_closed: z.boolean(),
@@ -183,9 +192,16 @@ const calendar = z
     }
     if (!v.holiday_country) return;
     const hd = new Holidays();
-    if (!hd.getCountries()[v.holiday_country]) {
-      ctx.addIssue({ code: 'custom', path: ['holiday_country'], message: `unknown country ${v.holiday_country}` });
-    } else if (v.holiday_region && !hd.getStates(v.holiday_country)?.[v.holiday_region]) {
+    const countries: Partial<Record<string, string>> = hd.getCountries();
+    // getStates() returns undefined for countries without regions, whatever its types say.
+    const states = hd.getStates(v.holiday_country) as Partial<Record<string, string>> | undefined;
+    if (!countries[v.holiday_country]) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['holiday_country'],
+        message: `unknown country ${v.holiday_country}`,
+      });
+    } else if (v.holiday_region && !states?.[v.holiday_region]) {
       ctx.addIssue({
         code: 'custom',
         path: ['holiday_region'],
@@ -232,7 +248,10 @@ const deadlines = z
 export const MIN_RETENTION_YEARS = 3;
 
 const retention = z.strictObject({
-  years: z.number().int().min(MIN_RETENTION_YEARS, `must be at least ${MIN_RETENTION_YEARS} (ISO/IEC 18974 record retention)`),
+  years: z
+    .number()
+    .int()
+    .min(MIN_RETENTION_YEARS, `must be at least ${MIN_RETENTION_YEARS} (ISO/IEC 18974 record retention)`),
 });
 
 const log = z.strictObject({
@@ -276,7 +295,11 @@ export const ConfigSchema = z
       seen.set(key, i);
     });
     if (!v.staff.some((s) => s.roles.includes('security'))) {
-      ctx.addIssue({ code: 'custom', path: ['staff'], message: 'at least one member needs the "security" role' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['staff'],
+        message: 'at least one member needs the "security" role',
+      });
     }
   });
 

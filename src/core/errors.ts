@@ -25,7 +25,9 @@ export function describeError(err: unknown): string {
     const code = (err as { code?: unknown }).code;
     const text = err.message.replace(/\s+/g, ' ').trim();
     // Prefix system codes (ECONNREFUSED, EAUTH) that the message does not already carry.
-    return typeof code === 'string' && /^E[A-Z0-9_]+$/.test(code) && !text.includes(code) ? `${code}: ${text}` : text;
+    return typeof code === 'string' && /^E[A-Z0-9_]+$/.test(code) && !text.includes(code)
+      ? `${code}: ${text}`
+      : text;
   }
   return String(err);
 }

@@ -34,16 +34,27 @@ async function loadTeamKey(entry: PgpConfig['keys'][number], where: string, cloc
     armored = await readFile(entry.file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw problem('team_key_unreadable', code === 'ENOENT' ? `key file ${entry.file} not found` : `cannot read ${entry.file} (${code ?? 'error'})`, err);
+    throw problem(
+      'team_key_unreadable',
+      code === 'ENOENT'
+        ? `key file ${entry.file} not found`
+        : `cannot read ${entry.file} (${code ?? 'error'})`,
+      err,
+    );
   }
   let key: openpgp.PrivateKey;
   try {
     key = await openpgp.readPrivateKey({ armoredKey: armored });
   } catch (err) {
-    throw problem('team_key_invalid', `${entry.file} holds no OpenPGP secret key (${describeError(err)})`, err);
+    throw problem(
+      'team_key_invalid',
+      `${entry.file} holds no OpenPGP secret key (${describeError(err)})`,
+      err,
+    );
   }
   if (!key.isDecrypted()) {
-    if (!entry.passphrase) throw problem('team_key_locked', 'the key is passphrase-protected but no passphrase is configured');
+    if (!entry.passphrase)
+      throw problem('team_key_locked', 'the key is passphrase-protected but no passphrase is configured');
     try {
       key = await openpgp.decryptKey({ privateKey: key, passphrase: entry.passphrase });
     } catch (err) {
@@ -54,13 +65,20 @@ async function loadTeamKey(entry: PgpConfig['keys'][number], where: string, cloc
   const expiry = await key.getExpirationTime();
   const expires = expiry instanceof Date ? expiry : null;
   if (expires && expires.getTime() <= now.getTime()) {
-    throw problem('team_key_expired', `the key ${key.getFingerprint().toUpperCase()} expired on ${expires.toISOString().slice(0, 10)}`);
+    throw problem(
+      'team_key_expired',
+      `the key ${key.getFingerprint().toUpperCase()} expired on ${expires.toISOString().slice(0, 10)}`,
+    );
   }
   try {
     await key.getEncryptionKey(undefined, now);
     await key.getSigningKey(undefined, now);
   } catch (err) {
-    throw problem('team_key_unusable', `the key cannot both sign and decrypt now (${describeError(err)})`, err);
+    throw problem(
+      'team_key_unusable',
+      `the key cannot both sign and decrypt now (${describeError(err)})`,
+      err,
+    );
   }
   return { fingerprint: key.getFingerprint().toUpperCase(), key, userIds: key.getUserIDs(), expires };
 }
@@ -73,7 +91,12 @@ export async function checkTeamKeys(cfg: PgpConfig, clock: Clock): Promise<Check
     try {
       const k = await loadTeamKey(entry, `pgp.keys[${i}]`, clock);
       const until = k.expires ? `, expires ${k.expires.toISOString().slice(0, 10)}` : '';
-      results.push(pass(name, `${k.fingerprint} (${k.userIds[0] ?? 'no user id'}) unlocked${until}${i === 0 ? ', signs outgoing mail' : ''}`));
+      results.push(
+        pass(
+          name,
+          `${k.fingerprint} (${k.userIds[0] ?? 'no user id'}) unlocked${until}${i === 0 ? ', signs outgoing mail' : ''}`,
+        ),
+      );
     } catch (err) {
       results.push(
         fail(

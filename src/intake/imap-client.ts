@@ -71,7 +71,11 @@ export async function checkImap(cfg: ImapConfig): Promise<CheckResult> {
     }
     return pass(name, `logged in as ${where}; folders ${wanted.join(', ')} present`);
   } catch (err) {
-    return fail(name, `logged in as ${where}, but listing folders failed: ${describeError(err)}`, 'check the IMAP server log');
+    return fail(
+      name,
+      `logged in as ${where}, but listing folders failed: ${describeError(err)}`,
+      'check the IMAP server log',
+    );
   } finally {
     await client.logout().catch(() => client.close());
   }

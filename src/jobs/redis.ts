@@ -56,12 +56,16 @@ export async function checkRedis(cfg: RedisConfig): Promise<CheckResult> {
     await redis.connect().catch((err: unknown) => {
       throw lastError ?? err;
     });
-    const info = parseInfo(String(await redis.info('server')) + '\n' + String(await redis.info('memory')));
+    const info = parseInfo(`${await redis.info('server')}\n${await redis.info('memory')}`);
     const version = info.get('redis_version') ?? 'unknown';
     const policy = info.get('maxmemory_policy') ?? 'unknown';
     const min = MIN_REDIS_VERSION.join('.');
     if (!versionAtLeast(version, MIN_REDIS_VERSION)) {
-      return fail(name, `${where} runs Redis ${version}, older than ${min}`, `upgrade Redis to ${min} or newer`);
+      return fail(
+        name,
+        `${where} runs Redis ${version}, older than ${min}`,
+        `upgrade Redis to ${min} or newer`,
+      );
     }
     if (policy !== 'noeviction') {
       return fail(
@@ -72,7 +76,11 @@ export async function checkRedis(cfg: RedisConfig): Promise<CheckResult> {
     }
     return pass(name, `${where}: Redis ${version}, maxmemory-policy noeviction`);
   } catch (err) {
-    return fail(name, `cannot reach ${where}: ${describeError(err)}`, 'check redis.url (and redis.password) and that Redis is running');
+    return fail(
+      name,
+      `cannot reach ${where}: ${describeError(err)}`,
+      'check redis.url (and redis.password) and that Redis is running',
+    );
   } finally {
     redis.disconnect();
   }

@@ -1,13 +1,12 @@
-import nodemailer, { type Transporter } from 'nodemailer';
+import nodemailer from 'nodemailer';
 import type { Config } from '../config/schema.js';
 import { fail, pass, type CheckResult } from '../core/check.js';
 import { describeError } from '../core/errors.js';
 
 export type SmtpConfig = Config['smtp'];
-export type SmtpTransport = Transporter;
 
 /** A pooled nodemailer SMTP transport. nodemailer never retries: the outbox worker does. */
-export function createSmtpTransport(cfg: SmtpConfig, pool = true): SmtpTransport {
+export function createSmtpTransport(cfg: SmtpConfig) {
   return nodemailer.createTransport({
     host: cfg.host,
     port: cfg.port,
@@ -16,7 +15,7 @@ export function createSmtpTransport(cfg: SmtpConfig, pool = true): SmtpTransport
     ignoreTLS: cfg.tls === 'none',
     tls: { rejectUnauthorized: cfg.tls_reject_unauthorized },
     ...(cfg.user ? { auth: { user: cfg.user, pass: cfg.password ?? '' } } : {}),
-    pool,
+    pool: true,
     maxConnections: cfg.pool_size,
     connectionTimeout: 15_000,
     greetingTimeout: 15_000,
@@ -25,20 +24,30 @@ export function createSmtpTransport(cfg: SmtpConfig, pool = true): SmtpTransport
   });
 }
 
+export type SmtpTransport = ReturnType<typeof createSmtpTransport>;
+
 /** Connects, says EHLO, negotiates TLS and authenticates as configured, then disconnects. */
 export async function checkSmtp(cfg: SmtpConfig): Promise<CheckResult> {
   const name = 'smtp';
   const where = `${cfg.host}:${cfg.port} (tls ${cfg.tls}${cfg.user ? `, user ${cfg.user}` : ', no auth'})`;
-  const transport = createSmtpTransport(cfg, false);
+  const transport = createSmtpTransport(cfg);
   try {
     await transport.verify();
     return pass(name, `connected to ${where}`);
   } catch (err) {
     const code = (err as { code?: string }).code;
     if (code === 'EAUTH') {
-      return fail(name, `authentication failed at ${where}`, 'check smtp.user and the password (PSIRT_SMTP__PASSWORD or PSIRT_SMTP__PASSWORD_FILE)');
+      return fail(
+        name,
+        `authentication failed at ${where}`,
+        'check smtp.user and the password (PSIRT_SMTP__PASSWORD or PSIRT_SMTP__PASSWORD_FILE)',
+      );
     }
-    return fail(name, `cannot use ${where}: ${describeError(err)}`, 'check smtp.host, smtp.port and smtp.tls, and that the SMTP server is running');
+    return fail(
+      name,
+      `cannot use ${where}: ${describeError(err)}`,
+      'check smtp.host, smtp.port and smtp.tls, and that the SMTP server is running',
+    );
   } finally {
     transport.close();
   }

@@ -1,0 +1,142 @@
+// @ts-check
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import prettier from 'eslint-config-prettier';
+
+/**
+ * Import direction (STYLE.md §2): each I/O library is owned by one folder, stages import only
+ * `core`, `config` types and the types of the stage directly upstream, and nothing in src/
+ * imports workers/ or test/. Values flow only through the composition roots (src/*.ts, workers/).
+ */
+const OWNERS = {
+  imapflow: ['src/intake'],
+  mailparser: ['src/decode'],
+  openpgp: ['src/decode'],
+  nodemailer: ['src/outbox'],
+  'better-sqlite3': ['src/cases'],
+  bullmq: ['src/jobs', 'workers'],
+  ioredis: ['src/jobs'],
+  pino: ['src/core'],
+  zod: ['src/config'],
+  'smol-toml': ['src/config'],
+  'date-holidays': ['src/config', 'src/calendar'],
+};
+
+const STAGES = ['core', 'config', 'intake', 'decode', 'classify', 'cases', 'outbox', 'jobs', 'calendar'];
+
+/** For each folder: the sibling stages it may import values from, and those it may import types from. */
+const ALLOWED = {
+  core: { values: [], types: [] },
+  config: { values: ['core'], types: [] },
+  calendar: { values: ['core'], types: ['config'] },
+  intake: { values: ['core'], types: ['config'] },
+  decode: { values: ['core'], types: ['config', 'intake'] },
+  classify: { values: ['core'], types: ['config', 'decode'] },
+  cases: { values: ['core'], types: ['config', 'classify'] },
+  outbox: { values: ['core'], types: ['config', 'cases'] },
+  jobs: { values: ['core', 'config'], types: ['config'] },
+};
+
+function libraryPatterns(folder) {
+  return Object.entries(OWNERS)
+    .filter(([, owners]) => !owners.includes(folder))
+    .map(([lib, owners]) => ({
+      group: [lib, `${lib}/*`],
+      message: `${lib} is owned by ${owners.join(' and ')} (STYLE.md §2: one folder owns each I/O library)`,
+    }));
+}
+
+function stageRule(stage) {
+  const { values, types } = ALLOWED[stage];
+  const patterns = [
+    ...libraryPatterns(`src/${stage}`),
+    { group: ['**/workers/**', '**/test/**'], message: 'src/ never imports workers/ or test/' },
+    { group: ['../*.js'], message: `src/${stage} may not import the composition roots (src/*.ts)` },
+  ];
+  for (const other of STAGES) {
+    if (other === stage || values.includes(other)) continue;
+    patterns.push({
+      group: [`../${other}/*`],
+      message: types.includes(other)
+        ? `src/${stage} may import only types from src/${other} (use import type)`
+        : `src/${stage} may not import src/${other}`,
+      ...(types.includes(other) ? { allowTypeImports: true } : {}),
+    });
+  }
+  return {
+    files: [`src/${stage}/**/*.ts`],
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns }] },
+  };
+}
+
+export default tseslint.config(
+  { ignores: ['dist/', 'coverage/', '.stack/', 'node_modules/', 'test/fixtures/'] },
+  js.configs.recommended,
+  ...tseslint.configs.strictTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: {
+        projectService: { allowDefaultProject: ['eslint.config.js'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
+    },
+    rules: {
+      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
+      '@typescript-eslint/no-confusing-void-expression': ['error', { ignoreArrowShorthand: true }],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'TSEnumDeclaration',
+          message: 'no enums: use `as const` objects and unions (STYLE.md rule 13)',
+        },
+        {
+          selector: "MemberExpression[object.name='process'][property.name='env']",
+          message: 'only src/config reads process.env',
+        },
+      ],
+    },
+  },
+  ...STAGES.map(stageRule),
+  {
+    files: ['src/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            ...libraryPatterns('src'),
+            { group: ['**/workers/**', '**/test/**'], message: 'src/ never imports workers/ or test/' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['workers/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            ...libraryPatterns('workers'),
+            { group: ['**/test/**'], message: 'workers/ never imports test/' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/config/**/*.ts', 'test/**/*.ts', 'scripts/**/*.ts', 'vitest.config.ts'],
+    rules: { 'no-restricted-syntax': 'off' },
+  },
+  {
+    files: ['test/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+      '@typescript-eslint/no-unsafe-member-access': 'off',
+    },
+  },
+  { files: ['eslint.config.js'], ...tseslint.configs.disableTypeChecked },
+  prettier,
+);

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The one test command (README, .ci/run): on a fresh machine it installs what it needs, starts the
+# local stack (Dovecot, Postfix, Redis on loopback), lints, typechecks and runs every test tier
+# against the real services. A stack this run started is stopped at the end; one that was already
+# running is left running (PSIRT_KEEP_STACK=1 keeps it either way).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+step() { printf '\n== %s\n' "$*" >&2; }
+
+step "dependencies"
+bash scripts/ensure-deps.sh
+
+step "local stack"
+started_here=0
+if ! bash test/stack/stack.sh status >/dev/null 2>&1; then
+  started_here=1
+fi
+bash test/stack/stack.sh start >/dev/null
+if [ "$started_here" = 1 ] && [ "${PSIRT_KEEP_STACK:-0}" != 1 ]; then
+  trap 'bash test/stack/stack.sh stop >/dev/null 2>&1 || true' EXIT
+fi
+
+step "lint (eslint, prettier, import cycles, Dockerfile)"
+npm run --silent lint
+step "typecheck"
+npm run --silent typecheck
+
+step "tests: unit → integration → e2e"
+report=.vitest-report.json
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile.json="$report" || status=$?
+# One plain closing line that any CI reads: "N passed, N failed".
+node -e '
+  const r = JSON.parse(require("node:fs").readFileSync(process.argv[1], "utf8"));
+  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
+  if (r.numTotalTests === 0) process.exit(1);
+' "$report" || status=1
+exit "$status"

@@ -1,0 +1,84 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, inject, it } from 'vitest';
+import { openDatabase } from '../../src/cases/db.js';
+import { runCli, spawnCli } from '../support/cli.js';
+import { tempDbPath } from '../support/db.js';
+import { eventually } from '../support/eventually.js';
+import { stackEnv } from '../support/stack.js';
+
+const stack = inject('stack');
+
+describe('psirt start', () => {
+  it('refuses a config file with deadlines.fix.critical = -1, naming the key, and exits 2', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'psirt-cfg-')), 'bad.toml');
+    writeFileSync(file, '[deadlines.fix]\ncritical = -1\n');
+    const dbPath = tempDbPath();
+    const r = await runCli(['--config', file, 'start'], stackEnv(stack, { PSIRT_DATABASE__PATH: dbPath }));
+    expect(r.stderr).toContain('deadlines.fix.critical: must be a positive number (got -1)');
+    expect(r.code).toBe(2);
+  });
+
+  it('migrates, beats, is healthy for doctor --quick, and stops cleanly on SIGTERM', async () => {
+    const dbPath = tempDbPath();
+    const env = stackEnv(stack, { PSIRT_DATABASE__PATH: dbPath, PSIRT_LOG__LEVEL: 'info' });
+    const { child, out } = spawnCli(['start'], env);
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    try {
+      await eventually(() => (out.text.includes('psirt-inbox started') ? true : undefined), {
+        timeoutMs: 20_000,
+        what: 'service start',
+      });
+      const quick = await runCli(['doctor', '--quick'], env);
+      expect(quick.stdout).toMatch(/✓ heartbeat\s+alive: escalation, intake, mailer/);
+      expect(quick.code).toBe(0);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+    const lines = out.text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { event?: string });
+    expect(lines.map((l) => l.event)).toContain('service.stopped');
+    const db = openDatabase(dbPath, { readonly: true });
+    expect(db.prepare('SELECT count(*) AS n FROM heartbeats').get()).toEqual({ n: 0 });
+    db.close();
+    const after = await runCli(['doctor', '--quick'], env);
+    expect(after.stdout).toMatch(/✗ heartbeat\s+no running role/);
+    expect(after.code).toBe(1);
+  });
+
+  it('refuses to start when the team key passphrase is wrong, naming the key', async () => {
+    const env = stackEnv(stack, {
+      PSIRT_DATABASE__PATH: tempDbPath(),
+      PSIRT_PGP__KEYS__0__PASSPHRASE: 'nope-3c1d',
+    });
+    const r = await runCli(['start'], env);
+    expect(r.stderr).toContain('pgp.keys[0]: the passphrase does not unlock the key');
+    expect(r.stdout + r.stderr).not.toContain('nope-3c1d');
+    expect(r.code).toBe(1);
+  });
+});
+
+describe('psirt config print', () => {
+  it('prints the effective config with every secret redacted', async () => {
+    const r = await runCli(['config', 'print'], stackEnv(stack));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('password = "[redacted]"');
+    expect(r.stdout).not.toContain(stack.password);
+    expect(r.stdout).not.toContain('test-only-team-passphrase');
+  });
+});
+
+describe('psirt --help', () => {
+  it.each([[[]], [['start']], [['doctor']], [['config', 'print']], [['migrate']]])(
+    'answers %j --help',
+    async (args) => {
+      const r = await runCli([...args, '--help'], {});
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/^Usage: psirt/);
+    },
+  );
+});

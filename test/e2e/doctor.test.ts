@@ -1,0 +1,127 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { runCli } from '../support/cli.js';
+import { tempDbPath } from '../support/db.js';
+import { eventually } from '../support/eventually.js';
+import { freePort } from '../support/ports.js';
+import { stackEnv } from '../support/stack.js';
+
+const stack = inject('stack');
+const dbPath = tempDbPath();
+const env = (extra: Record<string, string> = {}) =>
+  stackEnv(stack, { PSIRT_DATABASE__PATH: dbPath, ...extra });
+
+/** The ✓/✗ mark doctor printed for the check called `name`. */
+function mark(stdout: string, name: string): string | undefined {
+  return stdout
+    .split('\n')
+    .find((l) => new RegExp(`^[✓✗] ${name.replace(/ /g, '\\s')}\\s`).test(l))
+    ?.slice(0, 1);
+}
+
+beforeAll(async () => {
+  const migrated = await runCli(['migrate'], env());
+  expect(migrated.code).toBe(0);
+});
+
+describe('psirt doctor', () => {
+  it('prints ✓ for every check against the running stack and exits 0', async () => {
+    const r = await runCli(['doctor'], env());
+    expect(r.stderr).toBe('');
+    for (const name of ['config', 'sqlite', 'imap', 'smtp', 'redis', 'pgp key 0'])
+      expect(mark(r.stdout, name)).toBe('✓');
+    expect(r.stdout).not.toContain('✗');
+    expect(r.code).toBe(0);
+  });
+
+  describe('when the IMAP password is wrong', () => {
+    const wrong = 'not-the-password-7f3a9c';
+    it('prints ✗ imap naming the login failure, exits 1 and never prints the password', async () => {
+      const r = await runCli(['doctor'], env({ PSIRT_IMAP__PASSWORD: wrong }));
+      expect(mark(r.stdout, 'imap')).toBe('✗');
+      expect(r.stdout).toMatch(/✗ imap\s+login failed for security@psirt\.test .*refused the credentials/);
+      expect(r.stdout).toContain('fix: check imap.user and the password');
+      expect(r.stdout + r.stderr).not.toContain(wrong);
+      expect(r.stdout + r.stderr).not.toContain(stack.password);
+      expect(r.code).toBe(1);
+    });
+  });
+
+  describe('when the team key file is missing', () => {
+    it('prints ✗ for the key naming the file and exits 1', async () => {
+      const missing = join(mkdtempSync(join(tmpdir(), 'psirt-keys-')), 'gone.asc');
+      const r = await runCli(['doctor'], env({ PSIRT_PGP__KEYS__0__FILE: missing }));
+      expect(r.stdout).toContain(`✗ pgp key 0  pgp.keys[0]: key file ${missing} not found`);
+      expect(r.stdout).not.toContain('test-only-team-passphrase');
+      expect(r.code).toBe(1);
+    });
+  });
+
+  describe('when the passphrase is wrong', () => {
+    it('prints ✗ for the key without echoing the passphrase', async () => {
+      const r = await runCli(['doctor'], env({ PSIRT_PGP__KEYS__0__PASSPHRASE: 'wrong-passphrase-91b2' }));
+      expect(r.stdout).toContain('✗ pgp key 0  pgp.keys[0]: the passphrase does not unlock the key');
+      expect(r.stdout).not.toContain('wrong-passphrase-91b2');
+      expect(r.code).toBe(1);
+    });
+  });
+
+  describe('when Redis is stopped', () => {
+    let redis: ChildProcess | undefined;
+    let url = '';
+
+    beforeAll(async () => {
+      const port = await freePort();
+      url = `redis://127.0.0.1:${port}`;
+      const dir = mkdtempSync(join(tmpdir(), 'psirt-redis-'));
+      redis = spawn(
+        'redis-server',
+        ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+        {
+          stdio: 'ignore',
+        },
+      );
+      await eventually(
+        async () => {
+          const probe = new Redis(url, { lazyConnect: true, retryStrategy: () => null });
+          probe.on('error', () => undefined);
+          try {
+            await probe.connect();
+            await probe.ping();
+            return true;
+          } finally {
+            probe.disconnect();
+          }
+        },
+        { what: 'throwaway redis-server' },
+      );
+    });
+
+    afterAll(() => {
+      redis?.kill('SIGKILL');
+    });
+
+    it('prints ✓ redis while it runs, then ✗ redis naming the refused connection once stopped', async () => {
+      const before = await runCli(['doctor'], env({ PSIRT_REDIS__URL: url }));
+      expect(mark(before.stdout, 'redis')).toBe('✓');
+      redis?.kill('SIGTERM');
+      if (redis) await once(redis, 'exit');
+      const after = await runCli(['doctor'], env({ PSIRT_REDIS__URL: url }));
+      expect(after.stdout).toMatch(
+        new RegExp(`✗ redis\\s+cannot reach ${url.replace(/[/.]/g, '\\$&')}: .*ECONNREFUSED`),
+      );
+      expect(after.code).toBe(1);
+    });
+  });
+
+  it('--json prints one object per check', async () => {
+    const r = await runCli(['doctor', '--json'], env());
+    const results = JSON.parse(r.stdout) as { name: string; ok: boolean }[];
+    expect(results.map((x) => x.name)).toEqual(['config', 'sqlite', 'imap', 'smtp', 'redis', 'pgp key 0']);
+  });
+});

@@ -1,0 +1,194 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../../src/config/load.js';
+
+const SECRET = 'correct horse battery staple';
+/** The test profile plus the one secret it cannot hold. */
+const base = { PSIRT_ENV: 'test', PSIRT_IMAP__PASSWORD: SECRET };
+
+function tmpFile(name: string, content: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'psirt-config-'));
+  const file = join(dir, name);
+  writeFileSync(file, content);
+  return file;
+}
+
+/** The issue lines of the ConfigError thrown for these inputs. */
+function issuesFor(env: Record<string, string>, file?: string): string[] {
+  try {
+    loadConfig(file === undefined ? { env } : { env, file });
+  } catch (err) {
+    if (err instanceof ConfigError) return [...err.issues];
+    throw err;
+  }
+  throw new Error('expected the configuration to be refused');
+}
+
+describe('loadConfig()', () => {
+  it('loads the shipped defaults layered with the test profile', () => {
+    const cfg = loadConfig({ env: base });
+    expect(cfg.imap.user).toBe('security@psirt.test');
+    expect(cfg.deadlines.fix).toMatchObject({ unit: 'seconds', critical: 60 });
+    expect(cfg.staff.map((s) => s.address)).toEqual([
+      'alice@psirt.test',
+      'bob@psirt.test',
+      'carol@psirt.test',
+    ]);
+    expect(cfg.cases.id_format).toBe('SEC-{year}-{seq:4}');
+  });
+
+  it('keeps the seed policy numbers as defaults (3/7 business days, 7/30/60/90 days)', () => {
+    const file = tmpFile(
+      'prod.toml',
+      '[[staff]]\nname = "A"\naddress = "a@example.org"\nroles = ["security"]\n',
+    );
+    const cfg = loadConfig({ env: { PSIRT_IMAP__PASSWORD: SECRET }, file });
+    expect(cfg.deadlines.acknowledge).toEqual({ amount: 3, unit: 'business_days' });
+    expect(cfg.deadlines.verify).toEqual({ amount: 7, unit: 'business_days' });
+    expect(cfg.deadlines.fix).toEqual({ unit: 'calendar_days', critical: 7, high: 30, medium: 60, low: 90 });
+    expect(cfg.retention.years).toBe(3);
+  });
+
+  describe('when a key is invalid', () => {
+    it('refuses deadlines.fix.critical = -1 in a config file with a line naming the key', () => {
+      const file = tmpFile('bad.toml', '[deadlines.fix]\ncritical = -1\n');
+      expect(issuesFor(base, file)).toEqual(['deadlines.fix.critical: must be a positive number (got -1)']);
+    });
+
+    it('refuses the same value from the environment', () => {
+      expect(issuesFor({ ...base, PSIRT_DEADLINES__FIX__CRITICAL: '-1' })).toEqual([
+        'deadlines.fix.critical: must be a positive number (got -1)',
+      ]);
+    });
+
+    it('lists every bad key, one line each', () => {
+      const issues = issuesFor({
+        ...base,
+        PSIRT_IMAP__PORT: '70000',
+        PSIRT_CALENDAR__TIME_ZONE: 'Mars/Olympus',
+      });
+      expect(issues).toHaveLength(2);
+      expect(issues[0]).toMatch(/^imap\.port: /);
+      expect(issues[1]).toMatch(/^calendar\.time_zone: must be an IANA time zone/);
+    });
+
+    it('names a misspelt key instead of ignoring it', () => {
+      const file = tmpFile('typo.toml', '[imap]\nhots = "mail.example.org"\n');
+      expect(issuesFor(base, file)).toEqual(['imap.hots: unknown key']);
+    });
+
+    it('names the array index of a bad staff entry', () => {
+      const file = tmpFile(
+        'staff.toml',
+        '[[staff]]\nname = "A"\naddress = "not-an-address"\nroles = ["security"]\nfingerprint = "12AB"\n',
+      );
+      const issues = issuesFor(base, file);
+      expect(issues).toContainEqual(expect.stringMatching(/^staff\[0\]\.address: must be an e-mail address/));
+      expect(issues).toContainEqual(
+        expect.stringMatching(/^staff\[0\]\.fingerprint: must be a 40- or 64-hex-digit/),
+      );
+    });
+
+    it('refuses a fix deadline shorter than that of a more severe class', () => {
+      expect(issuesFor({ ...base, PSIRT_DEADLINES__FIX__HIGH: '30' })).toEqual([
+        'deadlines.fix.high: (30) must not be shorter than fix.critical (60)',
+      ]);
+    });
+
+    it('refuses retention below the 3-year minimum', () => {
+      expect(issuesFor({ ...base, PSIRT_RETENTION__YEARS: '2' })).toEqual([
+        'retention.years: must be at least 3 (ISO/IEC 18974 record retention) (got 2)',
+      ]);
+    });
+
+    it('refuses cleartext IMAP to a host that is not loopback', () => {
+      expect(issuesFor({ ...base, PSIRT_IMAP__HOST: 'imap.example.org' })).toEqual([
+        expect.stringMatching(/^imap\.tls: "none" sends the password in clear to imap\.example\.org/),
+      ]);
+    });
+
+    it('refuses a case-id format without {seq}', () => {
+      expect(issuesFor({ ...base, PSIRT_CASES__ID_FORMAT: 'SEC-{year}' })).toEqual([
+        'cases.id_format: must contain {seq} (or {seq:N}) exactly once (got "SEC-{year}")',
+      ]);
+    });
+
+    it('refuses an unknown holiday region', () => {
+      expect(issuesFor({ ...base, PSIRT_CALENDAR__HOLIDAY_REGION: 'XX' })).toEqual([
+        'calendar.holiday_region: unknown region XX of DE (got "XX")',
+      ]);
+    });
+
+    it('names the missing password and how to provide it', () => {
+      expect(issuesFor({ PSIRT_ENV: 'test' })).toEqual([
+        'imap.password: is required when auth = "password" (set PSIRT_IMAP__PASSWORD or PSIRT_IMAP__PASSWORD_FILE)',
+      ]);
+    });
+
+    it('reports a TOML syntax error with the file and line', () => {
+      const file = tmpFile('broken.toml', '[imap]\nport = = 3\n');
+      expect(issuesFor(base, file)).toEqual([
+        expect.stringMatching(/broken\.toml: TOML syntax error at line 2/),
+      ]);
+    });
+
+    it('never echoes a secret value in an error line', () => {
+      const file = tmpFile('secret.toml', '[smtp]\npassword = 31337424242\n');
+      const issues = issuesFor(base, file);
+      expect(issues).toEqual([expect.stringMatching(/^smtp\.password: /)]);
+      expect(issues[0]).not.toContain('31337424242');
+    });
+  });
+
+  describe('environment overrides', () => {
+    it('parse numbers and booleans where the key is not a string', () => {
+      const cfg = loadConfig({
+        env: { ...base, PSIRT_IMAP__PORT: '1143', PSIRT_IMAP__ALLOW_INSECURE: 'true' },
+      });
+      expect(cfg.imap.port).toBe(1143);
+      expect(cfg.imap.allow_insecure).toBe(true);
+    });
+
+    it('keep secrets as strings even when they look like numbers', () => {
+      const cfg = loadConfig({ env: { ...base, PSIRT_IMAP__PASSWORD: '123456' } });
+      expect(cfg.imap.password).toBe('123456');
+    });
+
+    it('read a secret from the file named by a _FILE variable', () => {
+      const file = tmpFile('imap-password', `${SECRET}-from-file\n`);
+      const cfg = loadConfig({ env: { PSIRT_ENV: 'test', PSIRT_IMAP__PASSWORD_FILE: file } });
+      expect(cfg.imap.password).toBe(`${SECRET}-from-file`);
+    });
+
+    it('reach array items by index', () => {
+      const file = tmpFile('pass', 'other-passphrase');
+      const cfg = loadConfig({ env: { ...base, PSIRT_PGP__KEYS__0__PASSPHRASE_FILE: file } });
+      expect(cfg.pgp.keys[0]?.passphrase).toBe('other-passphrase');
+    });
+
+    it('report an unreadable _FILE with the variable name', () => {
+      expect(issuesFor({ ...base, PSIRT_SMTP__PASSWORD_FILE: '/nonexistent/secret' })).toContain(
+        'PSIRT_SMTP__PASSWORD_FILE: cannot read /nonexistent/secret (ENOENT)',
+      );
+    });
+  });
+
+  describe('secrets in files', () => {
+    it('read password_file given in TOML into password', () => {
+      const secret = tmpFile('pw', 'from-toml-file\n');
+      const file = tmpFile('cfg.toml', `[imap]\npassword_file = "${secret}"\n`);
+      const cfg = loadConfig({ env: { PSIRT_ENV: 'test' }, file });
+      expect(cfg.imap.password).toBe('from-toml-file');
+    });
+
+    it('refuse both password and password_file in one place', () => {
+      const secret = tmpFile('pw', 'x');
+      const file = tmpFile('cfg.toml', `[imap]\npassword = "a"\npassword_file = "${secret}"\n`);
+      expect(issuesFor({ PSIRT_ENV: 'test' }, file)).toEqual([
+        'imap.password_file: both password and password_file are set; keep one',
+      ]);
+    });
+  });
+});
