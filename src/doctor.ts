@@ -5,7 +5,7 @@ import { readMigrations } from './cases/migrate.js';
 import { pass, type CheckResult } from './core/check.js';
 import type { Clock } from './core/clock.js';
 import { packageRoot } from './core/paths.js';
-import { checkTeamKeys } from './decode/keyring.js';
+import { checkTeamKeys } from './pgp/keyring.js';
 import { checkImap } from './intake/imap-client.js';
 import { checkRedis } from './jobs/redis.js';
 import { checkSmtp } from './outbox/smtp-transport.js';

@@ -4,7 +4,7 @@ import { removeHeartbeat, writeHeartbeat } from '../src/cases/health.js';
 import { migrate, readMigrations } from '../src/cases/migrate.js';
 import type { Clock } from '../src/core/clock.js';
 import type { Logger } from '../src/core/log.js';
-import { loadTeamKeys } from '../src/decode/keyring.js';
+import { loadTeamKeys } from '../src/pgp/keyring.js';
 import { migrationsDir } from '../src/doctor.js';
 import { startIntake, type RoleDeps, type RunningRole } from '../src/main.js';
 import { startEscalation, startMailer } from './roles.js';

@@ -1,0 +1,101 @@
+/**
+ * The contract between decode (MIME + PGP) and classify. Everything here is derived from the raw
+ * bytes alone; nothing is looked up in the database. Report content lives only in `text`,
+ * `html` and `attachments[].content`: never log those fields.
+ */
+
+/** Where a reporter's public key was found in their mail. */
+export type KeySource = 'attachment' | 'autocrypt' | 'encrypted-part' | 'signature';
+
+export interface FoundKey {
+  /** Uppercase hex fingerprint of the primary key. */
+  fingerprint: string;
+  /** The armored public key (never a secret key: secret key material found in mail is dropped). */
+  armored: string;
+  source: KeySource;
+  /** User ID e-mail addresses in the key, lower-cased. */
+  addresses: string[];
+}
+
+export type EncryptionVerdict =
+  | { state: 'none' }
+  | { state: 'decrypted'; format: 'pgp-mime' | 'inline' | 'attachment'; keyIds: string[]; teamKeyFingerprint: string }
+  /** Encrypted, but we could not decrypt: no matching team key, corrupt data, or over the size cap. */
+  | { state: 'failed'; format: 'pgp-mime' | 'inline' | 'attachment'; keyIds: string[]; reason: DecryptFailure };
+
+export type DecryptFailure = 'no-matching-key' | 'corrupt' | 'too-large' | 'unsupported';
+
+export type SignatureVerdict =
+  | { state: 'none' }
+  /** Verified against a key we hold (one found in this mail or passed in as known). */
+  | { state: 'valid'; fingerprint: string; keyId: string; createdAt: string; format: 'pgp-mime' | 'inline' | 'cleartext' | 'encrypted' }
+  /** Signed, but by a key we do not hold. */
+  | { state: 'unknown-key'; keyId: string; format: 'pgp-mime' | 'inline' | 'cleartext' | 'encrypted' }
+  /** Signed, but the signature does not verify (altered in transit, or forged). */
+  | { state: 'invalid'; keyId: string | null; reason: string; format: 'pgp-mime' | 'inline' | 'cleartext' | 'encrypted' };
+
+export interface DecodedAttachment {
+  filename: string | null;
+  contentType: string;
+  size: number;
+  sha256: string;
+  /** The decoded (and, when it was encrypted, decrypted) bytes. */
+  content: Buffer;
+  /** True when this attachment was itself encrypted and we decrypted it. */
+  decrypted: boolean;
+}
+
+/** RFC 3464 delivery status notification, when the mail is one. */
+export interface DeliveryReport {
+  /** Message-ID (without <>) of the mail the report is about, from the returned headers. */
+  originalMessageId: string | null;
+  /** `failed`, `delayed`, `delivered`, `relayed`, `expanded` (Action field of the first recipient). */
+  action: string | null;
+  status: string | null;
+  recipient: string | null;
+}
+
+export interface Address {
+  address: string; // lower-cased
+  name: string | null;
+}
+
+export interface DecodedMessage {
+  /** Message-ID without angle brackets, or null when absent. */
+  messageId: string | null;
+  inReplyTo: string | null;
+  /** References, without angle brackets, oldest first. */
+  references: string[];
+  from: Address | null;
+  replyTo: Address[];
+  to: Address[];
+  cc: Address[];
+  /** Decoded subject (RFC 2047), control characters removed, or "" when absent. */
+  subject: string;
+  date: string | null;
+  /** Headers that classification needs, lower-cased names, raw values (first occurrence). */
+  headers: {
+    autoSubmitted: string | null;
+    precedence: string | null;
+    listId: string | null;
+    listUnsubscribe: string | null;
+    xAutoResponseSuppress: string | null;
+    /** Return-Path as written by the final MTA; "" for the null sender `<>`. */
+    returnPath: string | null;
+    contentType: string | null;
+    autocrypt: string | null;
+    /** All Authentication-Results headers, top-most first (raw values). */
+    authenticationResults: string[];
+  };
+  /** The best plain-text body (HTML-only mail converted to text), after decryption. */
+  text: string;
+  /** True when `text` was produced from HTML. */
+  textFromHtml: boolean;
+  attachments: DecodedAttachment[];
+  encryption: EncryptionVerdict;
+  signature: SignatureVerdict;
+  keys: FoundKey[];
+  delivery: DeliveryReport | null;
+  /** Non-fatal problems noticed while decoding (for staff, never report content). */
+  problems: string[];
+}
