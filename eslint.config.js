@@ -22,7 +22,18 @@ const OWNERS = {
   'date-holidays': ['src/config', 'src/calendar'],
 };
 
-const STAGES = ['core', 'config', 'pgp', 'intake', 'decode', 'classify', 'cases', 'outbox', 'jobs', 'calendar'];
+const STAGES = [
+  'core',
+  'config',
+  'pgp',
+  'intake',
+  'decode',
+  'classify',
+  'cases',
+  'outbox',
+  'jobs',
+  'calendar',
+];
 
 /** For each folder: the sibling stages it may import values from, and those it may import types from. */
 const ALLOWED = {

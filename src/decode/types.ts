@@ -19,20 +19,41 @@ export interface FoundKey {
 
 export type EncryptionVerdict =
   | { state: 'none' }
-  | { state: 'decrypted'; format: 'pgp-mime' | 'inline' | 'attachment'; keyIds: string[]; teamKeyFingerprint: string }
+  | {
+      state: 'decrypted';
+      format: 'pgp-mime' | 'inline' | 'attachment';
+      keyIds: string[];
+      teamKeyFingerprint: string;
+    }
   /** Encrypted, but we could not decrypt: no matching team key, corrupt data, or over the size cap. */
-  | { state: 'failed'; format: 'pgp-mime' | 'inline' | 'attachment'; keyIds: string[]; reason: DecryptFailure };
+  | {
+      state: 'failed';
+      format: 'pgp-mime' | 'inline' | 'attachment';
+      keyIds: string[];
+      reason: DecryptFailure;
+    };
 
 export type DecryptFailure = 'no-matching-key' | 'corrupt' | 'too-large' | 'unsupported';
 
 export type SignatureVerdict =
   | { state: 'none' }
   /** Verified against a key we hold (one found in this mail or passed in as known). */
-  | { state: 'valid'; fingerprint: string; keyId: string; createdAt: string; format: 'pgp-mime' | 'inline' | 'cleartext' | 'encrypted' }
+  | {
+      state: 'valid';
+      fingerprint: string;
+      keyId: string;
+      createdAt: string;
+      format: 'pgp-mime' | 'inline' | 'cleartext' | 'encrypted';
+    }
   /** Signed, but by a key we do not hold. */
   | { state: 'unknown-key'; keyId: string; format: 'pgp-mime' | 'inline' | 'cleartext' | 'encrypted' }
   /** Signed, but the signature does not verify (altered in transit, or forged). */
-  | { state: 'invalid'; keyId: string | null; reason: string; format: 'pgp-mime' | 'inline' | 'cleartext' | 'encrypted' };
+  | {
+      state: 'invalid';
+      keyId: string | null;
+      reason: string;
+      format: 'pgp-mime' | 'inline' | 'cleartext' | 'encrypted';
+    };
 
 export interface DecodedAttachment {
   filename: string | null;
