@@ -23,7 +23,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends tini \
  && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production \
-    PSIRT_DATABASE__PATH=/data/psirt.db
+    PSIRT_ENV=docker
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
@@ -35,6 +35,7 @@ RUN mkdir -p /data \
 USER node
 # The SQLite file is the only source of truth: keep it on a volume and back it up.
 VOLUME ["/data"]
+# config/docker.toml puts the database on the volume; a --config file can still override it.
 # Healthy = the database opens at the current schema and every role beat within a minute.
 HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
   CMD ["node", "/app/dist/workers/cli.js", "doctor", "--quick"]

@@ -20,6 +20,8 @@ const OWNERS = {
   zod: ['src/config'],
   'smol-toml': ['src/config'],
   'date-holidays': ['src/config', 'src/calendar'],
+  luxon: ['src/calendar'],
+  handlebars: ['src/outbox'],
 };
 
 const STAGES = [
@@ -45,8 +47,8 @@ const ALLOWED = {
   intake: { values: ['core'], types: ['config'] },
   decode: { values: ['core', 'pgp'], types: ['config', 'intake'] },
   classify: { values: ['core'], types: ['config', 'decode'] },
-  cases: { values: ['core'], types: ['config', 'classify'] },
-  outbox: { values: ['core'], types: ['config', 'cases', 'pgp'] },
+  cases: { values: ['core'], types: ['config', 'classify', 'decode', 'calendar'] },
+  outbox: { values: ['core'], types: ['config', 'cases', 'pgp', 'calendar'] },
   jobs: { values: ['core', 'config'], types: ['config'] },
 };
 

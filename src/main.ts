@@ -1,7 +1,14 @@
+import { dirname, join } from 'node:path';
+import type { Calendar } from './calendar/calendar.js';
 import type { Config } from './config/schema.js';
+import type { CaseIdFormat } from './core/case-id.js';
 import type { Clock } from './core/clock.js';
 import type { Logger } from './core/log.js';
 import type { Db } from './cases/db.js';
+import { startImapIntake } from './intake/imap-poller.js';
+import { createMailerQueue } from './jobs/queues.js';
+import type { TeamKey } from './pgp/keyring.js';
+import { createPipeline } from './pipeline.js';
 
 /** What every role gets from the composition root. */
 export interface RoleDeps {
@@ -9,16 +16,33 @@ export interface RoleDeps {
   db: Db;
   clock: Clock;
   log: Logger;
+  teamKeys: readonly TeamKey[];
+  /** Staff address (lower-case) → armored public key, checked against the configured fingerprint. */
+  staffKeys: ReadonlyMap<string, string>;
+  calendar: Calendar;
+  caseIdFormat: CaseIdFormat;
 }
 
 /** A running role; `stop()` releases what it holds and resolves when it is quiet. */
 export interface RunningRole {
   name: string;
   stop(): Promise<void>;
+  /** Intake only: resolves after the next complete mailbox sync (tests, demo). */
+  synced?: () => Promise<void>;
 }
 
-/** The intake role: IMAP → decode → classify → case → outbox. Built in issue #3. */
+/** The intake role: IMAP → decode → classify → case → outbox (DESIGN.md "The flow"). */
 export function startIntake(deps: RoleDeps): RunningRole {
-  deps.log.warn({ event: 'intake.not-built' }, 'intake role is not built yet (issue #3); it reads no mail');
-  return { name: 'intake', stop: () => Promise.resolve() };
+  const mailer = createMailerQueue(deps.config.redis);
+  const pipeline = createPipeline({ ...deps, mailer });
+  const spoolDir = join(dirname(deps.config.database.path), 'spool');
+  const intake = startImapIntake(deps.config.imap, pipeline, { spoolDir, log: deps.log });
+  return {
+    name: 'intake',
+    synced: () => intake.synced(),
+    async stop() {
+      await intake.stop();
+      await mailer.close();
+    },
+  };
 }

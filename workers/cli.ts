@@ -1,5 +1,8 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, Option } from 'commander';
+import { packageRoot } from '../src/core/paths.js';
 import { ConfigError, loadConfig } from '../src/config/load.js';
 import { printableConfig } from '../src/config/print.js';
 import type { Config } from '../src/config/schema.js';
@@ -9,20 +12,22 @@ import { systemClock } from '../src/core/clock.js';
 import { describeError } from '../src/core/errors.js';
 import { createLogger } from '../src/core/log.js';
 import { formatChecks, migrationsDir, runDoctor } from '../src/doctor.js';
+import { listCases, showCase } from '../src/cases/queries.js';
+import { formatCaseDetail, formatCaseList } from './cases-cli.js';
 import { ROLES, runService, type Role } from './start.js';
 
 /** Exit codes: 0 ok, 1 a check or the service failed, 2 bad usage or invalid configuration. */
 const EXIT_FAILED = 1;
 const EXIT_CONFIG = 2;
 
-function config(program: Command): Config {
+function config(program: Command, what = 'not starting'): Config {
   const opts = program.opts<{ config?: string }>();
   try {
     return loadConfig(opts.config === undefined ? {} : { file: opts.config });
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(
-        `psirt: invalid configuration, not starting:\n${err.issues.map((i) => `  ${i}`).join('\n')}\n`,
+        `psirt: invalid configuration, ${what}:\n${err.issues.map((i) => `  ${i}`).join('\n')}\n`,
       );
       process.exit(EXIT_CONFIG);
     }
@@ -30,9 +35,15 @@ function config(program: Command): Config {
   }
 }
 
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
 const program = new Command('psirt')
   .description('psirt-inbox: runs the security@ mailbox as a coordinated vulnerability disclosure desk')
   .option('-c, --config <file>', 'configuration file layered over config/default.toml (or PSIRT_CONFIG)')
+  .version(packageVersion(), '-V, --version')
   .showHelpAfterError()
   .addHelpText(
     'after',
@@ -62,10 +73,48 @@ program
   .option('--quick', 'only the database and the running roles (for a container HEALTHCHECK)')
   .option('--json', 'print the results as JSON')
   .action(async (opts: { quick?: boolean; json?: boolean }) => {
-    const cfg = config(program);
+    const cfg = config(program, 'nothing checked');
     const results = await runDoctor(cfg, { quick: opts.quick ?? false, clock: systemClock });
     process.stdout.write(opts.json ? `${JSON.stringify(results, null, 2)}\n` : `${formatChecks(results)}\n`);
     process.exitCode = results.every((r) => r.ok) ? 0 : EXIT_FAILED;
+  });
+
+const casesCmd = program.command('cases').description('inspect cases');
+casesCmd
+  .command('list')
+  .description('cases, newest first, with their next deadline')
+  .option('--all', 'include closed cases')
+  .option('--json', 'print JSON')
+  .action((opts: { all?: boolean; json?: boolean }) => {
+    const cfg = config(program);
+    const db = openDatabase(cfg.database.path, { readonly: true });
+    try {
+      const rows = listCases(db, { open: !opts.all });
+      process.stdout.write(
+        `${opts.json ? JSON.stringify(rows, null, 2) : formatCaseList(rows, new Date())}\n`,
+      );
+    } finally {
+      db.close();
+    }
+  });
+casesCmd
+  .command('show <id>')
+  .description('one case: timeline, messages, flags, keys, outbox')
+  .option('--json', 'print JSON')
+  .action((id: string, opts: { json?: boolean }) => {
+    const cfg = config(program);
+    const db = openDatabase(cfg.database.path, { readonly: true });
+    try {
+      const detail = showCase(db, id);
+      if (detail === null) {
+        process.stderr.write(`psirt: no case ${id}\n`);
+        process.exitCode = EXIT_FAILED;
+        return;
+      }
+      process.stdout.write(`${opts.json ? JSON.stringify(detail, null, 2) : formatCaseDetail(detail)}\n`);
+    } finally {
+      db.close();
+    }
   });
 
 const configCmd = program.command('config').description('inspect the configuration');
@@ -83,13 +132,17 @@ program
   .option('--status', 'list applied and pending migrations, change nothing')
   .action((opts: { status?: boolean }) => {
     const cfg = config(program);
-    const migrations = readMigrations(migrationsDir());
-    const db = openDatabase(cfg.database.path);
+    let db: ReturnType<typeof openDatabase> | undefined;
     try {
+      const migrations = readMigrations(migrationsDir());
+      db = openDatabase(cfg.database.path);
       if (opts.status) {
         const s = migrationStatus(db, migrations);
-        for (const a of s.applied)
-          process.stdout.write(`applied  ${String(a.version).padStart(4, '0')}_${a.name}  ${a.applied_at}\n`);
+        for (const a of s.applied) {
+          process.stdout.write(
+            `applied  ${String(a.version).padStart(4, '0')}_${a.name}.sql  ${a.applied_at}\n`,
+          );
+        }
         for (const p of s.pending) process.stdout.write(`pending  ${p.file}\n`);
         return;
       }
@@ -105,7 +158,7 @@ program
       process.stderr.write(`psirt: migrate failed: ${describeError(err)}\n`);
       process.exitCode = EXIT_FAILED;
     } finally {
-      db.close();
+      db?.close();
     }
   });
 

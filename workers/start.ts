@@ -4,7 +4,11 @@ import { removeHeartbeat, writeHeartbeat } from '../src/cases/health.js';
 import { migrate, readMigrations } from '../src/cases/migrate.js';
 import type { Clock } from '../src/core/clock.js';
 import type { Logger } from '../src/core/log.js';
-import { loadTeamKeys } from '../src/pgp/keyring.js';
+import { readFile } from 'node:fs/promises';
+import { createCalendar } from '../src/calendar/calendar.js';
+import { parseCaseIdFormat } from '../src/core/case-id.js';
+import { loadTeamKeys, type TeamKey } from '../src/pgp/keyring.js';
+import { readStaffKey } from '../src/pgp/sealer.js';
 import { migrationsDir } from '../src/doctor.js';
 import { startIntake, type RoleDeps, type RunningRole } from '../src/main.js';
 import { startEscalation, startMailer } from './roles.js';
@@ -34,22 +38,52 @@ export async function runService(
   clock: Clock,
   log: Logger,
 ): Promise<void> {
+  // Listen for SIGTERM/SIGINT from the first moment: a signal during start-up (migrations, key
+  // unlocking) still ends in a clean stop, not in node's default exit 143.
+  const stop = { signal: null as NodeJS.Signals | null, wake: (): void => undefined };
+  const onSignal = (signal: NodeJS.Signals): void => {
+    stop.signal ??= signal;
+    stop.wake();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
   const db = openDatabase(config.database.path);
+  let teamKeys: TeamKey[];
+  const staffKeys = new Map<string, string>();
   try {
     migrate(db, readMigrations(migrationsDir()), clock, (m) =>
       log.info({ event: 'cases.migrated', version: m.version, migration: m.file }, 'migration applied'),
     );
-    const keys = await loadTeamKeys(config.pgp, clock);
+    teamKeys = await loadTeamKeys(config.pgp, clock);
     log.info(
-      { event: 'decode.keys-loaded', fingerprints: keys.map((k) => k.fingerprint) },
+      { event: 'pgp.keys-loaded', fingerprints: teamKeys.map((k) => k.fingerprint) },
       'team keys unlocked',
     );
+    for (const [i, s] of config.staff.entries()) {
+      if (!s.key_file || !s.fingerprint) continue;
+      const file = s.key_file;
+      const armored = await readFile(file, 'utf8').catch((err: unknown) => {
+        throw new Error(`staff[${i}].key_file: cannot read ${file}`, { cause: err });
+      });
+      staffKeys.set(s.address.toLowerCase(), await readStaffKey(file, armored, s.fingerprint, `staff[${i}]`));
+    }
   } catch (err) {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
     db.close();
     throw err;
   }
   const startedAt = clock.now();
-  const running = roles.map((role) => STARTERS[role]({ config, db, clock, log: log.child({ role }) }));
+  const shared = {
+    config,
+    db,
+    clock,
+    teamKeys,
+    staffKeys,
+    calendar: createCalendar(config.calendar),
+    caseIdFormat: parseCaseIdFormat(config.cases.id_format),
+  };
+  const running = roles.map((role) => STARTERS[role]({ ...shared, log: log.child({ role }) }));
   const beat = (): void => {
     for (const r of running) writeHeartbeat(db, clock, r.name, startedAt);
   };
@@ -58,15 +92,12 @@ export async function runService(
   log.info({ event: 'service.started', roles, database: config.database.path }, 'psirt-inbox started');
 
   await new Promise<void>((resolve) => {
-    const stop = (signal: NodeJS.Signals): void => {
-      process.off('SIGTERM', stop);
-      process.off('SIGINT', stop);
-      log.info({ event: 'service.stopping', signal }, 'stopping');
-      resolve();
-    };
-    process.on('SIGTERM', stop);
-    process.on('SIGINT', stop);
+    stop.wake = resolve;
+    if (stop.signal !== null) resolve();
   });
+  process.off('SIGTERM', onSignal);
+  process.off('SIGINT', onSignal);
+  log.info({ event: 'service.stopping', signal: stop.signal }, 'stopping');
   clearInterval(timer);
   await Promise.all(running.map((r) => r.stop()));
   for (const r of running) removeHeartbeat(db, r.name);

@@ -111,7 +111,22 @@ export function migrate(
   const { pending } = migrationStatus(db, migrations);
   const applied: Migration[] = [];
   for (const m of pending) {
-    const ran = db
+    const ran = (() => {
+      try {
+        return runOne(m);
+      } catch (err) {
+        throw new PsirtError('migration_failed', `${m.file}: ${(err as Error).message}`, { cause: err });
+      }
+    })();
+    if (ran) {
+      applied.push(m);
+      onApplied(m);
+    }
+  }
+  return applied;
+
+  function runOne(m: Migration): boolean {
+    return db
       .transaction(() => {
         const exists = db.prepare('SELECT 1 FROM schema_migrations WHERE version = ?').get(m.version);
         if (exists) return false;
@@ -123,10 +138,5 @@ export function migrate(
         return true;
       })
       .immediate();
-    if (ran) {
-      applied.push(m);
-      onApplied(m);
-    }
   }
-  return applied;
 }

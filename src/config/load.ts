@@ -181,7 +181,8 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
 function describeReceived(issue: z.core.$ZodIssue, input: unknown): string {
   const value = valueAt(input, issue.path);
   const last = issue.path[issue.path.length - 1];
-  if (typeof last === 'string' && SECRET_KEYS.has(last)) return '';
+  // Secrets, and URLs (which may carry credentials), are never echoed back.
+  if (typeof last === 'string' && (SECRET_KEYS.has(last) || last === 'url')) return '';
   if (typeof value === 'number' || typeof value === 'boolean') return ` (got ${String(value)})`;
   if (typeof value === 'string' && value.length <= 60) return ` (got ${JSON.stringify(value)})`;
   return '';
@@ -215,6 +216,17 @@ export function loadConfig(opts: LoadOptions = {}): Config {
         for (const k of issue.keys) issues.push(`${formatKey([...issue.path, k])}: unknown key`);
         continue;
       }
+      const key = formatKey(issue.path);
+      // A secret whose _file could not be read was reported already; do not add "is required".
+      if (
+        issues.some(
+          (i) =>
+            i.startsWith(`${key}_file:`) ||
+            i.startsWith(`PSIRT_${issue.path.join('__').toUpperCase()}_FILE:`),
+        )
+      ) {
+        continue;
+      }
       if (issue.code === 'invalid_type' && valueAt(tree, issue.path) === undefined) {
         issues.push(`${formatKey(issue.path)}: is required (${issue.expected})`);
         continue;
@@ -228,6 +240,8 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   const config = (result as { data: Config }).data;
   config.database.path = resolveRelative(config.database.path);
   for (const key of config.pgp.keys) key.file = resolveRelative(key.file);
+  for (const s of config.staff) if (s.key_file) s.key_file = resolveRelative(s.key_file);
+  if (config.templates.dir !== '') config.templates.dir = resolveRelative(config.templates.dir);
   return config;
 }
 

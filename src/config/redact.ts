@@ -22,6 +22,8 @@ export function redactUrl(url: string): string {
   try {
     const u = new URL(url);
     if (u.password) u.password = '***';
+    for (const k of [...u.searchParams.keys()])
+      if (/pass|secret|token/i.test(k)) u.searchParams.set(k, '***');
     return u.toString();
   } catch {
     return url;

@@ -145,6 +145,8 @@ const staffMember = z.strictObject({
   roles: z.array(z.enum(ROLES)).min(1, 'every staff member needs at least one role'),
   expertise: z.array(nonEmpty).default([]),
   fingerprint: fingerprint.optional(),
+  /** Armored public key of `fingerprint`: notifications to this person are encrypted to it. */
+  key_file: nonEmpty.optional(),
 });
 
 const escalation = z.strictObject({
@@ -254,6 +256,31 @@ const retention = z.strictObject({
     .min(MIN_RETENTION_YEARS, `must be at least ${MIN_RETENTION_YEARS} (ISO/IEC 18974 record retention)`),
 });
 
+const acknowledgment = z.strictObject({
+  /** At most this many automatic acknowledgments per sender address per hour (loop and flood guard). */
+  max_per_sender_per_hour: z.number().int().min(0),
+});
+
+const notifications = z.strictObject({
+  /**
+   * Send staff the report in clear when they have no key_file. Off by default: without a key the
+   * notification only says that a case arrived, never what it says.
+   */
+  allow_cleartext: z.boolean(),
+});
+
+const mailer = z.strictObject({
+  /** Parallel SMTP submissions per worker process. */
+  concurrency: z.number().int().min(1).max(32),
+  /** How often unsent outbox rows are re-enqueued (after a Redis loss or a failed enqueue). */
+  reconcile_interval_seconds: positiveInt,
+});
+
+const templates = z.strictObject({
+  /** Folder of the mail templates; empty = the shipped config/templates. */
+  dir: z.string(),
+});
+
 const log = z.strictObject({
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
 });
@@ -278,6 +305,10 @@ export const ConfigSchema = z
     calendar,
     deadlines,
     retention,
+    acknowledgment,
+    notifications,
+    mailer,
+    templates,
     log,
   })
   .superRefine((v, ctx) => {
@@ -293,6 +324,15 @@ export const ConfigSchema = z
         });
       }
       seen.set(key, i);
+    });
+    v.staff.forEach((s, i) => {
+      if (s.key_file && !s.fingerprint) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['staff', i, 'fingerprint'],
+          message: 'is required with key_file (it pins the key)',
+        });
+      }
     });
     if (!v.staff.some((s) => s.roles.includes('security'))) {
       ctx.addIssue({

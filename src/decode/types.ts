@@ -17,23 +17,36 @@ export interface FoundKey {
   addresses: string[];
 }
 
+/**
+ * Where the encrypted data was: a PGP/MIME part (RFC 3156 §4), an armored block in a text body,
+ * or an encrypted attachment (`.gpg`, `.pgp`, `.asc`).
+ */
+export type EncryptionFormat = 'pgp-mime' | 'inline' | 'attachment';
+
 export type EncryptionVerdict =
   | { state: 'none' }
   | {
       state: 'decrypted';
-      format: 'pgp-mime' | 'inline' | 'attachment';
+      format: EncryptionFormat;
       keyIds: string[];
       teamKeyFingerprint: string;
     }
   /** Encrypted, but we could not decrypt: no matching team key, corrupt data, or over the size cap. */
   | {
       state: 'failed';
-      format: 'pgp-mime' | 'inline' | 'attachment';
+      format: EncryptionFormat;
       keyIds: string[];
       reason: DecryptFailure;
     };
 
 export type DecryptFailure = 'no-matching-key' | 'corrupt' | 'too-large' | 'unsupported';
+
+/**
+ * Where the signature was: `pgp-mime` a multipart/signed (RFC 3156 §5, also when nested in a
+ * decrypted part), `encrypted` inside a PGP/MIME encrypted message (sign-then-encrypt, §6.2),
+ * `inline` inside an armored PGP message in the text, `cleartext` a clear-signed text.
+ */
+export type SignatureFormat = 'pgp-mime' | 'inline' | 'cleartext' | 'encrypted';
 
 export type SignatureVerdict =
   | { state: 'none' }
@@ -43,16 +56,16 @@ export type SignatureVerdict =
       fingerprint: string;
       keyId: string;
       createdAt: string;
-      format: 'pgp-mime' | 'inline' | 'cleartext' | 'encrypted';
+      format: SignatureFormat;
     }
   /** Signed, but by a key we do not hold. */
-  | { state: 'unknown-key'; keyId: string; format: 'pgp-mime' | 'inline' | 'cleartext' | 'encrypted' }
+  | { state: 'unknown-key'; keyId: string; format: SignatureFormat }
   /** Signed, but the signature does not verify (altered in transit, or forged). */
   | {
       state: 'invalid';
       keyId: string | null;
       reason: string;
-      format: 'pgp-mime' | 'inline' | 'cleartext' | 'encrypted';
+      format: SignatureFormat;
     };
 
 export interface DecodedAttachment {

@@ -1,3 +1,7 @@
+import { Queue } from 'bullmq';
+import type { Config } from '../config/schema.js';
+import { createRedis, type Redis } from './redis.js';
+
 /** Queue names, declared once (STYLE.md rule 13). The contract between src/ and workers/. */
 export const QUEUES = {
   mailer: 'mailer',
@@ -5,3 +9,50 @@ export const QUEUES = {
 } as const;
 
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
+
+/** Payload of a mailer job: only the outbox row id; everything else is read from SQLite. */
+export interface MailerJob {
+  outboxId: number;
+}
+
+/** BullMQ job id of an outbox row: not all digits and without ':' (BullMQ refuses both). */
+export const mailerJobId = (outboxId: number): string => `outbox-${outboxId}`;
+
+/** Retry policy for transient SMTP failures (4xx, network): 8 tries over about 20 minutes. */
+export const MAILER_JOB_OPTIONS = {
+  attempts: 8,
+  backoff: { type: 'exponential', delay: 5_000 },
+  removeOnComplete: true,
+  removeOnFail: true,
+} as const;
+
+export interface MailerQueue {
+  /** Enqueues rows; Redis being down is not an error here: the reconciler re-enqueues (invariant 1). */
+  enqueue(outboxIds: readonly number[]): Promise<void>;
+  close(): Promise<void>;
+  readonly queue: Queue<MailerJob>;
+}
+
+export function createMailerQueue(cfg: Config['redis']): MailerQueue {
+  const connection: Redis = createRedis(cfg, 'producer');
+  connection.on('error', () => undefined); // reported by the failing add()
+  const queue = new Queue<MailerJob>(QUEUES.mailer, { connection, prefix: cfg.prefix });
+  queue.on('error', () => undefined); // ditto
+  return {
+    queue,
+    async enqueue(ids) {
+      if (ids.length === 0) return;
+      await queue.addBulk(
+        ids.map((outboxId) => ({
+          name: 'send',
+          data: { outboxId },
+          opts: { ...MAILER_JOB_OPTIONS, jobId: mailerJobId(outboxId) },
+        })),
+      );
+    },
+    async close() {
+      await queue.close();
+      connection.disconnect();
+    },
+  };
+}

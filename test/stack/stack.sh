@@ -8,6 +8,7 @@
 #   test/stack/stack.sh stop     stop what this script started (by pid files)
 #   test/stack/stack.sh status   one line per service; exit 1 if any is down
 #   test/stack/stack.sh env      print the endpoint variables of the last start
+#   test/stack/stack.sh psirt-env  the same as PSIRT_* exports for the psirt CLI (test profile)
 #   test/stack/stack.sh restart  stop + start
 #
 # Environment:
@@ -58,6 +59,14 @@ resolve_state() {
   DC_RUN=$STATE/dovecot/run
   REDIS_DIR=$STATE/redis
   LOGS=$STATE/logs
+  # An external Redis chosen at start is remembered, so later status/start/stop calls without
+  # PSIRT_STACK_REDIS_URL keep using it. PSIRT_STACK_REDIS_URL=none returns to a private Redis.
+  if [[ $EXTERNAL_REDIS_URL == none ]]; then
+    EXTERNAL_REDIS_URL=''
+    FORGET_EXTERNAL_REDIS=1
+  elif [[ -z $EXTERNAL_REDIS_URL && -r $STATE/external-redis ]]; then
+    EXTERNAL_REDIS_URL=$(<"$STATE/external-redis")
+  fi
 }
 
 # Postfix and Dovecot drop privileges, so every directory above the state dir
@@ -494,6 +503,11 @@ cmd_start() {
   ensure_packages
   ensure_mail_user
   ensure_password
+  if [[ -n $EXTERNAL_REDIS_URL ]]; then
+    printf '%s\n' "$EXTERNAL_REDIS_URL" >"$STATE/external-redis"
+  elif [[ -n ${FORGET_EXTERNAL_REDIS:-} ]]; then
+    rm -f "$STATE/external-redis"
+  fi
 
   load_ports
   local r=no d=no p=no
@@ -611,17 +625,33 @@ cmd_env() {
   cat "$STATE/stack.env"
 }
 
+# The same endpoints as PSIRT_* overrides for the psirt CLI on the test profile:
+#   eval "$(bash test/stack/stack.sh psirt-env)" && npm run psirt -- doctor
+cmd_psirt_env() {
+  resolve_state
+  [[ -f $STATE/stack.env ]] || die "no $STATE/stack.env: run '$0 start' first"
+  # shellcheck disable=SC1091
+  source "$STATE/stack.env"
+  printf 'export PSIRT_ENV=test\n'
+  printf 'export PSIRT_IMAP__HOST=%s PSIRT_IMAP__PORT=%s PSIRT_IMAP__USER=security@%s PSIRT_IMAP__PASSWORD=%s\n' \
+    "$PSIRT_STACK_HOST" "$PSIRT_STACK_IMAP_PORT" "$PSIRT_STACK_DOMAIN" "$PSIRT_STACK_PASSWORD"
+  printf 'export PSIRT_SMTP__HOST=%s PSIRT_SMTP__PORT=%s\n' "$PSIRT_STACK_HOST" "$PSIRT_STACK_SMTP_PORT"
+  printf 'export PSIRT_REDIS__URL=%s\n' "$PSIRT_STACK_REDIS_URL"
+  printf 'export PSIRT_DATABASE__PATH=%s\n' "$STATE/psirt.db"
+}
+
 case ${1:-} in
   start) cmd_start ;;
   stop) cmd_stop ;;
   status) cmd_status ;;
   env) cmd_env ;;
+  psirt-env) cmd_psirt_env ;;
   restart)
     cmd_stop
     cmd_start
     ;;
   *)
-    echo "usage: $0 start|stop|status|env|restart" >&2
+    echo "usage: $0 start|stop|status|env|psirt-env|restart" >&2
     exit 2
     ;;
 esac

@@ -1,0 +1,154 @@
+import type { Clock } from '../core/clock.js';
+import type { Db } from './db.js';
+
+/** One message as fetched from IMAP, before anything parsed it. */
+export interface FetchedMessage {
+  mailbox: string;
+  uidvalidity: string;
+  uid: number;
+  size: number;
+  /** The exact bytes, or null when they were spooled to `rawPath` (oversize mail). */
+  raw: Buffer | null;
+  rawPath: string | null;
+  sha256: string;
+  /** Message-ID from a cheap header scan (without <>), for the duplicate check; may be null. */
+  messageId: string | null;
+  internalDate: string | null;
+}
+
+export type StoreOutcome =
+  /** New: stored with state `received`; decode and apply next. */
+  | { kind: 'stored'; rowId: number }
+  /** This IMAP position or these exact bytes are already stored (re-fetch, UIDVALIDITY rescan). */
+  | { kind: 'known'; rowId: number; state: MessageState; sameBytes: boolean; quarantined: boolean };
+
+export type MessageState = 'received' | 'applied' | 'failed';
+
+export interface Checkpoint {
+  uidvalidity: string;
+  lastUid: number;
+}
+
+export function getCheckpoint(db: Db, mailbox: string): Checkpoint | null {
+  const row = db
+    .prepare('SELECT uidvalidity, last_uid FROM intake_checkpoints WHERE mailbox = ?')
+    .get(mailbox) as { uidvalidity: string; last_uid: number } | undefined;
+  return row ? { uidvalidity: row.uidvalidity, lastUid: row.last_uid } : null;
+}
+
+/**
+ * Step (a) of the flow (STYLE.md rule 4): stores the raw bytes and advances the checkpoint in one
+ * IMMEDIATE transaction, so from here on the message cannot be lost. Idempotent: the same IMAP
+ * position or the same bytes yield `known`, and the checkpoint still advances.
+ */
+export function storeRaw(db: Db, clock: Clock, m: FetchedMessage): StoreOutcome {
+  return db
+    .transaction((): StoreOutcome => {
+      advanceCheckpoint(db, clock, m.mailbox, m.uidvalidity, m.uid);
+      const byPosition = db
+        .prepare(
+          'SELECT id, state, sha256, failure FROM messages WHERE mailbox = ? AND uidvalidity = ? AND uid = ?',
+        )
+        .get(m.mailbox, m.uidvalidity, m.uid) as
+        { id: number; state: MessageState; sha256: string; failure: string | null } | undefined;
+      if (byPosition) {
+        return {
+          kind: 'known',
+          rowId: byPosition.id,
+          state: byPosition.state,
+          sameBytes: byPosition.sha256 === m.sha256,
+          quarantined: byPosition.failure !== null,
+        };
+      }
+      const byBytes = db.prepare('SELECT id, state, failure FROM messages WHERE sha256 = ?').get(m.sha256) as
+        { id: number; state: MessageState; failure: string | null } | undefined;
+      if (byBytes) {
+        return {
+          kind: 'known',
+          rowId: byBytes.id,
+          state: byBytes.state,
+          sameBytes: true,
+          quarantined: byBytes.failure !== null,
+        };
+      }
+      const info = db
+        .prepare(
+          `INSERT INTO messages (mailbox, uidvalidity, uid, sha256, message_id, size, raw, raw_path, internal_date, stored_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          m.mailbox,
+          m.uidvalidity,
+          m.uid,
+          m.sha256,
+          m.messageId,
+          m.size,
+          m.raw,
+          m.raw === null ? m.rawPath : null,
+          m.internalDate,
+          clock.now().toISOString(),
+        );
+      return { kind: 'stored', rowId: Number(info.lastInsertRowid) };
+    })
+    .immediate();
+}
+
+/** Moves the checkpoint forward (never back) within a UIDVALIDITY; a new UIDVALIDITY restarts it. */
+export function advanceCheckpoint(
+  db: Db,
+  clock: Clock,
+  mailbox: string,
+  uidvalidity: string,
+  uid: number,
+): void {
+  db.prepare(
+    `INSERT INTO intake_checkpoints (mailbox, uidvalidity, last_uid, updated_at) VALUES (@mailbox, @uv, @uid, @at)
+     ON CONFLICT (mailbox) DO UPDATE SET
+       last_uid = CASE WHEN uidvalidity = excluded.uidvalidity THEN max(last_uid, excluded.last_uid) ELSE excluded.last_uid END,
+       uidvalidity = excluded.uidvalidity,
+       updated_at = excluded.updated_at`,
+  ).run({ mailbox, uv: uidvalidity, uid, at: clock.now().toISOString() });
+}
+
+/** Stored messages not yet applied (a crash between the two transactions leaves them here). */
+export function pendingMessageIds(db: Db): number[] {
+  return (
+    db.prepare("SELECT id FROM messages WHERE state = 'received' ORDER BY id").all() as { id: number }[]
+  ).map((r) => r.id);
+}
+
+/** The stored bytes of a message, or where they were spooled for oversize mail. */
+export function loadRaw(db: Db, rowId: number): { raw: Buffer | null; rawPath: string | null; size: number } {
+  const row = db.prepare('SELECT raw, raw_path, size FROM messages WHERE id = ?').get(rowId) as
+    { raw: Buffer | null; raw_path: string | null; size: number } | undefined;
+  if (!row) throw new Error(`message ${rowId} is not stored`);
+  return { raw: row.raw, rawPath: row.raw_path, size: row.size };
+}
+
+export interface UnfiledMessage {
+  rowId: number;
+  uid: number;
+  target: 'processed' | 'quarantine';
+}
+
+/**
+ * Messages whose case is committed but whose IMAP copy was not moved yet (a crash after commit):
+ * the intake moves them on its next round. Only positions under the current UIDVALIDITY.
+ */
+export function unfiledMessages(db: Db, mailbox: string, uidvalidity: string): UnfiledMessage[] {
+  return (
+    db
+      .prepare(
+        `SELECT id, uid, failure FROM messages
+         WHERE mailbox = ? AND uidvalidity = ? AND state <> 'received' AND filed_to IS NULL ORDER BY uid`,
+      )
+      .all(mailbox, uidvalidity) as { id: number; uid: number; failure: string | null }[]
+  ).map((r) => ({ rowId: r.id, uid: r.uid, target: r.failure === null ? 'processed' : 'quarantine' }));
+}
+
+export function markFiled(db: Db, rowIds: readonly number[], target: 'processed' | 'quarantine'): void {
+  const stmt = db.prepare('UPDATE messages SET filed_to = ? WHERE id = ?');
+  db.transaction(() => {
+    for (const id of rowIds) stmt.run(target, id);
+  }).immediate();
+}

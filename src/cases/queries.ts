@@ -1,0 +1,121 @@
+import type { Db } from './db.js';
+
+export interface CaseListRow {
+  id: string;
+  stage: string;
+  resolution: string | null;
+  severity: string | null;
+  reporter_address: string;
+  subject: string;
+  flags: string[];
+  assignee: string | null;
+  on_hold: boolean;
+  created_at: string;
+  next_deadline: { kind: string; due_at: string } | null;
+}
+
+/** Cases newest first; `open` leaves out closed ones. The next open deadline comes with each. */
+export function listCases(db: Db, opts: { open?: boolean; limit?: number } = {}): CaseListRow[] {
+  const rows = db
+    .prepare(
+      `SELECT c.id, c.stage, c.resolution, c.severity, c.reporter_address, c.subject, c.flags, c.assignee, c.on_hold, c.created_at,
+              (SELECT json_object('kind', d.kind, 'due_at', d.due_at) FROM deadlines d
+                WHERE d.case_id = c.id AND d.state = 'open' ORDER BY d.due_at LIMIT 1) AS next_deadline
+       FROM cases c ${opts.open ? "WHERE c.stage <> 'closed'" : ''}
+       ORDER BY c.created_at DESC, c.id DESC LIMIT ?`,
+    )
+    .all(opts.limit ?? 1000) as (Omit<CaseListRow, 'flags' | 'on_hold' | 'next_deadline'> & {
+    flags: string;
+    on_hold: number;
+    next_deadline: string | null;
+  })[];
+  return rows.map((r) => ({
+    ...r,
+    flags: JSON.parse(r.flags) as string[],
+    on_hold: r.on_hold === 1,
+    next_deadline:
+      r.next_deadline === null ? null : (JSON.parse(r.next_deadline) as { kind: string; due_at: string }),
+  }));
+}
+
+export interface CaseDetail {
+  case: Record<string, unknown>;
+  timeline: {
+    id: number;
+    at: string;
+    type: string;
+    actor: string;
+    auth: string | null;
+    message_id: string | null;
+    data: unknown;
+  }[];
+  messages: {
+    id: number;
+    message_id: string | null;
+    sender: string | null;
+    size: number;
+    state: string;
+    filed_to: string | null;
+    failure: string | null;
+    stored_at: string;
+    verdict: unknown;
+  }[];
+  outbox: {
+    id: number;
+    kind: string;
+    recipients: string[];
+    message_id: string;
+    state: string;
+    attempts: number;
+    last_error: string | null;
+    sent_at: string | null;
+  }[];
+  deadlines: { kind: string; due_at: string; state: string; met_at: string | null }[];
+  keys: { fingerprint: string; source: string; status: string; first_seen_at: string }[];
+  links: { other_id: string; kind: string }[];
+}
+
+/** Everything recorded about one case, for `psirt cases show` and the auditor. Never raw mail. */
+export function showCase(db: Db, id: string): CaseDetail | null {
+  const c = db.prepare('SELECT * FROM cases WHERE id = ?').get(id) as Record<string, unknown> | undefined;
+  if (!c) return null;
+  const parse = (s: unknown): unknown => (typeof s === 'string' ? JSON.parse(s) : s);
+  return {
+    case: { ...c, flags: parse(c.flags), on_hold: c.on_hold === 1 },
+    timeline: (
+      db
+        .prepare(
+          'SELECT id, at, type, actor, auth, message_id, data FROM events WHERE case_id = ? ORDER BY id',
+        )
+        .all(id) as (Omit<CaseDetail['timeline'][number], 'data'> & { data: string })[]
+    ).map((e) => ({ ...e, data: parse(e.data) })),
+    messages: (
+      db
+        .prepare(
+          'SELECT id, message_id, sender, size, state, filed_to, failure, stored_at, verdict FROM messages WHERE case_id = ? ORDER BY id',
+        )
+        .all(id) as (Omit<CaseDetail['messages'][number], 'verdict'> & { verdict: string | null })[]
+    ).map((m) => ({ ...m, verdict: m.verdict === null ? null : parse(m.verdict) })),
+    outbox: (
+      db
+        .prepare(
+          'SELECT id, kind, recipients, message_id, state, attempts, last_error, sent_at FROM outbox WHERE case_id = ? ORDER BY id',
+        )
+        .all(id) as (Omit<CaseDetail['outbox'][number], 'recipients'> & { recipients: string })[]
+    ).map((o) => ({ ...o, recipients: JSON.parse(o.recipients) as string[] })),
+    deadlines: db
+      .prepare('SELECT kind, due_at, state, met_at FROM deadlines WHERE case_id = ? ORDER BY due_at')
+      .all(id) as CaseDetail['deadlines'],
+    keys: db
+      .prepare(
+        `SELECT fingerprint, source, status, first_seen_at FROM reporter_keys
+         WHERE address = (SELECT reporter_address FROM cases WHERE id = ?) ORDER BY id`,
+      )
+      .all(id) as CaseDetail['keys'],
+    links: db
+      .prepare(
+        'SELECT other_id, kind FROM case_links WHERE case_id = ? UNION SELECT case_id, kind FROM case_links WHERE other_id = ?',
+      )
+      .all(id, id) as CaseDetail['links'],
+  };
+}

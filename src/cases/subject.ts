@@ -1,0 +1,44 @@
+/** Subject handling for mail we send. Pure. */
+
+export const MAX_SUBJECT_CHARS = 200;
+
+/**
+ * A subject safe to put in any header we write: control characters (CR, LF, NUL, …) become
+ * spaces, runs of white space collapse, and it is capped (with an ellipsis) so a 10,000-character
+ * subject cannot bloat or break our mail. Header injection is impossible without CR/LF.
+ */
+export function sanitizeSubject(subject: string, max = MAX_SUBJECT_CHARS): string {
+  const flat = subject
+    // eslint-disable-next-line no-control-regex -- removing control characters is the point
+    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+  // Cut on grapheme boundaries so an emoji or a combining sequence is never split in half.
+  const graphemes = Array.from(
+    new Intl.Segmenter('en', { granularity: 'grapheme' }).segment(flat),
+    (g) => g.segment,
+  );
+  return graphemes.length <= max
+    ? flat
+    : `${graphemes
+        .slice(0, max - 1)
+        .join('')
+        .trimEnd()}…`;
+}
+
+/** Strips leading reply/forward prefixes (Re:, AW:, Fwd:, …) and any of our case tags. */
+export function baseSubject(subject: string, idPattern: string): string {
+  let s = subject.replace(new RegExp(`\\[(${idPattern})\\]`, 'g'), ' ');
+  for (;;) {
+    const next = s.replace(/^\s*(re|aw|sv|vs|antw|fwd?|wg|tr)\s*(\[\d+\])?\s*:\s*/i, '');
+    if (next === s) break;
+    s = next;
+  }
+  return sanitizeSubject(s);
+}
+
+/** `Re: [SEC-2026-0042] original subject`, sanitised and capped. */
+export function replySubject(caseId: string, original: string, idPattern: string): string {
+  const base = baseSubject(original, idPattern);
+  return sanitizeSubject(`Re: [${caseId}] ${base === '' ? '(no subject)' : base}`);
+}

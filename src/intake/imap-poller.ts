@@ -1,0 +1,244 @@
+import { createWriteStream } from 'node:fs';
+import { mkdir, rename } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { Transform } from 'node:stream';
+import type { ImapFlow } from 'imapflow';
+import type { Logger } from '../core/log.js';
+import { describeError } from '../core/errors.js';
+import { createImapClient, type ImapConfig } from './imap-client.js';
+
+/** One message fetched from the mailbox: its bytes in memory, or on disk when over the size limit. */
+export interface FetchedRaw {
+  mailbox: string;
+  uidvalidity: string;
+  uid: number;
+  size: number;
+  internalDate: string | null;
+  /** The exact bytes (mail up to `imap.max_message_bytes`). */
+  raw: Buffer | null;
+  /** Oversize mail streamed to this file instead; `sha256` of its bytes. */
+  rawPath: string | null;
+  sha256: string;
+}
+
+/** Where a processed message goes in the mailbox (and its row); null leaves it to retry later. */
+export type FileTo = { target: 'processed' | 'quarantine'; rowId: number } | null;
+
+/** What the intake asks of the rest of the service; all SQLite work happens behind these. */
+export interface IntakeHandlers {
+  /** The last UIDVALIDITY/UID stored, or null for a first run. */
+  checkpoint(): { uidvalidity: string; lastUid: number } | null;
+  /** Stores and applies one message (both transactions committed on return). */
+  handle(msg: FetchedRaw): Promise<FileTo>;
+  /** Committed messages of this UIDVALIDITY still in the mailbox (a crash before the move). */
+  unfiled(uidvalidity: string): { rowId: number; uid: number; target: 'processed' | 'quarantine' }[];
+  filed(rowIds: number[], target: 'processed' | 'quarantine'): void;
+  /** Re-applies stored messages left `received` by a crash between the two transactions. */
+  resumePending(): Promise<void>;
+}
+
+export interface IntakeOptions {
+  /** Folder for oversize raw mail (beside the database). */
+  spoolDir: string;
+  log: Logger;
+}
+
+export interface RunningIntake {
+  stop(): Promise<void>;
+  /** Resolves after the next complete sync round (tests, demo). */
+  synced(): Promise<void>;
+}
+
+const MAX_BACKOFF_MS = 60_000;
+
+/**
+ * The IMAP intake: a supervisor that keeps one connection, syncs from the SQLite checkpoint,
+ * then waits on IDLE (`exists`) or the poll interval. A dropped connection is replaced by a new
+ * client (a closed ImapFlow cannot reconnect) with exponential backoff; every reconnect re-syncs
+ * from the checkpoint, so nothing is skipped. Messages move to the processed/quarantine folder only
+ * after `handle()` committed them (invariant 2); nothing is ever deleted.
+ */
+export function startImapIntake(
+  cfg: ImapConfig,
+  handlers: IntakeHandlers,
+  opts: IntakeOptions,
+): RunningIntake {
+  const log = opts.log;
+  // Read through functions: the flags change in event handlers the type checker cannot see.
+  const state = { stopping: false };
+  const stopped = (): boolean => state.stopping;
+  let client: ImapFlow | null = null;
+  let wake: (() => void) | null = null;
+  let syncWaiters: (() => void)[] = [];
+
+  const sleep = (ms: number): Promise<void> =>
+    new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        wake = null;
+        resolve();
+      }
+      wake = done;
+    });
+
+  async function syncRound(c: ImapFlow): Promise<void> {
+    await handlers.resumePending();
+    const lock = await c.getMailboxLock(cfg.mailbox);
+    try {
+      const box = c.mailbox;
+      if (box === false) throw new Error(`mailbox ${cfg.mailbox} is not selected`);
+      const uidvalidity = box.uidValidity.toString();
+      const cp = handlers.checkpoint();
+      const rescan = cp === null || cp.uidvalidity !== uidvalidity;
+      if (cp !== null && rescan) {
+        log.warn(
+          { event: 'intake.uidvalidity-changed', was: cp.uidvalidity, now: uidvalidity },
+          'UIDVALIDITY changed: rescanning, duplicates are recognised by content',
+        );
+      }
+      const from = rescan ? 1 : cp.lastUid + 1;
+      const moves: Record<'processed' | 'quarantine', number[]> = { processed: [], quarantine: [] };
+      const filedRows: Record<'processed' | 'quarantine', number[]> = { processed: [], quarantine: [] };
+      for (const u of handlers.unfiled(uidvalidity)) {
+        moves[u.target].push(u.uid);
+        filedRows[u.target].push(u.rowId);
+      }
+      // NB! `UID FETCH n:*` always returns the highest UID, even below n: filter (RFC 3501 §6.4.8).
+      const listed =
+        box.exists === 0
+          ? []
+          : await c.fetchAll(`${from}:*`, { uid: true, size: true, internalDate: true }, { uid: true });
+      const fresh = listed.filter((m) => m.uid >= from).sort((a, b) => a.uid - b.uid);
+      if (fresh.length > 0) log.info({ event: 'intake.fetched', count: fresh.length, from }, 'new messages');
+      for (const meta of fresh) {
+        if (stopped()) break;
+        const size = meta.size ?? 0;
+        const internalDate = meta.internalDate instanceof Date ? meta.internalDate.toISOString() : null;
+        const msg = await download(c, meta.uid, size, uidvalidity, internalDate);
+        const filed = await handlers.handle(msg);
+        if (filed !== null) {
+          moves[filed.target].push(meta.uid);
+          filedRows[filed.target].push(filed.rowId);
+        }
+      }
+      for (const target of ['processed', 'quarantine'] as const) {
+        const uids = moves[target];
+        if (uids.length === 0) continue;
+        const folder = target === 'processed' ? cfg.processed_folder : cfg.quarantine_folder;
+        await c.messageMove(uids.join(','), folder, { uid: true });
+        handlers.filed(filedRows[target], target);
+        log.info({ event: 'intake.filed', folder, count: uids.length }, 'messages filed');
+      }
+    } finally {
+      lock.release();
+    }
+  }
+
+  async function download(
+    c: ImapFlow,
+    uid: number,
+    size: number,
+    uidvalidity: string,
+    internalDate: string | null,
+  ): Promise<FetchedRaw> {
+    const base = { mailbox: cfg.mailbox, uidvalidity, uid, size, internalDate };
+    const { content } = await c.download(String(uid), undefined, { uid: true, chunkSize: 1 << 20 });
+    if (!content) throw new Error(`message uid ${uid} vanished before it could be downloaded`);
+    const hash = createHash('sha256');
+    if (size <= cfg.max_message_bytes) {
+      // Preallocated to the announced size: one copy of the message in memory, not two.
+      let buf = Buffer.allocUnsafe(size);
+      let used = 0;
+      for await (const chunk of content as AsyncIterable<Buffer>) {
+        if (used + chunk.length > buf.length) {
+          const bigger = Buffer.allocUnsafe(Math.max(buf.length * 2, used + chunk.length));
+          buf.copy(bigger, 0, 0, used);
+          buf = bigger;
+        }
+        chunk.copy(buf, used);
+        used += chunk.length;
+        hash.update(chunk);
+      }
+      return { ...base, size: used, raw: buf.subarray(0, used), rawPath: null, sha256: hash.digest('hex') };
+    }
+    // Oversize: stream to the spool, never holding it in memory; rename only when complete.
+    await mkdir(opts.spoolDir, { recursive: true });
+    const partial = join(opts.spoolDir, `${uidvalidity}-${uid}.eml.partial`);
+    const hasher = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        hash.update(chunk);
+        cb(null, chunk);
+      },
+    });
+    await pipeline(content, hasher, createWriteStream(partial));
+    const sha256 = hash.digest('hex');
+    const final = join(opts.spoolDir, `${sha256}.eml`);
+    await rename(partial, final);
+    return { ...base, raw: null, rawPath: final, sha256 };
+  }
+
+  async function supervise(): Promise<void> {
+    let backoff = 1000;
+    while (!stopped()) {
+      const c = createImapClient(
+        cfg,
+        log.isLevelEnabled('trace') ? log.child({ component: 'imapflow' }) : false,
+      );
+      client = c;
+      const conn = { closed: false };
+      const isClosed = (): boolean => conn.closed;
+      c.on('error', (err: unknown) =>
+        log.warn({ event: 'intake.connection-error', err: describeError(err) }, 'IMAP connection error'),
+      );
+      c.on('close', () => {
+        conn.closed = true;
+        wake?.();
+      });
+      c.on('exists', () => wake?.());
+      try {
+        await c.connect();
+        log.info({ event: 'intake.connected', host: cfg.host, mailbox: cfg.mailbox }, 'IMAP connected');
+        backoff = 1000;
+        while (!stopped() && !isClosed()) {
+          await syncRound(c);
+          const waiters = syncWaiters;
+          syncWaiters = [];
+          for (const w of waiters) w();
+          if (stopped() || isClosed()) break;
+          await sleep(cfg.poll_interval_seconds * 1000);
+        }
+      } catch (err) {
+        if (!stopped())
+          log.warn(
+            { event: 'intake.round-failed', err: describeError(err), retryInMs: backoff },
+            'IMAP round failed',
+          );
+      } finally {
+        client = null;
+        if (!isClosed()) await c.logout().catch(() => c.close());
+      }
+      if (stopped()) break;
+      await sleep(backoff);
+      backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+    }
+  }
+
+  const done = supervise();
+  return {
+    async stop() {
+      state.stopping = true;
+      wake?.();
+      const c = client;
+      if (c) await c.logout().catch(() => c.close());
+      await done;
+    },
+    synced: () =>
+      new Promise<void>((resolve) => {
+        syncWaiters.push(resolve);
+        wake?.();
+      }),
+  };
+}

@@ -1,0 +1,155 @@
+import * as openpgp from 'openpgp';
+import { describeError } from '../core/errors.js';
+import type { PublicKeyRecord } from './read-keys.js';
+
+/** One signature's result from openpgp (its d.ts does not export the interface). */
+export type VerificationResult = Awaited<ReturnType<typeof openpgp.verify>>['signatures'][number];
+
+/** The outcome of checking the signatures on one piece of signed data. */
+export type SignatureCheck =
+  | { state: 'none' }
+  | { state: 'valid'; fingerprint: string; keyId: string; createdAt: Date | null }
+  | { state: 'unknown-key'; keyId: string }
+  | { state: 'invalid'; keyId: string | null; reason: string };
+
+/**
+ * Signatures read from a message and checked later, once every key the mail carries has been
+ * found (a reporter's key may sit in an attachment next to, or inside, what it signed).
+ */
+export interface PendingSignatures {
+  /** Key IDs (16 uppercase hex digits) of the signers, as the signatures name them. */
+  readonly signerKeyIds: readonly string[];
+  /** Verifies against `keys` as of `date`. Never rejects: failures are `invalid`/`unknown-key`. */
+  check(keys: readonly PublicKeyRecord[], date: Date): Promise<SignatureCheck>;
+}
+
+/** A result for data that carried no signature at all. */
+export const UNSIGNED: PendingSignatures = {
+  signerKeyIds: [],
+  check: () => Promise.resolve({ state: 'none' }),
+};
+
+/**
+ * Prepares a detached signature over `data` (RFC 3156 §5: the canonical CRLF bytes of the first
+ * part of multipart/signed). Returns `invalid` at once when the signature cannot be read.
+ */
+export async function readDetachedSignature(
+  data: Uint8Array,
+  signature: string | Uint8Array,
+): Promise<PendingSignatures | SignatureCheck> {
+  let sig: openpgp.Signature;
+  try {
+    sig =
+      typeof signature === 'string'
+        ? await openpgp.readSignature({ armoredSignature: signature })
+        : await openpgp.readSignature({ binarySignature: signature });
+  } catch (err) {
+    return { state: 'invalid', keyId: null, reason: `unreadable signature: ${shortReason(err)}` };
+  }
+  return signaturesOver(data, [sig]);
+}
+
+/**
+ * Signatures over `data` that were taken out of a signed OpenPGP message; each is re-checked as
+ * a detached signature over the literal data, which is what the signature covers.
+ */
+export function signaturesOver(
+  data: Uint8Array,
+  signatures: readonly openpgp.Signature[],
+): PendingSignatures {
+  const signerKeyIds = signatures.flatMap((s) => s.getSigningKeyIDs().map(hexId));
+  if (signatures.length === 0) return UNSIGNED;
+  return {
+    signerKeyIds,
+    async check(keys, date) {
+      const results: VerificationResult[] = [];
+      for (const signature of signatures) {
+        try {
+          const message = await openpgp.createMessage({ binary: data });
+          const out = await openpgp.verify({
+            message,
+            signature,
+            verificationKeys: keys.map((k) => k.key),
+            date,
+            format: 'binary',
+          });
+          results.push(...out.signatures);
+        } catch (err) {
+          return { state: 'invalid', keyId: signerKeyIds[0] ?? null, reason: shortReason(err) };
+        }
+      }
+      return summarise(results, keys);
+    },
+  };
+}
+
+/**
+ * Reads a clear-signed text (`-----BEGIN PGP SIGNED MESSAGE-----`, RFC 9580 §7). Returns the
+ * signed text (dash-escaping removed) and its pending signatures, or null when it is not a
+ * readable clear-signed message.
+ */
+export async function readCleartext(
+  armored: string,
+): Promise<{ text: string; signatures: PendingSignatures } | { error: string }> {
+  let message: openpgp.CleartextMessage;
+  try {
+    message = await openpgp.readCleartextMessage({ cleartextMessage: armored });
+  } catch (err) {
+    return { error: shortReason(err) };
+  }
+  const signerKeyIds = message.getSigningKeyIDs().map(hexId);
+  return {
+    text: message.getText(),
+    signatures: {
+      signerKeyIds,
+      async check(keys, date) {
+        try {
+          const out = await openpgp.verify({ message, verificationKeys: keys.map((k) => k.key), date });
+          return await summarise(out.signatures, keys);
+        } catch (err) {
+          return { state: 'invalid', keyId: signerKeyIds[0] ?? null, reason: shortReason(err) };
+        }
+      },
+    },
+  };
+}
+
+/**
+ * One verdict for several signatures: the first valid one wins; otherwise a signature by a key
+ * we hold that fails is `invalid`; otherwise `unknown-key`.
+ */
+async function summarise(
+  results: readonly VerificationResult[],
+  keys: readonly PublicKeyRecord[],
+): Promise<SignatureCheck> {
+  // Settle every promise first: a rejection left unobserved would surface as an unhandled one.
+  const verified = await Promise.allSettled(results.map((r) => r.verified));
+  const signatures = await Promise.allSettled(results.map((r) => r.signature));
+  let invalid: SignatureCheck | null = null;
+  let unknown: SignatureCheck | null = null;
+  for (const [i, r] of results.entries()) {
+    const keyId = hexId(r.keyID);
+    const holder = keys.find((k) => k.key.getKeys(r.keyID).length > 0);
+    const outcome = verified[i];
+    if (outcome?.status === 'fulfilled') {
+      const sig = signatures[i];
+      const created = sig?.status === 'fulfilled' ? (sig.value.packets[0]?.created ?? null) : null;
+      return { state: 'valid', fingerprint: holder?.fingerprint ?? keyId, keyId, createdAt: created };
+    }
+    if (holder === undefined) unknown ??= { state: 'unknown-key', keyId };
+    else invalid ??= { state: 'invalid', keyId, reason: shortReason(outcome?.reason) };
+  }
+  return invalid ?? unknown ?? { state: 'none' };
+}
+
+/** 16 uppercase hex digits. */
+export function hexId(id: openpgp.KeyID): string {
+  return id.toHex().toUpperCase();
+}
+
+/** openpgp's error text, one line, bounded: it names algorithms and key ids, never data. */
+export function shortReason(err: unknown): string {
+  return describeError(err)
+    .replace(/^Error (verifying|decrypting|reading) [a-z ]+: /i, '')
+    .slice(0, 200);
+}

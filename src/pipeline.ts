@@ -1,0 +1,180 @@
+import { open } from 'node:fs/promises';
+import type { Calendar } from './calendar/calendar.js';
+import { classify, type Classification, type ClassifyContext } from './classify/classify.js';
+import { subjectTags, threadIds } from './classify/thread.js';
+import type { Config } from './config/schema.js';
+import { applyMessage, loadThreadIndex, pinnedKey, type CaseFlag } from './cases/case-store.js';
+import type { Db } from './cases/db.js';
+import {
+  getCheckpoint,
+  loadRaw,
+  markFiled,
+  pendingMessageIds,
+  storeRaw,
+  unfiledMessages,
+} from './cases/intake-store.js';
+import type { CaseIdFormat } from './core/case-id.js';
+import type { Clock } from './core/clock.js';
+import { describeError, PsirtError } from './core/errors.js';
+import type { Logger } from './core/log.js';
+import { scanRawHeaders } from './core/raw-headers.js';
+import { decodeMessage } from './decode/decode.js';
+import type { DecodedMessage } from './decode/types.js';
+import type { FetchedRaw, FileTo, IntakeHandlers } from './intake/imap-poller.js';
+import type { MailerQueue } from './jobs/queues.js';
+import type { TeamKey } from './pgp/keyring.js';
+
+export interface PipelineDeps {
+  config: Config;
+  db: Db;
+  clock: Clock;
+  log: Logger;
+  teamKeys: readonly TeamKey[];
+  /** Staff address (lower-case) → armored public key from `staff[].key_file`. */
+  staffKeys: ReadonlyMap<string, string>;
+  calendar: Calendar;
+  caseIdFormat: CaseIdFormat;
+  mailer: MailerQueue;
+}
+
+const HEAD_BYTES = 256 * 1024;
+
+async function readHead(path: string): Promise<Buffer> {
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(HEAD_BYTES);
+    const { bytesRead } = await fh.read(buf, 0, HEAD_BYTES, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * The intake pipeline for one message (DESIGN.md "The flow"), as the handlers the IMAP poller
+ * calls: (a) store raw + checkpoint, (b) decode, (c) classify, (d) apply in one transaction,
+ * (e) enqueue the outbox rows. The poller files the IMAP copy after (e).
+ */
+export function createPipeline(deps: PipelineDeps): IntakeHandlers {
+  const { config, db, clock, log } = deps;
+  const ctx: ClassifyContext = {
+    ourAddresses: [
+      ...new Set([config.organisation.security_address, config.smtp.from_address, config.imap.user]),
+    ].map((a) => a.toLowerCase()),
+    staffAddresses: config.staff.map((s) => s.address.toLowerCase()),
+    caseIdPattern: deps.caseIdFormat.pattern,
+  };
+
+  async function process(rowId: number): Promise<FileTo> {
+    const mlog = log.child({ msgRow: rowId });
+    const stored = loadRaw(db, rowId);
+    const raw = stored.raw;
+    const head = raw ?? (stored.rawPath !== null ? await readHead(stored.rawPath) : Buffer.alloc(0));
+    const scan = scanRawHeaders(head);
+    const flags: CaseFlag[] = [];
+    let decoded: DecodedMessage | null = null;
+    if (raw === null) {
+      flags.push('oversize');
+    } else {
+      const senderKeys: string[] = [];
+      if (scan.from !== null) {
+        const pinned = pinnedKey(db, scan.from);
+        if (pinned) senderKeys.push(pinned.armored);
+        const staff = deps.staffKeys.get(scan.from);
+        if (staff !== undefined) senderKeys.push(staff);
+      }
+      try {
+        decoded = await decodeMessage(raw, {
+          teamKeys: deps.teamKeys,
+          senderKeys,
+          maxDecompressedBytes: config.pgp.max_decompressed_bytes,
+          now: clock.now(),
+        });
+      } catch (err) {
+        // Unparseable mail still becomes a case: flagged, quarantined, staff told (invariant 2).
+        flags.push('corrupt');
+        const code = err instanceof PsirtError ? err.code : 'decode_failed';
+        mlog.warn({ event: 'decode.failed', code, err: describeError(err) }, 'message could not be decoded');
+      }
+    }
+    if (decoded !== null) {
+      if (decoded.encryption.state === 'failed') flags.push('undecryptable');
+      if (decoded.signature.state === 'invalid') flags.push('signature-invalid');
+      mlog.info(
+        {
+          event: 'decode.decoded',
+          encryption: decoded.encryption.state,
+          signature: decoded.signature.state,
+          attachments: decoded.attachments.length,
+        },
+        'decoded',
+      );
+    }
+    const messageId = decoded?.messageId ?? scan.messageId;
+    const index = loadThreadIndex(db, {
+      messageRowId: rowId,
+      messageId,
+      threadIds: decoded ? threadIds(decoded) : [],
+      tags: decoded ? subjectTags(decoded.subject, ctx.caseIdPattern) : [],
+      bouncedMessageId: decoded?.delivery?.originalMessageId ?? null,
+    });
+    const classification: Classification =
+      decoded !== null
+        ? classify(decoded, index, ctx)
+        : index.sameMessageId !== null
+          ? { kind: 'duplicate', of: index.sameMessageId.messageRowId, caseId: index.sameMessageId.caseId }
+          : { kind: 'new-report', linkedTo: null };
+    const result = applyMessage(
+      { db, clock, config, caseIdFormat: deps.caseIdFormat, calendar: deps.calendar },
+      {
+        messageRowId: rowId,
+        decoded,
+        fallback: { sender: scan.from, subject: scan.subject, messageId: scan.messageId },
+        classification,
+        flags,
+      },
+    );
+    mlog.info(
+      {
+        event: 'cases.applied',
+        kind: classification.kind,
+        caseId: result.caseId,
+        outbox: result.outboxIds.length,
+        flags,
+      },
+      'applied',
+    );
+    try {
+      await deps.mailer.enqueue(result.outboxIds);
+    } catch (err) {
+      // Not lost: the rows are in SQLite and the reconciler enqueues them (invariant 1).
+      mlog.warn(
+        { event: 'outbox.enqueue-failed', err: describeError(err) },
+        'enqueue failed; the reconciler will retry',
+      );
+    }
+    return { target: result.quarantine ? 'quarantine' : 'processed', rowId };
+  }
+
+  return {
+    checkpoint: () => getCheckpoint(db, config.imap.mailbox),
+    unfiled: (uidvalidity) => unfiledMessages(db, config.imap.mailbox, uidvalidity),
+    filed: (rowIds, target) => markFiled(db, rowIds, target),
+    async resumePending() {
+      // The IMAP copies of these are filed by the unfiled() pass of the same round.
+      for (const id of pendingMessageIds(db)) await process(id);
+    },
+    async handle(msg: FetchedRaw): Promise<FileTo> {
+      const scan = scanRawHeaders(
+        msg.raw ?? (msg.rawPath !== null ? await readHead(msg.rawPath) : Buffer.alloc(0)),
+      );
+      const outcome = storeRaw(db, clock, { ...msg, messageId: scan.messageId });
+      if (outcome.kind === 'known') {
+        if (outcome.state === 'received') return process(outcome.rowId);
+        // Already applied: only the IMAP copy is left to file (a crash after commit, or a rescan).
+        return { target: outcome.quarantined ? 'quarantine' : 'processed', rowId: outcome.rowId };
+      }
+      return process(outcome.rowId);
+    },
+  };
+}

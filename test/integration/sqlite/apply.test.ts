@@ -1,0 +1,225 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { createCalendar } from '../../../src/calendar/calendar.js';
+import {
+  applyMessage,
+  loadThreadIndex,
+  type ApplyInput,
+  type CaseFlag,
+} from '../../../src/cases/case-store.js';
+import type { Db } from '../../../src/cases/db.js';
+import { verifyEventChain } from '../../../src/cases/events.js';
+import { storeRaw } from '../../../src/cases/intake-store.js';
+import { classify } from '../../../src/classify/classify.js';
+import { subjectTags, threadIds } from '../../../src/classify/thread.js';
+import { loadConfig } from '../../../src/config/load.js';
+import { parseCaseIdFormat } from '../../../src/core/case-id.js';
+import { fixedClock } from '../../../src/core/clock.js';
+import type { DecodedMessage } from '../../../src/decode/types.js';
+import { buildDecoded } from '../../support/builders.js';
+import { migratedDb } from '../../support/db.js';
+
+const clock = fixedClock('2026-11-24T12:00:00Z');
+const config = loadConfig({ env: { PSIRT_ENV: 'test', PSIRT_IMAP__PASSWORD: 'x' } });
+const caseIdFormat = parseCaseIdFormat(config.cases.id_format);
+const deps = (db: Db) => ({ db, clock, config, caseIdFormat, calendar: createCalendar(config.calendar) });
+let uid = 0;
+
+/** Stores a fake raw message and runs classify + apply on the decoded form, as the pipeline does. */
+function ingest(db: Db, d: DecodedMessage, flags: CaseFlag[] = []) {
+  uid += 1;
+  const raw = Buffer.from(`Message-ID: <${d.messageId ?? 'none'}>\r\n\r\n${uid}`);
+  const stored = storeRaw(db, clock, {
+    mailbox: 'INBOX',
+    uidvalidity: '1',
+    uid,
+    size: raw.length,
+    raw,
+    rawPath: null,
+    sha256: createHash('sha256').update(raw).digest('hex'),
+    messageId: d.messageId,
+    internalDate: null,
+  });
+  const rowId = stored.rowId;
+  const index = loadThreadIndex(db, {
+    messageRowId: rowId,
+    messageId: d.messageId,
+    threadIds: threadIds(d),
+    tags: subjectTags(d.subject, caseIdFormat.pattern),
+    bouncedMessageId: d.delivery?.originalMessageId ?? null,
+  });
+  const classification = classify(d, index, {
+    ourAddresses: ['security@psirt.test'],
+    staffAddresses: config.staff.map((s) => s.address),
+    caseIdPattern: caseIdFormat.pattern,
+  });
+  const input: ApplyInput = {
+    messageRowId: rowId,
+    decoded: d,
+    fallback: { sender: null, subject: '', messageId: null },
+    classification,
+    flags,
+  };
+  return { rowId, classification, result: applyMessage(deps(db), input) };
+}
+
+const outbox = (db: Db) =>
+  db.prepare('SELECT kind, recipients, in_reply_to, subject, message_id FROM outbox ORDER BY id').all() as {
+    kind: string;
+    recipients: string;
+    in_reply_to: string | null;
+    subject: string;
+    message_id: string;
+  }[];
+
+describe('applyMessage()', () => {
+  it('opens SEC-<year>-0001 with one acknowledgment and one notification per staff member', () => {
+    const db = migratedDb(clock);
+    const { result } = ingest(db, buildDecoded({ messageId: 'r1@x' }));
+    expect(result.caseId).toBe('SEC-2026-0001');
+    const rows = outbox(db);
+    expect(rows.filter((r) => r.kind === 'acknowledgment')).toEqual([
+      expect.objectContaining({
+        recipients: '["reporter1@psirt.test"]',
+        in_reply_to: 'r1@x',
+        subject: 'Re: [SEC-2026-0001] XSS in the login form',
+      }),
+    ]);
+    expect(rows.filter((r) => r.kind === 'staff-notification').map((r) => r.recipients)).toEqual([
+      '["alice@psirt.test"]',
+      '["bob@psirt.test"]',
+      '["carol@psirt.test"]',
+    ]);
+    expect(verifyEventChain(db).ok).toBe(true);
+  });
+
+  it('is idempotent: applying the same stored message twice writes nothing new', () => {
+    const db = migratedDb(clock);
+    const { rowId, classification } = ingest(db, buildDecoded({ messageId: 'r1@x' }));
+    const before = outbox(db).length;
+    const again = applyMessage(deps(db), {
+      messageRowId: rowId,
+      decoded: buildDecoded({ messageId: 'r1@x' }),
+      fallback: { sender: null, subject: '', messageId: null },
+      classification,
+      flags: [],
+    });
+    expect(again.caseId).toBe('SEC-2026-0001');
+    expect(outbox(db)).toHaveLength(before);
+    expect((db.prepare('SELECT count(*) AS n FROM cases').get() as { n: number }).n).toBe(1);
+  });
+
+  it('makes one case when the same Message-ID arrives twice', () => {
+    const db = migratedDb(clock);
+    ingest(db, buildDecoded({ messageId: 'same@x' }));
+    const second = ingest(db, buildDecoded({ messageId: 'same@x' }));
+    expect(second.classification.kind).toBe('duplicate');
+    expect((db.prepare('SELECT count(*) AS n FROM cases').get() as { n: number }).n).toBe(1);
+    expect(outbox(db).filter((r) => r.kind === 'acknowledgment')).toHaveLength(1);
+  });
+
+  it('joins a reply to our acknowledgment (by References only) to its case without acknowledging again', () => {
+    const db = migratedDb(clock);
+    ingest(db, buildDecoded({ messageId: 'r1@x' }));
+    const ack = outbox(db).find((r) => r.kind === 'acknowledgment')?.message_id ?? '';
+    const reply = ingest(db, buildDecoded({ messageId: 'r2@x', references: [ack], subject: 'more details' }));
+    expect(reply.classification).toEqual({
+      kind: 'follow-up',
+      caseId: 'SEC-2026-0001',
+      matchedBy: 'references',
+    });
+    expect(outbox(db).filter((r) => r.kind === 'acknowledgment')).toHaveLength(1);
+    expect(outbox(db).filter((r) => r.kind === 'staff-notification')).toHaveLength(6);
+  });
+
+  it('opens a new case linked to the old one when a stranger quotes its tag', () => {
+    const db = migratedDb(clock);
+    ingest(db, buildDecoded({ messageId: 'r1@x' }));
+    const { result } = ingest(
+      db,
+      buildDecoded({
+        messageId: 'm1@x',
+        from: { address: 'mallory@psirt.test', name: null },
+        subject: 'Re: [SEC-2026-0001] XSS',
+      }),
+    );
+    expect(result.caseId).toBe('SEC-2026-0002');
+    expect(db.prepare('SELECT case_id, other_id, kind FROM case_links').all()).toEqual([
+      { case_id: 'SEC-2026-0002', other_id: 'SEC-2026-0001', kind: 'quoted-tag' },
+    ]);
+  });
+
+  it('stops acknowledging a sender after max_per_sender_per_hour, but still opens cases', () => {
+    const db = migratedDb(clock);
+    const max = config.acknowledgment.max_per_sender_per_hour;
+    for (let i = 0; i <= max; i++)
+      ingest(db, buildDecoded({ messageId: `flood-${i}@x`, subject: `report ${i}` }));
+    expect((db.prepare('SELECT count(*) AS n FROM cases').get() as { n: number }).n).toBe(max + 1);
+    expect(outbox(db).filter((r) => r.kind === 'acknowledgment')).toHaveLength(max);
+    expect(
+      db.prepare("SELECT count(*) AS n FROM events WHERE type = 'acknowledgment.rate-limited'").get(),
+    ).toEqual({ n: 1 });
+  });
+
+  it('never acknowledges automated mail, and links a bounce to the outbox row it is about', () => {
+    const db = migratedDb(clock);
+    ingest(db, buildDecoded({ messageId: 'r1@x' }));
+    const ack = outbox(db).find((r) => r.kind === 'acknowledgment')?.message_id ?? '';
+    const bounce = ingest(
+      db,
+      buildDecoded({
+        messageId: 'dsn@mta',
+        from: { address: 'mailer-daemon@psirt.test', name: null },
+        headers: { returnPath: '', contentType: 'multipart/report; report-type=delivery-status' },
+        delivery: {
+          originalMessageId: ack,
+          action: 'failed',
+          status: '5.1.1',
+          recipient: 'reporter1@psirt.test',
+        },
+      }),
+    );
+    expect(bounce.result.caseId).toBe('SEC-2026-0001');
+    expect(outbox(db)).toHaveLength(4);
+    expect(
+      db.prepare("SELECT data ->> '$.status' AS status FROM events WHERE type = 'outbox.bounced'").get(),
+    ).toEqual({ status: '5.1.1' });
+  });
+
+  it('pins the first key of a reporter and records a different later key as changed, flagging the case', () => {
+    const db = migratedDb(clock);
+    const key = (fingerprint: string) => ({
+      fingerprint,
+      armored: 'x',
+      source: 'attachment' as const,
+      addresses: ['reporter1@psirt.test'],
+    });
+    ingest(db, buildDecoded({ messageId: 'k1@x', keys: [key('AAAA')] }));
+    ingest(db, buildDecoded({ messageId: 'k2@x', subject: 'Re: [SEC-2026-0001] x', keys: [key('BBBB')] }));
+    expect(db.prepare('SELECT fingerprint, status FROM reporter_keys ORDER BY id').all()).toEqual([
+      { fingerprint: 'AAAA', status: 'pinned' },
+      { fingerprint: 'BBBB', status: 'changed' },
+    ]);
+    expect(
+      JSON.parse(
+        (db.prepare("SELECT flags FROM cases WHERE id = 'SEC-2026-0001'").get() as { flags: string }).flags,
+      ),
+    ).toContain('key-changed');
+  });
+
+  it('quarantines an undecryptable report but still opens a flagged case and acknowledges it', () => {
+    const db = migratedDb(clock);
+    const { result } = ingest(
+      db,
+      buildDecoded({
+        messageId: 'enc@x',
+        encryption: { state: 'failed', format: 'pgp-mime', keyIds: ['1'], reason: 'no-matching-key' },
+      }),
+      ['undecryptable'],
+    );
+    expect(result.quarantine).toBe(true);
+    expect(db.prepare('SELECT flags FROM cases').get()).toEqual({ flags: '["undecryptable"]' });
+    expect(outbox(db).filter((r) => r.kind === 'acknowledgment')).toHaveLength(1);
+    expect(db.prepare('SELECT failure FROM messages').get()).toEqual({ failure: 'undecryptable' });
+  });
+});

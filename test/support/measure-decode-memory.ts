@@ -1,0 +1,98 @@
+/**
+ * Measures what decodeMessage() costs in memory for a plain report carrying one 20 MB
+ * attachment (base64, as mail carries it). Not a test: RSS depends on the allocator and the
+ * machine. Run (add `mailparser` to measure mailparser's simpleParser alone):
+ *
+ *   node --expose-gc --import tsx test/support/measure-decode-memory.ts [mailparser]
+ */
+import { randomBytes } from 'node:crypto';
+import { simpleParser } from 'mailparser';
+import { decodeMessage } from '../../src/decode/decode.js';
+import { decodeDeps } from './mail-fixtures.js';
+
+const gc = (globalThis as { gc?: () => void }).gc;
+if (gc === undefined) throw new Error('run with node --expose-gc');
+
+const MB = 1 << 20;
+const payload = randomBytes(20 * MB);
+const raw = Buffer.from(
+  [
+    'From: Reporter One <reporter1@psirt.test>',
+    'To: security@psirt.test',
+    'Subject: big proof of concept',
+    'Message-ID: <big@reporter.test>',
+    'MIME-Version: 1.0',
+    'Content-Type: multipart/mixed; boundary="b"',
+    '',
+    '--b',
+    'Content-Type: text/plain; charset=utf-8',
+    '',
+    'The capture is attached.',
+    '--b',
+    'Content-Type: application/octet-stream; name="capture.pcap"',
+    'Content-Disposition: attachment; filename="capture.pcap"',
+    'Content-Transfer-Encoding: base64',
+    '',
+    (payload.toString('base64').match(/.{1,76}/g) ?? []).join('\r\n'),
+    '--b--',
+    '',
+  ].join('\r\n'),
+);
+const deps = await decodeDeps();
+const mb = (n: number) => `${(n / MB).toFixed(1)} MB`;
+
+/** Collects garbage until RSS stops shrinking, so the building of the test message is not counted. */
+async function settle(): Promise<void> {
+  let last = Infinity;
+  for (let i = 0; i < 10; i += 1) {
+    gc?.();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const rss = process.memoryUsage().rss;
+    if (rss >= last - MB) return;
+    last = rss;
+  }
+}
+
+/** Runs `work` and returns the RSS growth over the pre-run baseline: peak, and after a GC. */
+async function measure<T>(
+  work: () => Promise<T>,
+): Promise<{ result: T; peak: number; end: number; retained: number; buffersPeak: number; ms: number }> {
+  await settle();
+  const base = process.memoryUsage();
+  let peak = base.rss;
+  let buffersPeak = base.arrayBuffers;
+  const sample = () => {
+    const now = process.memoryUsage();
+    peak = Math.max(peak, now.rss);
+    buffersPeak = Math.max(buffersPeak, now.arrayBuffers);
+  };
+  const timer = setInterval(sample, 1);
+  const started = performance.now();
+  const result = await work();
+  const ms = performance.now() - started;
+  clearInterval(timer);
+  sample();
+  const end = process.memoryUsage().rss - base.rss;
+  await settle();
+  return {
+    result,
+    peak: peak - base.rss,
+    end,
+    retained: process.memoryUsage().rss - base.rss,
+    buffersPeak: buffersPeak - base.arrayBuffers,
+    ms,
+  };
+}
+
+// One measurement per process: freed memory stays in RSS, so a second run in the same process
+// would start from a polluted baseline. `mailparser` measures simpleParser alone, for comparison.
+const what = process.argv[2] === 'mailparser' ? 'mailparser' : 'decodeMessage';
+const run =
+  what === 'mailparser'
+    ? await measure(async () => (await simpleParser(raw)).attachments.map((a) => a.size))
+    : await measure(async () => (await decodeMessage(raw, deps)).attachments.map((a) => a.size));
+if (run.result[0] !== payload.length) throw new Error('attachment not decoded');
+console.log(
+  `${what}: raw ${mb(raw.length)} with a ${mb(payload.length)} attachment: RSS at return +${mb(run.end)}, ` +
+    `sampled peak +${mb(run.peak)}, after gc +${mb(run.retained)}, Buffer peak +${mb(run.buffersPeak)}, ${run.ms.toFixed(0)} ms`,
+);

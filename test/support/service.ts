@@ -1,0 +1,173 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import nodemailer from 'nodemailer';
+import { spawnCli } from './cli.js';
+import { tempDbPath } from './db.js';
+import { eventually } from './eventually.js';
+import { openMailbox } from './mailbox.js';
+import { address, REPO, stackEnv, type StackInfo } from './stack.js';
+
+export const MAIL_FIXTURES = join(REPO, 'test', 'fixtures', 'mail');
+
+export interface RunningService {
+  child: ChildProcess;
+  out: { text: string };
+  env: Record<string, string>;
+  dbPath: string;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Starts the built `psirt start` on the stack with a fresh database; resolves once it runs. */
+export async function startService(
+  stack: StackInfo,
+  extra: Record<string, string> = {},
+  dbPath = tempDbPath(),
+): Promise<RunningService> {
+  const env = stackEnv(stack, {
+    PSIRT_DATABASE__PATH: dbPath,
+    PSIRT_LOG__LEVEL: 'info',
+    PSIRT_ACKNOWLEDGMENT__MAX_PER_SENDER_PER_HOUR: '10000',
+    ...extra,
+  });
+  const { child, out } = spawnCli(['start'], env);
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  await eventually(() => (out.text.includes('"service.started"') ? true : undefined), {
+    timeoutMs: 20_000,
+    what: 'service start',
+  });
+  return {
+    child,
+    out,
+    env,
+    dbPath,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/**
+ * A fixture as sent by its author, with a fresh Message-ID so runs never collide. Returns the raw
+ * bytes and the id (without <>).
+ */
+export function fixture(
+  name: string,
+  overrides: { messageId?: string; subject?: string } = {},
+): { raw: Buffer; messageId: string } {
+  let text = readFileSync(join(MAIL_FIXTURES, name), 'latin1');
+  const messageId = overrides.messageId ?? `${randomUUID()}@e2e.psirt.test`;
+  text = /^Message-ID:.*$/im.test(text)
+    ? text.replace(/^Message-ID:.*$/im, `Message-ID: <${messageId}>`)
+    : `Message-ID: <${messageId}>\r\n${text}`;
+  if (overrides.subject !== undefined) text = text.replace(/^Subject:.*$/im, `Subject: ${overrides.subject}`);
+  return { raw: Buffer.from(text, 'latin1'), messageId };
+}
+
+/** Delivers raw bytes through the stack's Postfix to security@ (as a researcher's MTA would). */
+export async function deliver(
+  stack: StackInfo,
+  raw: Buffer,
+  from = address(stack, 'reporter1'),
+): Promise<void> {
+  const transport = nodemailer.createTransport({
+    host: stack.host,
+    port: stack.smtpPort,
+    secure: false,
+    ignoreTLS: true,
+  });
+  try {
+    await transport.sendMail({ envelope: { from, to: [address(stack, 'security')] }, raw });
+  } finally {
+    transport.close();
+  }
+}
+
+/** Moves whatever is left in security@'s INBOX aside, so a fresh database starts from an empty box. */
+export async function drainSecurityInbox(stack: StackInfo): Promise<void> {
+  const client = await openMailbox(stack, 'security');
+  try {
+    const folder = 'e2e-leftovers';
+    if (!(await client.list()).some((m) => m.path === folder)) await client.mailboxCreate(folder);
+    const lock = await client.getMailboxLock('INBOX');
+    try {
+      if (client.mailbox !== false && client.mailbox.exists > 0) await client.messageMove('1:*', folder);
+    } finally {
+      lock.release();
+    }
+  } finally {
+    await client.logout();
+  }
+}
+
+/** Raw messages in `user`'s `folder` whose In-Reply-To is `<id>`. */
+export async function repliesTo(
+  stack: StackInfo,
+  user: string,
+  id: string,
+  folder = 'INBOX',
+): Promise<Buffer[]> {
+  const client = await openMailbox(stack, user);
+  try {
+    const lock = await client.getMailboxLock(folder);
+    try {
+      const uids = await client.search({ header: { 'in-reply-to': `<${id}>` } }, { uid: true });
+      if (!Array.isArray(uids) || uids.length === 0) return [];
+      const out: Buffer[] = [];
+      for await (const m of client.fetch(uids.join(','), { source: true }, { uid: true }))
+        if (m.source) out.push(m.source);
+      return out;
+    } finally {
+      lock.release();
+    }
+  } finally {
+    await client.logout();
+  }
+}
+
+/** Raw messages in `user`'s INBOX whose subject contains `text`. */
+export async function mailWithSubject(
+  stack: StackInfo,
+  user: string,
+  text: string,
+  folder = 'INBOX',
+): Promise<Buffer[]> {
+  const client = await openMailbox(stack, user);
+  try {
+    const lock = await client.getMailboxLock(folder);
+    try {
+      const uids = await client.search({ subject: text }, { uid: true });
+      if (!Array.isArray(uids) || uids.length === 0) return [];
+      const out: Buffer[] = [];
+      for await (const m of client.fetch(uids.join(','), { source: true }, { uid: true }))
+        if (m.source) out.push(m.source);
+      return out;
+    } finally {
+      lock.release();
+    }
+  } finally {
+    await client.logout();
+  }
+}
+
+/** Whether a message with this Message-ID is in security@'s `folder`. */
+export async function inSecurityFolder(
+  stack: StackInfo,
+  folder: string,
+  messageId: string,
+): Promise<boolean> {
+  const client = await openMailbox(stack, 'security');
+  try {
+    const lock = await client.getMailboxLock(folder);
+    try {
+      const uids = await client.search({ header: { 'message-id': messageId } }, { uid: true });
+      return Array.isArray(uids) && uids.length > 0;
+    } finally {
+      lock.release();
+    }
+  } finally {
+    await client.logout();
+  }
+}

@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { baseSubject, replySubject, sanitizeSubject } from '../../../src/cases/subject.js';
+import { parseCaseIdFormat } from '../../../src/core/case-id.js';
+
+const pattern = parseCaseIdFormat('SEC-{year}-{seq:4}').pattern;
+
+describe('sanitizeSubject()', () => {
+  it('turns CR, LF and NUL into spaces so no header can be injected', () => {
+    expect(sanitizeSubject('Bug\r\nBcc: victim@example.org\u0000x')).toBe('Bug Bcc: victim@example.org x');
+  });
+
+  it('caps a 10,000-character subject at 200 characters with an ellipsis', () => {
+    const s = sanitizeSubject('A'.repeat(10_000));
+    expect(Array.from(s)).toHaveLength(200);
+    expect(s.endsWith('…')).toBe(true);
+  });
+
+  it('never cuts an emoji in half', () => {
+    const s = sanitizeSubject('👩‍💻'.repeat(300), 10);
+    expect(s).toBe(`${'👩‍💻'.repeat(9)}…`);
+  });
+});
+
+describe('replySubject()', () => {
+  it('builds Re: [case] original', () => {
+    expect(replySubject('SEC-2026-0001', 'XSS in login', pattern)).toBe('Re: [SEC-2026-0001] XSS in login');
+  });
+
+  it('does not stack prefixes or tags from earlier rounds', () => {
+    expect(baseSubject('Re: AW: Fwd: [SEC-2026-0001] XSS', pattern)).toBe('XSS');
+    expect(replySubject('SEC-2026-0002', 'Re: [SEC-2026-0001] XSS', pattern)).toBe('Re: [SEC-2026-0002] XSS');
+  });
+
+  it('says (no subject) for an empty one', () => {
+    expect(replySubject('SEC-2026-0001', '', pattern)).toBe('Re: [SEC-2026-0001] (no subject)');
+  });
+});

@@ -1,0 +1,81 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { simpleParser } from 'mailparser';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { fixedClock } from '../../../src/core/clock.js';
+import { composeMail, type OutgoingMail, type Sealer } from '../../../src/outbox/compose.js';
+import { loadTeamKeys, type TeamKey } from '../../../src/pgp/keyring.js';
+import { createSealer } from '../../../src/pgp/sealer.js';
+import { KEYS, TEAM_PASSPHRASE, withGpg } from '../../support/gpg.js';
+
+let team: TeamKey;
+let sealer: Sealer;
+
+beforeAll(async () => {
+  [team] = (await loadTeamKeys(
+    {
+      keys: [{ file: join(KEYS, 'team.sec.asc'), passphrase: TEAM_PASSPHRASE }],
+      max_decompressed_bytes: 1 << 20,
+    },
+    fixedClock('2027-06-01T12:00:00Z'),
+  )) as [TeamKey];
+  sealer = createSealer(team);
+});
+
+const mail = (): OutgoingMail => ({
+  from: { name: 'psirt test', address: 'security@psirt.test' },
+  to: ['reporter1@psirt.test'],
+  subject: 'Re: [SEC-2026-0001] Überlauf im Parser',
+  messageId: 'sec-2026-0001.acknowledgment.abc@psirt.test',
+  inReplyTo: 'report-1@reporter.test',
+  references: ['report-1@reporter.test'],
+  headers: { 'Auto-Submitted': 'auto-replied' },
+  date: new Date('2026-11-24T12:00:00Z'),
+  text: 'Hello,\nyour case is SEC-2026-0001.\nTrailing space here: \nFrom the start of a line.\n',
+});
+
+describe('composeMail()', () => {
+  it('makes a PGP/MIME signed mail whose signature gpg verifies as the team key (RFC 3156 §5)', async () => {
+    const raw = await composeMail(mail(), { kind: 'signed' }, sealer);
+    const text = raw.toString('latin1');
+    const boundary = /boundary="?([^";\r\n]+)"?/.exec(text)?.[1] ?? '';
+    // RFC 3156 §5: the signed bytes are the first part, up to the CRLF before the next delimiter.
+    const start = text.indexOf(`--${boundary}\r\n`) + boundary.length + 4;
+    const signed = text.slice(start, text.indexOf(`\r\n--${boundary}`, start));
+    const sig = /-----BEGIN PGP SIGNATURE-----[\s\S]+?-----END PGP SIGNATURE-----/.exec(text)?.[0] ?? '';
+    withGpg(['team.pub'], (gpg) => {
+      const tmp = mkdtempSync(join(tmpdir(), 'sig-'));
+      writeFileSync(join(tmp, 'data'), Buffer.from(signed, 'latin1'));
+      writeFileSync(join(tmp, 'data.asc'), sig);
+      const r = gpg(['--verify', join(tmp, 'data.asc'), join(tmp, 'data')]);
+      expect(r.status).toContain(`VALIDSIG ${team.fingerprint}`);
+    });
+  });
+
+  it('makes a PGP/MIME encrypted mail that the reporter decrypts with gpg, signed by the team key', async () => {
+    const reporterKey = readFileSync(join(KEYS, 'reporter1.pub.asc'), 'utf8');
+    const raw = await composeMail(mail(), { kind: 'encrypted', recipientKeys: [reporterKey] }, sealer);
+    const parsed = await simpleParser(raw);
+    const armored =
+      parsed.attachments.find((a) => a.contentType === 'application/octet-stream')?.content.toString() ?? '';
+    expect(raw.toString()).toContain('multipart/encrypted; protocol="application/pgp-encrypted"');
+    expect(raw.toString()).not.toContain('your case is');
+    withGpg(['reporter1.sec', 'team.pub'], (gpg) => {
+      const r = gpg(['--decrypt'], armored);
+      expect(r.status).toContain('DECRYPTION_OKAY');
+      expect(r.status).toContain(`VALIDSIG ${team.fingerprint}`);
+      expect(Buffer.from(r.stdout.split('\r\n\r\n')[1] ?? '', 'base64').toString()).toContain(
+        'your case is SEC-2026-0001',
+      );
+    });
+  });
+
+  it('writes threading and RFC 3834 headers, with the subject encoded', async () => {
+    const parsed = await simpleParser(await composeMail(mail(), { kind: 'signed' }, sealer));
+    expect(parsed.messageId).toBe('<sec-2026-0001.acknowledgment.abc@psirt.test>');
+    expect(parsed.inReplyTo).toBe('<report-1@reporter.test>');
+    expect(parsed.headers.get('auto-submitted')).toBe('auto-replied');
+    expect(parsed.subject).toBe('Re: [SEC-2026-0001] Überlauf im Parser');
+  });
+});

@@ -1,0 +1,85 @@
+import type { CaseDetail, CaseListRow } from '../src/cases/queries.js';
+
+/** Terminal rendering of `psirt cases list|show`. */
+
+function due(iso: string, now: Date): string {
+  const ms = Date.parse(iso) - now.getTime();
+  const abs = Math.abs(ms);
+  const text =
+    abs < 120_000
+      ? `${Math.round(abs / 1000)}s`
+      : abs < 7_200_000
+        ? `${Math.round(abs / 60_000)}m`
+        : abs < 172_800_000
+          ? `${Math.round(abs / 3_600_000)}h`
+          : `${Math.round(abs / 86_400_000)}d`;
+  return ms >= 0 ? `in ${text}` : `${text} LATE`;
+}
+
+export function formatCaseList(rows: readonly CaseListRow[], now: Date): string {
+  if (rows.length === 0) return 'no cases';
+  const table = rows.map((r) => [
+    r.id,
+    r.stage + (r.resolution ? `/${r.resolution}` : '') + (r.on_hold ? ' (hold)' : ''),
+    r.severity ?? '-',
+    r.reporter_address,
+    r.next_deadline ? `${r.next_deadline.kind} ${due(r.next_deadline.due_at, now)}` : '-',
+    r.flags.join(',') || '-',
+    r.subject.length > 50 ? `${r.subject.slice(0, 49)}…` : r.subject,
+  ]);
+  const head = ['CASE', 'STAGE', 'SEVERITY', 'REPORTER', 'NEXT DEADLINE', 'FLAGS', 'SUBJECT'];
+  const widths = head.map((h, i) => Math.max(h.length, ...table.map((row) => (row[i] ?? '').length)));
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
+  return [line(head), ...table.map(line)].join('\n');
+}
+
+export function formatCaseDetail(d: CaseDetail): string {
+  const c = d.case;
+  const out: string[] = [];
+  const str = (v: unknown): string =>
+    typeof v === 'string' ? v : v === null || v === undefined ? '-' : JSON.stringify(v);
+  out.push(`${str(c.id)}  ${str(c.subject)}`);
+  out.push(
+    `  stage ${str(c.stage)}${c.resolution ? ` (${str(c.resolution)})` : ''}, severity ${str(c.severity)}, assignee ${str(c.assignee)}`,
+  );
+  out.push(
+    `  reporter ${str(c.reporter_address)}${c.reporter_name ? ` (${str(c.reporter_name)})` : ''}, opened ${str(c.created_at)}`,
+  );
+  const flags = c.flags as string[];
+  if (flags.length > 0) out.push(`  flags: ${flags.join(', ')}`);
+  out.push('', 'Deadlines:');
+  for (const x of d.deadlines)
+    out.push(`  ${x.kind.padEnd(12)} ${x.due_at}  ${x.state}${x.met_at ? ` at ${x.met_at}` : ''}`);
+  out.push('', 'Messages:');
+  for (const m of d.messages) {
+    out.push(
+      `  #${m.id} <${m.message_id ?? '-'}> from ${m.sender ?? '-'} ${m.size} bytes, ${m.state}${m.filed_to ? `, filed to ${m.filed_to}` : ''}${m.failure ? `, ${m.failure}` : ''}`,
+    );
+    if (m.verdict) out.push(`      ${JSON.stringify(m.verdict)}`);
+  }
+  out.push('', 'Reporter keys:');
+  if (d.keys.length === 0) out.push('  none');
+  for (const k of d.keys)
+    out.push(`  ${k.fingerprint} ${k.status} (from ${k.source}, first seen ${k.first_seen_at})`);
+  out.push('', 'Outbox:');
+  for (const o of d.outbox) {
+    out.push(
+      `  #${o.id} ${o.kind} → ${o.recipients.join(', ')}: ${o.state}${o.sent_at ? ` ${o.sent_at}` : ''}${o.last_error ? ` (${o.last_error})` : ''}`,
+    );
+  }
+  if (d.links.length > 0) {
+    out.push('', 'Links:');
+    for (const l of d.links) out.push(`  ${l.kind} ${l.other_id}`);
+  }
+  out.push('', 'Timeline:');
+  for (const e of d.timeline) {
+    out.push(
+      `  ${e.at}  ${e.type.padEnd(24)} ${e.actor}${e.auth ? ` [${e.auth}]` : ''}  ${JSON.stringify(e.data)}`,
+    );
+  }
+  return out.join('\n');
+}

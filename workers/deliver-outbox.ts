@@ -1,0 +1,261 @@
+import type { Calendar } from '../src/calendar/calendar.js';
+import { mintMessageId, pinnedKey } from '../src/cases/case-store.js';
+import type { Db } from '../src/cases/db.js';
+import { loadRaw } from '../src/cases/intake-store.js';
+import {
+  caseForMail,
+  claimOutbox,
+  firstNotification,
+  loadOutbox,
+  markFailed,
+  markRetry,
+  markSent,
+  type OutboxRow,
+} from '../src/cases/outbox-store.js';
+import type { Config } from '../src/config/schema.js';
+import type { Clock } from '../src/core/clock.js';
+import { describeError, PsirtError } from '../src/core/errors.js';
+import type { Logger } from '../src/core/log.js';
+import { decodeMessage } from '../src/decode/decode.js';
+import { composeMail, type OutgoingMail, type Protection, type Sealer } from '../src/outbox/compose.js';
+import { formatDate, formatFingerprint, formatSpan } from '../src/outbox/render.js';
+import type { SmtpTransport } from '../src/outbox/smtp-transport.js';
+import type { Templates } from '../src/outbox/templates.js';
+import type { TeamKey } from '../src/pgp/keyring.js';
+
+export interface DeliverDeps {
+  config: Config;
+  db: Db;
+  clock: Clock;
+  log: Logger;
+  templates: Templates;
+  sealer: Sealer;
+  transport: SmtpTransport;
+  teamKeys: readonly TeamKey[];
+  staffKeys: ReadonlyMap<string, string>;
+  calendar: Calendar;
+}
+
+/** A claim older than this belongs to a crashed worker; the row is sent again (decision 0002). */
+export const STALE_CLAIM_MS = 2 * 60_000;
+
+/** Thrown for a failure a retry can fix (4xx, network): BullMQ retries the job with backoff. */
+export class TransientSendError extends PsirtError {
+  constructor(message: string, cause: unknown) {
+    super('smtp_transient', message, { cause, retryable: true });
+  }
+}
+
+const UNREADABLE = new Set(['undecryptable', 'corrupt', 'oversize']);
+
+async function buildMail(
+  deps: DeliverDeps,
+  row: OutboxRow,
+): Promise<{ mail: OutgoingMail; protection: Protection; envelopeFrom: string }> {
+  const { config, db } = deps;
+  const tz = config.calendar.time_zone;
+  const c = row.case_id === null ? null : caseForMail(db, row.case_id);
+  if (c === null) throw new PsirtError('outbox_orphan', `outbox row ${row.id} has no case`);
+  const team = deps.teamKeys[0];
+  if (team === undefined) throw new PsirtError('no_team_key', 'no team key is loaded');
+  const base: Omit<OutgoingMail, 'text'> = {
+    from: { name: config.smtp.from_name, address: config.smtp.from_address },
+    to: row.recipients,
+    subject: row.subject,
+    messageId: row.message_id,
+    inReplyTo: row.in_reply_to,
+    references: row.refs,
+    headers: { 'Auto-Submitted': row.payload.autoSubmitted, 'X-Auto-Response-Suppress': 'All' },
+    date: deps.clock.now(),
+  };
+  const recipient = row.recipients[0] ?? '';
+  const flags = row.payload.flags;
+  const unreadable = flags.some((f) => UNREADABLE.has(f));
+  const received = formatDate(c.created_at, tz);
+  const triageBy = c.deadlines.triage === undefined ? 'soon' : formatDate(c.deadlines.triage, tz);
+
+  switch (row.payload.template) {
+    case 'acknowledgment': {
+      const key = pinnedKey(db, recipient);
+      const data = {
+        caseId: c.id,
+        reporterName: c.reporter_name ?? '',
+        organisation: config.organisation.name,
+        securityAddress: config.organisation.security_address,
+        receivedAt: received,
+        triageBy,
+        verifyBy: formatDate(
+          deps.calendar.add(new Date(c.created_at), config.deadlines.verify).toISOString(),
+          tz,
+        ),
+        fixCritical: formatSpan({ amount: config.deadlines.fix.critical, unit: config.deadlines.fix.unit }),
+        fixHigh: formatSpan({ amount: config.deadlines.fix.high, unit: config.deadlines.fix.unit }),
+        fixMedium: formatSpan({ amount: config.deadlines.fix.medium, unit: config.deadlines.fix.unit }),
+        fixLow: formatSpan({ amount: config.deadlines.fix.low, unit: config.deadlines.fix.unit }),
+        disclose: formatSpan(config.deadlines.disclose),
+        encrypted: key !== null,
+        teamFingerprint: formatFingerprint(team.fingerprint),
+      };
+      // Unreadable mail gets only "it arrived" (never the error, never the ciphertext).
+      const text = deps.templates.render(unreadable ? 'acknowledgment-unreadable' : 'acknowledgment', data);
+      return {
+        mail: { ...base, text },
+        protection: key === null ? { kind: 'signed' } : { kind: 'encrypted', recipientKeys: [key.armored] },
+        envelopeFrom: config.smtp.envelope_from,
+      };
+    }
+    case 'staff-notification': {
+      const staffKey = deps.staffKeys.get(recipient);
+      const followUp = row.payload.event === 'follow-up';
+      const first = firstNotification(db, c.id, recipient, row.id);
+      const threading = first === null ? {} : { inReplyTo: first, references: [first] };
+      const withContent = staffKey !== undefined || config.notifications.allow_cleartext;
+      const common = {
+        caseId: c.id,
+        followUp,
+        sender: c.reporter_address,
+        receivedAt: received,
+        flags: flags.join(', '),
+        triageBy,
+      };
+      if (!withContent) {
+        return {
+          mail: {
+            ...base,
+            ...threading,
+            replyTo: config.organisation.security_address,
+            text: deps.templates.render('staff-notification-withheld', common),
+          },
+          protection: { kind: 'signed' },
+          envelopeFrom: config.organisation.security_address,
+        };
+      }
+      let report = '';
+      let attachments: { name: string; contentType: string; size: number; sha256: string }[] = [];
+      let encryption = 'not applicable';
+      let signature = 'none';
+      let subject = c.subject;
+      const stored = loadRaw(db, row.payload.messageRowId);
+      if (stored.raw !== null && !flags.includes('corrupt')) {
+        const d = await decodeMessage(stored.raw, {
+          teamKeys: deps.teamKeys,
+          senderKeys: [pinnedKey(db, c.reporter_address)?.armored ?? ''].filter((k) => k !== ''),
+          maxDecompressedBytes: config.pgp.max_decompressed_bytes,
+          now: deps.clock.now(),
+        });
+        report = d.text;
+        subject = d.subject;
+        attachments = d.attachments.map((a) => ({
+          name: a.filename ?? '(unnamed)',
+          contentType: a.contentType,
+          size: a.size,
+          sha256: a.sha256,
+        }));
+        encryption =
+          d.encryption.state === 'decrypted'
+            ? `decrypted (${d.encryption.format})`
+            : d.encryption.state === 'failed'
+              ? `FAILED: ${d.encryption.reason}`
+              : 'none (sent in clear)';
+        signature =
+          d.signature.state === 'valid'
+            ? `valid, ${formatFingerprint(d.signature.fingerprint)}`
+            : d.signature.state === 'none'
+              ? 'none'
+              : `${d.signature.state.toUpperCase()} (key id ${d.signature.keyId ?? 'unknown'})`;
+      }
+      const text = deps.templates.render('staff-notification', {
+        ...common,
+        subject,
+        encryption,
+        signature,
+        keyChanged: c.flags.includes('key-changed'),
+        quarantined: unreadable,
+        attachments,
+        report,
+      });
+      return {
+        mail: { ...base, ...threading, replyTo: config.organisation.security_address, text },
+        protection:
+          staffKey === undefined ? { kind: 'signed' } : { kind: 'encrypted', recipientKeys: [staffKey] },
+        envelopeFrom: config.organisation.security_address,
+      };
+    }
+    case 'delivery-failed': {
+      const failedId = Number(row.payload.failedOutboxId);
+      const failed = loadOutbox(db, failedId);
+      const text = deps.templates.render('delivery-failed', {
+        caseId: c.id,
+        kind: failed?.kind ?? 'unknown',
+        recipients: failed?.recipients.join(', ') ?? '',
+        messageId: failed?.message_id ?? '',
+        error: failed?.last_error ?? '',
+      });
+      const staffKey = row.recipients.length === 1 ? deps.staffKeys.get(recipient) : undefined;
+      return {
+        mail: { ...base, text },
+        protection:
+          staffKey === undefined ? { kind: 'signed' } : { kind: 'encrypted', recipientKeys: [staffKey] },
+        envelopeFrom: config.smtp.envelope_from,
+      };
+    }
+  }
+}
+
+function isPermanent(err: unknown): boolean {
+  const code = (err as { responseCode?: unknown }).responseCode;
+  return typeof code === 'number' && code >= 500 && code < 600;
+}
+
+/**
+ * Sends one outbox row (the mailer job). Idempotent: a row that is not pending (or stale
+ * `sending`) is left alone, so a duplicate job does nothing.
+ * 1. claim the row in SQLite (committed before any SMTP traffic)
+ * 2. render the template, seal (sign / encrypt), compose the MIME message
+ * 3. submit over SMTP; on 250 mark it sent at once
+ * 4. 5xx → failed + staff alert; anything else → pending again and TransientSendError (retry)
+ * Returns the ids of alert rows created (to enqueue).
+ */
+export async function deliverOutbox(deps: DeliverDeps, outboxId: number): Promise<number[]> {
+  const { db, clock } = deps;
+  const row = claimOutbox(db, clock, outboxId, STALE_CLAIM_MS);
+  if (row === null) return [];
+  const log = deps.log.child({ outboxId, caseId: row.case_id, kind: row.kind });
+  let raw: Buffer;
+  let envelopeFrom: string;
+  try {
+    const built = await buildMail(deps, row);
+    envelopeFrom = built.envelopeFrom;
+    raw = await composeMail(built.mail, built.protection, deps.sealer);
+  } catch (err) {
+    // A render/seal failure will not fix itself by retrying: fail the row and tell staff.
+    log.error({ event: 'outbox.render-failed', err: describeError(err) }, 'could not build the mail');
+    return alertIds(deps, row, `could not build the mail: ${describeError(err)}`);
+  }
+  try {
+    const info = await deps.transport.sendMail({ envelope: { from: envelopeFrom, to: row.recipients }, raw });
+    markSent(db, clock, row, info.response);
+    log.info({ event: 'outbox.sent', recipients: row.recipients.length }, 'sent');
+    return [];
+  } catch (err) {
+    if (isPermanent(err)) {
+      log.warn({ event: 'outbox.failed', err: describeError(err) }, 'refused permanently');
+      return alertIds(deps, row, describeError(err));
+    }
+    markRetry(db, row, describeError(err));
+    log.warn(
+      { event: 'outbox.deferred', err: describeError(err), attempt: row.attempts },
+      'transient failure; will retry',
+    );
+    throw new TransientSendError(describeError(err), err);
+  }
+}
+
+function alertIds(deps: DeliverDeps, row: OutboxRow, error: string): number[] {
+  const recipients = deps.config.staff
+    .filter((s) => s.roles.includes('security'))
+    .map((s) => s.address.toLowerCase());
+  const domain = deps.config.organisation.security_address.split('@')[1] ?? 'localhost';
+  const id = markFailed(deps.db, deps.clock, row, error, { recipients, domain, mintId: mintMessageId });
+  return id === null ? [] : [id];
+}
