@@ -242,7 +242,9 @@ async function decodePgpMime(mail: ParsedMail, ctx: Context, level: Level): Prom
  * the signed bytes come from the raw tree.
  */
 async function decodeSigned(mail: ParsedMail, tree: MimePart, ctx: Context, level: Level): Promise<Body> {
-  const signaturePart = mail.attachments.find((a) => a.partId === '2');
+  const signaturePart = mail.attachments.find(
+    (a) => a.partId === '2' && a.contentType === 'application/pgp-signature',
+  );
   const content: ParsedMail = { ...mail, attachments: mail.attachments.filter((a) => a !== signaturePart) };
   const body = await decodeContent(content, tree, ctx, level);
   const signed = tree.children[0];

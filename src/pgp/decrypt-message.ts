@@ -1,8 +1,8 @@
 import * as openpgp from 'openpgp';
 import type { TeamKey } from './keyring.js';
+import { safeReason } from './safe-reason.js';
 import {
   hexId,
-  shortReason,
   signaturesOver,
   UNSIGNED,
   type PendingSignatures,
@@ -97,7 +97,7 @@ export async function openMessage(
         signatures: await pendingFrom(result.data, result.signatures),
       };
     } catch (err) {
-      const detail = shortReason(err);
+      const detail = safeReason(err);
       if (TOO_LARGE.test(detail)) return failed('too-large', recipientKeyIds, detail);
       last = failed('corrupt', recipientKeyIds, detail);
     }
@@ -127,7 +127,7 @@ async function openUnencrypted(
       signatures: await pendingFrom(result.data, result.signatures),
     };
   } catch (err) {
-    const detail = shortReason(err);
+    const detail = safeReason(err);
     return failed(TOO_LARGE.test(detail) ? 'too-large' : 'corrupt', [], detail);
   }
 }
@@ -159,7 +159,7 @@ async function readMessage(
         : await openpgp.readMessage({ binaryMessage: input as Uint8Array });
     return { message };
   } catch (err) {
-    return { error: shortReason(err) };
+    return { error: safeReason(err) };
   }
 }
 

@@ -1,5 +1,5 @@
 import * as openpgp from 'openpgp';
-import { describeError } from '../core/errors.js';
+import { safeReason } from './safe-reason.js';
 
 /** A public key with what decode and the mailer need to know about it. */
 export interface PublicKeyRecord {
@@ -40,7 +40,7 @@ export async function readKeyBlock(data: string | Uint8Array): Promise<KeyBlock>
   try {
     keys = await readKeys(data, text);
   } catch (err) {
-    return { kind: 'unreadable', reason: describeError(err) };
+    return { kind: 'unreadable', reason: safeReason(err) };
   }
   if (keys.some((k) => k.isPrivate())) return { kind: 'secret' };
   if (keys.length === 0) return { kind: 'unreadable', reason: 'no key found' };

@@ -1,6 +1,6 @@
 import * as openpgp from 'openpgp';
-import { describeError } from '../core/errors.js';
 import type { PublicKeyRecord } from './read-keys.js';
+import { safeReason } from './safe-reason.js';
 
 /** One signature's result from openpgp (its d.ts does not export the interface). */
 export type VerificationResult = Awaited<ReturnType<typeof openpgp.verify>>['signatures'][number];
@@ -44,7 +44,7 @@ export async function readDetachedSignature(
         ? await openpgp.readSignature({ armoredSignature: signature })
         : await openpgp.readSignature({ binarySignature: signature });
   } catch (err) {
-    return { state: 'invalid', keyId: null, reason: `unreadable signature: ${shortReason(err)}` };
+    return { state: 'invalid', keyId: null, reason: `unreadable signature: ${safeReason(err)}` };
   }
   return signaturesOver(data, [sig]);
 }
@@ -75,7 +75,7 @@ export function signaturesOver(
           });
           results.push(...out.signatures);
         } catch (err) {
-          return { state: 'invalid', keyId: signerKeyIds[0] ?? null, reason: shortReason(err) };
+          return { state: 'invalid', keyId: signerKeyIds[0] ?? null, reason: safeReason(err) };
         }
       }
       return summarise(results, keys);
@@ -95,7 +95,7 @@ export async function readCleartext(
   try {
     message = await openpgp.readCleartextMessage({ cleartextMessage: armored });
   } catch (err) {
-    return { error: shortReason(err) };
+    return { error: safeReason(err) };
   }
   const signerKeyIds = message.getSigningKeyIDs().map(hexId);
   return {
@@ -107,7 +107,7 @@ export async function readCleartext(
           const out = await openpgp.verify({ message, verificationKeys: keys.map((k) => k.key), date });
           return await summarise(out.signatures, keys);
         } catch (err) {
-          return { state: 'invalid', keyId: signerKeyIds[0] ?? null, reason: shortReason(err) };
+          return { state: 'invalid', keyId: signerKeyIds[0] ?? null, reason: safeReason(err) };
         }
       },
     },
@@ -137,7 +137,7 @@ async function summarise(
       return { state: 'valid', fingerprint: holder?.fingerprint ?? keyId, keyId, createdAt: created };
     }
     if (holder === undefined) unknown ??= { state: 'unknown-key', keyId };
-    else invalid ??= { state: 'invalid', keyId, reason: shortReason(outcome?.reason) };
+    else invalid ??= { state: 'invalid', keyId, reason: safeReason(outcome?.reason) };
   }
   return invalid ?? unknown ?? { state: 'none' };
 }
@@ -145,11 +145,4 @@ async function summarise(
 /** 16 uppercase hex digits. */
 export function hexId(id: openpgp.KeyID): string {
   return id.toHex().toUpperCase();
-}
-
-/** openpgp's error text, one line, bounded: it names algorithms and key ids, never data. */
-export function shortReason(err: unknown): string {
-  return describeError(err)
-    .replace(/^Error (verifying|decrypting|reading) [a-z ]+: /i, '')
-    .slice(0, 200);
 }

@@ -62,6 +62,37 @@ describe('psirt start', () => {
   });
 });
 
+describe('psirt start, stopped during start-up', () => {
+  it('exits 0 after a clean stop even when SIGTERM arrives before the roles run', async () => {
+    const env = stackEnv(stack, { PSIRT_DATABASE__PATH: tempDbPath(), PSIRT_LOG__LEVEL: 'info' });
+    const { child, out } = spawnCli(['start'], env);
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    // As soon as node has loaded the CLI (its first log line), long before migrations finish.
+    await eventually(() => (out.text.includes('cases.migrated') ? true : undefined), { timeoutMs: 20_000, what: 'start-up' });
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(out.text).toContain('service.stopped');
+  });
+});
+
+describe('psirt migrate', () => {
+  it('reports a file that is not SQLite in one line, without a stack trace', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'psirt-notdb-')), 'x.db');
+    writeFileSync(file, 'this is not a database, just text that is long enough to have a header '.repeat(20));
+    const r = await runCli(['migrate'], stackEnv(stack, { PSIRT_DATABASE__PATH: file }));
+    expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^psirt: migrate failed: .*not a database/)]);
+    expect(r.code).toBe(1);
+  });
+});
+
+describe('psirt --version', () => {
+  it('prints the package version', async () => {
+    const r = await runCli(['--version'], {});
+    expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(r.code).toBe(0);
+  });
+});
+
 describe('psirt config print', () => {
   it('prints the effective config with every secret redacted', async () => {
     const r = await runCli(['config', 'print'], stackEnv(stack));

@@ -63,3 +63,35 @@ export async function decodeDeps(overrides: Partial<DecodeDeps> = {}): Promise<D
     ...overrides,
   };
 }
+
+/**
+ * A PGP/MIME message (RFC 3156 §4) around `plaintext`, encrypted with openpgp to the team key,
+ * for cases the gpg-made fixtures do not cover.
+ */
+export async function buildPgpMime(plaintext: string, subject = 'Encrypted'): Promise<Buffer> {
+  const openpgp = await import('openpgp');
+  const team = await teamKey();
+  const armored = await openpgp.encrypt({
+    message: await openpgp.createMessage({ binary: Buffer.from(plaintext.replace(/\r?\n/g, '\r\n')) }),
+    encryptionKeys: team.key.toPublic(),
+  });
+  return Buffer.from(
+    [
+      'From: reporter1@psirt.test',
+      `Subject: ${subject}`,
+      'MIME-Version: 1.0',
+      'Content-Type: multipart/encrypted; protocol="application/pgp-encrypted"; boundary="e"',
+      '',
+      '--e',
+      'Content-Type: application/pgp-encrypted',
+      '',
+      'Version: 1',
+      '--e',
+      'Content-Type: application/octet-stream',
+      '',
+      armored.replace(/\r?\n/g, '\r\n'),
+      '--e--',
+      '',
+    ].join('\r\n'),
+  );
+}

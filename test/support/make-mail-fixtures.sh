@@ -331,7 +331,7 @@ headers report-signed-pgp-mime 'Reporter One <reporter1@psirt.test>' 'Signed rep
 signed_mime "$out/report-signed-pgp-mime.eml" "$work/headers" "$work/signed-part" reporter1@psirt.test
 
 # One body byte of the signed part changed after signing ("tenant=3D2" -> "tenant=3D3").
-perl -pe 's/X-Fixture-Purpose: .*/X-Fixture-Purpose: report-signed-pgp-mime.eml with one byte of the signed body changed after signing./; s/tenant=3D2/tenant=3D3/; s/<report-signed-pgp-mime\@/<report-tampered-signed\@/' \
+perl -pe 's/X-Fixture-Purpose: [^\r\n]*/X-Fixture-Purpose: report-signed-pgp-mime.eml with one byte of the signed body changed after signing./; s/tenant=3D2/tenant=3D3/; s/<report-signed-pgp-mime\@/<report-tampered-signed\@/' \
   "$out/report-signed-pgp-mime.eml" >"$out/report-tampered-signed.eml"
 
 printf 'Content-Type: text/plain; charset=us-ascii\n\nSigned with SHA-1 by an old client.' >"$work/signed-part"

@@ -94,7 +94,7 @@ describe('migrations', () => {
     const before = migrate(db, readMigrations(dir), clock).length;
     const next = String(before + 1).padStart(4, '0');
     writeFileSync(join(dir, `${next}_broken.sql`), 'CREATE TABLE half (id INTEGER);\nTHIS IS NOT SQL;');
-    expect(() => migrate(db, readMigrations(dir), clock)).toThrow();
+    expect(() => migrate(db, readMigrations(dir), clock)).toThrow(`${next}_broken.sql: `);
     expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'half'").get()).toBeUndefined();
     expect(migrationStatus(db, readMigrations(dir)).pending.map((m) => m.file)).toEqual([
       `${next}_broken.sql`,

@@ -15,6 +15,9 @@ function tmpFile(name: string, content: string): string {
   return file;
 }
 
+const readStaff = (): string => '[[staff]]\nname = "A"\naddress = "a@example.org"\nroles = ["security"]\n';
+const staffFile = (): string => tmpFile('staff.toml', readStaff());
+
 /** The issue lines of the ConfigError thrown for these inputs. */
 function issuesFor(env: Record<string, string>, file?: string): string[] {
   try {
@@ -127,6 +130,17 @@ describe('loadConfig()', () => {
       ]);
     });
 
+    it('never echoes a malformed redis.url, which may carry a password', () => {
+      const issues = issuesFor({ ...base, PSIRT_REDIS__URL: 'http://:Leak-WUMPUS@127.0.0.1:6379' });
+      expect(issues).toEqual([expect.stringMatching(/^redis\.url: /)]);
+      expect(issues.join('\n')).not.toContain('WUMPUS');
+    });
+
+    it('reports an unreadable password_file once, not also as a missing password', () => {
+      const file = tmpFile('cfg.toml', '[imap]\npassword_file = "/nonexistent/pw"\n');
+      expect(issuesFor({ PSIRT_ENV: 'test' }, file)).toEqual(['imap.password_file: cannot read /nonexistent/pw (ENOENT)']);
+    });
+
     it('reports a TOML syntax error with the file and line', () => {
       const file = tmpFile('broken.toml', '[imap]\nport = = 3\n');
       expect(issuesFor(base, file)).toEqual([
@@ -139,6 +153,14 @@ describe('loadConfig()', () => {
       const issues = issuesFor(base, file);
       expect(issues).toEqual([expect.stringMatching(/^smtp\.password: /)]);
       expect(issues[0]).not.toContain('31337424242');
+    });
+  });
+
+  describe('the docker profile', () => {
+    it('puts the database on the volume, and a --config file can still move it', () => {
+      expect(loadConfig({ env: { PSIRT_ENV: 'docker', PSIRT_IMAP__PASSWORD: 'x' }, file: staffFile() }).database.path).toBe('/data/psirt.db');
+      const moved = tmpFile('moved.toml', `${readStaff()}\n[database]\npath = "/srv/psirt.db"\n`);
+      expect(loadConfig({ env: { PSIRT_ENV: 'docker', PSIRT_IMAP__PASSWORD: 'x' }, file: moved }).database.path).toBe('/srv/psirt.db');
     });
   });
 

@@ -28,6 +28,11 @@ describe('printableConfig()', () => {
     expect(text).toContain('redis://user:***@127.0.0.1:6379');
   });
 
+  it('masks a password given as a URL query parameter', () => {
+    const c = loadConfig({ env: { PSIRT_ENV: 'test', ...secrets, PSIRT_REDIS__URL: 'redis://127.0.0.1:6379/?password=qp-secret-6' } });
+    expect(printableConfig(c, 'toml')).not.toContain('qp-secret-6');
+  });
+
   it('does not change the loaded config', () => {
     printableConfig(cfg, 'json');
     expect(cfg.imap.password).toBe('imap-secret-1');

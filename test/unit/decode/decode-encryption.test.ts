@@ -1,7 +1,14 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { decodeMessage } from '../../../src/decode/decode.js';
-import { decodeDeps, FINGERPRINTS, publicKey, readMail, teamKey } from '../../support/mail-fixtures.js';
+import {
+  buildPgpMime,
+  decodeDeps,
+  FINGERPRINTS,
+  publicKey,
+  readMail,
+  teamKey,
+} from '../../support/mail-fixtures.js';
 
 const decode = async (name: string, overrides = {}) =>
   decodeMessage(readMail(name), await decodeDeps(overrides));
@@ -188,5 +195,29 @@ describe('decodeMessage() on encrypted attachments', () => {
       'attachment 1 could not be decrypted (no-matching-key: no team key is a recipient)',
       'attachment 2 could not be decrypted (no-matching-key: no team key is a recipient)',
     ]);
+  });
+});
+
+describe('decodeMessage() on decrypted content that is unusual', () => {
+  it('takes the subject from protected headers inside the encrypted part', async () => {
+    const raw = await buildPgpMime(
+      'Content-Type: text/plain; charset=utf-8; protected-headers="v1"\nSubject: SQL injection in search\n\nbody\n',
+      '...',
+    );
+    const d = await decodeMessage(raw, await decodeDeps());
+    expect(d.subject).toBe('SQL injection in search');
+    expect(d.text).toBe('body\n');
+  });
+
+  it('keeps the outer subject when the inner entity has no protected headers', async () => {
+    const raw = await buildPgpMime('Content-Type: text/plain\nSubject: not protected\n\nbody\n', 'Outer');
+    expect((await decodeMessage(raw, await decodeDeps())).subject).toBe('Outer');
+  });
+
+  it('treats a plaintext that is not a MIME entity as the text', async () => {
+    const raw = await buildPgpMime('Just text, no MIME headers.\nSecond line.\n');
+    const d = await decodeMessage(raw, await decodeDeps());
+    expect(d.encryption.state).toBe('decrypted');
+    expect(d.text).toBe('Just text, no MIME headers.\r\nSecond line.\r\n');
   });
 });

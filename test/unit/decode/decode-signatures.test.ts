@@ -120,3 +120,16 @@ describe('decodeMessage() on clear-signed text', () => {
     expect(d.text).toMatch(/^\/reply forged text\nI can confirm/);
   });
 });
+
+describe('decodeMessage() on a multipart/signed whose second part is no signature', () => {
+  it('keeps that part as an attachment and calls the signature invalid', async () => {
+    const raw = Buffer.from(
+      'From: a@b.test\r\nContent-Type: multipart/signed; protocol="application/pgp-signature"; boundary=s\r\n\r\n' +
+        '--s\r\nContent-Type: text/plain\r\n\r\nhello\r\n' +
+        '--s\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=a.pdf\r\n\r\n%PDF\r\n--s--\r\n',
+    );
+    const d = await decodeMessage(raw, await decodeDeps());
+    expect(d.attachments.map((a) => a.filename)).toEqual(['a.pdf']);
+    expect(d.signature).toMatchObject({ state: 'invalid', keyId: null });
+  });
+});

@@ -156,3 +156,27 @@ describe('decodeMessage() on malformed input', () => {
     expect(d).toMatchObject({ messageId: null, inReplyTo: null, references: [], from: null, subject: '' });
   });
 });
+
+describe('decodeMessage() text selection', () => {
+  it('uses the text/plain alternative, not the HTML, when both exist', async () => {
+    const raw = Buffer.from(
+      'From: a@b.test\r\nContent-Type: multipart/alternative; boundary=a\r\n\r\n' +
+        '--a\r\nContent-Type: text/plain\r\n\r\nplain version\r\n--a\r\nContent-Type: text/html\r\n\r\n<p>html version</p>\r\n--a--\r\n',
+    );
+    const d = await decodeMessage(raw, await decodeDeps());
+    expect(d.text).toBe('plain version');
+    expect(d.textFromHtml).toBe(false);
+  });
+
+  it('counts an HTML body next to a text/plain attachment as HTML-only', async () => {
+    const raw = Buffer.from(
+      'From: a@b.test\r\nContent-Type: multipart/mixed; boundary=m\r\n\r\n' +
+        '--m\r\nContent-Type: text/html\r\n\r\n<p>from html</p>\r\n' +
+        '--m\r\nContent-Type: text/plain\r\nContent-Disposition: attachment; filename=log.txt\r\n\r\nlog\r\n--m--\r\n',
+    );
+    const d = await decodeMessage(raw, await decodeDeps());
+    expect(d.textFromHtml).toBe(true);
+    expect(d.text).toBe('from html');
+    expect(d.attachments.map((a) => a.filename)).toEqual(['log.txt']);
+  });
+});
