@@ -267,10 +267,14 @@ async function decodeSigned(mail: ParsedMail, tree: MimePart, ctx: Context, leve
 
 /** Any other entity: text (or text from HTML), inline PGP blocks, attachments, DSN fields. */
 async function decodeContent(mail: ParsedMail, tree: MimePart, ctx: Context, level: Level): Promise<Body> {
-  const textFromHtml = typeof mail.html === 'string' && mail.html !== '' && !hasPlainTextPart(tree);
-  if (mail.textConversionError !== undefined)
-    ctx.problems.push('the HTML body could not be converted to text');
-  const inline = await decodeInline(mail.text ?? '', ctx, level);
+  const html = typeof mail.html === 'string' && mail.html !== '' ? mail.html : null;
+  const textFromHtml = html !== null && !hasPlainTextPart(tree);
+  let text = mail.text ?? '';
+  // mailparser converts HTML only at the root or beside a text part; an HTML body inside
+  // multipart/mixed (HTML mail with attachments) comes back without text.
+  if (textFromHtml && text.trim() === '') text = await htmlToText(html, ctx);
+  else if (mail.textConversionError !== undefined) ctx.problems.push('the HTML body could not be converted to text');
+  const inline = await decodeInline(text, ctx, level);
   const attachments: DecodedAttachment[] = [];
   let attachmentVerdict: EncryptionVerdict | null = null;
   for (const [i, attachment] of mail.attachments.entries()) {
@@ -564,6 +568,13 @@ function fixedClaim(check: SignatureCheck): SignatureClaim {
     pending: { signerKeyIds: [], check: () => Promise.resolve(check) },
     partial: false,
   };
+}
+
+/** mailparser's own HTML-to-text conversion, run on the HTML as a message of its own. */
+async function htmlToText(html: string, ctx: Context): Promise<string> {
+  const parsed = await parseInner(Buffer.from(`Content-Type: text/html; charset=utf-8\r\n\r\n${html}`, 'utf8'), ctx);
+  if (parsed?.textConversionError !== undefined) ctx.problems.push('the HTML body could not be converted to text');
+  return parsed?.text ?? '';
 }
 
 /** Parses decrypted content; a failure is a problem, not an exception (it is content). */

@@ -68,7 +68,10 @@ describe('psirt start, stopped during start-up', () => {
     const { child, out } = spawnCli(['start'], env);
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
     // As soon as node has loaded the CLI (its first log line), long before migrations finish.
-    await eventually(() => (out.text.includes('cases.migrated') ? true : undefined), { timeoutMs: 20_000, what: 'start-up' });
+    await eventually(() => (out.text.includes('cases.migrated') ? true : undefined), {
+      timeoutMs: 20_000,
+      what: 'start-up',
+    });
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(out.text).toContain('service.stopped');
@@ -80,7 +83,9 @@ describe('psirt migrate', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'psirt-notdb-')), 'x.db');
     writeFileSync(file, 'this is not a database, just text that is long enough to have a header '.repeat(20));
     const r = await runCli(['migrate'], stackEnv(stack, { PSIRT_DATABASE__PATH: file }));
-    expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^psirt: migrate failed: .*not a database/)]);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^psirt: migrate failed: .*not a database/),
+    ]);
     expect(r.code).toBe(1);
   });
 });

@@ -138,7 +138,9 @@ describe('loadConfig()', () => {
 
     it('reports an unreadable password_file once, not also as a missing password', () => {
       const file = tmpFile('cfg.toml', '[imap]\npassword_file = "/nonexistent/pw"\n');
-      expect(issuesFor({ PSIRT_ENV: 'test' }, file)).toEqual(['imap.password_file: cannot read /nonexistent/pw (ENOENT)']);
+      expect(issuesFor({ PSIRT_ENV: 'test' }, file)).toEqual([
+        'imap.password_file: cannot read /nonexistent/pw (ENOENT)',
+      ]);
     });
 
     it('reports a TOML syntax error with the file and line', () => {
@@ -158,9 +160,14 @@ describe('loadConfig()', () => {
 
   describe('the docker profile', () => {
     it('puts the database on the volume, and a --config file can still move it', () => {
-      expect(loadConfig({ env: { PSIRT_ENV: 'docker', PSIRT_IMAP__PASSWORD: 'x' }, file: staffFile() }).database.path).toBe('/data/psirt.db');
+      expect(
+        loadConfig({ env: { PSIRT_ENV: 'docker', PSIRT_IMAP__PASSWORD: 'x' }, file: staffFile() }).database
+          .path,
+      ).toBe('/data/psirt.db');
       const moved = tmpFile('moved.toml', `${readStaff()}\n[database]\npath = "/srv/psirt.db"\n`);
-      expect(loadConfig({ env: { PSIRT_ENV: 'docker', PSIRT_IMAP__PASSWORD: 'x' }, file: moved }).database.path).toBe('/srv/psirt.db');
+      expect(
+        loadConfig({ env: { PSIRT_ENV: 'docker', PSIRT_IMAP__PASSWORD: 'x' }, file: moved }).database.path,
+      ).toBe('/srv/psirt.db');
     });
   });
 

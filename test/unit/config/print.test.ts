@@ -29,7 +29,13 @@ describe('printableConfig()', () => {
   });
 
   it('masks a password given as a URL query parameter', () => {
-    const c = loadConfig({ env: { PSIRT_ENV: 'test', ...secrets, PSIRT_REDIS__URL: 'redis://127.0.0.1:6379/?password=qp-secret-6' } });
+    const c = loadConfig({
+      env: {
+        PSIRT_ENV: 'test',
+        ...secrets,
+        PSIRT_REDIS__URL: 'redis://127.0.0.1:6379/?password=qp-secret-6',
+      },
+    });
     expect(printableConfig(c, 'toml')).not.toContain('qp-secret-6');
   });
 

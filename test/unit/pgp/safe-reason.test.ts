@@ -16,7 +16,9 @@ describe('safeReason()', () => {
   });
 
   it('drops openpgp wrapper prefixes and keeps the cause', () => {
-    expect(safeReason(new Error('Error decrypting message: Modification detected.'))).toBe('Modification detected.');
+    expect(safeReason(new Error('Error decrypting message: Modification detected.'))).toBe(
+      'Modification detected.',
+    );
   });
 
   it('bounds the length', () => {
