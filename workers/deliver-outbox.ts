@@ -37,7 +37,7 @@ export interface DeliverDeps {
 }
 
 /** A claim older than this belongs to a crashed worker; the row is sent again (decision 0002). */
-export const STALE_CLAIM_MS = 2 * 60_000;
+export const staleClaimMs = (config: Config): number => config.mailer.stale_claim_seconds * 1000;
 
 /** Thrown for a failure a retry can fix (4xx, network): BullMQ retries the job with backoff. */
 export class TransientSendError extends PsirtError {
@@ -218,7 +218,7 @@ function isPermanent(err: unknown): boolean {
  */
 export async function deliverOutbox(deps: DeliverDeps, outboxId: number): Promise<number[]> {
   const { db, clock } = deps;
-  const row = claimOutbox(db, clock, outboxId, STALE_CLAIM_MS);
+  const row = claimOutbox(db, clock, outboxId, staleClaimMs(deps.config));
   if (row === null) return [];
   const log = deps.log.child({ outboxId, caseId: row.case_id, kind: row.kind });
   let raw: Buffer;

@@ -9,7 +9,7 @@ import { createSmtpTransport } from '../src/outbox/smtp-transport.js';
 import { loadTemplates } from '../src/outbox/templates.js';
 import { createSealer } from '../src/pgp/sealer.js';
 import { join } from 'node:path';
-import { deliverOutbox, STALE_CLAIM_MS } from './deliver-outbox.js';
+import { deliverOutbox, staleClaimMs } from './deliver-outbox.js';
 
 /**
  * The mailer role: a BullMQ worker sending outbox rows, and a reconciler that re-enqueues every
@@ -43,7 +43,7 @@ export function startMailer(deps: RoleDeps): RunningRole {
   );
 
   const reconcile = async (): Promise<void> => {
-    const ids = unsentOutboxIds(deps.db, deps.clock, STALE_CLAIM_MS);
+    const ids = unsentOutboxIds(deps.db, deps.clock, staleClaimMs(config));
     if (ids.length === 0) return;
     try {
       await queue.enqueue(ids);

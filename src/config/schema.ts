@@ -274,6 +274,11 @@ const mailer = z.strictObject({
   concurrency: z.number().int().min(1).max(32),
   /** How often unsent outbox rows are re-enqueued (after a Redis loss or a failed enqueue). */
   reconcile_interval_seconds: positiveInt,
+  /**
+   * A row claimed longer ago than this belongs to a crashed worker and is sent again with the
+   * same Message-ID (decision 0002). Keep it above the SMTP timeouts (60 s).
+   */
+  stale_claim_seconds: positiveInt,
 });
 
 const templates = z.strictObject({

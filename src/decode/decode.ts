@@ -20,6 +20,7 @@ import { parseContentType, parseMimeTree, toCanonicalCrlf, type MimePart } from 
 import type {
   DecodedAttachment,
   DecodedMessage,
+  DecryptFailure,
   DeliveryReport,
   EncryptionVerdict,
   FoundKey,
@@ -186,10 +187,8 @@ async function decodePgpMime(mail: ParsedMail, ctx: Context, level: Level): Prom
     delivery: null,
     protectedSubject: null,
   });
-  const failedWith = (
-    reason: 'no-matching-key' | 'corrupt' | 'too-large' | 'unsupported',
-    keyIds: string[],
-  ) => undecrypted({ state: 'failed', format: 'pgp-mime', keyIds, reason });
+  const failedWith = (reason: DecryptFailure, keyIds: string[]) =>
+    undecrypted({ state: 'failed', format: 'pgp-mime', keyIds, reason });
   if (payload === undefined) {
     ctx.problems.push('multipart/encrypted without its encrypted part');
     return failedWith('corrupt', []);
@@ -215,7 +214,9 @@ async function decodePgpMime(mail: ParsedMail, ctx: Context, level: Level): Prom
   };
   const outerSignature = claimOf(opened.signatures, 'encrypted');
   const plaintext = bufferView(opened.data);
-  const inner = looksLikeMimeEntity(plaintext) ? await parseInner(plaintext, ctx) : null;
+  const inner = looksLikeMimeEntity(plaintext)
+    ? await parseInner(plaintext, 'the decrypted content', ctx)
+    : null;
   if (inner === null) {
     return {
       text: plaintext.toString('utf8'),
@@ -273,7 +274,8 @@ async function decodeContent(mail: ParsedMail, tree: MimePart, ctx: Context, lev
   // mailparser converts HTML only at the root or beside a text part; an HTML body inside
   // multipart/mixed (HTML mail with attachments) comes back without text.
   if (textFromHtml && text.trim() === '') text = await htmlToText(html, ctx);
-  else if (mail.textConversionError !== undefined) ctx.problems.push('the HTML body could not be converted to text');
+  else if (mail.textConversionError !== undefined)
+    ctx.problems.push('the HTML body could not be converted to text');
   const inline = await decodeInline(text, ctx, level);
   const attachments: DecodedAttachment[] = [];
   let attachmentVerdict: EncryptionVerdict | null = null;
@@ -572,17 +574,19 @@ function fixedClaim(check: SignatureCheck): SignatureClaim {
 
 /** mailparser's own HTML-to-text conversion, run on the HTML as a message of its own. */
 async function htmlToText(html: string, ctx: Context): Promise<string> {
-  const parsed = await parseInner(Buffer.from(`Content-Type: text/html; charset=utf-8\r\n\r\n${html}`, 'utf8'), ctx);
-  if (parsed?.textConversionError !== undefined) ctx.problems.push('the HTML body could not be converted to text');
+  const wrapped = Buffer.from(`Content-Type: text/html; charset=utf-8\r\n\r\n${html}`, 'utf8');
+  const parsed = await parseInner(wrapped, 'the HTML body', ctx);
+  if (parsed?.textConversionError !== undefined)
+    ctx.problems.push('the HTML body could not be converted to text');
   return parsed?.text ?? '';
 }
 
-/** Parses decrypted content; a failure is a problem, not an exception (it is content). */
-async function parseInner(plaintext: Buffer, ctx: Context): Promise<ParsedMail | null> {
+/** Parses content found inside the message; a failure is a problem, not an exception. */
+async function parseInner(content: Buffer, what: string, ctx: Context): Promise<ParsedMail | null> {
   try {
-    return await simpleParser(plaintext, PARSE_OPTIONS);
+    return await simpleParser(content, PARSE_OPTIONS);
   } catch (err) {
-    ctx.problems.push(`the decrypted content is not parseable MIME (${describeError(err)})`);
+    ctx.problems.push(`${what} is not parseable MIME (${describeError(err)})`);
     return null;
   }
 }

@@ -104,17 +104,23 @@ export interface DecodedMessage {
   replyTo: Address[];
   to: Address[];
   cc: Address[];
-  /** Decoded subject (RFC 2047), control characters removed, or "" when absent. */
+  /**
+   * Decoded subject (RFC 2047), control characters removed, or "" when absent. For a decrypted
+   * PGP/MIME message with protected headers (`protected-headers="v1"`), the inner Subject.
+   */
   subject: string;
   date: string | null;
-  /** Headers that classification needs, lower-cased names, raw values (first occurrence). */
+  /**
+   * Headers that classification needs: raw values (not RFC 2047-decoded) of the first
+   * (top-most) occurrence, unfolded and trimmed; null when absent.
+   */
   headers: {
     autoSubmitted: string | null;
     precedence: string | null;
     listId: string | null;
     listUnsubscribe: string | null;
     xAutoResponseSuppress: string | null;
-    /** Return-Path as written by the final MTA; "" for the null sender `<>`. */
+    /** Return-Path written by the final MTA, without angle brackets; "" for the null sender `<>`. */
     returnPath: string | null;
     contentType: string | null;
     autocrypt: string | null;

@@ -64,11 +64,6 @@ export async function readPublicKeys(
   return { keys, unreadable };
 }
 
-/** A record for a key that is known to be public (e.g. a team key's public half). */
-export function describePublicKey(key: openpgp.PublicKey): PublicKeyRecord {
-  return toRecord(key);
-}
-
 async function readKeys(data: string | Uint8Array, text: string | null): Promise<openpgp.Key[]> {
   if (text === null) {
     if (typeof data === 'string') throw new Error('not an OpenPGP key');

@@ -24,6 +24,7 @@ export async function startService(
   stack: StackInfo,
   extra: Record<string, string> = {},
   dbPath = tempDbPath(),
+  roles: string[] = [],
 ): Promise<RunningService> {
   const env = stackEnv(stack, {
     PSIRT_DATABASE__PATH: dbPath,
@@ -31,7 +32,7 @@ export async function startService(
     PSIRT_ACKNOWLEDGMENT__MAX_PER_SENDER_PER_HOUR: '10000',
     ...extra,
   });
-  const { child, out } = spawnCli(['start'], env);
+  const { child, out } = spawnCli(roles.length === 0 ? ['start'] : ['start', '--role', ...roles], env);
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
   await eventually(() => (out.text.includes('"service.started"') ? true : undefined), {
     timeoutMs: 20_000,
