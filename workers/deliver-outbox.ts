@@ -34,6 +34,42 @@ export interface DeliverDeps {
   teamKeys: readonly TeamKey[];
   staffKeys: ReadonlyMap<string, string>;
   calendar: Calendar;
+  /** Decoded reports by message row: one decode serves every staff member's notification. */
+  reports: ReportCache;
+}
+
+/** What a staff notification shows of a report: text, attachment list, verdicts. */
+export interface ReportView {
+  subject: string | null;
+  report: string;
+  attachments: { name: string; contentType: string; size: number; sha256: string }[];
+  encryption: string;
+  signature: string;
+}
+
+/** A small memo (last few messages) so notifications to N staff decode the report once, not N times. */
+export class ReportCache {
+  private readonly entries = new Map<number, Promise<ReportView>>();
+  private readonly size: number;
+  constructor(size = 4) {
+    this.size = size;
+  }
+
+  get(rowId: number, load: () => Promise<ReportView>): Promise<ReportView> {
+    let hit = this.entries.get(rowId);
+    if (hit === undefined) {
+      hit = load();
+      // A failed decode is not cached: the next notification tries again.
+      hit.catch(() => this.entries.delete(rowId));
+      this.entries.set(rowId, hit);
+      while (this.entries.size > this.size) {
+        const oldest = this.entries.keys().next().value;
+        if (oldest === undefined) break;
+        this.entries.delete(oldest);
+      }
+    }
+    return hit;
+  }
 }
 
 /** A claim older than this belongs to a crashed worker; the row is sent again (decision 0002). */
@@ -130,49 +166,18 @@ async function buildMail(
           envelopeFrom: config.organisation.security_address,
         };
       }
-      let report = '';
-      let attachments: { name: string; contentType: string; size: number; sha256: string }[] = [];
-      let encryption = 'not applicable';
-      let signature = 'none';
-      let subject = c.subject;
-      const stored = loadRaw(db, row.payload.messageRowId);
-      if (stored.raw !== null && !flags.includes('corrupt')) {
-        const d = await decodeMessage(stored.raw, {
-          teamKeys: deps.teamKeys,
-          senderKeys: [pinnedKey(db, c.reporter_address)?.armored ?? ''].filter((k) => k !== ''),
-          maxDecompressedBytes: config.pgp.max_decompressed_bytes,
-          now: deps.clock.now(),
-        });
-        report = d.text;
-        subject = d.subject;
-        attachments = d.attachments.map((a) => ({
-          name: a.filename ?? '(unnamed)',
-          contentType: a.contentType,
-          size: a.size,
-          sha256: a.sha256,
-        }));
-        encryption =
-          d.encryption.state === 'decrypted'
-            ? `decrypted (${d.encryption.format})`
-            : d.encryption.state === 'failed'
-              ? `FAILED: ${d.encryption.reason}`
-              : 'none (sent in clear)';
-        signature =
-          d.signature.state === 'valid'
-            ? `valid, ${formatFingerprint(d.signature.fingerprint)}`
-            : d.signature.state === 'none'
-              ? 'none'
-              : `${d.signature.state.toUpperCase()} (key id ${d.signature.keyId ?? 'unknown'})`;
-      }
+      const view = await deps.reports.get(row.payload.messageRowId, () =>
+        viewReport(deps, row.payload.messageRowId, c.reporter_address, flags.includes('corrupt')),
+      );
       const text = deps.templates.render('staff-notification', {
         ...common,
-        subject,
-        encryption,
-        signature,
+        subject: view.subject ?? c.subject,
+        encryption: view.encryption,
+        signature: view.signature,
         keyChanged: c.flags.includes('key-changed'),
         quarantined: unreadable,
-        attachments,
-        report,
+        attachments: view.attachments,
+        report: view.report,
       });
       return {
         mail: { ...base, ...threading, replyTo: config.organisation.security_address, text },
@@ -200,6 +205,56 @@ async function buildMail(
       };
     }
   }
+}
+
+/** Decodes a stored report for staff (decrypting it again: no plaintext is kept at rest). */
+async function viewReport(
+  deps: DeliverDeps,
+  rowId: number,
+  reporter: string,
+  corrupt: boolean,
+): Promise<ReportView> {
+  const stored = loadRaw(deps.db, rowId);
+  if (stored.raw === null || corrupt) {
+    return {
+      subject: null,
+      report: '',
+      attachments: [],
+      encryption: 'not decoded',
+      signature: 'not checked',
+    };
+  }
+  const pinned = pinnedKey(deps.db, reporter);
+  const d = await decodeMessage(stored.raw, {
+    teamKeys: deps.teamKeys,
+    senderKeys: pinned === null ? [] : [pinned.armored],
+    maxDecompressedBytes: deps.config.pgp.max_decompressed_bytes,
+    now: deps.clock.now(),
+  });
+  const encryption =
+    d.encryption.state === 'decrypted'
+      ? `decrypted (${d.encryption.format})`
+      : d.encryption.state === 'failed'
+        ? `FAILED: ${d.encryption.reason}`
+        : 'none (sent in clear)';
+  const signature =
+    d.signature.state === 'valid'
+      ? `valid, ${formatFingerprint(d.signature.fingerprint)}`
+      : d.signature.state === 'none'
+        ? 'none'
+        : `${d.signature.state.toUpperCase()} (key id ${d.signature.keyId ?? 'unknown'})`;
+  return {
+    subject: d.subject,
+    report: d.text,
+    attachments: d.attachments.map((a) => ({
+      name: a.filename ?? '(unnamed)',
+      contentType: a.contentType,
+      size: a.size,
+      sha256: a.sha256,
+    })),
+    encryption,
+    signature,
+  };
 }
 
 function isPermanent(err: unknown): boolean {

@@ -9,7 +9,7 @@ import { createSmtpTransport } from '../src/outbox/smtp-transport.js';
 import { loadTemplates } from '../src/outbox/templates.js';
 import { createSealer } from '../src/pgp/sealer.js';
 import { join } from 'node:path';
-import { deliverOutbox, staleClaimMs } from './deliver-outbox.js';
+import { deliverOutbox, ReportCache, staleClaimMs } from './deliver-outbox.js';
 
 /**
  * The mailer role: a BullMQ worker sending outbox rows, and a reconciler that re-enqueues every
@@ -29,7 +29,13 @@ export function startMailer(deps: RoleDeps): RunningRole {
   connection.on('error', (err: unknown) =>
     log.warn({ event: 'mailer.redis-error', err: describeError(err) }, 'Redis error'),
   );
-  const deliverDeps = { ...deps, templates, transport, sealer: createSealer(team) };
+  const deliverDeps = {
+    ...deps,
+    templates,
+    transport,
+    sealer: createSealer(team),
+    reports: new ReportCache(),
+  };
   const worker = new Worker<MailerJob>(
     QUEUES.mailer,
     async (job) => {

@@ -1,5 +1,6 @@
 import * as openpgp from 'openpgp';
 import type { TeamKey } from './keyring.js';
+import { detachedSign, micalgOf, signAndEncrypt } from './sign-and-encrypt.js';
 
 /**
  * Signing and encryption of outgoing mail with the team key (injected into src/outbox as its
@@ -11,33 +12,15 @@ export interface TeamSealer {
 }
 
 export function createSealer(team: TeamKey): TeamSealer {
-  const teamPublic = team.key.toPublic();
+  // A readable copy stays with the team: every encrypted mail is also encrypted to the team key.
+  const teamPublic = team.key.toPublic().armor();
   return {
     async sign(data) {
-      const message = await openpgp.createMessage({ binary: data });
-      const armored = await openpgp.sign({
-        message,
-        signingKeys: team.key,
-        detached: true,
-        format: 'armored',
-      });
-      const sig = await openpgp.readSignature({ armoredSignature: armored });
-      const packet = sig.packets[0];
-      const hash = packet
-        ? openpgp.enums.read(openpgp.enums.hash, packet.hashAlgorithm ?? openpgp.enums.hash.sha256)
-        : 'sha256';
-      return { armored, micalg: `pgp-${hash.toLowerCase()}` };
+      const armored = await detachedSign(data, team);
+      return { armored, micalg: await micalgOf(armored) };
     },
-    async encrypt(data, recipientKeys) {
-      const keys = await Promise.all(recipientKeys.map((armoredKey) => openpgp.readKey({ armoredKey })));
-      const message = await openpgp.createMessage({ binary: data });
-      return openpgp.encrypt({
-        message,
-        encryptionKeys: [...keys, teamPublic],
-        signingKeys: team.key,
-        format: 'armored',
-      });
-    },
+    encrypt: (data, recipientKeys) =>
+      signAndEncrypt(data, { signingKey: team, encryptionKeys: [...recipientKeys, teamPublic] }),
   };
 }
 

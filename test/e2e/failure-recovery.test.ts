@@ -23,7 +23,14 @@ function count(dbPath: string, sql: string, ...params: unknown[]): number {
 
 /** Delivers `n` distinct plain reports through Postfix at a steady pace; resolves when all are accepted. */
 async function deliverReports(s: StackInfo, run: string, n: number, perSecond: number): Promise<void> {
-  const transport = nodemailer.createTransport({ host: s.host, port: s.smtpPort, secure: false, ignoreTLS: true, pool: true, maxConnections: 2 });
+  const transport = nodemailer.createTransport({
+    host: s.host,
+    port: s.smtpPort,
+    secure: false,
+    ignoreTLS: true,
+    pool: true,
+    maxConnections: 2,
+  });
   try {
     const started = Date.now();
     const sends: Promise<unknown>[] = [];
@@ -48,7 +55,10 @@ async function deliverReports(s: StackInfo, run: string, n: number, perSecond: n
 }
 
 /** In-Reply-To and Message-ID of every acknowledgment of this run in the reporters' mailboxes. */
-async function acknowledgments(s: StackInfo, run: string): Promise<{ inReplyTo: string; messageId: string }[]> {
+async function acknowledgments(
+  s: StackInfo,
+  run: string,
+): Promise<{ inReplyTo: string; messageId: string }[]> {
   const out: { inReplyTo: string; messageId: string }[] = [];
   for (const user of REPORTERS) {
     const client = await openMailbox(s, user);
@@ -87,7 +97,11 @@ describe('failure recovery (real Dovecot, Postfix, Redis)', () => {
     try {
       await eventually(
         () =>
-          count(dbPath, "SELECT count(*) AS n FROM messages WHERE message_id LIKE ? AND state = 'applied'", `${run}-%`) === total
+          count(
+            dbPath,
+            "SELECT count(*) AS n FROM messages WHERE message_id LIKE ? AND state = 'applied'",
+            `${run}-%`,
+          ) === total
             ? true
             : undefined,
         { timeoutMs: 90_000, intervalMs: 500, what: 'all reports applied' },
@@ -106,7 +120,9 @@ describe('failure recovery (real Dovecot, Postfix, Redis)', () => {
     } finally {
       expect(await service.stop()).toBe(0);
     }
-    expect(count(dbPath, 'SELECT count(DISTINCT case_id) AS n FROM messages WHERE message_id LIKE ?', `${run}-%`)).toBe(total);
+    expect(
+      count(dbPath, 'SELECT count(DISTINCT case_id) AS n FROM messages WHERE message_id LIKE ?', `${run}-%`),
+    ).toBe(total);
     expect(count(dbPath, 'SELECT count(*) AS n FROM cases')).toBe(total);
     const acks = await eventually(
       async () => {
@@ -118,9 +134,12 @@ describe('failure recovery (real Dovecot, Postfix, Redis)', () => {
     // Decision 0002: a re-send after a crash carries the same Message-ID, so per report there is
     // exactly one distinct acknowledgment Message-ID, however many copies arrived.
     const idsPerReport = new Map<string, Set<string>>();
-    for (const a of acks) idsPerReport.set(a.inReplyTo, (idsPerReport.get(a.inReplyTo) ?? new Set()).add(a.messageId));
+    for (const a of acks)
+      idsPerReport.set(a.inReplyTo, (idsPerReport.get(a.inReplyTo) ?? new Set()).add(a.messageId));
     expect([...idsPerReport.values()].every((ids) => ids.size === 1)).toBe(true);
-    process.stdout.write(`crash test: ${total} reports, ${acks.length} acknowledgment copies (${acks.length - total} duplicates by policy)\n`);
+    process.stdout.write(
+      `crash test: ${total} reports, ${acks.length} acknowledgment copies (${acks.length - total} duplicates by policy)\n`,
+    );
   }, 300_000);
 
   it('FLUSHALL on Redis with acknowledgments pending: all of them still arrive', async () => {
@@ -131,7 +150,13 @@ describe('failure recovery (real Dovecot, Postfix, Redis)', () => {
     const intake = await startService(stack, {}, dbPath, ['intake']);
     await deliverReports(stack, run, 10, 20);
     await eventually(
-      () => (count(dbPath, "SELECT count(*) AS n FROM outbox WHERE kind = 'acknowledgment' AND state = 'pending'") === 10 ? true : undefined),
+      () =>
+        count(
+          dbPath,
+          "SELECT count(*) AS n FROM outbox WHERE kind = 'acknowledgment' AND state = 'pending'",
+        ) === 10
+          ? true
+          : undefined,
       { timeoutMs: 30_000, what: 'ten pending acknowledgments' },
     );
     await intake.stop();

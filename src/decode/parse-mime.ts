@@ -1,0 +1,233 @@
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import {
+  MailParser,
+  type AddressObject,
+  type AttachmentStream,
+  type HeaderLines,
+  type Headers,
+  type MailParserOptions,
+  type MessageText,
+} from 'mailparser';
+
+/**
+ * One attachment of a parsed entity. Its size and SHA-256 are always of the whole decoded
+ * content; the content itself is kept only when the caller's policy asks for it or it is small.
+ */
+export interface ParsedPart {
+  /** mailparser's IMAP-style part number (`2`, `1.3`), null for the root. */
+  partId: string | null;
+  filename: string | undefined;
+  contentType: string;
+  size: number;
+  /** Hex SHA-256 of the whole decoded content. */
+  sha256: string;
+  /** The decoded content; empty when `contentOmitted`. */
+  content: Buffer;
+  /** True when the content was too large to keep and the policy did not ask for it. */
+  contentOmitted: boolean;
+  /** The first {@link PREFIX_BYTES} bytes of the content (all of it when it was kept). */
+  prefix: Buffer;
+}
+
+/** What {@link parseEntity} returns: simpleParser's result, with attachments as {@link ParsedPart}. */
+export interface ParsedEntity {
+  headers: Headers;
+  headerLines: HeaderLines;
+  subject?: string;
+  from?: AddressObject;
+  to?: AddressObject | AddressObject[];
+  cc?: AddressObject | AddressObject[];
+  replyTo?: AddressObject;
+  text?: string;
+  html?: string | false;
+  textConversionError?: Error;
+  attachments: ParsedPart[];
+}
+
+/** What the caller knows about an attachment when it decides whether to keep its content. */
+export interface PartInfo {
+  contentType: string;
+  filename: string | undefined;
+  partId: string | null;
+}
+
+/**
+ * Decides from an attachment's type, name and first {@link SNIFF_BYTES} bytes whether its
+ * content must be kept whatever its size (OpenPGP data decode still has to read).
+ */
+export type KeepPolicy = (part: PartInfo, head: Buffer) => boolean;
+
+/** How many leading bytes a {@link KeepPolicy} sees (the OpenPGP sniffers look at 4 KiB). */
+export const SNIFF_BYTES = 4096;
+/** Content up to this size is always kept; larger content only when the policy asks for it. */
+export const KEEP_SMALL_BYTES = 1 << 20;
+/** How much of an omitted content is kept as `prefix` (enough for a returned message's headers). */
+export const PREFIX_BYTES = 64 << 10;
+/** The raw message is fed to the parser in slices of this size, never in one write. */
+const FEED_BYTES = 64 << 10;
+
+const ADDRESS_KEYS = ['from', 'to', 'cc', 'reply-to'] as const;
+
+/**
+ * Parses one MIME entity with mailparser's streaming `MailParser`, as simpleParser would, but
+ * without buffering every attachment: each attachment is hashed while it streams, and its content
+ * is kept only when `keep` says so or it is at most {@link KEEP_SMALL_BYTES}. The raw bytes are
+ * fed in slices, so no copy of the whole message is made. Rejects when mailparser fails.
+ */
+export function parseEntity(
+  raw: Buffer,
+  options: MailParserOptions,
+  keep: KeepPolicy,
+): Promise<ParsedEntity> {
+  return new Promise((resolve, reject) => {
+    // checksumAlgo false: the hash is computed here, so mailparser need not hash a second time.
+    const parser = new MailParser({ ...options, checksumAlgo: false });
+    const source = Readable.from(slices(raw), { objectMode: false });
+    const attachments: ParsedPart[] = [];
+    let headers: Headers = new Map();
+    let headerLines: HeaderLines = [];
+    let text: MessageText | null = null;
+    let settled = false;
+    const fail = (err: unknown) => {
+      if (settled) return;
+      settled = true;
+      source.unpipe(parser);
+      source.destroy();
+      parser.destroy();
+      reject(err instanceof Error ? err : new Error(String(err)));
+    };
+    parser.on('error', fail);
+    source.on('error', fail);
+    parser.on('headers', (h) => {
+      headers = h;
+      headerLines = parser.headerLines === false ? [] : parser.headerLines;
+    });
+
+    // Like simpleParser: while an attachment streams, nothing else is read from the parser (it
+    // waits for release() anyway); once it is collected, reading resumes.
+    let reading = false;
+    const read = (): void => {
+      reading = true;
+      for (;;) {
+        const data = parser.read();
+        if (data === null) {
+          reading = false;
+          return;
+        }
+        if (data.type === 'text') {
+          text = data;
+          continue;
+        }
+        collect(data, keep, fail, (part) => {
+          attachments.push(part);
+          read();
+        });
+        return;
+      }
+    };
+    parser.on('readable', () => {
+      if (!reading) read();
+    });
+    parser.on('end', () => {
+      if (settled) return;
+      settled = true;
+      resolve(toEntity(headers, headerLines, text, attachments));
+    });
+    source.pipe(parser);
+  });
+}
+
+function* slices(raw: Buffer): Generator<Buffer> {
+  for (let at = 0; at < raw.length; at += FEED_BYTES) yield raw.subarray(at, at + FEED_BYTES);
+}
+
+/**
+ * Reads one attachment stream to its end: hashes and counts every byte, keeps the chunks while
+ * the content may still be kept, and drops them once it is both large and not asked for.
+ */
+function collect(
+  stream: AttachmentStream,
+  keep: KeepPolicy,
+  fail: (err: unknown) => void,
+  done: (part: ParsedPart) => void,
+): void {
+  const info: PartInfo = {
+    contentType: stream.contentType,
+    filename: stream.filename,
+    partId: stream.partId,
+  };
+  const hash = createHash('sha256');
+  let chunks: Buffer[] = [];
+  let length = 0;
+  /** sniff: too little seen to decide; keep: the policy wants it; small: kept while small. */
+  let mode: 'sniff' | 'keep' | 'small' | 'drop' = 'sniff';
+  let prefix: Buffer | null = null;
+  const decide = () => {
+    mode = keep(info, Buffer.concat(chunks, Math.min(length, SNIFF_BYTES))) ? 'keep' : 'small';
+  };
+  const content = stream.content;
+  content.on('error', fail);
+  content.on('readable', () => {
+    let bytes: Buffer | null;
+    while ((bytes = content.read() as Buffer | null) !== null) {
+      hash.update(bytes);
+      length += bytes.length;
+      if (mode === 'drop') continue;
+      chunks.push(bytes);
+      if (mode === 'sniff' && length >= SNIFF_BYTES) decide();
+      if (mode === 'small' && length > KEEP_SMALL_BYTES) {
+        prefix = Buffer.concat(chunks, PREFIX_BYTES);
+        chunks = [];
+        mode = 'drop';
+      }
+    }
+  });
+  content.on('end', () => {
+    if (mode === 'sniff') decide();
+    const omitted = mode === 'drop';
+    const kept = omitted ? Buffer.alloc(0) : Buffer.concat(chunks, length);
+    chunks = [];
+    stream.release?.();
+    done({
+      partId: stream.partId,
+      filename: stream.filename,
+      contentType: stream.contentType,
+      size: length,
+      sha256: hash.digest('hex'),
+      content: kept,
+      contentOmitted: omitted,
+      prefix: prefix ?? kept,
+    });
+  });
+}
+
+function toEntity(
+  headers: Headers,
+  headerLines: HeaderLines,
+  text: MessageText | null,
+  attachments: ParsedPart[],
+): ParsedEntity {
+  const entity: ParsedEntity = { headers, headerLines, attachments };
+  const subject = headers.get('subject');
+  if (typeof subject === 'string') entity.subject = subject;
+  for (const key of ADDRESS_KEYS) {
+    const value = headers.get(key) as AddressObject | AddressObject[] | undefined;
+    if (value === undefined) continue;
+    // Single-occurrence headers come back as one object (mailparser keeps the first).
+    if (key === 'from') entity.from = first(value);
+    else if (key === 'reply-to') entity.replyTo = first(value);
+    else if (key === 'to') entity.to = value;
+    else entity.cc = value;
+  }
+  if (text !== null) {
+    if (text.text !== undefined) entity.text = text.text;
+    if (text.html !== undefined) entity.html = text.html;
+    if (text.textConversionError !== undefined) entity.textConversionError = text.textConversionError;
+  }
+  return entity;
+}
+
+function first(value: AddressObject | AddressObject[]): AddressObject {
+  return Array.isArray(value) ? (value[0] ?? { value: [], html: '', text: '' }) : value;
+}
