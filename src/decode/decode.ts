@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { simpleParser, type Attachment, type ParsedMail, type SimpleParserOptions } from 'mailparser';
+import type { MailParserOptions } from 'mailparser';
 import { assertNever, describeError, PsirtError } from '../core/errors.js';
 import { openMessage, type OpenLimits } from '../pgp/decrypt-message.js';
 import type { TeamKey } from '../pgp/keyring.js';
@@ -17,6 +17,14 @@ import { readDeliveryReport } from './delivery-status.js';
 import { readEnvelope, cleanSubject } from './envelope.js';
 import { guessContentType } from './content-type.js';
 import { parseContentType, parseMimeTree, toCanonicalCrlf, type MimePart } from './mime-tree.js';
+import {
+  KEEP_SMALL_BYTES,
+  parseEntity,
+  type KeepPolicy,
+  type ParsedEntity,
+  type ParsedPart,
+  type PartInfo,
+} from './parse-mime.js';
 import type {
   DecodedAttachment,
   DecodedMessage,
@@ -43,17 +51,15 @@ export interface DecodeDeps {
 /**
  * mailparser settings. `ignoreEmbedded` keeps a forwarded message/rfc822 as an attachment (never
  * decrypted or merged into the text); `keepDeliveryStatus` keeps DSN fields out of the text;
- * the HTML/link rewriting we never use is switched off, and attachments are hashed with SHA-256
- * while they stream, so no second pass is needed.
+ * the HTML/link rewriting we never use is switched off. Attachments are hashed with SHA-256 while
+ * they stream (parse-mime.ts), so no second pass is needed.
  */
-const PARSE_OPTIONS: SimpleParserOptions = {
+const PARSE_OPTIONS: MailParserOptions = {
   skipTextToHtml: true,
   skipTextLinks: true,
   skipImageLinks: true,
-  keepCidLinks: true,
   ignoreEmbedded: true,
   keepDeliveryStatus: true,
-  checksumAlgo: 'sha256',
   maxHtmlLengthToParse: 2_000_000,
 };
 
@@ -63,6 +69,8 @@ const MAX_PGP_DEPTH = 4;
 /** File names that announce OpenPGP data. */
 const PGP_NAME = /\.(gpg|pgp|asc|key|pub)$/i;
 const PGP_TYPES = new Set(['application/pgp-encrypted', 'application/pgp-keys', 'application/pgp']);
+/** Attachments whose content decode reads whatever their size (besides sniffed OpenPGP data). */
+const KEEP_TYPES = new Set([...PGP_TYPES, 'application/pgp-signature']);
 
 /** A signature found while walking the message, checked once every key in it is known. */
 interface SignatureClaim {
@@ -109,7 +117,8 @@ interface Level {
  * `PsirtError('mime_unparseable')` only when mailparser cannot parse the message at all.
  */
 export async function decodeMessage(raw: Buffer, deps: DecodeDeps): Promise<DecodedMessage> {
-  const mail = await parseMime(raw);
+  const tree = parseMimeTree(raw);
+  const mail = await parseMime(raw, tree);
   const problems: string[] = [];
   const sender = await readPublicKeys(deps.senderKeys);
   if (sender.unreadable.length > 0)
@@ -130,7 +139,7 @@ export async function decodeMessage(raw: Buffer, deps: DecodeDeps): Promise<Deco
       problems.push('the Autocrypt header is for another address than From; its key was ignored');
     else problems.push('the Autocrypt header is malformed; its key was ignored');
   }
-  const body = await decodeEntity(raw, mail, ctx, { depth: 0, insideEncrypted: false });
+  const body = await decodeEntity(tree, mail, ctx, { depth: 0, insideEncrypted: false });
   const signature = body.signature === null ? NO_SIGNATURE : await judge(body.signature, ctx);
   return {
     ...envelope,
@@ -149,9 +158,9 @@ export async function decodeMessage(raw: Buffer, deps: DecodeDeps): Promise<Deco
 const NO_SIGNATURE: SignatureVerdict = { state: 'none' };
 const NOT_ENCRYPTED: EncryptionVerdict = { state: 'none' };
 
-async function parseMime(raw: Buffer): Promise<ParsedMail> {
+async function parseMime(raw: Buffer, tree: MimePart): Promise<ParsedEntity> {
   try {
-    return await simpleParser(raw, PARSE_OPTIONS);
+    return await parseEntity(raw, PARSE_OPTIONS, keepPolicy(tree));
   } catch (err) {
     throw new PsirtError('mime_unparseable', `the message cannot be parsed as MIME: ${describeError(err)}`, {
       cause: err,
@@ -159,12 +168,26 @@ async function parseMime(raw: Buffer): Promise<ParsedMail> {
   }
 }
 
-/** Dispatches on the entity's structure: PGP/MIME encrypted, PGP/MIME signed, or anything else. */
-async function decodeEntity(raw: Buffer, mail: ParsedMail, ctx: Context, level: Level): Promise<Body> {
-  const tree = parseMimeTree(raw);
+/**
+ * Which attachment contents parsing keeps beyond the small ones: everything of a PGP/MIME
+ * encrypted entity (RFC 3156 §4: the control part and the OpenPGP message), signatures, and
+ * whatever is or looks like OpenPGP data (the same test decodeContent applies), since decode
+ * decrypts, verifies or reads keys from those. Anything else large is hashed and dropped.
+ */
+function keepPolicy(tree: MimePart): KeepPolicy {
+  if (isPgpMimeEncrypted(tree)) return () => true;
+  return (part, head) => KEEP_TYPES.has(part.contentType) || openPgpKindOf(part, head) !== null;
+}
+
+function isPgpMimeEncrypted(tree: MimePart): boolean {
   const protocol = tree.contentType.params.get('protocol')?.toLowerCase();
-  if (tree.contentType.type === 'multipart/encrypted' && protocol === 'application/pgp-encrypted')
-    return decodePgpMime(mail, ctx, level);
+  return tree.contentType.type === 'multipart/encrypted' && protocol === 'application/pgp-encrypted';
+}
+
+/** Dispatches on the entity's structure: PGP/MIME encrypted, PGP/MIME signed, or anything else. */
+async function decodeEntity(tree: MimePart, mail: ParsedEntity, ctx: Context, level: Level): Promise<Body> {
+  const protocol = tree.contentType.params.get('protocol')?.toLowerCase();
+  if (isPgpMimeEncrypted(tree)) return decodePgpMime(mail, ctx, level);
   if (tree.contentType.type === 'multipart/signed' && protocol === 'application/pgp-signature')
     return decodeSigned(mail, tree, ctx, level);
   return decodeContent(mail, tree, ctx, level);
@@ -175,7 +198,7 @@ async function decodeEntity(raw: Buffer, mail: ParsedMail, ctx: Context, level: 
  * plaintext is a complete MIME entity; its content replaces the outer content. Signatures
  * inside the encrypted message (§6.2) win over a multipart/signed inside the plaintext (§6.1).
  */
-async function decodePgpMime(mail: ParsedMail, ctx: Context, level: Level): Promise<Body> {
+async function decodePgpMime(mail: ParsedEntity, ctx: Context, level: Level): Promise<Body> {
   const payload = mail.attachments.find((a) => a.partId === '2');
   const undecrypted = (encryption: EncryptionVerdict): Body => ({
     text: mail.text ?? '',
@@ -214,10 +237,10 @@ async function decodePgpMime(mail: ParsedMail, ctx: Context, level: Level): Prom
   };
   const outerSignature = claimOf(opened.signatures, 'encrypted');
   const plaintext = bufferView(opened.data);
-  const inner = looksLikeMimeEntity(plaintext)
-    ? await parseInner(plaintext, 'the decrypted content', ctx)
-    : null;
-  if (inner === null) {
+  const innerTree = looksLikeMimeEntity(plaintext) ? parseMimeTree(plaintext) : null;
+  const inner =
+    innerTree === null ? null : await parseInner(plaintext, innerTree, 'the decrypted content', ctx);
+  if (innerTree === null || inner === null) {
     return {
       text: plaintext.toString('utf8'),
       textFromHtml: false,
@@ -228,7 +251,7 @@ async function decodePgpMime(mail: ParsedMail, ctx: Context, level: Level): Prom
       protectedSubject: null,
     };
   }
-  const body = await decodeEntity(plaintext, inner, ctx, { depth: level.depth + 1, insideEncrypted: true });
+  const body = await decodeEntity(innerTree, inner, ctx, { depth: level.depth + 1, insideEncrypted: true });
   return {
     ...body,
     encryption,
@@ -242,11 +265,11 @@ async function decodePgpMime(mail: ParsedMail, ctx: Context, level: Level): Prom
  * to but not including the CRLF before the boundary. mailparser gives the decoded content;
  * the signed bytes come from the raw tree.
  */
-async function decodeSigned(mail: ParsedMail, tree: MimePart, ctx: Context, level: Level): Promise<Body> {
+async function decodeSigned(mail: ParsedEntity, tree: MimePart, ctx: Context, level: Level): Promise<Body> {
   const signaturePart = mail.attachments.find(
     (a) => a.partId === '2' && a.contentType === 'application/pgp-signature',
   );
-  const content: ParsedMail = { ...mail, attachments: mail.attachments.filter((a) => a !== signaturePart) };
+  const content: ParsedEntity = { ...mail, attachments: mail.attachments.filter((a) => a !== signaturePart) };
   const body = await decodeContent(content, tree, ctx, level);
   const signed = tree.children[0];
   if (signed === undefined || signaturePart === undefined || tree.children.length !== 2) {
@@ -267,7 +290,7 @@ async function decodeSigned(mail: ParsedMail, tree: MimePart, ctx: Context, leve
 }
 
 /** Any other entity: text (or text from HTML), inline PGP blocks, attachments, DSN fields. */
-async function decodeContent(mail: ParsedMail, tree: MimePart, ctx: Context, level: Level): Promise<Body> {
+async function decodeContent(mail: ParsedEntity, tree: MimePart, ctx: Context, level: Level): Promise<Body> {
   const html = typeof mail.html === 'string' && mail.html !== '' ? mail.html : null;
   const textFromHtml = html !== null && !hasPlainTextPart(tree);
   let text = mail.text ?? '';
@@ -281,7 +304,8 @@ async function decodeContent(mail: ParsedMail, tree: MimePart, ctx: Context, lev
   let attachmentVerdict: EncryptionVerdict | null = null;
   for (const [i, attachment] of mail.attachments.entries()) {
     const label = `attachment ${i + 1}${level.insideEncrypted ? ' of the encrypted part' : ''}`;
-    const kind = openPgpKindOf(attachment);
+    // Omitted content was sniffed while it streamed and found to hold no OpenPGP data.
+    const kind = attachment.contentOmitted ? null : openPgpKindOf(attachment, attachment.content);
     switch (kind) {
       case 'secret-key':
         ctx.problems.push(`${label} held secret key material and was dropped`);
@@ -319,7 +343,10 @@ async function decodeContent(mail: ParsedMail, tree: MimePart, ctx: Context, lev
   const delivery =
     report.type === 'multipart/report' &&
     report.params.get('report-type')?.toLowerCase() === 'delivery-status'
-      ? readDeliveryReport(mail.attachments)
+      ? readDeliveryReport(
+          // A large returned message was not kept; its first bytes hold the headers that are read.
+          mail.attachments.map((a) => ({ contentType: a.contentType, content: a.prefix })),
+        )
       : null;
   return {
     text: inline.text,
@@ -430,7 +457,7 @@ async function decodeInline(
 
 /** Decrypts an encrypted attachment; on failure the attachment stays as it came. */
 async function decryptAttachment(
-  attachment: Attachment,
+  attachment: ParsedPart,
   label: string,
   ctx: Context,
   level: Level,
@@ -457,13 +484,20 @@ async function decryptAttachment(
     case 'decrypted': {
       const content = bufferView(opened.data);
       const filename = decryptedName(attachment.filename, opened.filename);
+      const contentType = guessContentType(filename);
+      // The same rule as for attachments that came in clear: large plaintext that is not
+      // OpenPGP data itself is hashed, not kept.
+      const omit =
+        content.length > KEEP_SMALL_BYTES &&
+        openPgpKindOf({ contentType, filename: filename ?? undefined }, content) === null;
       return {
         attachment: {
           filename,
-          contentType: guessContentType(filename),
+          contentType,
           size: content.length,
           sha256: createHash('sha256').update(content).digest('hex'),
-          content,
+          content: omit ? Buffer.alloc(0) : content,
+          contentOmitted: omit,
           decrypted: true,
         },
         verdict: {
@@ -480,17 +514,20 @@ async function decryptAttachment(
 }
 
 /**
- * What OpenPGP data an attachment holds. Armored data is recognised in any attachment; binary
- * data only where the name or type announces OpenPGP (a random binary may start like a packet).
- * A forwarded message (message/*) is never looked into.
+ * What OpenPGP data an attachment holds, from its content (or only the first 4 KiB of it: the
+ * answer is the same). Armored data is recognised in any attachment; binary data only where the
+ * name or type announces OpenPGP (a random binary may start like a packet). A forwarded message
+ * (message/*) is never looked into.
  */
-function openPgpKindOf(attachment: Attachment): OpenPgpDataKind | null {
-  if (attachment.contentType.startsWith('message/')) return null;
+function openPgpKindOf(
+  part: Pick<PartInfo, 'contentType' | 'filename'>,
+  content: Buffer,
+): OpenPgpDataKind | null {
+  if (part.contentType.startsWith('message/')) return null;
   const announced =
-    PGP_TYPES.has(attachment.contentType) ||
-    (attachment.filename !== undefined && PGP_NAME.test(attachment.filename));
-  if (announced) return sniffOpenPgp(attachment.content);
-  const head = attachment.content.subarray(0, 4096).toString('latin1');
+    PGP_TYPES.has(part.contentType) || (part.filename !== undefined && PGP_NAME.test(part.filename));
+  if (announced) return sniffOpenPgp(content);
+  const head = content.subarray(0, 4096).toString('latin1');
   return sniffArmor(head);
 }
 
@@ -575,16 +612,21 @@ function fixedClaim(check: SignatureCheck): SignatureClaim {
 /** mailparser's own HTML-to-text conversion, run on the HTML as a message of its own. */
 async function htmlToText(html: string, ctx: Context): Promise<string> {
   const wrapped = Buffer.from(`Content-Type: text/html; charset=utf-8\r\n\r\n${html}`, 'utf8');
-  const parsed = await parseInner(wrapped, 'the HTML body', ctx);
+  const parsed = await parseInner(wrapped, parseMimeTree(wrapped), 'the HTML body', ctx);
   if (parsed?.textConversionError !== undefined)
     ctx.problems.push('the HTML body could not be converted to text');
   return parsed?.text ?? '';
 }
 
 /** Parses content found inside the message; a failure is a problem, not an exception. */
-async function parseInner(content: Buffer, what: string, ctx: Context): Promise<ParsedMail | null> {
+async function parseInner(
+  content: Buffer,
+  tree: MimePart,
+  what: string,
+  ctx: Context,
+): Promise<ParsedEntity | null> {
   try {
-    return await simpleParser(content, PARSE_OPTIONS);
+    return await parseEntity(content, PARSE_OPTIONS, keepPolicy(tree));
   } catch (err) {
     ctx.problems.push(`${what} is not parseable MIME (${describeError(err)})`);
     return null;
@@ -598,7 +640,7 @@ function looksLikeMimeEntity(buf: Buffer): boolean {
 }
 
 /** Protected headers (draft-autocrypt-lamps-protected-headers): the real subject is inside. */
-function protectedSubjectOf(inner: ParsedMail): string | null {
+function protectedSubjectOf(inner: ParsedEntity): string | null {
   const raw = inner.headerLines.find((h) => h.key === 'content-type')?.line ?? null;
   if (raw === null) return null;
   const type = parseContentType(raw.slice(raw.indexOf(':') + 1).replace(/\r?\n(?=[ \t])/g, ''));
@@ -616,13 +658,14 @@ function hasPlainTextPart(part: MimePart): boolean {
   );
 }
 
-function asIs(attachment: Attachment): DecodedAttachment {
+function asIs(attachment: ParsedPart): DecodedAttachment {
   return {
     filename: attachment.filename ?? null,
     contentType: attachment.contentType,
     size: attachment.size,
-    sha256: attachment.checksum,
+    sha256: attachment.sha256,
     content: attachment.content,
+    contentOmitted: attachment.contentOmitted,
     decrypted: false,
   };
 }

@@ -1,4 +1,3 @@
-import type { Attachment } from 'mailparser';
 import { idsIn } from './envelope.js';
 import { readHeaderBlock } from './mime-tree.js';
 import type { DeliveryReport } from './types.js';
@@ -11,13 +10,20 @@ const RETURNED_TYPES = new Set([
   'message/global-headers',
 ]);
 
+/** A part of the report, parsed as an attachment: its type and decoded content. */
+export interface ReportPart {
+  contentType: string;
+  /** The decoded content, or at least its beginning (the returned headers are read from it). */
+  content: Buffer;
+}
+
 /**
  * Reads an RFC 3464 delivery status notification (`multipart/report;
  * report-type=delivery-status`, or the RFC 6533 `global` forms) from its parts, parsed as
  * attachments: the Action, Status and Final-Recipient of the first recipient, and the Message-ID
  * of the returned message or headers.
  */
-export function readDeliveryReport(attachments: readonly Attachment[]): DeliveryReport {
+export function readDeliveryReport(attachments: readonly ReportPart[]): DeliveryReport {
   const status = attachments.find((a) => STATUS_TYPES.has(a.contentType));
   const returned = attachments.find((a) => RETURNED_TYPES.has(a.contentType));
   const fields = status === undefined ? new Map<string, string>() : firstRecipientFields(status.content);

@@ -12,7 +12,10 @@ export type Envelope = Pick<
  * from the raw header lines (mailparser keeps comments in In-Reply-To and returns References as a
  * string for one id and an array for several); addresses and the subject from mailparser.
  */
-export function readEnvelope(mail: ParsedMail, problems: string[]): Envelope {
+export function readEnvelope(
+  mail: Pick<ParsedMail, 'headerLines' | 'from' | 'replyTo' | 'to' | 'cc' | 'subject'>,
+  problems: string[],
+): Envelope {
   const lines = mail.headerLines;
   const rawDate = firstRaw(lines, 'date');
   return {

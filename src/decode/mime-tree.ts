@@ -1,7 +1,8 @@
 /**
  * A minimal MIME structure reader over the raw bytes. mailparser decodes content but does not
  * give the raw bytes of a part, which RFC 3156 §5 (multipart/signed) needs, so this walks the
- * boundaries itself. Parts are views into the source Buffer: nothing is copied.
+ * boundaries itself. Parts are views into the source Buffer: nothing is copied, and only header
+ * blocks are ever turned into strings (never a body, so never the whole message).
  */
 
 export interface ContentType {
@@ -29,6 +30,11 @@ export interface TreeLimits {
 }
 
 const DEFAULT_LIMITS: TreeLimits = { maxDepth: 32, maxParts: 1000 };
+/**
+ * Header bytes read per entity. mailparser refuses a larger header block anyway (`maxHeadSize`,
+ * 1 MiB); the cap keeps an entity without a blank line from being turned into one huge string.
+ */
+const MAX_HEADER_BYTES = 1 << 20;
 const LF = 0x0a;
 const CR = 0x0d;
 
@@ -67,14 +73,15 @@ export function readHeaderBlock(raw: Buffer): { headers: ReadonlyMap<string, str
   else if (raw[0] === CR && raw[1] === LF) [end, bodyStart] = [0, 2];
   else {
     const crlf = raw.indexOf('\r\n\r\n');
-    const lf = raw.indexOf('\n\n');
+    // A bare-LF blank line only matters before the CRLF one: no need to scan the whole body.
+    const lf = (crlf === -1 ? raw : raw.subarray(0, crlf)).indexOf('\n\n');
     if (crlf !== -1 && (lf === -1 || crlf < lf)) [end, bodyStart] = [crlf, crlf + 4];
     else if (lf !== -1) [end, bodyStart] = [lf, lf + 2];
     else [end, bodyStart] = [raw.length, raw.length];
   }
   const headers = new Map<string, string>();
   const text = raw
-    .subarray(0, end)
+    .subarray(0, Math.min(end, MAX_HEADER_BYTES))
     .toString('latin1')
     .replace(/\r?\n(?=[ \t])/g, '');
   for (const line of text.split(/\r?\n/)) {
@@ -158,16 +165,25 @@ export function splitMultipart(body: Buffer, boundary: string): Buffer[] {
 
 /**
  * The bytes with every line break as CRLF (RFC 3156 §5: signatures are over the canonical
- * form). Returns the same Buffer when it already is canonical.
+ * form). Returns the same Buffer when it already is canonical; otherwise one copy, made
+ * Buffer to Buffer (no string of the part is built).
  */
 export function toCanonicalCrlf(buf: Buffer): Buffer {
-  let bare = false;
+  let bare = 0;
   for (let i = buf.indexOf(LF); i !== -1; i = buf.indexOf(LF, i + 1)) {
-    if (i === 0 || buf[i - 1] !== CR) {
-      bare = true;
-      break;
-    }
+    if (i === 0 || buf[i - 1] !== CR) bare += 1;
   }
-  if (!bare) return buf;
-  return Buffer.from(buf.toString('latin1').replace(/\r?\n/g, '\r\n'), 'latin1');
+  if (bare === 0) return buf;
+  const out = Buffer.allocUnsafe(buf.length + bare);
+  let written = 0;
+  let from = 0;
+  for (let i = buf.indexOf(LF); i !== -1; i = buf.indexOf(LF, i + 1)) {
+    if (i > 0 && buf[i - 1] === CR) continue;
+    written += buf.copy(out, written, from, i);
+    out[written] = CR;
+    written += 1;
+    from = i;
+  }
+  written += buf.copy(out, written, from);
+  return out;
 }

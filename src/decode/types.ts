@@ -71,10 +71,18 @@ export type SignatureVerdict =
 export interface DecodedAttachment {
   filename: string | null;
   contentType: string;
+  /** Size in bytes of the whole decoded (and decrypted) content, also when `contentOmitted`. */
   size: number;
+  /** Hex SHA-256 of the whole decoded (and decrypted) content, also when `contentOmitted`. */
   sha256: string;
-  /** The decoded (and, when it was encrypted, decrypted) bytes. */
+  /** The decoded (and, when it was encrypted, decrypted) bytes; empty when `contentOmitted`. */
   content: Buffer;
+  /**
+   * True when the content was not kept in memory because it is large (over 1 MiB) and not
+   * OpenPGP data; `size` and `sha256` are of the full content. Only decode itself reads content
+   * (to decrypt, verify and read keys), and it keeps whatever it needs.
+   */
+  contentOmitted: boolean;
   /** True when this attachment was itself encrypted and we decrypted it. */
   decrypted: boolean;
 }

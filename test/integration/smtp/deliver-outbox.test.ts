@@ -1,0 +1,168 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { createCalendar } from '../../../src/calendar/calendar.js';
+import { applyMessage } from '../../../src/cases/case-store.js';
+import type { Db } from '../../../src/cases/db.js';
+import { storeRaw } from '../../../src/cases/intake-store.js';
+import { loadConfig } from '../../../src/config/load.js';
+import type { Config } from '../../../src/config/schema.js';
+import { parseCaseIdFormat } from '../../../src/core/case-id.js';
+import { systemClock } from '../../../src/core/clock.js';
+import { createLogger } from '../../../src/core/log.js';
+import { createSmtpTransport } from '../../../src/outbox/smtp-transport.js';
+import { loadTemplates } from '../../../src/outbox/templates.js';
+import { loadTeamKeys, type TeamKey } from '../../../src/pgp/keyring.js';
+import { createSealer } from '../../../src/pgp/sealer.js';
+import {
+  deliverOutbox,
+  ReportCache,
+  TransientSendError,
+  type DeliverDeps,
+} from '../../../workers/deliver-outbox.js';
+import { buildDecoded } from '../../support/builders.js';
+import { migratedDb } from '../../support/db.js';
+import { repliesTo } from '../../support/service.js';
+import { freePort } from '../../support/ports.js';
+import { eventually } from '../../support/eventually.js';
+import { REPO, stackEnv } from '../../support/stack.js';
+
+const stack = inject('stack');
+let config: Config;
+let teamKeys: TeamKey[];
+
+beforeAll(async () => {
+  config = loadConfig({ env: stackEnv(stack) });
+  teamKeys = await loadTeamKeys(config.pgp, systemClock);
+});
+
+function deps(db: Db, overrides: Partial<Config['smtp']> = {}): DeliverDeps {
+  const team = teamKeys[0] as TeamKey;
+  return {
+    config,
+    db,
+    clock: systemClock,
+    log: createLogger('silent'),
+    templates: loadTemplates(join(REPO, 'config', 'templates')),
+    sealer: createSealer(team),
+    transport: createSmtpTransport({ ...config.smtp, ...overrides }),
+    teamKeys,
+    staffKeys: new Map([
+      ['alice@psirt.test', readFileSync(join(REPO, 'test/fixtures/keys/alice.pub.asc'), 'utf8')],
+    ]),
+    calendar: createCalendar(config.calendar),
+    reports: new ReportCache(),
+  };
+}
+
+/** A new case from `sender` with its outbox rows; returns the acknowledgment row id. */
+function caseFrom(db: Db, sender: string, messageId: string): number {
+  const raw = Buffer.from(`From: ${sender}\r\nMessage-ID: <${messageId}>\r\nSubject: test\r\n\r\nbody\r\n`);
+  const stored = storeRaw(db, systemClock, {
+    mailbox: 'INBOX',
+    uidvalidity: '1',
+    uid: Math.floor(Math.random() * 1e9),
+    size: raw.length,
+    raw,
+    rawPath: null,
+    sha256: createHash('sha256').update(raw).digest('hex'),
+    messageId,
+    internalDate: null,
+  });
+  applyMessage(
+    {
+      db,
+      clock: systemClock,
+      config,
+      caseIdFormat: parseCaseIdFormat(config.cases.id_format),
+      calendar: createCalendar(config.calendar),
+    },
+    {
+      messageRowId: stored.rowId,
+      decoded: buildDecoded({ messageId, from: { address: sender, name: null } }),
+      fallback: { sender, subject: 'test', messageId },
+      classification: { kind: 'new-report', linkedTo: null },
+      flags: [],
+    },
+  );
+  return (
+    db.prepare("SELECT id FROM outbox WHERE kind = 'acknowledgment' ORDER BY id DESC LIMIT 1").get() as {
+      id: number;
+    }
+  ).id;
+}
+
+const row = (db: Db, id: number) =>
+  db.prepare('SELECT state, attempts, last_error FROM outbox WHERE id = ?').get(id) as {
+    state: string;
+    attempts: number;
+    last_error: string | null;
+  };
+
+describe('deliverOutbox() through the real Postfix', () => {
+  it('sends the acknowledgment, marks the row sent and the acknowledge deadline met', async () => {
+    const db = migratedDb(systemClock);
+    const id = `${Date.now()}.deliver@reporter.test`;
+    const ack = caseFrom(db, 'reporter1@psirt.test', id);
+    const d = deps(db);
+    expect(await deliverOutbox(d, ack)).toEqual([]);
+    d.transport.close();
+    expect(row(db, ack).state).toBe('sent');
+    expect(db.prepare("SELECT state FROM deadlines WHERE kind = 'acknowledge'").get()).toEqual({
+      state: 'met',
+    });
+    await eventually(async () => (await repliesTo(stack, 'reporter1', id))[0], {
+      what: 'the acknowledgment',
+    });
+  });
+
+  it('does nothing for a row that is already sent (a duplicate job)', async () => {
+    const db = migratedDb(systemClock);
+    const ack = caseFrom(db, 'reporter1@psirt.test', `${Date.now()}.dup@reporter.test`);
+    const d = deps(db);
+    await deliverOutbox(d, ack);
+    await deliverOutbox(d, ack);
+    d.transport.close();
+    expect(row(db, ack)).toMatchObject({ state: 'sent', attempts: 1 });
+  });
+
+  it('marks a row failed on a permanent 5xx and queues one alert to the security staff', async () => {
+    const db = migratedDb(systemClock);
+    const ack = caseFrom(db, 'no-such-user@psirt.test', `${Date.now()}.bounce@reporter.test`);
+    const d = deps(db);
+    const alerts = await deliverOutbox(d, ack);
+    expect(row(db, ack).state).toBe('failed');
+    expect(row(db, ack).last_error).toMatch(/55\d/);
+    expect(alerts).toHaveLength(1);
+    const alert = db.prepare('SELECT kind, recipients FROM outbox WHERE id = ?').get(alerts[0]);
+    expect(alert).toEqual({ kind: 'delivery-alert', recipients: '["alice@psirt.test","carol@psirt.test"]' });
+    expect(await deliverOutbox(d, alerts[0] ?? 0)).toEqual([]);
+    d.transport.close();
+    expect(row(db, alerts[0] ?? 0).state).toBe('sent');
+  });
+
+  it('returns a row to pending on a transient failure (nothing listening) and throws for a retry', async () => {
+    const db = migratedDb(systemClock);
+    const ack = caseFrom(db, 'reporter1@psirt.test', `${Date.now()}.down@reporter.test`);
+    const d = deps(db, { port: await freePort() });
+    await expect(deliverOutbox(d, ack)).rejects.toBeInstanceOf(TransientSendError);
+    d.transport.close();
+    expect(row(db, ack)).toMatchObject({ state: 'pending', attempts: 1 });
+    expect(row(db, ack).last_error).toMatch(/ECONNREFUSED/);
+  });
+
+  it('sends again a row left "sending" by a crashed worker once its claim is stale (decision 0002)', async () => {
+    const db = migratedDb(systemClock);
+    const ack = caseFrom(db, 'reporter1@psirt.test', `${Date.now()}.stale@reporter.test`);
+    const old = new Date(Date.now() - (config.mailer.stale_claim_seconds + 1) * 1000).toISOString();
+    db.prepare("UPDATE outbox SET state = 'sending', claimed_at = ?, attempts = 1 WHERE id = ?").run(
+      old,
+      ack,
+    );
+    const d = deps(db);
+    await deliverOutbox(d, ack);
+    d.transport.close();
+    expect(row(db, ack)).toMatchObject({ state: 'sent', attempts: 2 });
+  });
+});
