@@ -175,8 +175,29 @@ async function parseMime(raw: Buffer, tree: MimePart): Promise<ParsedEntity> {
  * decrypts, verifies or reads keys from those. Anything else large is hashed and dropped.
  */
 function keepPolicy(tree: MimePart): KeepPolicy {
-  if (isPgpMimeEncrypted(tree)) return () => true;
-  return (part, head) => KEEP_TYPES.has(part.contentType) || openPgpKindOf(part, head) !== null;
+  const bounds = new Map<string | null, number>();
+  collectSizeBounds(tree, null, bounds);
+  const sizeBound = (partId: string | null) => bounds.get(partId);
+  if (isPgpMimeEncrypted(tree)) return { keep: () => true, sizeBound };
+  return {
+    keep: (part, head) => KEEP_TYPES.has(part.contentType) || openPgpKindOf(part, head) !== null,
+    sizeBound,
+  };
+}
+
+/**
+ * The most bytes each leaf part can decode to, by mailparser's part number (IMAP style: `2`,
+ * `1.3`; null for a message that is not multipart): base64 decodes to at most 3/4 of its
+ * length, anything else to at most its length.
+ */
+function collectSizeBounds(part: MimePart, partId: string | null, out: Map<string | null, number>): void {
+  if (part.children.length === 0) {
+    const encoded = part.body.length;
+    out.set(partId, part.encoding === 'base64' ? Math.ceil((encoded * 3) / 4) : encoded);
+    return;
+  }
+  for (const [i, child] of part.children.entries())
+    collectSizeBounds(child, partId === null ? `${i + 1}` : `${partId}.${i + 1}`, out);
 }
 
 function isPgpMimeEncrypted(tree: MimePart): boolean {

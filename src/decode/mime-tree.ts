@@ -20,6 +20,8 @@ export interface MimePart {
   readonly contentType: ContentType;
   /** Content-Disposition value, lower-cased, or null. */
   readonly disposition: string | null;
+  /** Content-Transfer-Encoding, lower-cased, or null. */
+  readonly encoding: string | null;
   /** Children of a multipart entity; empty otherwise (message/rfc822 is not entered). */
   readonly children: readonly MimePart[];
 }
@@ -49,6 +51,7 @@ function readPart(raw: Buffer, depth: number, maxDepth: number, budget: { parts:
   const { headers, bodyStart } = readHeaderBlock(raw);
   const contentType = parseContentType(headers.get('content-type') ?? null);
   const disposition = headers.get('content-disposition')?.split(';')[0]?.trim().toLowerCase() ?? null;
+  const encoding = headers.get('content-transfer-encoding')?.trim().toLowerCase() ?? null;
   const body = raw.subarray(bodyStart);
   const boundary = contentType.params.get('boundary');
   let children: MimePart[] = [];
@@ -59,7 +62,14 @@ function readPart(raw: Buffer, depth: number, maxDepth: number, budget: { parts:
       children.push(readPart(part, depth + 1, maxDepth, budget));
     }
   }
-  return { raw, body, contentType, disposition: disposition === '' ? null : disposition, children };
+  return {
+    raw,
+    body,
+    contentType,
+    disposition: disposition === '' ? null : disposition,
+    encoding: encoding === '' ? null : encoding,
+    children,
+  };
 }
 
 /**
@@ -184,6 +194,6 @@ export function toCanonicalCrlf(buf: Buffer): Buffer {
     written += 1;
     from = i;
   }
-  written += buf.copy(out, written, from);
+  buf.copy(out, written, from);
   return out;
 }

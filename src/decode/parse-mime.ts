@@ -52,11 +52,20 @@ export interface PartInfo {
   partId: string | null;
 }
 
-/**
- * Decides from an attachment's type, name and first {@link SNIFF_BYTES} bytes whether its
- * content must be kept whatever its size (OpenPGP data decode still has to read).
- */
-export type KeepPolicy = (part: PartInfo, head: Buffer) => boolean;
+/** Which attachment contents to keep, and how large they can be. */
+export interface KeepPolicy {
+  /**
+   * Decides from an attachment's type, name and first {@link SNIFF_BYTES} bytes whether its
+   * content must be kept whatever its size (OpenPGP data decode still has to read).
+   */
+  keep(part: PartInfo, head: Buffer): boolean;
+  /**
+   * An upper bound for the decoded size of the part, when known (from the raw part): a large
+   * kept content is then written into one buffer of that size instead of being collected in
+   * chunks and concatenated, which would briefly hold it twice. A wrong bound costs only that.
+   */
+  sizeBound?(partId: string | null): number | undefined;
+}
 
 /** How many leading bytes a {@link KeepPolicy} sees (the OpenPGP sniffers look at 4 KiB). */
 export const SNIFF_BYTES = 4096;
@@ -72,13 +81,13 @@ const ADDRESS_KEYS = ['from', 'to', 'cc', 'reply-to'] as const;
 /**
  * Parses one MIME entity with mailparser's streaming `MailParser`, as simpleParser would, but
  * without buffering every attachment: each attachment is hashed while it streams, and its content
- * is kept only when `keep` says so or it is at most {@link KEEP_SMALL_BYTES}. The raw bytes are
+ * is kept only when `policy.keep` says so or it is at most {@link KEEP_SMALL_BYTES}. The raw bytes are
  * fed in slices, so no copy of the whole message is made. Rejects when mailparser fails.
  */
 export function parseEntity(
   raw: Buffer,
   options: MailParserOptions,
-  keep: KeepPolicy,
+  policy: KeepPolicy,
 ): Promise<ParsedEntity> {
   return new Promise((resolve, reject) => {
     // checksumAlgo false: the hash is computed here, so mailparser need not hash a second time.
@@ -119,7 +128,7 @@ export function parseEntity(
           text = data;
           continue;
         }
-        collect(data, keep, fail, (part) => {
+        collect(data, policy, fail, (part) => {
           attachments.push(part);
           read();
         });
@@ -148,7 +157,7 @@ function* slices(raw: Buffer): Generator<Buffer> {
  */
 function collect(
   stream: AttachmentStream,
-  keep: KeepPolicy,
+  policy: KeepPolicy,
   fail: (err: unknown) => void,
   done: (part: ParsedPart) => void,
 ): void {
@@ -163,8 +172,20 @@ function collect(
   /** sniff: too little seen to decide; keep: the policy wants it; small: kept while small. */
   let mode: 'sniff' | 'keep' | 'small' | 'drop' = 'sniff';
   let prefix: Buffer | null = null;
+  /** Where a large kept content is written when its size bound is known; else it stays in chunks. */
+  let target: Buffer | null = null;
   const decide = () => {
-    mode = keep(info, Buffer.concat(chunks, Math.min(length, SNIFF_BYTES))) ? 'keep' : 'small';
+    if (!policy.keep(info, Buffer.concat(chunks, Math.min(length, SNIFF_BYTES)))) {
+      mode = 'small';
+      return;
+    }
+    mode = 'keep';
+    const bound = policy.sizeBound?.(info.partId);
+    if (bound === undefined || bound <= KEEP_SMALL_BYTES || bound < length) return;
+    target = Buffer.allocUnsafe(bound);
+    let at = 0;
+    for (const chunk of chunks) at += chunk.copy(target, at);
+    chunks = [];
   };
   const content = stream.content;
   content.on('error', fail);
@@ -174,6 +195,15 @@ function collect(
       hash.update(bytes);
       length += bytes.length;
       if (mode === 'drop') continue;
+      if (target !== null) {
+        if (length <= target.length) {
+          bytes.copy(target, length - bytes.length);
+          continue;
+        }
+        // The bound was wrong (the tree and mailparser disagree on the parts): go on in chunks.
+        chunks = [target.subarray(0, length - bytes.length)];
+        target = null;
+      }
       chunks.push(bytes);
       if (mode === 'sniff' && length >= SNIFF_BYTES) decide();
       if (mode === 'small' && length > KEEP_SMALL_BYTES) {
@@ -186,8 +216,15 @@ function collect(
   content.on('end', () => {
     if (mode === 'sniff') decide();
     const omitted = mode === 'drop';
-    const kept = omitted ? Buffer.alloc(0) : Buffer.concat(chunks, length);
+    let kept: Buffer;
+    if (omitted) kept = Buffer.alloc(0);
+    // A bound far too large (the tree and mailparser disagree): do not hold on to the excess.
+    else if (target !== null)
+      kept =
+        length < target.length / 2 ? Buffer.from(target.subarray(0, length)) : target.subarray(0, length);
+    else kept = Buffer.concat(chunks, length);
     chunks = [];
+    target = null;
     stream.release?.();
     done({
       partId: stream.partId,

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   parseContentType,
   parseMimeTree,
+  readHeaderBlock,
   splitMultipart,
   toCanonicalCrlf,
 } from '../../../src/decode/mime-tree.js';
@@ -104,5 +105,23 @@ describe('toCanonicalCrlf()', () => {
   it('returns the same Buffer when it is already canonical', () => {
     const buf = Buffer.from('a\r\nb\r\n');
     expect(toCanonicalCrlf(buf)).toBe(buf);
+  });
+  it('handles a leading LF, blank lines, a lone CR and a last line without a break', () => {
+    const bytes = Buffer.from('\nx\n\n\r\ny\rz\n\xffend', 'latin1');
+    expect(toCanonicalCrlf(bytes).toString('latin1')).toBe('\r\nx\r\n\r\n\r\ny\rz\r\n\xffend');
+  });
+});
+
+describe('readHeaderBlock()', () => {
+  it('ends the header block at a bare-LF blank line that comes before a CRLF one', () => {
+    const raw = Buffer.from('A: 1\nB: 2\n\nbody\r\n\r\nmore');
+    const { headers, bodyStart } = readHeaderBlock(raw);
+    expect(Object.fromEntries(headers)).toEqual({ a: '1', b: '2' });
+    expect(raw.subarray(bodyStart).toString()).toBe('body\r\n\r\nmore');
+  });
+
+  it('ends the header block at the CRLF blank line even when a bare-LF one follows', () => {
+    const raw = Buffer.from('A: 1\r\n\r\nbody\n\nmore');
+    expect(raw.subarray(readHeaderBlock(raw).bodyStart).toString()).toBe('body\n\nmore');
   });
 });
