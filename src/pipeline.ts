@@ -65,9 +65,11 @@ export function createPipeline(deps: PipelineDeps): IntakeHandlers {
     caseIdPattern: deps.caseIdFormat.pattern,
   };
 
-  async function process(rowId: number): Promise<FileTo> {
+  /** `fresh`: the bytes just fetched, so a large mail is not read back from SQLite a second time. */
+  async function process(rowId: number, fresh?: Buffer): Promise<FileTo> {
     const mlog = log.child({ msgRow: rowId });
-    const stored = loadRaw(db, rowId);
+    const stored =
+      fresh === undefined ? loadRaw(db, rowId) : { raw: fresh, rawPath: null, size: fresh.length };
     const raw = stored.raw;
     const head = raw ?? (stored.rawPath !== null ? await readHead(stored.rawPath) : Buffer.alloc(0));
     const scan = scanRawHeaders(head);
@@ -174,7 +176,7 @@ export function createPipeline(deps: PipelineDeps): IntakeHandlers {
         // Already applied: only the IMAP copy is left to file (a crash after commit, or a rescan).
         return { target: outcome.quarantined ? 'quarantine' : 'processed', rowId: outcome.rowId };
       }
-      return process(outcome.rowId);
+      return process(outcome.rowId, msg.raw ?? undefined);
     },
   };
 }
