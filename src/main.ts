@@ -1,27 +1,10 @@
 import { dirname, join } from 'node:path';
-import type { Calendar } from './calendar/calendar.js';
-import type { Config } from './config/schema.js';
-import type { CaseIdFormat } from './core/case-id.js';
-import type { Clock } from './core/clock.js';
-import type { Logger } from './core/log.js';
-import type { Db } from './cases/db.js';
 import { startImapIntake } from './intake/imap-poller.js';
 import { createMailerQueue } from './jobs/queues.js';
-import type { TeamKey } from './pgp/keyring.js';
-import { createPipeline } from './pipeline.js';
+import { createPipeline, type ServiceDeps } from './pipeline.js';
 
 /** What every role gets from the composition root. */
-export interface RoleDeps {
-  config: Config;
-  db: Db;
-  clock: Clock;
-  log: Logger;
-  teamKeys: readonly TeamKey[];
-  /** Staff address (lower-case) → armored public key, checked against the configured fingerprint. */
-  staffKeys: ReadonlyMap<string, string>;
-  calendar: Calendar;
-  caseIdFormat: CaseIdFormat;
-}
+export type RoleDeps = ServiceDeps;
 
 /** A running role; `stop()` releases what it holds and resolves when it is quiet. */
 export interface RunningRole {

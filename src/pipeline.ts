@@ -24,7 +24,8 @@ import type { FetchedRaw, FileTo, IntakeHandlers } from './intake/imap-poller.js
 import type { MailerQueue } from './jobs/queues.js';
 import type { TeamKey } from './pgp/keyring.js';
 
-export interface PipelineDeps {
+/** What the composition root builds once and every role shares. */
+export interface ServiceDeps {
   config: Config;
   db: Db;
   clock: Clock;
@@ -34,6 +35,9 @@ export interface PipelineDeps {
   staffKeys: ReadonlyMap<string, string>;
   calendar: Calendar;
   caseIdFormat: CaseIdFormat;
+}
+
+export interface PipelineDeps extends ServiceDeps {
   mailer: MailerQueue;
 }
 

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
+import type { SearchObject } from 'imapflow';
 import nodemailer from 'nodemailer';
 import { spawnCli } from './cli.js';
 import { tempDbPath } from './db.js';
@@ -103,18 +104,18 @@ export async function drainSecurityInbox(stack: StackInfo): Promise<void> {
   }
 }
 
-/** Raw messages in `user`'s `folder` whose In-Reply-To is `<id>`. */
-export async function repliesTo(
+/** Raw messages in `user`'s `folder` matching an IMAP SEARCH. */
+async function searchMail(
   stack: StackInfo,
   user: string,
-  id: string,
-  folder = 'INBOX',
+  query: SearchObject,
+  folder: string,
 ): Promise<Buffer[]> {
   const client = await openMailbox(stack, user);
   try {
     const lock = await client.getMailboxLock(folder);
     try {
-      const uids = await client.search({ header: { 'in-reply-to': `<${id}>` } }, { uid: true });
+      const uids = await client.search(query, { uid: true });
       if (!Array.isArray(uids) || uids.length === 0) return [];
       const out: Buffer[] = [];
       for await (const m of client.fetch(uids.join(','), { source: true }, { uid: true }))
@@ -128,29 +129,19 @@ export async function repliesTo(
   }
 }
 
-/** Raw messages in `user`'s INBOX whose subject contains `text`. */
-export async function mailWithSubject(
+/** Raw messages in `user`'s `folder` whose In-Reply-To is `<id>`. */
+export function repliesTo(stack: StackInfo, user: string, id: string, folder = 'INBOX'): Promise<Buffer[]> {
+  return searchMail(stack, user, { header: { 'in-reply-to': `<${id}>` } }, folder);
+}
+
+/** Raw messages in `user`'s `folder` whose subject contains `text`. */
+export function mailWithSubject(
   stack: StackInfo,
   user: string,
   text: string,
   folder = 'INBOX',
 ): Promise<Buffer[]> {
-  const client = await openMailbox(stack, user);
-  try {
-    const lock = await client.getMailboxLock(folder);
-    try {
-      const uids = await client.search({ subject: text }, { uid: true });
-      if (!Array.isArray(uids) || uids.length === 0) return [];
-      const out: Buffer[] = [];
-      for await (const m of client.fetch(uids.join(','), { source: true }, { uid: true }))
-        if (m.source) out.push(m.source);
-      return out;
-    } finally {
-      lock.release();
-    }
-  } finally {
-    await client.logout();
-  }
+  return searchMail(stack, user, { subject: text }, folder);
 }
 
 /** Whether a message with this Message-ID is in security@'s `folder`. */
