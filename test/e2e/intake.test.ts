@@ -9,7 +9,7 @@ import {
   drainSecurityInbox,
   fixture,
   inSecurityFolder,
-  mailWithSubject,
+  mailById,
   repliesTo,
   startService,
   type RunningService,
@@ -34,6 +34,17 @@ function query<T>(sql: string, ...params: unknown[]): T[] {
   } finally {
     db.close();
   }
+}
+
+/** The Message-ID of the notification about a case that went to one staff member. */
+function notificationId(caseId: string, staff: string): string {
+  return (
+    query<{ message_id: string }>(
+      "SELECT message_id FROM outbox WHERE case_id = ? AND kind = 'staff-notification' AND recipients = json_array(?) ORDER BY id LIMIT 1",
+      caseId,
+      staff,
+    )[0]?.message_id ?? 'none'
+  );
 }
 
 /** The case a delivered message became, once the intake applied it. */
@@ -99,7 +110,7 @@ describe('intake → case → acknowledgment (real Dovecot, Postfix, Redis)', ()
     await deliver(stack, raw);
     const c = await caseOf(messageId);
     const note = await eventually(
-      async () => (await mailWithSubject(stack, 'alice', `[${c.id}] New report`))[0],
+      async () => (await mailById(stack, 'alice', notificationId(c.id, 'alice@psirt.test')))[0],
       {
         timeoutMs: 20_000,
         what: 'alice notification',
@@ -110,6 +121,11 @@ describe('intake → case → acknowledgment (real Dovecot, Postfix, Redis)', ()
     expect(status).toContain('DECRYPTION_OKAY');
     expect(text).toContain('----- report -----');
     expect(text).toContain('poc.py');
+    // Invariant 6: the decrypted report reaches staff, never the service's log.
+    const reportLine =
+      (text.split('----- report -----')[1] ?? '').split('\n').find((l) => l.trim().length > 20) ?? '';
+    expect(reportLine.trim().length).toBeGreaterThan(20);
+    expect(service.out.text).not.toContain(reportLine.trim());
   });
 
   it.each([
@@ -146,7 +162,7 @@ describe('intake → case → acknowledgment (real Dovecot, Postfix, Redis)', ()
       expect(ack.toString()).not.toContain('BEGIN PGP MESSAGE');
       expect(text).not.toMatch(/decrypt|no-matching-key|corrupt/i);
       const alert = await eventually(
-        async () => (await mailWithSubject(stack, 'carol', `[${c.id}] New report`))[0],
+        async () => (await mailById(stack, 'carol', notificationId(c.id, 'carol@psirt.test')))[0],
         {
           timeoutMs: 20_000,
           what: 'staff alert',

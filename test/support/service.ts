@@ -134,6 +134,11 @@ export function repliesTo(stack: StackInfo, user: string, id: string, folder = '
   return searchMail(stack, user, { header: { 'in-reply-to': `<${id}>` } }, folder);
 }
 
+/** Raw messages in `user`'s `folder` with this Message-ID (without <>). */
+export function mailById(stack: StackInfo, user: string, id: string, folder = 'INBOX'): Promise<Buffer[]> {
+  return searchMail(stack, user, { header: { 'message-id': `<${id}>` } }, folder);
+}
+
 /** Raw messages in `user`'s `folder` whose subject contains `text`. */
 export function mailWithSubject(
   stack: StackInfo,

@@ -23,7 +23,8 @@ import {
 } from '../../../workers/deliver-outbox.js';
 import { buildDecoded } from '../../support/builders.js';
 import { migratedDb } from '../../support/db.js';
-import { repliesTo } from '../../support/service.js';
+import { mailById, repliesTo } from '../../support/service.js';
+import { simpleParser } from 'mailparser';
 import { freePort } from '../../support/ports.js';
 import { eventually } from '../../support/eventually.js';
 import { REPO, stackEnv } from '../../support/stack.js';
@@ -115,6 +116,43 @@ describe('deliverOutbox() through the real Postfix', () => {
     await eventually(async () => (await repliesTo(stack, 'reporter1', id))[0], {
       what: 'the acknowledgment',
     });
+  });
+
+  it('sends a staff member without a key only "a case arrived", never the report in clear', async () => {
+    const db = migratedDb(systemClock);
+    caseFrom(db, 'reporter1@psirt.test', `${Date.now()}.withheld@reporter.test`);
+    const bob = (
+      db.prepare('SELECT id FROM outbox WHERE recipients = \'["bob@psirt.test"]\'').get() as { id: number }
+    ).id;
+    const d = deps(db);
+    await deliverOutbox(d, bob);
+    d.transport.close();
+    const id = (db.prepare('SELECT message_id FROM outbox WHERE id = ?').get(bob) as { message_id: string })
+      .message_id;
+    const mail = await eventually(async () => (await mailById(stack, 'bob', id))[0], {
+      what: 'bob notification',
+    });
+    const text = (await simpleParser(mail)).text ?? '';
+    expect(text).toContain('not mailed to you in clear');
+    expect(text).not.toContain('body');
+  });
+
+  it('sends the report in clear (signed) to a staff member without a key when notifications.allow_cleartext is on', async () => {
+    const db = migratedDb(systemClock);
+    caseFrom(db, 'reporter1@psirt.test', `${Date.now()}.clear@reporter.test`);
+    const bob = (
+      db.prepare('SELECT id FROM outbox WHERE recipients = \'["bob@psirt.test"]\'').get() as { id: number }
+    ).id;
+    const d = { ...deps(db), config: { ...config, notifications: { allow_cleartext: true } } };
+    await deliverOutbox(d, bob);
+    d.transport.close();
+    const id = (db.prepare('SELECT message_id FROM outbox WHERE id = ?').get(bob) as { message_id: string })
+      .message_id;
+    const mail = await eventually(async () => (await mailById(stack, 'bob', id))[0], {
+      what: 'bob notification',
+    });
+    expect(mail.toString()).toContain('multipart/signed');
+    expect((await simpleParser(mail)).text).toContain('----- report -----');
   });
 
   it('does nothing for a row that is already sent (a duplicate job)', async () => {
