@@ -168,7 +168,16 @@ export function createPipeline(deps: PipelineDeps): IntakeHandlers {
     filed: (rowIds, target) => markFiled(db, rowIds, target),
     async resumePending() {
       // The IMAP copies of these are filed by the unfiled() pass of the same round.
-      for (const id of pendingMessageIds(db)) await process(id);
+      for (const id of pendingMessageIds(db)) {
+        try {
+          await process(id);
+        } catch (err) {
+          log.error(
+            { event: 'intake.resume-failed', msgRow: id, err: describeError(err) },
+            'stored message not applied; retried next round',
+          );
+        }
+      }
     },
     async handle(msg: FetchedRaw): Promise<FileTo> {
       const scan = scanRawHeaders(

@@ -118,7 +118,18 @@ export function startImapIntake(
         const size = meta.size ?? 0;
         const internalDate = meta.internalDate instanceof Date ? meta.internalDate.toISOString() : null;
         const msg = await download(c, meta.uid, size, uidvalidity, internalDate);
-        const filed = await handlers.handle(msg);
+        let filed: FileTo;
+        try {
+          filed = await handlers.handle(msg);
+        } catch (err) {
+          // One bad message must not stall the mailbox: it stays in place (and, once stored, in
+          // SQLite as `received`), is retried every round, and the rest goes on.
+          log.error(
+            { event: 'intake.message-failed', uid: meta.uid, err: describeError(err) },
+            'message not processed; retried next round',
+          );
+          continue;
+        }
         if (filed !== null) {
           moves[filed.target].push(meta.uid);
           filedRows[filed.target].push(filed.rowId);

@@ -4,8 +4,9 @@ import { describe, expect, inject, it } from 'vitest';
 import { openDatabase } from '../../src/cases/db.js';
 import { eventually } from '../support/eventually.js';
 import { openMailbox } from '../support/mailbox.js';
-import { deliver, drainSecurityInbox, fixture, startService } from '../support/service.js';
-import { tempDbPath } from '../support/db.js';
+import { deliver, drainSecurityInbox, fixture, inSecurityFolder, startService } from '../support/service.js';
+import { migratedDb, tempDbPath } from '../support/db.js';
+import { systemClock } from '../../src/core/clock.js';
 import { startTcpProxy } from '../support/tcp-proxy.js';
 
 const stack = inject('stack');
@@ -117,6 +118,32 @@ describe('the IMAP intake against the real Dovecot', () => {
           )[0],
         { timeoutMs: 20_000, what: 'the acknowledgment' },
       );
+    } finally {
+      expect(await service.stop()).toBe(0);
+    }
+  }, 60_000);
+
+  it('a message whose case cannot be written stays in the mailbox and does not stall the others', async () => {
+    await drainSecurityInbox(stack);
+    const dbPath = tempDbPath();
+    const db = migratedDb(systemClock, dbPath);
+    // A stand-in for any failure while applying (disk full, a bug): this subject cannot be stored.
+    db.exec(
+      "CREATE TRIGGER poison BEFORE INSERT ON cases WHEN NEW.subject LIKE '%poison%' BEGIN SELECT RAISE(ABORT, 'poisoned'); END",
+    );
+    db.close();
+    const service = await startService(stack, {}, dbPath);
+    try {
+      const bad = fixture('report-plain.eml', { subject: 'poison pill' });
+      const good = fixture('report-plain.eml');
+      await deliver(stack, bad.raw);
+      await deliver(stack, good.raw);
+      await eventually(applied(dbPath, good.messageId), { timeoutMs: 20_000, what: 'the good report' });
+      expect(
+        rows(dbPath, 'SELECT state, filed_to FROM messages WHERE message_id = ?', bad.messageId),
+      ).toEqual([{ state: 'received', filed_to: null }]);
+      expect(await inSecurityFolder(stack, 'INBOX', bad.messageId)).toBe(true);
+      expect(service.out.text).toContain('"intake.message-failed"');
     } finally {
       expect(await service.stop()).toBe(0);
     }

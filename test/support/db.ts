@@ -14,8 +14,8 @@ export function tempDbPath(): string {
 }
 
 /** A fresh database with every shipped migration applied. */
-export function migratedDb(clock = fixedClock('2026-11-24T12:00:00Z')): Db {
-  const db = openDatabase(tempDbPath());
+export function migratedDb(clock = fixedClock('2026-11-24T12:00:00Z'), path = tempDbPath()): Db {
+  const db = openDatabase(path);
   migrate(db, readMigrations(MIGRATIONS_DIR), clock);
   return db;
 }
