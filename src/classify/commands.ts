@@ -1,0 +1,198 @@
+/**
+ * The staff command grammar (issue #4): slash commands anywhere in a subject line, after the case
+ * tag. Pure: it only parses; who may run what, and what it does, is decided elsewhere.
+ *
+ *   Re: [SEC-2026-0042] Heap overflow /assign bob /cvss CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H
+ *
+ * A command is `/name` at the start of the subject or after white space; its argument, when it
+ * takes one, is the next word (or a "quoted phrase"). Anything else is ordinary subject text.
+ */
+
+export const SEVERITIES = ['critical', 'high', 'medium', 'low', 'none'] as const;
+export const RESOLUTIONS = [
+  'fixed',
+  'duplicate',
+  'invalid',
+  'not-applicable',
+  'wontfix',
+  'withdrawn',
+  'spam',
+] as const;
+
+export type Severity = (typeof SEVERITIES)[number];
+export type Resolution = (typeof RESOLUTIONS)[number];
+
+export type StaffCommand =
+  | { name: 'help' }
+  | { name: 'triage' }
+  | { name: 'assign'; staff: string }
+  | { name: 'severity'; severity: Severity }
+  | { name: 'cvss'; vector: string }
+  | { name: 'verified' }
+  | { name: 'fix-by'; date: string }
+  | { name: 'fixed' }
+  | { name: 'disclose'; date: string }
+  | { name: 'cve'; id: string }
+  | { name: 'reply' }
+  | { name: 'note' }
+  | { name: 'tag'; word: string }
+  | { name: 'external'; org: string }
+  | { name: 'duplicate'; caseId: string }
+  | { name: 'link'; caseId: string }
+  | { name: 'close'; resolution: Resolution }
+  | { name: 'reopen' }
+  | { name: 'hold' }
+  | { name: 'unhold' }
+  | { name: 'pause' };
+
+export type CommandName = StaffCommand['name'];
+
+export interface RejectedCommand {
+  /** The text as written, e.g. `/severity urgent`. */
+  text: string;
+  reason: string;
+}
+
+export interface ParsedCommands {
+  commands: StaffCommand[];
+  rejected: RejectedCommand[];
+}
+
+/** One line per command for `/help` and the README; the order is the grammar's. */
+export const COMMAND_HELP: readonly [string, string][] = [
+  ['/help', 'this list'],
+  ['/triage', 'start triage (received → triage)'],
+  ['/assign <staff>', 'assign the case to a staff member (address or local part)'],
+  ['/severity <critical|high|medium|low|none>', 'set the severity'],
+  ['/cvss <vector>', 'score a CVSS 3.1 or 4.0 vector; the score sets the severity'],
+  ['/verified', 'the report is reproduced (verifying → fixing)'],
+  ['/fix-by <YYYY-MM-DD>', 'the date the fix is due'],
+  ['/fixed', 'the fix is done (fixing → disclosure)'],
+  ['/disclose <YYYY-MM-DD>', 'the disclosure date agreed with the reporter'],
+  ['/cve <CVE-YYYY-NNNN>', 'the CVE id'],
+  ['/reply', 'send the body (without the quoted thread) to the reporter'],
+  ['/note', 'keep the body as an internal note (the default)'],
+  ['/tag <word>', 'tag the case, e.g. zero-day, firmware, crypto'],
+  ['/external <org>', 'outside expertise called in'],
+  ['/duplicate <case>', 'close as a duplicate of another case'],
+  ['/link <case>', 'link another case'],
+  [`/close <${RESOLUTIONS.join('|')}>`, 'close with a resolution'],
+  ['/reopen', 'reopen a closed case (→ triage)'],
+  ['/hold', 'put the case on hold (deadlines and retention pause)'],
+  ['/unhold', 'release the hold'],
+  ['/pause', 'wait on the reporter (the clock pauses until they reply)'],
+];
+
+const NO_ARG = new Set<CommandName>([
+  'help',
+  'triage',
+  'verified',
+  'fixed',
+  'reply',
+  'note',
+  'reopen',
+  'hold',
+  'unhold',
+  'pause',
+]);
+const WITH_ARG = new Set<CommandName>([
+  'assign',
+  'severity',
+  'cvss',
+  'fix-by',
+  'disclose',
+  'cve',
+  'tag',
+  'external',
+  'duplicate',
+  'link',
+  'close',
+]);
+
+const CVSS = /^CVSS:(3\.[01]|4\.0)\/[A-Z]{1,3}:[A-Z](\/[A-Z]{1,3}:[A-Z])+$/;
+const CVE = /^CVE-\d{4}-\d{4,}$/i;
+const WORD = /^[a-z0-9][a-z0-9-]{0,39}$/;
+
+function isCalendarDate(s: string): boolean {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(s)) return false;
+  const d = new Date(`${s}T00:00:00Z`);
+  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
+}
+
+/** Splits into words, keeping "quoted phrases" together (quotes removed). */
+function words(subject: string): string[] {
+  const out: string[] = [];
+  for (const m of subject.matchAll(/"([^"]*)"|(\S+)/g)) out.push(m[1] ?? m[2] ?? '');
+  return out;
+}
+
+function build(name: CommandName, arg: string, caseIdPattern: string): StaffCommand | string {
+  const caseRe = new RegExp(`^\\[?(${caseIdPattern})\\]?$`);
+  switch (name) {
+    case 'assign':
+      return /^[^\s@]+(@[^\s@]+)?$/.test(arg)
+        ? { name, staff: arg.toLowerCase() }
+        : 'expects a staff address or name';
+    case 'severity':
+      return (SEVERITIES as readonly string[]).includes(arg.toLowerCase())
+        ? { name, severity: arg.toLowerCase() as Severity }
+        : `expects one of ${SEVERITIES.join(', ')}`;
+    case 'cvss':
+      return CVSS.test(arg) ? { name, vector: arg } : 'expects a CVSS:3.1/… or CVSS:4.0/… vector';
+    case 'fix-by':
+    case 'disclose':
+      return isCalendarDate(arg) ? { name, date: arg } : 'expects a date YYYY-MM-DD';
+    case 'cve':
+      return CVE.test(arg) ? { name, id: arg.toUpperCase() } : 'expects a CVE id such as CVE-2026-12345';
+    case 'tag':
+      return WORD.test(arg.toLowerCase())
+        ? { name, word: arg.toLowerCase() }
+        : 'expects one word (letters, digits, "-")';
+    case 'external':
+      return arg.trim() !== '' && arg.length <= 100
+        ? { name, org: arg.trim() }
+        : 'expects an organisation name';
+    case 'duplicate':
+    case 'link': {
+      const m = caseRe.exec(arg);
+      return m?.[1] ? { name, caseId: m[1] } : 'expects a case id';
+    }
+    case 'close':
+      return (RESOLUTIONS as readonly string[]).includes(arg.toLowerCase())
+        ? { name, resolution: arg.toLowerCase() as Resolution }
+        : `expects one of ${RESOLUTIONS.join(', ')}`;
+    default:
+      return 'takes no argument';
+  }
+}
+
+/** Parses every slash command in a subject; malformed or unknown ones are rejected with the reason. */
+export function parseCommands(subject: string, caseIdPattern: string): ParsedCommands {
+  const tokens = words(subject);
+  const commands: StaffCommand[] = [];
+  const rejected: RejectedCommand[] = [];
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i] ?? '';
+    const m = /^\/([a-z][a-z-]*)$/i.exec(token);
+    if (!m) continue;
+    const name = (m[1] ?? '').toLowerCase() as CommandName;
+    if (NO_ARG.has(name)) {
+      commands.push({ name } as StaffCommand);
+      continue;
+    }
+    if (!WITH_ARG.has(name)) {
+      rejected.push({ text: token, reason: 'unknown command (see /help)' });
+      continue;
+    }
+    const arg = tokens[i + 1];
+    if (arg === undefined || arg.startsWith('/')) {
+      rejected.push({ text: token, reason: 'missing argument' });
+      continue;
+    }
+    i += 1;
+    const built = build(name, arg, caseIdPattern);
+    if (typeof built === 'string') rejected.push({ text: `${token} ${arg}`, reason: built });
+    else commands.push(built);
+  }
+  return { commands, rejected };
+}

@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { parseCommands } from '../../../src/classify/commands.js';
+import { parseCaseIdFormat } from '../../../src/core/case-id.js';
+
+const pattern = parseCaseIdFormat('SEC-{year}-{seq:4}').pattern;
+const parse = (s: string) => parseCommands(s, pattern);
+
+describe('parseCommands()', () => {
+  it('reads the issue example: /assign bob /cvss <3.1 vector>', () => {
+    expect(
+      parse(
+        'Re: [SEC-2026-0042] Heap overflow /assign bob /cvss CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H',
+      ),
+    ).toEqual({
+      commands: [
+        { name: 'assign', staff: 'bob' },
+        { name: 'cvss', vector: 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H' },
+      ],
+      rejected: [],
+    });
+  });
+
+  it('accepts a CVSS 4.0 vector', () => {
+    expect(
+      parse('/cvss CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N').commands,
+    ).toHaveLength(1);
+  });
+
+  it('ignores ordinary text and paths that only look like commands', () => {
+    expect(parse('Re: [SEC-2026-0042] crash in /usr/bin/foo and a/b/c')).toEqual({
+      commands: [],
+      rejected: [],
+    });
+  });
+
+  it('rejects unknown and malformed commands with the reason, keeping the valid ones', () => {
+    expect(
+      parse('[SEC-2026-0042] /severity urgent /frobnicate /fix-by 2026-02-30 /close maybe /triage /assign'),
+    ).toEqual({
+      commands: [{ name: 'triage' }],
+      rejected: [
+        { text: '/severity urgent', reason: 'expects one of critical, high, medium, low, none' },
+        { text: '/frobnicate', reason: 'unknown command (see /help)' },
+        { text: '/fix-by 2026-02-30', reason: 'expects a date YYYY-MM-DD' },
+        {
+          text: '/close maybe',
+          reason: 'expects one of fixed, duplicate, invalid, not-applicable, wontfix, withdrawn, spam',
+        },
+        { text: '/assign', reason: 'missing argument' },
+      ],
+    });
+  });
+
+  it('takes a quoted phrase as one argument and a tagged case id', () => {
+    expect(
+      parse('/external "Example Crypto Lab" /duplicate [SEC-2026-0007] /cve cve-2026-12345').commands,
+    ).toEqual([
+      { name: 'external', org: 'Example Crypto Lab' },
+      { name: 'duplicate', caseId: 'SEC-2026-0007' },
+      { name: 'cve', id: 'CVE-2026-12345' },
+    ]);
+  });
+
+  it('does not let a command swallow the next command as its argument', () => {
+    expect(parse('/tag /reply').rejected).toEqual([{ text: '/tag', reason: 'missing argument' }]);
+    expect(parse('/tag /reply').commands).toEqual([{ name: 'reply' }]);
+  });
+});
