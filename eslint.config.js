@@ -48,7 +48,7 @@ const ALLOWED = {
   decode: { values: ['core', 'pgp'], types: ['config', 'intake'] },
   classify: { values: ['core'], types: ['config', 'decode'] },
   cases: { values: ['core'], types: ['config', 'classify', 'decode', 'calendar'] },
-  outbox: { values: ['core'], types: ['config', 'cases', 'pgp', 'calendar'] },
+  outbox: { values: ['core'], types: ['config', 'cases', 'pgp', 'calendar', 'decode'] },
   jobs: { values: ['core', 'config'], types: ['config'] },
 };
 

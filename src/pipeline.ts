@@ -9,6 +9,7 @@ import {
   getCheckpoint,
   loadRaw,
   markFiled,
+  readStoredRaw,
   pendingMessageIds,
   storeRaw,
   unfiledMessages,
@@ -22,6 +23,7 @@ import { decodeMessage } from './decode/decode.js';
 import type { DecodedMessage } from './decode/types.js';
 import type { FetchedRaw, FileTo, IntakeHandlers } from './intake/imap-poller.js';
 import type { MailerQueue } from './jobs/queues.js';
+import { reportView, type ReportCache } from './outbox/report-view.js';
 import type { TeamKey } from './pgp/keyring.js';
 
 /** What the composition root builds once and every role shares. */
@@ -35,6 +37,8 @@ export interface ServiceDeps {
   staffKeys: ReadonlyMap<string, string>;
   calendar: Calendar;
   caseIdFormat: CaseIdFormat;
+  /** Report views shared between intake and mailer in one process (one decode per report). */
+  reports: ReportCache;
 }
 
 export interface PipelineDeps extends ServiceDeps {
@@ -72,9 +76,8 @@ export function createPipeline(deps: PipelineDeps): IntakeHandlers {
   /** `fresh`: the bytes just fetched, so a large mail is not read back from SQLite a second time. */
   async function process(rowId: number, fresh?: Buffer): Promise<FileTo> {
     const mlog = log.child({ msgRow: rowId });
-    const stored =
-      fresh === undefined ? loadRaw(db, rowId) : { raw: fresh, rawPath: null, size: fresh.length };
-    const raw = stored.raw;
+    const raw = fresh ?? (await readStoredRaw(db, rowId, config.imap.max_message_bytes));
+    const stored = loadRaw(db, rowId);
     const head = raw ?? (stored.rawPath !== null ? await readHead(stored.rawPath) : Buffer.alloc(0));
     const scan = scanRawHeaders(head);
     const flags: CaseFlag[] = [];
@@ -140,6 +143,9 @@ export function createPipeline(deps: PipelineDeps): IntakeHandlers {
         flags,
       },
     );
+    if (decoded !== null && (classification.kind === 'new-report' || classification.kind === 'follow-up')) {
+      deps.reports.put(rowId, reportView(decoded));
+    }
     mlog.info(
       {
         event: 'cases.applied',

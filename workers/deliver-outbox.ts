@@ -1,7 +1,7 @@
 import type { Calendar } from '../src/calendar/calendar.js';
 import { mintMessageId, pinnedKey } from '../src/cases/case-store.js';
 import type { Db } from '../src/cases/db.js';
-import { loadRaw } from '../src/cases/intake-store.js';
+import { readStoredRaw } from '../src/cases/intake-store.js';
 import {
   caseForMail,
   claimOutbox,
@@ -18,6 +18,7 @@ import { describeError, PsirtError } from '../src/core/errors.js';
 import type { Logger } from '../src/core/log.js';
 import { decodeMessage } from '../src/decode/decode.js';
 import { composeMail, type OutgoingMail, type Protection, type Sealer } from '../src/outbox/compose.js';
+import { reportView, UNDECODED_VIEW, type ReportCache, type ReportView } from '../src/outbox/report-view.js';
 import { formatDate, formatFingerprint, formatSpan } from '../src/outbox/render.js';
 import type { SmtpTransport } from '../src/outbox/smtp-transport.js';
 import type { Templates } from '../src/outbox/templates.js';
@@ -36,40 +37,6 @@ export interface DeliverDeps {
   calendar: Calendar;
   /** Decoded reports by message row: one decode serves every staff member's notification. */
   reports: ReportCache;
-}
-
-/** What a staff notification shows of a report: text, attachment list, verdicts. */
-export interface ReportView {
-  subject: string | null;
-  report: string;
-  attachments: { name: string; contentType: string; size: number; sha256: string }[];
-  encryption: string;
-  signature: string;
-}
-
-/** A small memo (last few messages) so notifications to N staff decode the report once, not N times. */
-export class ReportCache {
-  private readonly entries = new Map<number, Promise<ReportView>>();
-  private readonly size: number;
-  constructor(size = 4) {
-    this.size = size;
-  }
-
-  get(rowId: number, load: () => Promise<ReportView>): Promise<ReportView> {
-    let hit = this.entries.get(rowId);
-    if (hit === undefined) {
-      hit = load();
-      // A failed decode is not cached: the next notification tries again.
-      hit.catch(() => this.entries.delete(rowId));
-      this.entries.set(rowId, hit);
-      while (this.entries.size > this.size) {
-        const oldest = this.entries.keys().next().value;
-        if (oldest === undefined) break;
-        this.entries.delete(oldest);
-      }
-    }
-    return hit;
-  }
 }
 
 /** A claim older than this belongs to a crashed worker; the row is sent again (decision 0002). */
@@ -177,6 +144,7 @@ async function buildMail(
         keyChanged: c.flags.includes('key-changed'),
         quarantined: unreadable,
         attachments: view.attachments,
+        problems: view.problems,
         report: view.report,
       });
       return {
@@ -214,47 +182,17 @@ async function viewReport(
   reporter: string,
   corrupt: boolean,
 ): Promise<ReportView> {
-  const stored = loadRaw(deps.db, rowId);
-  if (stored.raw === null || corrupt) {
-    return {
-      subject: null,
-      report: '',
-      attachments: [],
-      encryption: 'not decoded',
-      signature: 'not checked',
-    };
-  }
+  const raw = await readStoredRaw(deps.db, rowId, deps.config.imap.max_message_bytes);
+  if (raw === null || corrupt) return UNDECODED_VIEW;
   const pinned = pinnedKey(deps.db, reporter);
-  const d = await decodeMessage(stored.raw, {
-    teamKeys: deps.teamKeys,
-    senderKeys: pinned === null ? [] : [pinned.armored],
-    maxDecompressedBytes: deps.config.pgp.max_decompressed_bytes,
-    now: deps.clock.now(),
-  });
-  const encryption =
-    d.encryption.state === 'decrypted'
-      ? `decrypted (${d.encryption.format})`
-      : d.encryption.state === 'failed'
-        ? `FAILED: ${d.encryption.reason}`
-        : 'none (sent in clear)';
-  const signature =
-    d.signature.state === 'valid'
-      ? `valid, ${formatFingerprint(d.signature.fingerprint)}`
-      : d.signature.state === 'none'
-        ? 'none'
-        : `${d.signature.state.toUpperCase()} (key id ${d.signature.keyId ?? 'unknown'})`;
-  return {
-    subject: d.subject,
-    report: d.text,
-    attachments: d.attachments.map((a) => ({
-      name: a.filename ?? '(unnamed)',
-      contentType: a.contentType,
-      size: a.size,
-      sha256: a.sha256,
-    })),
-    encryption,
-    signature,
-  };
+  return reportView(
+    await decodeMessage(raw, {
+      teamKeys: deps.teamKeys,
+      senderKeys: pinned === null ? [] : [pinned.armored],
+      maxDecompressedBytes: deps.config.pgp.max_decompressed_bytes,
+      now: deps.clock.now(),
+    }),
+  );
 }
 
 function isPermanent(err: unknown): boolean {

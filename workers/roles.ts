@@ -9,7 +9,7 @@ import { createSmtpTransport } from '../src/outbox/smtp-transport.js';
 import { loadTemplates } from '../src/outbox/templates.js';
 import { createSealer } from '../src/pgp/sealer.js';
 import { join } from 'node:path';
-import { deliverOutbox, ReportCache, staleClaimMs } from './deliver-outbox.js';
+import { deliverOutbox, staleClaimMs } from './deliver-outbox.js';
 
 /**
  * The mailer role: a BullMQ worker sending outbox rows, and a reconciler that re-enqueues every
@@ -34,7 +34,7 @@ export function startMailer(deps: RoleDeps): RunningRole {
     templates,
     transport,
     sealer: createSealer(team),
-    reports: new ReportCache(),
+    reports: deps.reports,
   };
   const worker = new Worker<MailerJob>(
     QUEUES.mailer,
@@ -42,7 +42,14 @@ export function startMailer(deps: RoleDeps): RunningRole {
       const alerts = await deliverOutbox(deliverDeps, job.data.outboxId);
       await queue.enqueue(alerts);
     },
-    { connection, prefix: config.redis.prefix, concurrency: config.mailer.concurrency },
+    {
+      connection,
+      prefix: config.redis.prefix,
+      concurrency: config.mailer.concurrency,
+      // A job held by a worker that died is released after 15 s instead of BullMQ's 30 s.
+      lockDuration: 15_000,
+      stalledInterval: 15_000,
+    },
   );
   worker.on('error', (err) =>
     log.warn({ event: 'mailer.worker-error', err: describeError(err) }, 'worker error'),
@@ -53,7 +60,11 @@ export function startMailer(deps: RoleDeps): RunningRole {
     if (ids.length === 0) return;
     try {
       await queue.enqueue(ids);
-      log.info({ event: 'outbox.reconciled', count: ids.length }, 'unsent outbox rows enqueued');
+      // Rows whose job still exists (waiting, retrying, or held by a worker) are left as they are.
+      log.info(
+        { event: 'outbox.reconciled', unsent: ids.length },
+        'unsent outbox rows checked; missing jobs re-created',
+      );
     } catch (err) {
       log.warn(
         { event: 'outbox.reconcile-failed', err: describeError(err) },

@@ -9,6 +9,7 @@ import { createCalendar } from '../src/calendar/calendar.js';
 import { parseCaseIdFormat } from '../src/core/case-id.js';
 import { loadTeamKeys, type TeamKey } from '../src/pgp/keyring.js';
 import { readStaffKey } from '../src/pgp/sealer.js';
+import { ReportCache } from '../src/outbox/report-view.js';
 import { migrationsDir } from '../src/doctor.js';
 import { startIntake, type RoleDeps, type RunningRole } from '../src/main.js';
 import { startEscalation, startMailer } from './roles.js';
@@ -82,6 +83,7 @@ export async function runService(
     staffKeys,
     calendar: createCalendar(config.calendar),
     caseIdFormat: parseCaseIdFormat(config.cases.id_format),
+    reports: new ReportCache(),
   };
   const running = roles.map((role) => STARTERS[role]({ ...shared, log: log.child({ role }) }));
   const beat = (): void => {

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import type { Clock } from '../core/clock.js';
 import type { Db } from './db.js';
 
@@ -83,8 +84,8 @@ export function storeRaw(db: Db, clock: Clock, m: FetchedMessage): StoreOutcome 
           m.sha256,
           m.messageId,
           m.size,
-          m.raw,
-          m.raw === null ? m.rawPath : null,
+          m.rawPath === null ? m.raw : null,
+          m.rawPath,
           m.internalDate,
           clock.now().toISOString(),
         );
@@ -115,6 +116,17 @@ export function pendingMessageIds(db: Db): number[] {
   return (
     db.prepare("SELECT id FROM messages WHERE state = 'received' ORDER BY id").all() as { id: number }[]
   ).map((r) => r.id);
+}
+
+/**
+ * The bytes of a stored message for decoding: from SQLite, or read from the spool file for large
+ * mail; null when the mail is over `maxBytes` (oversize, never decoded).
+ */
+export async function readStoredRaw(db: Db, rowId: number, maxBytes: number): Promise<Buffer | null> {
+  const stored = loadRaw(db, rowId);
+  if (stored.raw !== null) return stored.raw;
+  if (stored.rawPath === null || stored.size > maxBytes) return null;
+  return readFile(stored.rawPath);
 }
 
 /** The stored bytes of a message, or where they were spooled for oversize mail. */

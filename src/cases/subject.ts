@@ -11,6 +11,8 @@ export function sanitizeSubject(subject: string, max = MAX_SUBJECT_CHARS): strin
   const flat = subject
     // eslint-disable-next-line no-control-regex -- removing control characters is the point
     .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, ' ')
+    // Bidi controls can visually reorder a subject in a mail client or a terminal (Trojan Source).
+    .replace(/[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, '')
     .replace(/\s+/g, ' ')
     .trim();
   // Cut on grapheme boundaries so an emoji or a combining sequence is never split in half.

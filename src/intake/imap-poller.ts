@@ -1,5 +1,5 @@
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -16,9 +16,9 @@ export interface FetchedRaw {
   uid: number;
   size: number;
   internalDate: string | null;
-  /** The exact bytes (mail up to `imap.max_message_bytes`). */
+  /** The exact bytes (mail up to `imap.max_message_bytes`), for decoding. */
   raw: Buffer | null;
-  /** Oversize mail streamed to this file instead; `sha256` of its bytes. */
+  /** Where the bytes are kept when the mail is over 1 MiB (oversize mail: only here). */
   rawPath: string | null;
   sha256: string;
 }
@@ -52,6 +52,9 @@ export interface RunningIntake {
 }
 
 const MAX_BACKOFF_MS = 60_000;
+
+/** Mail larger than this is stored as a file in the spool folder instead of in SQLite. */
+export const SPOOL_OVER_BYTES = 1024 * 1024;
 
 /**
  * The IMAP intake: a supervisor that keeps one connection, syncs from the SQLite checkpoint,
@@ -173,7 +176,16 @@ export function startImapIntake(
         used += chunk.length;
         hash.update(chunk);
       }
-      return { ...base, size: used, raw: buf.subarray(0, used), rawPath: null, sha256: hash.digest('hex') };
+      const raw = buf.subarray(0, used);
+      const sha256 = hash.digest('hex');
+      if (used <= SPOOL_OVER_BYTES) return { ...base, size: used, raw, rawPath: null, sha256 };
+      // Large mail is kept as a file beside the database rather than a SQLite blob (which would
+      // copy it once more in memory and bloat the database); it is still decoded from memory.
+      await mkdir(opts.spoolDir, { recursive: true });
+      const file = join(opts.spoolDir, `${sha256}.eml`);
+      await writeFile(`${file}.partial`, raw);
+      await rename(`${file}.partial`, file);
+      return { ...base, size: used, raw, rawPath: file, sha256 };
     }
     // Oversize: stream to the spool, never holding it in memory; rename only when complete.
     await mkdir(opts.spoolDir, { recursive: true });

@@ -117,6 +117,11 @@ describe('failure recovery (real Dovecot, Postfix, Redis)', () => {
             : undefined,
         { timeoutMs: 90_000, intervalMs: 500, what: 'all acknowledgments sent' },
       );
+      await eventually(
+        () =>
+          count(dbPath, "SELECT count(*) AS n FROM outbox WHERE state <> 'sent'") === 0 ? true : undefined,
+        { timeoutMs: 90_000, intervalMs: 500, what: 'every outbox row sent (notifications too)' },
+      );
     } finally {
       expect(await service.stop()).toBe(0);
     }
@@ -124,6 +129,20 @@ describe('failure recovery (real Dovecot, Postfix, Redis)', () => {
       count(dbPath, 'SELECT count(DISTINCT case_id) AS n FROM messages WHERE message_id LIKE ?', `${run}-%`),
     ).toBe(total);
     expect(count(dbPath, 'SELECT count(*) AS n FROM cases')).toBe(total);
+    // Every mail was filed out of the INBOX exactly once, and every staff notification went out.
+    expect(
+      count(
+        dbPath,
+        "SELECT count(*) AS n FROM messages WHERE message_id LIKE ? AND filed_to = 'processed'",
+        `${run}-%`,
+      ),
+    ).toBe(total);
+    const box = await openMailbox(stack, 'security');
+    const left = await box.status('INBOX', { messages: true }).finally(() => box.logout());
+    expect(left === false ? -1 : left.messages).toBe(0);
+    expect(
+      count(dbPath, "SELECT count(*) AS n FROM outbox WHERE kind = 'staff-notification' AND state <> 'sent'"),
+    ).toBe(0);
     const acks = await eventually(
       async () => {
         const a = await acknowledgments(stack, run);

@@ -9,6 +9,10 @@ describe('sanitizeSubject()', () => {
     expect(sanitizeSubject('Bug\r\nBcc: victim@example.org\u0000x')).toBe('Bug Bcc: victim@example.org x');
   });
 
+  it('removes bidi controls that could visually reorder the subject', () => {
+    expect(sanitizeSubject('invoice\u202Efdp.exe\u2066x\u2069')).toBe('invoicefdp.exex');
+  });
+
   it('caps a 10,000-character subject at 200 characters with an ellipsis', () => {
     const s = sanitizeSubject('A'.repeat(10_000));
     expect(Array.from(s)).toHaveLength(200);
