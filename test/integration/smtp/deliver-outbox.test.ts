@@ -90,6 +90,28 @@ function caseFrom(db: Db, sender: string, messageId: string): number {
   ).id;
 }
 
+/** Opens a case and delivers bob's notification (bob has no key_file); returns it from his mailbox. */
+async function notifyBob(allowCleartext: boolean): Promise<Buffer> {
+  const db = migratedDb(systemClock);
+  caseFrom(
+    db,
+    'reporter1@psirt.test',
+    `${Date.now()}.${allowCleartext ? 'clear' : 'withheld'}@reporter.test`,
+  );
+  const note = db
+    .prepare('SELECT id, message_id FROM outbox WHERE recipients = ?')
+    .get('["bob@psirt.test"]') as {
+    id: number;
+    message_id: string;
+  };
+  const d = { ...deps(db), config: { ...config, notifications: { allow_cleartext: allowCleartext } } };
+  await deliverOutbox(d, note.id);
+  d.transport.close();
+  return eventually(async () => (await mailById(stack, 'bob', note.message_id))[0], {
+    what: 'bob notification',
+  });
+}
+
 const row = (db: Db, id: number) =>
   db.prepare('SELECT state, attempts, last_error FROM outbox WHERE id = ?').get(id) as {
     state: string;
@@ -115,38 +137,14 @@ describe('deliverOutbox() through the real Postfix', () => {
   });
 
   it('sends a staff member without a key only "a case arrived", never the report in clear', async () => {
-    const db = migratedDb(systemClock);
-    caseFrom(db, 'reporter1@psirt.test', `${Date.now()}.withheld@reporter.test`);
-    const bob = (
-      db.prepare('SELECT id FROM outbox WHERE recipients = \'["bob@psirt.test"]\'').get() as { id: number }
-    ).id;
-    const d = deps(db);
-    await deliverOutbox(d, bob);
-    d.transport.close();
-    const id = (db.prepare('SELECT message_id FROM outbox WHERE id = ?').get(bob) as { message_id: string })
-      .message_id;
-    const mail = await eventually(async () => (await mailById(stack, 'bob', id))[0], {
-      what: 'bob notification',
-    });
+    const mail = await notifyBob(false);
     const text = (await simpleParser(mail)).text ?? '';
     expect(text).toContain('not mailed to you in clear');
     expect(text).not.toContain('body');
   });
 
   it('sends the report in clear (signed) to a staff member without a key when notifications.allow_cleartext is on', async () => {
-    const db = migratedDb(systemClock);
-    caseFrom(db, 'reporter1@psirt.test', `${Date.now()}.clear@reporter.test`);
-    const bob = (
-      db.prepare('SELECT id FROM outbox WHERE recipients = \'["bob@psirt.test"]\'').get() as { id: number }
-    ).id;
-    const d = { ...deps(db), config: { ...config, notifications: { allow_cleartext: true } } };
-    await deliverOutbox(d, bob);
-    d.transport.close();
-    const id = (db.prepare('SELECT message_id FROM outbox WHERE id = ?').get(bob) as { message_id: string })
-      .message_id;
-    const mail = await eventually(async () => (await mailById(stack, 'bob', id))[0], {
-      what: 'bob notification',
-    });
+    const mail = await notifyBob(true);
     expect(mail.toString()).toContain('multipart/signed');
     expect((await simpleParser(mail)).text).toContain('----- report -----');
   });
