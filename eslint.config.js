@@ -22,6 +22,7 @@ const OWNERS = {
   'date-holidays': ['src/config', 'src/calendar'],
   luxon: ['src/calendar'],
   handlebars: ['src/outbox'],
+  'ae-cvss-calculator': ['src/classify'],
 };
 
 const STAGES = [
