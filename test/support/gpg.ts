@@ -7,6 +7,9 @@ import { REPO } from './stack.js';
 export const KEYS = join(REPO, 'test', 'fixtures', 'keys');
 export const TEAM_PASSPHRASE = 'test-only-team-passphrase';
 
+/** Non-interactive gpg that unlocks the TEST ONLY team key without a pinentry. */
+const BASE_ARGS = ['--batch', '--pinentry-mode', 'loopback', '--passphrase', TEAM_PASSPHRASE];
+
 /** Runs the real gpg in a throwaway GNUPGHOME holding the given fixture keys (e.g. `reporter1.sec`). */
 export function withGpg<T>(
   keys: string[],
@@ -16,22 +19,10 @@ export function withGpg<T>(
   try {
     const env = { ...process.env, GNUPGHOME: home };
     for (const k of keys) {
-      execFileSync(
-        'gpg',
-        [
-          '--batch',
-          '--pinentry-mode',
-          'loopback',
-          '--passphrase',
-          TEAM_PASSPHRASE,
-          '--import',
-          join(KEYS, `${k}.asc`),
-        ],
-        {
-          env,
-          stdio: 'ignore',
-        },
-      );
+      execFileSync('gpg', [...BASE_ARGS, '--import', join(KEYS, `${k}.asc`)], {
+        env,
+        stdio: 'ignore',
+      });
     }
     return fn((args, input) => {
       const statusFile = join(home, 'status');
@@ -40,18 +31,7 @@ export function withGpg<T>(
       try {
         stdout = execFileSync(
           'gpg',
-          [
-            '--batch',
-            '--pinentry-mode',
-            'loopback',
-            '--passphrase',
-            TEAM_PASSPHRASE,
-            '--trust-model',
-            'always',
-            '--status-file',
-            statusFile,
-            ...args,
-          ],
+          [...BASE_ARGS, '--trust-model', 'always', '--status-file', statusFile, ...args],
           { env, input: input ?? '', stdio: ['pipe', 'pipe', 'ignore'] },
         ).toString();
       } catch (err) {
