@@ -222,4 +222,25 @@ describe('applyMessage()', () => {
     expect(outbox(db).filter((r) => r.kind === 'acknowledgment')).toHaveLength(1);
     expect(db.prepare('SELECT failure FROM messages').get()).toEqual({ failure: 'undecryptable' });
   });
+
+  it('only records an unauthenticated staff mail carrying commands: no stage change, nothing sent', () => {
+    const db = migratedDb(clock);
+    ingest(db, buildDecoded({ messageId: 'r1@x' }));
+    const before = outbox(db).length;
+    const forged = ingest(
+      db,
+      buildDecoded({
+        messageId: 'forged@x',
+        from: { address: 'alice@psirt.test', name: 'Alice' },
+        replyTo: [{ address: 'mallory@psirt.test', name: null }],
+        subject: 'Re: [SEC-2026-0001] /close spam /reply',
+      }),
+    );
+    expect(forged.classification).toMatchObject({ kind: 'staff', caseId: 'SEC-2026-0001' });
+    expect(db.prepare("SELECT stage, resolution FROM cases WHERE id = 'SEC-2026-0001'").get()).toEqual({
+      stage: 'received',
+      resolution: null,
+    });
+    expect(outbox(db)).toHaveLength(before);
+  });
 });
