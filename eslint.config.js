@@ -23,6 +23,8 @@ const OWNERS = {
   luxon: ['src/calendar'],
   handlebars: ['src/outbox'],
   'ae-cvss-calculator': ['src/classify'],
+  mailauth: ['src/authenticate'],
+  'email-reply-parser': ['src/commands'],
 };
 
 const STAGES = [
@@ -36,6 +38,9 @@ const STAGES = [
   'outbox',
   'jobs',
   'calendar',
+  'authenticate',
+  'commands',
+  'policy',
 ];
 
 /** For each folder: the sibling stages it may import values from, and those it may import types from. */
@@ -48,8 +53,20 @@ const ALLOWED = {
   intake: { values: ['core'], types: ['config'] },
   decode: { values: ['core', 'pgp'], types: ['config', 'intake'] },
   classify: { values: ['core'], types: ['config', 'decode'] },
-  cases: { values: ['core'], types: ['config', 'classify', 'decode', 'calendar'] },
-  outbox: { values: ['core'], types: ['config', 'cases', 'pgp', 'calendar', 'decode'] },
+  // authenticate: DKIM (owns mailauth) and the pure decision who sent a staff mail.
+  authenticate: { values: ['core'], types: ['config', 'decode'] },
+  // policy: pure deadline derivation from case facts, the calendar passed in.
+  policy: { values: ['core'], types: ['config', 'calendar'] },
+  // commands: the pure domain of staff commands (lifecycle, RACI, planning).
+  commands: {
+    values: ['core', 'classify', 'policy', 'authenticate'],
+    types: ['config', 'decode', 'calendar'],
+  },
+  cases: {
+    values: ['core', 'commands', 'policy'],
+    types: ['config', 'classify', 'decode', 'calendar', 'authenticate'],
+  },
+  outbox: { values: ['core', 'config'], types: ['config', 'cases', 'pgp', 'calendar', 'decode', 'commands'] },
   jobs: { values: ['core', 'config'], types: ['config'] },
 };
 

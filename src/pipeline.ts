@@ -1,6 +1,8 @@
 import { open } from 'node:fs/promises';
 import type { Calendar } from './calendar/calendar.js';
+import { verifyDkim, type DnsResolver } from './authenticate/dkim.js';
 import { classify, type Classification, type ClassifyContext } from './classify/classify.js';
+import { prepareStaffMail, type StaffMailInput } from './commands/prepare.js';
 import { subjectTags, threadIds } from './classify/thread.js';
 import type { Config } from './config/schema.js';
 import { applyMessage, loadThreadIndex, pinnedKey, type CaseFlag } from './cases/case-store.js';
@@ -39,6 +41,8 @@ export interface ServiceDeps {
   caseIdFormat: CaseIdFormat;
   /** Report views shared between intake and mailer in one process (one decode per report). */
   reports: ReportCache;
+  /** DNS for DKIM keys (`commands.dkim_verify`); node's resolver when absent. Tests inject one. */
+  dnsResolver?: DnsResolver;
 }
 
 export interface PipelineDeps extends ServiceDeps {
@@ -72,6 +76,49 @@ export function createPipeline(deps: PipelineDeps): IntakeHandlers {
     staffAddresses: config.staff.map((s) => s.address.toLowerCase()),
     caseIdPattern: deps.caseIdFormat.pattern,
   };
+
+  /** Authenticates a mail from a staff address and reads its commands (before the transaction). */
+  async function staffMail(
+    decoded: DecodedMessage,
+    raw: Buffer,
+    address: string,
+    mlog: Logger,
+  ): Promise<StaffMailInput | undefined> {
+    const member = config.staff.find((m) => m.address.toLowerCase() === address);
+    if (member === undefined) return undefined;
+    const dkim = config.commands.dkim_verify
+      ? await verifyDkim(raw, address, deps.dnsResolver === undefined ? {} : { resolver: deps.dnsResolver })
+      : null;
+    const input = prepareStaffMail(decoded, member, dkim, {
+      config,
+      now: clock.now(),
+      caseIdPattern: ctx.caseIdPattern,
+    });
+    const { auth, parsed } = input;
+    if (auth.ok) {
+      mlog.info(
+        {
+          event: 'commands.authenticated',
+          staff: address,
+          auth: auth.label,
+          commands: parsed.commands.length,
+        },
+        'staff mail authenticated',
+      );
+    } else {
+      // Forged or unsigned: logged (the reason names keys and methods, never content).
+      mlog.warn(
+        {
+          event: 'commands.unauthenticated',
+          staff: address,
+          reason: auth.reason,
+          commands: parsed.commands.length,
+        },
+        'staff mail NOT authenticated; nothing changes',
+      );
+    }
+    return input;
+  }
 
   /** `fresh`: the bytes just fetched, so a large mail is not read back from SQLite a second time. */
   async function process(rowId: number, fresh?: Buffer): Promise<FileTo> {
@@ -133,6 +180,10 @@ export function createPipeline(deps: PipelineDeps): IntakeHandlers {
         : index.sameMessageId !== null
           ? { kind: 'duplicate', of: index.sameMessageId.messageRowId, caseId: index.sameMessageId.caseId }
           : { kind: 'new-report', linkedTo: null };
+    const staff =
+      classification.kind === 'staff' && decoded !== null && raw !== null
+        ? await staffMail(decoded, raw, classification.staff, mlog)
+        : undefined;
     const result = applyMessage(
       { db, clock, config, caseIdFormat: deps.caseIdFormat, calendar: deps.calendar },
       {
@@ -141,6 +192,7 @@ export function createPipeline(deps: PipelineDeps): IntakeHandlers {
         fallback: { sender: scan.from, subject: scan.subject, messageId: scan.messageId },
         classification,
         flags,
+        ...(staff === undefined ? {} : { staff }),
       },
     );
     if (decoded !== null && (classification.kind === 'new-report' || classification.kind === 'follow-up')) {

@@ -7,6 +7,7 @@ import {
   claimOutbox,
   firstNotification,
   loadOutbox,
+  type CaseSummaryForMail,
   markFailed,
   markRetry,
   markSent,
@@ -23,6 +24,8 @@ import { formatDate, formatFingerprint, formatSpan } from '../src/outbox/render.
 import type { SmtpTransport } from '../src/outbox/smtp-transport.js';
 import type { Templates } from '../src/outbox/templates.js';
 import type { TeamKey } from '../src/pgp/keyring.js';
+import { helpText } from '../src/commands/plan.js';
+import { ownText } from '../src/commands/reply-text.js';
 
 export interface DeliverDeps {
   config: Config;
@@ -58,7 +61,6 @@ async function buildMail(
   const { config, db } = deps;
   const tz = config.calendar.time_zone;
   const c = row.case_id === null ? null : caseForMail(db, row.case_id);
-  if (c === null) throw new PsirtError('outbox_orphan', `outbox row ${row.id} has no case`);
   const team = deps.teamKeys[0];
   if (team === undefined) throw new PsirtError('no_team_key', 'no team key is loaded');
   const base: Omit<OutgoingMail, 'text'> = {
@@ -68,10 +70,19 @@ async function buildMail(
     messageId: row.message_id,
     inReplyTo: row.in_reply_to,
     references: row.refs,
-    headers: { 'Auto-Submitted': row.payload.autoSubmitted, 'X-Auto-Response-Suppress': 'All' },
+    headers:
+      row.payload.autoSubmitted === 'no'
+        ? {}
+        : { 'Auto-Submitted': row.payload.autoSubmitted, 'X-Auto-Response-Suppress': 'All' },
     date: deps.clock.now(),
   };
   const recipient = row.recipients[0] ?? '';
+  // Only a staff mail may have no case (a command mail that named none).
+  if (c === null) {
+    if (row.payload.template === 'command-confirmation' || row.payload.template === 'command-rejected')
+      return staffMail(deps, row, null, base);
+    throw new PsirtError('outbox_orphan', `outbox row ${row.id} has no case`);
+  }
   const flags = row.payload.flags;
   const unreadable = flags.some((f) => UNREADABLE.has(f));
   const received = formatDate(c.created_at, tz);
@@ -154,6 +165,50 @@ async function buildMail(
         envelopeFrom: config.organisation.security_address,
       };
     }
+    case 'command-confirmation':
+    case 'command-rejected':
+    case 'assignment':
+      return staffMail(deps, row, c, base);
+    case 'reporter-status':
+    case 'reporter-reply': {
+      const key = pinnedKey(db, recipient);
+      const snap = row.payload.snapshot ?? null;
+      const data = {
+        caseId: c.id,
+        reporterName: c.reporter_name ?? '',
+        organisation: config.organisation.name,
+        securityAddress: config.organisation.security_address,
+        encrypted: key !== null,
+        severity: snap?.severity ?? '',
+        cvssScore: snap?.cvssScore?.toFixed(1) ?? '',
+        cvssVector: snap?.cvssVector ?? '',
+        fixDue: snap?.fixDue ? formatDate(snap.fixDue, tz) : '',
+        discloseOn: snap?.discloseOn ?? '',
+        advisoryUrl: snap?.advisoryUrl ?? '',
+        cve: snap?.cve ?? '',
+        credit: snap?.credit ?? c.reporter_name ?? '',
+        duplicateOf: snap?.duplicateOf ?? '',
+        verifyBy: formatDate(
+          c.deadlines.verify ??
+            deps.calendar.add(new Date(c.created_at), config.deadlines.verify).toISOString(),
+          tz,
+        ),
+      };
+      const text =
+        row.payload.template === 'reporter-reply'
+          ? deps.templates.render('reporter-reply', {
+              ...data,
+              staffName: row.payload.staffName ?? '',
+              text: await staffText(deps, row.payload.messageRowId),
+            })
+          : deps.templates.render(`status-${row.payload.statusEvent ?? 'triaged'}`, data);
+      return {
+        mail: { ...base, text },
+        protection: key === null ? { kind: 'signed' } : { kind: 'encrypted', recipientKeys: [key.armored] },
+        // Bounces come back to security@ and are linked to this row (a status mail must not vanish).
+        envelopeFrom: config.organisation.security_address,
+      };
+    }
     case 'delivery-failed': {
       const failedId = Number(row.payload.failedOutboxId);
       const failed = loadOutbox(db, failedId);
@@ -173,6 +228,81 @@ async function buildMail(
       };
     }
   }
+}
+
+/** Mail to a staff member about their command mail: confirmation, rejection, assignment. */
+function staffMail(
+  deps: DeliverDeps,
+  row: OutboxRow,
+  c: CaseSummaryForMail | null,
+  base: Omit<OutgoingMail, 'text'>,
+): { mail: OutgoingMail; protection: Protection; envelopeFrom: string } {
+  const { config, db } = deps;
+  const tz = config.calendar.time_zone;
+  const recipient = row.recipients[0] ?? '';
+  const member = config.staff.find((m) => m.address.toLowerCase() === recipient);
+  const snap = row.payload.snapshot ?? null;
+  const common = {
+    caseId: c?.id ?? '',
+    staffName: member?.name ?? recipient,
+    staffAddress: recipient,
+    snapshot: snap,
+    fixDue: snap?.fixDue ? formatDate(snap.fixDue, tz) : '',
+    tags: snap?.tags.join(', ') ?? '',
+  };
+  const text =
+    row.payload.template === 'command-confirmation'
+      ? deps.templates.render('command-confirmation', {
+          ...common,
+          authLabel: row.payload.authLabel ?? '',
+          outcomes: row.payload.outcomes ?? [],
+          help: row.payload.help === true,
+          helpText: member ? helpText(config.raci, member) : '',
+          reply: row.kind === 'command-confirmation' && hasReply(db, row),
+        })
+      : row.payload.template === 'command-rejected'
+        ? deps.templates.render('command-rejected', {
+            ...common,
+            reason: row.payload.reason ?? '',
+            commands: (row.payload.commands ?? []).join(' '),
+            claimedMessageId: row.payload.claimedMessageId ?? '(none)',
+            dkim: config.commands.dkim_verify || config.commands.trusted_authserv_ids.length > 0,
+            maxAgeHours: config.commands.max_signature_age_hours,
+          })
+        : deps.templates.render('assignment', { ...common, by: row.payload.by ?? '' });
+  const staffKey = deps.staffKeys.get(recipient);
+  return {
+    mail: { ...base, replyTo: config.organisation.security_address, text },
+    protection:
+      staffKey === undefined ? { kind: 'signed' } : { kind: 'encrypted', recipientKeys: [staffKey] },
+    envelopeFrom: config.organisation.security_address,
+  };
+}
+
+/** Whether the command mail of a confirmation also queued a `/reply` to the reporter. */
+function hasReply(db: Db, row: OutboxRow): boolean {
+  return (
+    db.prepare('SELECT 1 FROM outbox WHERE dedupe_key = ?').get(`reply:${row.payload.messageRowId}`) !==
+    undefined
+  );
+}
+
+/**
+ * The staff member's own text of a stored command mail, decoded again (a `/reply` is kept only as
+ * the stored mail, possibly encrypted to the team key: no plaintext at rest).
+ */
+async function staffText(deps: DeliverDeps, rowId: number): Promise<string> {
+  const raw = await readStoredRaw(deps.db, rowId, deps.config.imap.max_message_bytes);
+  if (raw === null) throw new PsirtError('reply_missing', `stored message ${rowId} is not readable`);
+  const decoded = await decodeMessage(raw, {
+    teamKeys: deps.teamKeys,
+    senderKeys: [],
+    maxDecompressedBytes: deps.config.pgp.max_decompressed_bytes,
+    now: deps.clock.now(),
+  });
+  const text = ownText(decoded.text);
+  if (text === '') throw new PsirtError('reply_empty', `stored message ${rowId} has no text to relay`);
+  return text;
 }
 
 /** Decodes a stored report for staff (decrypting it again: no plaintext is kept at rest). */

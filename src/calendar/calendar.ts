@@ -18,6 +18,8 @@ export interface Calendar {
   isBusinessDay(at: Date): boolean;
   /** `start` plus a span: business days keep the wall-clock time and skip closed days. */
   add(start: Date, span: Span): Date;
+  /** The last millisecond of a local date (YYYY-MM-DD) in the calendar's zone: "fix by 3 March". */
+  endOfDay(date: string): Date;
 }
 
 const WEEKDAY_NUMBERS = { mon: 1, tue: 2, wed: 3, thu: 4, fri: 5, sat: 6, sun: 7 } as const;
@@ -61,6 +63,7 @@ export function createCalendar(cfg: CalendarConfig): Calendar {
   return {
     id,
     isBusinessDay: (at) => isOpenDay(DateTime.fromJSDate(at, { zone })),
+    endOfDay: (date) => DateTime.fromISO(date, { zone }).endOf('day').toJSDate(),
     add(start, span) {
       const local = DateTime.fromJSDate(start, { zone });
       switch (span.unit) {

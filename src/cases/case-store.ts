@@ -1,11 +1,15 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Calendar } from '../calendar/calendar.js';
 import type { Classification, ThreadIndex } from '../classify/classify.js';
-import type { Config } from '../config/schema.js';
+import type { CommandOutcome } from '../commands/plan.js';
+import type { Config, StatusEvent } from '../config/schema.js';
 import type { CaseIdFormat } from '../core/case-id.js';
 import type { Clock } from '../core/clock.js';
 import type { DecodedMessage, FoundKey } from '../decode/types.js';
+import { policyId } from '../policy/deadlines.js';
 import type { Db } from './db.js';
+import type { StaffMailInput } from '../commands/prepare.js';
+import { applyStaffMail, syncDeadlines, type CaseSnapshot, type NewOutboxRow } from './command-store.js';
 import { appendEvent } from './events.js';
 import { replySubject, sanitizeSubject } from './subject.js';
 
@@ -13,18 +17,46 @@ import { replySubject, sanitizeSubject } from './subject.js';
 export type CaseFlag = 'undecryptable' | 'corrupt' | 'oversize' | 'key-changed' | 'signature-invalid';
 export const QUARANTINE_FLAGS: ReadonlySet<CaseFlag> = new Set(['undecryptable', 'corrupt', 'oversize']);
 
+export type OutboxTemplate =
+  | 'acknowledgment'
+  | 'staff-notification'
+  | 'delivery-failed'
+  | 'command-confirmation'
+  | 'command-rejected'
+  | 'assignment'
+  | 'reporter-status'
+  | 'reporter-reply';
+
 /** Outbox payload: what the mailer needs to render and seal the mail. Never report content. */
 export interface OutboxPayload {
-  template: 'acknowledgment' | 'staff-notification' | 'delivery-failed';
+  template: OutboxTemplate;
   /** The stored inbound message this mail is about (the mailer re-decodes it for staff). */
   messageRowId: number;
-  /** `auto-replied` for acknowledgments, `auto-generated` for everything else (RFC 3834). */
-  autoSubmitted: 'auto-replied' | 'auto-generated';
+  /**
+   * `auto-replied` for answers to a mail, `auto-generated` for the rest (RFC 3834); `no` for a
+   * person's words relayed (`/reply`).
+   */
+  autoSubmitted: 'auto-replied' | 'auto-generated' | 'no';
   /** Staff notification: new report or follow-up. */
   event?: 'new-report' | 'follow-up';
   flags: CaseFlag[];
   /** delivery-failed: the outbox row that could not be delivered. */
   failedOutboxId?: number;
+  /** command-confirmation: each command and what became of it. */
+  outcomes?: CommandOutcome[];
+  help?: boolean;
+  /** The case after the change (metadata only). */
+  snapshot?: CaseSnapshot | null;
+  authLabel?: string;
+  /** command-rejected: why the mail was not authenticated, and what it tried. */
+  reason?: string;
+  claimedMessageId?: string | null;
+  commands?: string[];
+  /** assignment: who assigned. reporter-reply: who wrote. */
+  by?: string;
+  staffName?: string;
+  /** reporter-status: which status mail. */
+  statusEvent?: StatusEvent;
 }
 
 export interface ApplyDeps {
@@ -44,6 +76,8 @@ export interface ApplyInput {
   fallback: { sender: string | null; subject: string; messageId: string | null };
   classification: Classification;
   flags: CaseFlag[];
+  /** For a staff mail: its authentication and commands, worked out before the transaction. */
+  staff?: StaffMailInput;
 }
 
 export interface ApplyResult {
@@ -119,16 +153,7 @@ function yearIn(zone: string, at: Date): number {
   return Number(new Intl.DateTimeFormat('en', { timeZone: zone, year: 'numeric' }).format(at));
 }
 
-interface InsertOutbox {
-  caseId: string;
-  kind: string;
-  dedupeKey: string;
-  recipients: string[];
-  inReplyTo: string | null;
-  references: string[];
-  subject: string;
-  payload: OutboxPayload;
-}
+type InsertOutbox = Omit<NewOutboxRow, 'payload'> & { payload: OutboxPayload | Record<string, unknown> };
 
 /**
  * Step (d) of the flow: applies a classified message in one IMMEDIATE transaction — case, events,
@@ -165,11 +190,17 @@ export function applyMessage(deps: ApplyDeps, input: ApplyInput): ApplyResult {
       const outboxIds: number[] = [];
       const c = input.classification;
       const actor = sender === '' ? 'unknown' : c.kind === 'staff' ? `staff:${sender}` : `reporter:${sender}`;
-      const ev = (caseId: string | null, type: string, data: Record<string, unknown> = {}): void => {
+      const ev = (
+        caseId: string | null,
+        type: string,
+        data: Record<string, unknown> = {},
+        who: { actor: string; auth: string | null } = { actor, auth: null },
+      ): void => {
         appendEvent(db, clock, {
           caseId,
           type,
-          actor,
+          actor: who.actor,
+          auth: who.auth,
           messageId,
           data: { messageRowId: input.messageRowId, ...data },
         });
@@ -185,7 +216,7 @@ export function applyMessage(deps: ApplyDeps, input: ApplyInput): ApplyResult {
             o.kind,
             o.dedupeKey,
             JSON.stringify(o.recipients),
-            mintMessageId(o.caseId, o.kind, domainOf(config.organisation.security_address)),
+            mintMessageId(o.caseId ?? 'psirt', o.kind, domainOf(config.organisation.security_address)),
             o.inReplyTo,
             o.references.join(' '),
             o.subject,
@@ -253,12 +284,37 @@ export function applyMessage(deps: ApplyDeps, input: ApplyInput): ApplyResult {
           }
           return finish(c.caseId, 'applied', failure);
         case 'staff':
-          ev(c.caseId, c.caseId === null ? 'staff.mail-unthreaded' : 'staff.mail-recorded', {
-            matchedBy: c.matchedBy,
-          });
+          if (input.staff === undefined) {
+            ev(c.caseId, c.caseId === null ? 'staff.mail-unthreaded' : 'staff.mail-recorded', {
+              matchedBy: c.matchedBy,
+            });
+          } else {
+            applyStaffMail(
+              {
+                db,
+                config,
+                calendar: deps.calendar,
+                caseIdPattern: deps.caseIdFormat.pattern,
+                now,
+                messageRowId: input.messageRowId,
+                messageId,
+                references: d?.references ?? [],
+                subject,
+                event: ev,
+                outbox: addOutbox,
+              },
+              c.caseId,
+              input.staff,
+            );
+          }
           return finish(c.caseId, 'applied', failure);
         case 'follow-up': {
           ev(c.caseId, 'case.follow-up', { matchedBy: c.matchedBy, flags });
+          const waiting = db
+            .prepare('UPDATE cases SET waiting_on_reporter = 0 WHERE id = ? AND waiting_on_reporter = 1')
+            .run(c.caseId);
+          // The reporter answered: the paused clock runs again (/pause).
+          if (waiting.changes > 0) ev(c.caseId, 'case.waiting-on-reporter', { waiting: false });
           pinKeys(db, clock, c.caseId, sender, d?.keys ?? [], input.messageRowId, messageId);
           db.prepare('UPDATE cases SET updated_at = ? WHERE id = ?').run(at, c.caseId);
           notifyStaff(c.caseId, 'follow-up');
@@ -334,13 +390,17 @@ function openCase(
     r.at,
     r.at,
   );
-  const policy = config.deadlines;
-  const policyId = createHash('sha256').update(JSON.stringify(policy)).digest('hex').slice(0, 12);
-  for (const kind of ['acknowledge', 'triage'] as const) {
-    db.prepare(
-      'INSERT INTO deadlines (case_id, kind, due_at, calendar, policy, updated_at) VALUES (?, ?, ?, ?, ?, ?)',
-    ).run(id, kind, calendar.add(r.now, policy[kind]).toISOString(), calendar.id, policyId, r.at);
-  }
+  db.prepare(
+    'INSERT INTO deadlines (case_id, kind, due_at, calendar, policy, updated_at) VALUES (?, ?, ?, ?, ?, ?)',
+  ).run(
+    id,
+    'acknowledge',
+    calendar.add(r.now, config.deadlines.acknowledge).toISOString(),
+    calendar.id,
+    policyId(config.deadlines),
+    r.at,
+  );
+  syncDeadlines(db, id, config, calendar, r.at);
   return id;
 }
 

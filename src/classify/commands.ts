@@ -8,19 +8,9 @@
  * takes one, is the next word (or a "quoted phrase"). Anything else is ordinary subject text.
  */
 
-export const SEVERITIES = ['critical', 'high', 'medium', 'low', 'none'] as const;
-export const RESOLUTIONS = [
-  'fixed',
-  'duplicate',
-  'invalid',
-  'not-applicable',
-  'wontfix',
-  'withdrawn',
-  'spam',
-] as const;
+import { RESOLUTIONS, SEVERITIES, type Resolution, type Severity } from '../core/vocabulary.js';
 
-export type Severity = (typeof SEVERITIES)[number];
-export type Resolution = (typeof RESOLUTIONS)[number];
+export { RESOLUTIONS, SEVERITIES, type Resolution, type Severity };
 
 export type StaffCommand =
   | { name: 'help' }
@@ -43,7 +33,9 @@ export type StaffCommand =
   | { name: 'reopen' }
   | { name: 'hold' }
   | { name: 'unhold' }
-  | { name: 'pause' };
+  | { name: 'pause' }
+  | { name: 'publish'; url: string }
+  | { name: 'credit'; credit: string };
 
 export type CommandName = StaffCommand['name'];
 
@@ -81,6 +73,8 @@ export const COMMAND_HELP: readonly [string, string][] = [
   ['/hold', 'put the case on hold (deadlines and retention pause)'],
   ['/unhold', 'release the hold'],
   ['/pause', 'wait on the reporter (the clock pauses until they reply)'],
+  ['/publish <https-url>', 'the advisory is published at this address (tells the reporter)'],
+  ['/credit <"name"|none>', 'how the reporter is credited in the advisory'],
 ];
 
 const NO_ARG = new Set<CommandName>([
@@ -107,6 +101,8 @@ const WITH_ARG = new Set<CommandName>([
   'duplicate',
   'link',
   'close',
+  'publish',
+  'credit',
 ]);
 
 const CVSS = /^CVSS:(3\.[01]|4\.0)\/[A-Z]{1,3}:[A-Z](\/[A-Z]{1,3}:[A-Z])+$/;
@@ -157,6 +153,14 @@ function build(name: CommandName, arg: string, caseIdPattern: string): StaffComm
       const m = caseRe.exec(arg);
       return m?.[1] ? { name, caseId: m[1] } : 'expects a case id';
     }
+    case 'publish':
+      return /^https:\/\/[^\s/]+\.[^\s]+$/i.test(arg) && URL.canParse(arg) && arg.length <= 500
+        ? { name, url: arg }
+        : 'expects the https:// address of the advisory';
+    case 'credit':
+      return arg.trim() !== '' && arg.length <= 200 && !/[\r\n]/.test(arg)
+        ? { name, credit: arg.trim() }
+        : 'expects a name (in "quotes" when it has spaces) or none';
     case 'close':
       return (RESOLUTIONS as readonly string[]).includes(arg.toLowerCase())
         ? { name, resolution: arg.toLowerCase() as Resolution }

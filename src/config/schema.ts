@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import Holidays from 'date-holidays';
 import { parseCaseIdFormat } from '../core/case-id.js';
+import { RESOLUTIONS } from '../core/vocabulary.js';
 
 /**
  * The one configuration schema (STYLE.md rule 8). Keys are snake_case so that each maps 1:1 to an
@@ -290,6 +291,100 @@ const log = z.strictObject({
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
 });
 
+const commands = z.strictObject({
+  /** Accept a valid OpenPGP signature by the staff member's configured fingerprint (needs key_file). */
+  pgp: z.boolean(),
+  /** Verify DKIM ourselves (DNS lookups): a pass aligned with From: that signs Subject and Message-ID. */
+  dkim_verify: z.boolean(),
+  /**
+   * Accept dkim=pass (or dmarc=pass) from the top-most Authentication-Results header, only when it
+   * was written by one of these authserv-ids (your own border MTA, which strips forged ones).
+   */
+  trusted_authserv_ids: z.array(nonEmpty.transform((s) => s.toLowerCase())),
+  /** A signature older than this is a replay and changes nothing. */
+  max_signature_age_hours: positiveInt,
+  /** At most this many "not authenticated" notices per staff member per hour (forgery floods). */
+  max_rejections_per_hour: z.number().int().min(0),
+});
+
+/** Commands that need a RACI role; `/help` and `/note` are open to every staff member. */
+export const GOVERNED_COMMANDS = [
+  'triage',
+  'assign',
+  'severity',
+  'cvss',
+  'verified',
+  'fix-by',
+  'fixed',
+  'disclose',
+  'cve',
+  'reply',
+  'tag',
+  'external',
+  'duplicate',
+  'link',
+  'close',
+  'reopen',
+  'hold',
+  'unhold',
+  'pause',
+  'publish',
+  'credit',
+] as const;
+
+const raciActivity = z.strictObject({
+  activity: nonEmpty,
+  /** Staff commands that perform this activity. */
+  commands: z.array(z.enum(GOVERNED_COMMANDS)),
+  /** R: does the work; may run the commands. */
+  responsible: z.array(z.enum(ROLES)).min(1, 'at least one responsible role'),
+  /** A: answers for it; may run the commands too. Exactly one role (RACI). */
+  accountable: z.enum(ROLES),
+  /** C: asked before; I: told after. Documentation for the published procedure. */
+  consulted: z.array(z.enum(ROLES)).default([]),
+  informed: z.array(z.enum(ROLES)).default([]),
+});
+
+const raci = z.array(raciActivity).superRefine((acts, ctx) => {
+  const owner = new Map<string, number>();
+  acts.forEach((a, i) => {
+    for (const c of a.commands) {
+      const first = owner.get(c);
+      if (first !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [i, 'commands'],
+          message: `/${c} is already governed by raci[${first}] (${acts[first]?.activity ?? ''})`,
+        });
+      }
+      owner.set(c, i);
+    }
+  });
+  const missing = GOVERNED_COMMANDS.filter((c) => !owner.has(c));
+  if (missing.length > 0) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `no activity governs ${missing.map((c) => `/${c}`).join(', ')}: every command needs a role`,
+    });
+  }
+});
+
+/** Status mails a reporter can get; each is `config/templates/status-<event>.txt`. */
+export const STATUS_EVENTS = [
+  'triaged',
+  'verified',
+  'fix-scheduled',
+  'fixed',
+  'disclosure-scheduled',
+  'published',
+  ...RESOLUTIONS.map((r) => `closed-${r}` as const),
+] as const;
+
+const statusMails = z.strictObject({
+  /** Which case events mail the reporter (a `/reply` always does). */
+  events: z.array(z.enum(STATUS_EVENTS)),
+});
+
 const organisation = z.strictObject({
   name: nonEmpty,
   /** Public address reporters write to; shown in templates and security.txt. */
@@ -312,6 +407,9 @@ export const ConfigSchema = z
     retention,
     acknowledgment,
     notifications,
+    commands,
+    raci,
+    status_mails: statusMails,
     mailer,
     templates,
     log,
@@ -350,5 +448,7 @@ export const ConfigSchema = z
 
 export type Config = z.infer<typeof ConfigSchema>;
 export type StaffMember = Config['staff'][number];
+export type RaciActivity = Config['raci'][number];
+export type StatusEvent = (typeof STATUS_EVENTS)[number];
 export type DeadlineUnit = (typeof UNITS)[number];
 export const STAFF_ROLES = ROLES;

@@ -603,6 +603,7 @@ async function judge(claim: SignatureClaim, ctx: Context): Promise<SignatureVerd
         fingerprint: check.fingerprint,
         keyId: check.keyId,
         createdAt: check.createdAt?.toISOString() ?? '',
+        digest: check.digest,
         format,
       };
     case 'unknown-key':

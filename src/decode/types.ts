@@ -56,6 +56,8 @@ export type SignatureVerdict =
       fingerprint: string;
       keyId: string;
       createdAt: string;
+      /** Hex SHA-256 of the signature packet (a replayed signature has the same digest). */
+      digest: string;
       format: SignatureFormat;
     }
   /** Signed, but by a key we do not hold. */

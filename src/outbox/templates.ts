@@ -1,6 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Handlebars from 'handlebars';
+import { STATUS_EVENTS } from '../config/schema.js';
 import { PsirtError } from '../core/errors.js';
 
 /** Every template the service renders; all must exist in the template folder (checked at start). */
@@ -10,6 +11,11 @@ export const TEMPLATE_NAMES = [
   'staff-notification',
   'staff-notification-withheld',
   'delivery-failed',
+  'command-confirmation',
+  'command-rejected',
+  'assignment',
+  'reporter-reply',
+  ...STATUS_EVENTS.map((e) => `status-${e}` as const),
 ] as const;
 
 export type TemplateName = (typeof TEMPLATE_NAMES)[number];
@@ -20,11 +26,30 @@ export interface Templates {
 
 /**
  * Loads and compiles the plain-text Handlebars templates the organisation edits
- * (`config/templates/<name>.txt`). Plain text, so no HTML escaping; `strict` makes a misspelt
+ * (`config/templates/<name>.txt`, partials `_<name>.txt`). Plain text, so no HTML escaping; `strict` makes a misspelt
  * placeholder an error at render time instead of an empty gap in a mail to a researcher.
  */
 export function loadTemplates(dir: string): Templates {
   const hb = Handlebars.create();
+  // `_name.txt` files are partials, used as {{> name}} (e.g. the shared footer of status mails).
+  let files: string[];
+  try {
+    files = readdirSync(dir);
+  } catch (err) {
+    throw new PsirtError('template_missing', `cannot read the template folder ${dir}`, { cause: err });
+  }
+  for (const f of files.filter((n) => /^_[a-z0-9-]+\.txt$/.test(n))) {
+    const file = join(dir, f);
+    try {
+      const source = readFileSync(file, 'utf8');
+      hb.precompile(source, { noEscape: true, strict: true });
+      hb.registerPartial(f.slice(1, -4), source);
+    } catch (err) {
+      throw new PsirtError('template_invalid', `partial ${f} (${file}): ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+  }
   const compiled = new Map<TemplateName, Handlebars.TemplateDelegate>();
   for (const name of TEMPLATE_NAMES) {
     const file = join(dir, `${name}.txt`);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import * as openpgp from 'openpgp';
 import type { PublicKeyRecord } from './read-keys.js';
 import { safeReason } from './safe-reason.js';
@@ -8,7 +9,14 @@ export type VerificationResult = Awaited<ReturnType<typeof openpgp.verify>>['sig
 /** The outcome of checking the signatures on one piece of signed data. */
 export type SignatureCheck =
   | { state: 'none' }
-  | { state: 'valid'; fingerprint: string; keyId: string; createdAt: Date | null }
+  | {
+      state: 'valid';
+      fingerprint: string;
+      keyId: string;
+      createdAt: Date | null;
+      /** Hex SHA-256 of the signature packet: the same signature seen twice is a replay. */
+      digest: string;
+    }
   | { state: 'unknown-key'; keyId: string }
   | { state: 'invalid'; keyId: string | null; reason: string };
 
@@ -134,7 +142,12 @@ async function summarise(
     if (outcome?.status === 'fulfilled') {
       const sig = signatures[i];
       const created = sig?.status === 'fulfilled' ? (sig.value.packets[0]?.created ?? null) : null;
-      return { state: 'valid', fingerprint: holder?.fingerprint ?? keyId, keyId, createdAt: created };
+      // write() gives bytes here: the signature was read from bytes, not from a stream.
+      const packet = sig?.status === 'fulfilled' ? sig.value.write() : new Uint8Array();
+      const digest = createHash('sha256')
+        .update(packet instanceof Uint8Array ? packet : `${keyId}:${String(created?.getTime())}`)
+        .digest('hex');
+      return { state: 'valid', fingerprint: holder?.fingerprint ?? keyId, keyId, createdAt: created, digest };
     }
     if (holder === undefined) unknown ??= { state: 'unknown-key', keyId };
     else invalid ??= { state: 'invalid', keyId, reason: safeReason(outcome?.reason) };

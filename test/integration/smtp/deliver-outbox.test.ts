@@ -7,7 +7,7 @@ import { applyMessage } from '../../../src/cases/case-store.js';
 import type { Db } from '../../../src/cases/db.js';
 import { storeRaw } from '../../../src/cases/intake-store.js';
 import { loadConfig } from '../../../src/config/load.js';
-import type { Config } from '../../../src/config/schema.js';
+import { STATUS_EVENTS, type Config } from '../../../src/config/schema.js';
 import { parseCaseIdFormat } from '../../../src/core/case-id.js';
 import { systemClock } from '../../../src/core/clock.js';
 import { createLogger } from '../../../src/core/log.js';
@@ -196,5 +196,58 @@ describe('deliverOutbox() through the real Postfix', () => {
     await deliverOutbox(d, ack);
     d.transport.close();
     expect(row(db, ack)).toMatchObject({ state: 'sent', attempts: 2 });
+  });
+
+  it('renders and sends every reporter status template (strict templates: no missing placeholder)', async () => {
+    const db = migratedDb(systemClock);
+    caseFrom(db, 'reporter1@psirt.test', `${Date.now()}.status@reporter.test`);
+    const c = db.prepare('SELECT id, created_at FROM cases').get() as { id: string; created_at: string };
+    const snapshot = {
+      stage: 'disclosure',
+      resolution: null,
+      severity: 'high',
+      cvssScore: 8.1,
+      cvssVector: 'CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:U/C:H/I:H/A:H',
+      assignee: 'bob@psirt.test',
+      onHold: false,
+      waitingOnReporter: false,
+      tags: ['firmware'],
+      cve: 'CVE-2026-12345',
+      fixDue: c.created_at,
+      discloseOn: '2027-01-15',
+      advisoryUrl: 'https://example.org/adv/1',
+      credit: 'Jane Doe',
+      duplicateOf: 'SEC-2026-0001',
+    };
+    const ids = STATUS_EVENTS.map((event, i) =>
+      Number(
+        db
+          .prepare(
+            `INSERT INTO outbox (case_id, kind, dedupe_key, recipients, message_id, subject, payload, created_at)
+             VALUES (?, 'reporter-status', ?, '["reporter1@psirt.test"]', ?, ?, ?, ?)`,
+          )
+          .run(
+            c.id,
+            `status-test:${event}`,
+            `${Date.now()}.${i}.status@psirt.test`,
+            `Re: [${c.id}] ${event}`,
+            JSON.stringify({
+              template: 'reporter-status',
+              statusEvent: event,
+              messageRowId: 1,
+              autoSubmitted: 'auto-generated',
+              flags: [],
+              snapshot,
+            }),
+            c.created_at,
+          ).lastInsertRowid,
+      ),
+    );
+    const d = deps(db);
+    for (const id of ids) await deliverOutbox(d, id);
+    d.transport.close();
+    expect(ids.map((id) => [id, row(db, id).state, row(db, id).last_error])).toEqual(
+      ids.map((id) => [id, 'sent', null]),
+    );
   });
 });

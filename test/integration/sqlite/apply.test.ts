@@ -1,67 +1,12 @@
-import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { createCalendar } from '../../../src/calendar/calendar.js';
-import {
-  applyMessage,
-  loadThreadIndex,
-  type ApplyInput,
-  type CaseFlag,
-} from '../../../src/cases/case-store.js';
+import { applyMessage } from '../../../src/cases/case-store.js';
 import type { Db } from '../../../src/cases/db.js';
 import { verifyEventChain } from '../../../src/cases/events.js';
-import { storeRaw } from '../../../src/cases/intake-store.js';
-import { classify } from '../../../src/classify/classify.js';
-import { subjectTags, threadIds } from '../../../src/classify/thread.js';
-import { loadConfig } from '../../../src/config/load.js';
-import { parseCaseIdFormat } from '../../../src/core/case-id.js';
-import { fixedClock } from '../../../src/core/clock.js';
-import type { DecodedMessage } from '../../../src/decode/types.js';
 import { buildDecoded } from '../../support/builders.js';
 import { migratedDb } from '../../support/db.js';
+import { ingestHarness } from '../../support/ingest.js';
 
-const clock = fixedClock('2026-11-24T12:00:00Z');
-const config = loadConfig({ env: { PSIRT_ENV: 'test', PSIRT_IMAP__PASSWORD: 'x' } });
-const caseIdFormat = parseCaseIdFormat(config.cases.id_format);
-const deps = (db: Db) => ({ db, clock, config, caseIdFormat, calendar: createCalendar(config.calendar) });
-let uid = 0;
-
-/** Stores a fake raw message and runs classify + apply on the decoded form, as the pipeline does. */
-function ingest(db: Db, d: DecodedMessage, flags: CaseFlag[] = []) {
-  uid += 1;
-  const raw = Buffer.from(`Message-ID: <${d.messageId ?? 'none'}>\r\n\r\n${uid}`);
-  const stored = storeRaw(db, clock, {
-    mailbox: 'INBOX',
-    uidvalidity: '1',
-    uid,
-    size: raw.length,
-    raw,
-    rawPath: null,
-    sha256: createHash('sha256').update(raw).digest('hex'),
-    messageId: d.messageId,
-    internalDate: null,
-  });
-  const rowId = stored.rowId;
-  const index = loadThreadIndex(db, {
-    messageRowId: rowId,
-    messageId: d.messageId,
-    threadIds: threadIds(d),
-    tags: subjectTags(d.subject, caseIdFormat.pattern),
-    bouncedMessageId: d.delivery?.originalMessageId ?? null,
-  });
-  const classification = classify(d, index, {
-    ourAddresses: ['security@psirt.test'],
-    staffAddresses: config.staff.map((s) => s.address),
-    caseIdPattern: caseIdFormat.pattern,
-  });
-  const input: ApplyInput = {
-    messageRowId: rowId,
-    decoded: d,
-    fallback: { sender: null, subject: '', messageId: null },
-    classification,
-    flags,
-  };
-  return { rowId, classification, result: applyMessage(deps(db), input) };
-}
+const { clock, config, deps, ingest } = ingestHarness();
 
 const outbox = (db: Db) =>
   db.prepare('SELECT kind, recipients, in_reply_to, subject, message_id FROM outbox ORDER BY id').all() as {
@@ -221,26 +166,5 @@ describe('applyMessage()', () => {
     expect(db.prepare('SELECT flags FROM cases').get()).toEqual({ flags: '["undecryptable"]' });
     expect(outbox(db).filter((r) => r.kind === 'acknowledgment')).toHaveLength(1);
     expect(db.prepare('SELECT failure FROM messages').get()).toEqual({ failure: 'undecryptable' });
-  });
-
-  it('only records an unauthenticated staff mail carrying commands: no stage change, nothing sent', () => {
-    const db = migratedDb(clock);
-    ingest(db, buildDecoded({ messageId: 'r1@x' }));
-    const before = outbox(db).length;
-    const forged = ingest(
-      db,
-      buildDecoded({
-        messageId: 'forged@x',
-        from: { address: 'alice@psirt.test', name: 'Alice' },
-        replyTo: [{ address: 'mallory@psirt.test', name: null }],
-        subject: 'Re: [SEC-2026-0001] /close spam /reply',
-      }),
-    );
-    expect(forged.classification).toMatchObject({ kind: 'staff', caseId: 'SEC-2026-0001' });
-    expect(db.prepare("SELECT stage, resolution FROM cases WHERE id = 'SEC-2026-0001'").get()).toEqual({
-      stage: 'received',
-      resolution: null,
-    });
-    expect(outbox(db)).toHaveLength(before);
   });
 });

@@ -20,6 +20,21 @@ describe('parseCommands()', () => {
     });
   });
 
+  it('reads /publish with an https address and /credit with a quoted name', () => {
+    expect(
+      parse('[SEC-2026-0042] /publish https://example.org/advisories/2026-01 /credit "Jane Doe"').commands,
+    ).toEqual([
+      { name: 'publish', url: 'https://example.org/advisories/2026-01' },
+      { name: 'credit', credit: 'Jane Doe' },
+    ]);
+  });
+
+  it('refuses /publish without an https address', () => {
+    expect(parse('/publish http://example.org/a').rejected).toEqual([
+      { text: '/publish http://example.org/a', reason: 'expects the https:// address of the advisory' },
+    ]);
+  });
+
   it('accepts a CVSS 4.0 vector', () => {
     expect(
       parse('/cvss CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N').commands,

@@ -18,6 +18,7 @@ describe('decodeMessage() on multipart/signed (RFC 3156 §5)', () => {
       fingerprint: FINGERPRINTS.reporter1,
       keyId: 'BA2553C53E641671',
       createdAt: SIGNED_AT,
+      digest: expect.stringMatching(/^[0-9a-f]{64}$/),
       format: 'pgp-mime',
     });
   });

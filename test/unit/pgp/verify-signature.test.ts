@@ -1,8 +1,21 @@
+import { createHash } from 'node:crypto';
 import * as openpgp from 'openpgp';
 import { describe, expect, it } from 'vitest';
 import { readPublicKeys } from '../../../src/pgp/read-keys.js';
 import { readCleartext, readDetachedSignature } from '../../../src/pgp/verify-signature.js';
 import { FINGERPRINTS, NOW, publicKey, teamKey } from '../../support/mail-fixtures.js';
+
+/** The binary packets inside an ASCII armor (RFC 9580 §6): the base64 lines before the checksum. */
+function dearmor(armored: string): Buffer {
+  const body = armored.split(/\r?\n\r?\n/)[1] ?? '';
+  return Buffer.from(
+    body
+      .split(/\r?\n/)
+      .filter((l) => l !== '' && !l.startsWith('=') && !l.startsWith('-----'))
+      .join(''),
+    'base64',
+  );
+}
 
 const data = Buffer.from('Content-Type: text/plain\r\n\r\nsigned');
 
@@ -18,10 +31,8 @@ async function signedBy(name: 'alice' | 'bob', opts: { date?: Date } = {}) {
 
 describe('readDetachedSignature()', () => {
   it('is valid for the signer key, with its fingerprint and the creation time', async () => {
-    const pending = await readDetachedSignature(
-      data,
-      await signedBy('alice', { date: new Date('2026-11-30T10:00:00Z') }),
-    );
+    const armored = await signedBy('alice', { date: new Date('2026-11-30T10:00:00Z') });
+    const pending = await readDetachedSignature(data, armored);
     if ('state' in pending) throw new Error(pending.state);
     const { keys } = await readPublicKeys([publicKey('bob'), publicKey('alice')]);
     expect(await pending.check(keys, NOW)).toEqual({
@@ -29,7 +40,22 @@ describe('readDetachedSignature()', () => {
       fingerprint: FINGERPRINTS.alice,
       keyId: 'F3A0804237898995',
       createdAt: new Date('2026-11-30T10:00:00Z'),
+      // The digest is of the signature packet's bytes: the armor's base64 body, decoded.
+      digest: createHash('sha256').update(dearmor(armored)).digest('hex'),
     });
+  });
+
+  it('gives two signatures over the same data different digests (the replay key)', async () => {
+    const { keys } = await readPublicKeys([publicKey('alice')]);
+    const digests = [];
+    for (const date of [new Date('2026-11-30T10:00:00Z'), new Date('2026-11-30T10:00:01Z')]) {
+      const pending = await readDetachedSignature(data, await signedBy('alice', { date }));
+      if ('state' in pending) throw new Error(pending.state);
+      const r = await pending.check(keys, NOW);
+      digests.push(r.state === 'valid' ? r.digest : r.state);
+    }
+    expect(digests[0]).toMatch(/^[0-9a-f]{64}$/);
+    expect(digests[0]).not.toBe(digests[1]);
   });
 
   it('is invalid, not a rejection, when a key we hold does not verify it', async () => {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { STAGES, transition, type Stage, type StageChange } from '../../../src/cases/lifecycle.js';
+import { STAGES, transition, type Stage, type StageChange } from '../../../src/commands/lifecycle.js';
 
 describe('transition()', () => {
   it('walks the whole lifecycle received → triage → verifying → fixing → disclosure → closed', () => {
-    const steps: StageChange['kind'][] = ['triage', 'start-verifying', 'verified', 'fixed', 'close'];
+    const steps: StageChange['kind'][] = ['start-triage', 'triaged', 'verified', 'fixed', 'close'];
     let stage: Stage = 'received';
     for (const kind of steps) {
       const r = transition(stage, { kind });
@@ -21,13 +21,18 @@ describe('transition()', () => {
     expect(transition('received', { kind: 'fixed' })).toEqual({
       ok: false,
       from: 'received',
-      reason: 'fixed is not possible in stage received (only from fixing)',
+      reason: 'the case is in stage received; fixed is possible only from fixing',
     });
   });
 
   it('never leaves closed except by reopen', () => {
-    const kinds: StageChange['kind'][] = ['triage', 'start-verifying', 'verified', 'fixed', 'close'];
+    const kinds: StageChange['kind'][] = ['start-triage', 'triaged', 'verified', 'fixed', 'close'];
     for (const kind of kinds) expect(transition('closed', { kind }).ok).toBe(false);
+  });
+
+  it('lets /verified skip triage, but nothing skips fixing', () => {
+    expect(transition('received', { kind: 'verified' })).toMatchObject({ ok: true, to: 'fixing' });
+    expect(transition('verifying', { kind: 'fixed' }).ok).toBe(false);
   });
 
   it('allows close from every open stage', () => {

@@ -1,0 +1,81 @@
+import { createHash } from 'node:crypto';
+import type { Calendar } from '../calendar/calendar.js';
+import type { Config } from '../config/schema.js';
+import type { Severity } from '../core/vocabulary.js';
+
+export type DeadlinePolicy = Config['deadlines'];
+
+/** The stage-deadlines the policy derives from a case (acknowledge is met by the mailer). */
+export const DERIVED_KINDS = ['triage', 'verify', 'fix', 'disclose'] as const;
+export type DerivedKind = (typeof DERIVED_KINDS)[number];
+
+/** What a case's deadlines depend on: its dates as recorded by the events that set them. */
+export interface CaseFacts {
+  createdAt: Date;
+  /** Set by /reopen: the triage and verify clocks start again from here. */
+  reopenedAt: Date | null;
+  closedAt: Date | null;
+  severity: Severity | null;
+  /** Agreed fix date, YYYY-MM-DD (overrides the policy for the severity). */
+  fixBy: string | null;
+  /** Agreed disclosure date, YYYY-MM-DD. */
+  discloseOn: string | null;
+  triagedAt: Date | null;
+  verifiedAt: Date | null;
+  fixedAt: Date | null;
+  publishedAt: Date | null;
+}
+
+export interface DerivedDeadline {
+  kind: DerivedKind;
+  dueAt: Date;
+  state: 'open' | 'met' | 'cancelled';
+  metAt: Date | null;
+}
+
+/** A short digest of the deadline policy, recorded with every deadline it produced. */
+export function policyId(policy: DeadlinePolicy): string {
+  return createHash('sha256').update(JSON.stringify(policy)).digest('hex').slice(0, 12);
+}
+
+/**
+ * Derives the stage deadlines of one case from its facts (DESIGN.md "Case lifecycle"). Pure and
+ * total: the same facts, policy and calendar always give the same deadlines, so a policy or
+ * calendar change is applied by deriving again.
+ *   triage    report received (or reopened) + deadlines.triage; met by /triage (or /verified)
+ *   verify    report received (or reopened) + deadlines.verify; met by /verified
+ *   fix       the /fix-by date, else report received (or reopened) + deadlines.fix[severity]; met
+ *             by /fixed.
+ *             No severity yet (or severity none) and no /fix-by date: no fix deadline.
+ *   disclose  the /disclose date, else fixed + deadlines.disclose; met by /publish
+ * A closed case has no open deadline: each one not met is cancelled.
+ */
+export function deriveDeadlines(
+  facts: CaseFacts,
+  policy: DeadlinePolicy,
+  calendar: Calendar,
+): DerivedDeadline[] {
+  const start = facts.reopenedAt ?? facts.createdAt;
+  const out: DerivedDeadline[] = [];
+  const push = (kind: DerivedKind, dueAt: Date, metAt: Date | null): void => {
+    const state = metAt !== null ? 'met' : facts.closedAt !== null ? 'cancelled' : 'open';
+    out.push({ kind, dueAt, state, metAt });
+  };
+  push('triage', calendar.add(start, policy.triage), facts.triagedAt ?? facts.verifiedAt);
+  push('verify', calendar.add(start, policy.verify), facts.verifiedAt);
+  const fixDue =
+    facts.fixBy !== null
+      ? calendar.endOfDay(facts.fixBy)
+      : facts.severity !== null && facts.severity !== 'none'
+        ? calendar.add(start, { amount: policy.fix[facts.severity], unit: policy.fix.unit })
+        : null;
+  if (fixDue !== null) push('fix', fixDue, facts.fixedAt);
+  const discloseDue =
+    facts.discloseOn !== null
+      ? calendar.endOfDay(facts.discloseOn)
+      : facts.fixedAt !== null
+        ? calendar.add(facts.fixedAt, policy.disclose)
+        : null;
+  if (discloseDue !== null) push('disclose', discloseDue, facts.publishedAt);
+  return out;
+}

@@ -1,0 +1,310 @@
+import { describe, expect, it } from 'vitest';
+import type { Db } from '../../../src/cases/db.js';
+import { verifyEventChain } from '../../../src/cases/events.js';
+import type { DecodedMessage } from '../../../src/decode/types.js';
+import { buildDecoded } from '../../support/builders.js';
+import { migratedDb } from '../../support/db.js';
+import { ingestHarness } from '../../support/ingest.js';
+
+const { clock, config, ingest } = ingestHarness();
+const staffMember = (local: string) => config.staff.find((s) => s.address === `${local}@psirt.test`)!;
+const CVSS = 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H';
+let n = 0;
+
+/** A mail from a staff member, signed by their configured key unless `signature` says otherwise. */
+function staffMail(
+  local: string,
+  subject: string,
+  over: Partial<DecodedMessage> & { signedAt?: string } = {},
+): DecodedMessage {
+  n += 1;
+  const fpr = staffMember(local).fingerprint!;
+  const { signedAt, ...rest } = over;
+  return buildDecoded({
+    messageId: `staff-${n}@psirt.test`,
+    from: { address: `${local}@psirt.test`, name: local },
+    subject,
+    text: 'Internal: looks real.\n\nOn Mon, Jane wrote:\n> SECRET-REPORT-DETAIL\n',
+    signature: {
+      state: 'valid',
+      fingerprint: fpr,
+      keyId: fpr.slice(-16),
+      createdAt: signedAt ?? clock.now().toISOString(),
+      digest: `${n}`.padStart(64, '0'),
+      format: 'pgp-mime',
+    },
+    ...rest,
+  });
+}
+
+const kase = (db: Db, id = 'SEC-2026-0001') =>
+  db.prepare('SELECT stage, resolution, severity, cvss_score, assignee FROM cases WHERE id = ?').get(id) as {
+    stage: string;
+    resolution: string | null;
+    severity: string | null;
+    cvss_score: number | null;
+    assignee: string | null;
+  };
+const mails = (db: Db, kind?: string) =>
+  (
+    db
+      .prepare(
+        `SELECT kind, recipients, in_reply_to, refs, subject, payload FROM outbox ${kind ? 'WHERE kind = ?' : ''} ORDER BY id`,
+      )
+      .all(...(kind ? [kind] : [])) as {
+      kind: string;
+      recipients: string;
+      in_reply_to: string | null;
+      refs: string;
+      subject: string;
+      payload: string;
+    }[]
+  ).map((r) => ({
+    ...r,
+    recipients: JSON.parse(r.recipients) as string[],
+    payload: JSON.parse(r.payload) as Record<string, unknown>,
+  }));
+const toReporter = (db: Db) =>
+  mails(db).filter((m) => m.recipients.includes('reporter1@psirt.test') && m.kind !== 'acknowledgment');
+const deadline = (db: Db, kind: string) =>
+  db
+    .prepare('SELECT due_at, state FROM deadlines WHERE case_id = ? AND kind = ?')
+    .get('SEC-2026-0001', kind) as { due_at: string; state: string } | undefined;
+
+function withCase(): Db {
+  const db = migratedDb(clock);
+  ingest(db, buildDecoded({ messageId: 'r1@x' }));
+  return db;
+}
+
+describe('staff commands through applyMessage()', () => {
+  it("applies alice's signed /assign bob /cvss: 9.8 critical, the critical fix deadline, events naming her key", () => {
+    const db = withCase();
+    ingest(db, staffMail('alice', `Re: [SEC-2026-0001] XSS /assign bob /cvss ${CVSS}`));
+    expect(kase(db)).toEqual({
+      stage: 'triage',
+      resolution: null,
+      severity: 'critical',
+      cvss_score: 9.8,
+      assignee: 'bob@psirt.test',
+    });
+    // test profile: critical = 60 seconds from the report.
+    expect(deadline(db, 'fix')).toEqual({ due_at: '2026-11-24T12:01:00.000Z', state: 'open' });
+    const events = db
+      .prepare("SELECT type, actor, auth, message_id FROM events WHERE actor LIKE 'staff:%' ORDER BY id")
+      .all() as { type: string; actor: string; auth: string; message_id: string }[];
+    expect(events.map((e) => e.type)).toEqual([
+      'case.assigned',
+      'case.severity-set',
+      'case.stage-changed',
+      'case.note',
+    ]);
+    for (const e of events) {
+      expect(e).toMatchObject({
+        actor: 'staff:alice@psirt.test',
+        auth: `pgp:${staffMember('alice').fingerprint!}`,
+      });
+      expect(e.message_id).toMatch(/^staff-\d+@psirt\.test$/);
+    }
+    const [confirmation] = mails(db, 'command-confirmation');
+    expect(confirmation).toMatchObject({
+      recipients: ['alice@psirt.test'],
+      subject: 'Re: [SEC-2026-0001] XSS in the login form',
+    });
+    expect(confirmation!.in_reply_to).toMatch(/^staff-\d+@psirt\.test$/);
+    expect(mails(db, 'assignment').map((m) => m.recipients)).toEqual([['bob@psirt.test']]);
+    expect(toReporter(db)).toEqual([]);
+    expect(verifyEventChain(db).ok).toBe(true);
+  });
+
+  it.each([
+    ['unsigned', { signature: { state: 'none' } }],
+    [
+      'signed by an unrelated key',
+      { signature: { state: 'unknown-key', keyId: '0123456789ABCDEF', format: 'pgp-mime' } },
+    ],
+    [
+      'signed by a key carried in the mail itself (not the configured one)',
+      {
+        signature: {
+          state: 'valid',
+          fingerprint: 'B'.repeat(40),
+          keyId: 'B'.repeat(16),
+          createdAt: '2026-11-24T12:00:00.000Z',
+          digest: 'f'.repeat(64),
+          format: 'pgp-mime',
+        },
+      },
+    ],
+    [
+      'with a forged Reply-To',
+      { signature: { state: 'none' }, replyTo: [{ address: 'mallory@psirt.test', name: null }] },
+    ],
+    [
+      'with Authentication-Results from an untrusted authserv-id',
+      {
+        signature: { state: 'none' },
+        headers: {
+          ...buildDecoded().headers,
+          authenticationResults: ['evil.example; dkim=pass header.d=psirt.test'],
+        },
+      },
+    ],
+    ['signed 4 days ago', { signedAt: '2026-11-20T12:00:00.000Z' }],
+  ] as [string, Partial<DecodedMessage> & { signedAt?: string }][])(
+    "changes nothing for a mail %s; only alice's configured address is told",
+    (_name, over) => {
+      const db = withCase();
+      const before = kase(db);
+      ingest(
+        db,
+        staffMail('alice', `Re: [SEC-2026-0001] /assign bob /cvss ${CVSS} /reply /close spam`, over),
+      );
+      expect(kase(db)).toEqual(before);
+      const rejected = mails(db, 'command-rejected');
+      expect(rejected).toHaveLength(1);
+      expect(rejected[0]!.recipients).toEqual(['alice@psirt.test']);
+      expect(mails(db).some((m) => m.recipients.includes('mallory@psirt.test'))).toBe(false);
+      expect(toReporter(db)).toEqual([]);
+      expect(mails(db, 'command-confirmation')).toEqual([]);
+      expect(db.prepare("SELECT actor FROM events WHERE type = 'staff.unauthenticated'").get()).toEqual({
+        actor: 'unverified:alice@psirt.test',
+      });
+    },
+  );
+
+  it('refuses a signature used before, even under a new Message-ID and subject', () => {
+    const db = withCase();
+    const first = staffMail('alice', 'Re: [SEC-2026-0001] /tag firmware');
+    ingest(db, first);
+    ingest(db, { ...first, messageId: 'replayed@evil', subject: 'Re: [SEC-2026-0001] /close spam' });
+    expect(kase(db).stage).toBe('triage');
+    expect(db.prepare("SELECT count(*) AS n FROM events WHERE type = 'staff.replay'").get()).toEqual({
+      n: 1,
+    });
+    expect(mails(db, 'command-rejected')).toHaveLength(1);
+  });
+
+  it('changes nothing when the same signed mail is delivered again', () => {
+    const db = withCase();
+    const mail = staffMail('alice', 'Re: [SEC-2026-0001] /tag firmware');
+    ingest(db, mail);
+    const count = mails(db).length;
+    const again = ingest(db, mail);
+    expect(again.classification.kind).toBe('duplicate');
+    expect(mails(db)).toHaveLength(count);
+  });
+
+  it('rejects a command outside the RACI role and an illegal transition, and confirms both', () => {
+    const db = withCase();
+    ingest(db, staffMail('bob', `Re: [SEC-2026-0001] /cvss ${CVSS} /fixed`));
+    expect(kase(db)).toMatchObject({ stage: 'received', severity: null });
+    const outcomes = mails(db, 'command-confirmation')[0]!.payload.outcomes as {
+      detail: string;
+      applied: boolean;
+    }[];
+    expect(outcomes.map((o) => o.applied)).toEqual([false, false]);
+    expect(outcomes[0]!.detail).toMatch(/needs the role security or manager/);
+    expect(outcomes[1]!.detail).toMatch(/fixed is possible only from fixing/);
+    expect(db.prepare("SELECT count(*) AS n FROM events WHERE type = 'command.rejected'").get()).toEqual({
+      n: 2,
+    });
+  });
+
+  it('relays /reply to the reporter on their thread; without /reply nothing reaches them', () => {
+    const db = withCase();
+    ingest(db, staffMail('alice', 'Re: [SEC-2026-0001] internal only'));
+    expect(toReporter(db)).toEqual([]);
+    ingest(db, staffMail('alice', 'Re: [SEC-2026-0001] /reply'));
+    const [reply] = toReporter(db);
+    const ack = mails(db, 'acknowledgment')[0]!;
+    const ackId = (
+      db.prepare("SELECT message_id FROM outbox WHERE kind = 'acknowledgment'").get() as {
+        message_id: string;
+      }
+    ).message_id;
+    expect(reply).toMatchObject({
+      kind: 'reporter-reply',
+      in_reply_to: ackId,
+      refs: `r1@x ${ackId}`,
+      subject: ack.subject,
+    });
+    expect(reply!.payload).toMatchObject({ template: 'reporter-reply', autoSubmitted: 'no' });
+    // The payload keeps no text: the mailer decodes the stored mail again.
+    expect(JSON.stringify(reply!.payload)).not.toContain('looks real');
+  });
+
+  it('/close duplicate-style: /duplicate closes, links, stops the deadlines and mails the duplicate text', () => {
+    const db = withCase();
+    ingest(db, buildDecoded({ messageId: 'r2@x', from: { address: 'reporter2@psirt.test', name: null } }));
+    ingest(db, staffMail('carol', 'Re: [SEC-2026-0002] /duplicate SEC-2026-0001'));
+    expect(kase(db, 'SEC-2026-0002')).toMatchObject({ stage: 'closed', resolution: 'duplicate' });
+    const open = db
+      .prepare("SELECT kind FROM deadlines WHERE case_id = 'SEC-2026-0002' AND state = 'open'")
+      .all();
+    expect(open).toEqual([]);
+    const status = mails(db, 'reporter-status');
+    expect(status).toHaveLength(1);
+    expect(status[0]).toMatchObject({ recipients: ['reporter2@psirt.test'] });
+    expect(status[0]!.payload).toMatchObject({
+      statusEvent: 'closed-duplicate',
+      snapshot: { duplicateOf: 'SEC-2026-0001' },
+    });
+  });
+
+  it('/close duplicate stops every open deadline of the case', () => {
+    const db = withCase();
+    ingest(db, staffMail('alice', `Re: [SEC-2026-0001] /cvss ${CVSS}`));
+    expect(deadline(db, 'fix')?.state).toBe('open');
+    ingest(db, staffMail('alice', 'Re: [SEC-2026-0001] /close duplicate'));
+    const states = db
+      .prepare("SELECT kind, state FROM deadlines WHERE case_id = 'SEC-2026-0001' ORDER BY kind")
+      .all();
+    expect(states).toEqual([
+      { kind: 'acknowledge', state: 'cancelled' },
+      { kind: 'fix', state: 'cancelled' },
+      { kind: 'triage', state: 'cancelled' },
+      { kind: 'verify', state: 'cancelled' },
+    ]);
+    expect(mails(db, 'reporter-status').map((m) => m.payload.statusEvent)).toEqual(['closed-duplicate']);
+  });
+
+  it('limits "not authenticated" notices per staff member per hour', () => {
+    const db = withCase();
+    for (let i = 0; i < config.commands.max_rejections_per_hour + 3; i++) {
+      ingest(db, staffMail('alice', 'Re: [SEC-2026-0001] /close spam', { signature: { state: 'none' } }));
+    }
+    expect(mails(db, 'command-rejected')).toHaveLength(config.commands.max_rejections_per_hour);
+    expect(kase(db).stage).toBe('received');
+  });
+
+  it('records an unsigned staff mail without commands and sends nothing', () => {
+    const db = withCase();
+    const count = mails(db).length;
+    ingest(db, staffMail('alice', 'Re: [SEC-2026-0001] thanks', { signature: { state: 'none' } }));
+    expect(mails(db)).toHaveLength(count);
+  });
+
+  it('resumes a paused case when the reporter replies', () => {
+    const db = withCase();
+    ingest(db, staffMail('alice', 'Re: [SEC-2026-0001] /pause'));
+    expect(db.prepare('SELECT waiting_on_reporter AS w FROM cases').get()).toEqual({ w: 1 });
+    ingest(db, buildDecoded({ messageId: 'r1-followup@x', inReplyTo: 'r1@x', references: ['r1@x'] }));
+    expect(db.prepare('SELECT waiting_on_reporter AS w FROM cases').get()).toEqual({ w: 0 });
+  });
+
+  it('answers a command mail that names no case with the reason', () => {
+    const db = withCase();
+    ingest(db, staffMail('alice', 'question /help /triage'));
+    const [c] = mails(db, 'command-confirmation');
+    expect(c!.payload.outcomes).toEqual([
+      {
+        text: '/triage',
+        applied: false,
+        detail: 'no case: reply to a case mail and keep the [case id] tag in the subject',
+      },
+      { text: '/help', applied: true, detail: 'the command list is below' },
+    ]);
+    expect(c!.subject).toBe('Re: question');
+  });
+});

@@ -1,0 +1,184 @@
+import { describe, expect, it } from 'vitest';
+import { parseCommands } from '../../../src/classify/commands.js';
+import { helpText, planCommands, type CaseState, type PlanContext } from '../../../src/commands/plan.js';
+import { loadConfig } from '../../../src/config/load.js';
+import { parseCaseIdFormat } from '../../../src/core/case-id.js';
+
+const config = loadConfig({ env: { PSIRT_ENV: 'test', PSIRT_IMAP__PASSWORD: 'x' } });
+const pattern = parseCaseIdFormat(config.cases.id_format).pattern;
+const member = (local: string) => config.staff.find((s) => s.address.startsWith(`${local}@`))!;
+
+const fresh: CaseState = {
+  id: 'SEC-2026-0007',
+  stage: 'received',
+  resolution: null,
+  severity: null,
+  cvssVector: null,
+  cvssScore: null,
+  assignee: null,
+  onHold: false,
+  waitingOnReporter: false,
+  tags: [],
+  cve: null,
+  fixBy: null,
+  discloseOn: null,
+  advisoryUrl: null,
+  credit: null,
+  external: [],
+  reporterAddress: 'reporter1@psirt.test',
+  closedAt: null,
+  reopenedAt: null,
+  triagedAt: null,
+  verifiedAt: null,
+  fixedAt: null,
+  publishedAt: null,
+};
+
+function plan(
+  subject: string,
+  opts: { by?: string; state?: Partial<CaseState>; ctx?: Partial<PlanContext> } = {},
+) {
+  return planCommands({ ...fresh, ...opts.state }, parseCommands(subject, pattern), {
+    now: '2026-11-24T12:00:00.000Z',
+    today: '2026-11-24',
+    actor: member(opts.by ?? 'alice'),
+    staff: config.staff,
+    raci: config.raci,
+    statusEvents: config.status_mails.events,
+    caseExists: (id) => id === 'SEC-2026-0001',
+    ownText: 'We reproduced it.',
+    ...opts.ctx,
+  });
+}
+
+describe('planCommands()', () => {
+  it('applies the issue example: assigns bob, scores 9.8 critical, and the case enters triage', () => {
+    const p = plan('Re: [SEC-2026-0007] x /assign bob /cvss CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H');
+    expect(p.outcomes.map((o) => [o.text, o.applied])).toEqual([
+      ['/assign bob', true],
+      ['/cvss CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H', true],
+    ]);
+    expect(p.final).toMatchObject({
+      assignee: 'bob@psirt.test',
+      severity: 'critical',
+      cvssScore: 9.8,
+      stage: 'triage',
+    });
+    expect(p.assigned).toBe('bob@psirt.test');
+    expect(p.events.map((e) => e.type)).toEqual(['case.assigned', 'case.severity-set', 'case.stage-changed']);
+    expect(p.statusMails).toEqual([]);
+  });
+
+  it('walks triage → verifying → fixing → disclosure → published → closed, mailing each status', () => {
+    let s = { ...fresh };
+    const steps = ['/triage', '/verified', '/fixed', '/publish https://example.org/adv/1', '/close fixed'];
+    const mails: string[] = [];
+    for (const cmd of steps) {
+      const p = plan(`[SEC-2026-0007] ${cmd}`, { by: cmd === '/fixed' ? 'bob' : 'carol', state: s });
+      expect(
+        p.outcomes.every((o) => o.applied),
+        JSON.stringify(p.outcomes),
+      ).toBe(true);
+      mails.push(...p.statusMails);
+      s = p.final;
+    }
+    expect(s).toMatchObject({
+      stage: 'closed',
+      resolution: 'fixed',
+      advisoryUrl: 'https://example.org/adv/1',
+    });
+    expect(mails).toEqual(['triaged', 'verified', 'fixed', 'published', 'closed-fixed']);
+  });
+
+  it("rejects a command outside the sender's RACI roles, naming the roles", () => {
+    const p = plan('/cvss CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H', { by: 'bob' });
+    expect(p.outcomes[0]).toMatchObject({ applied: false });
+    expect(p.outcomes[0]!.detail).toMatch(/needs the role security or manager; you have developer/);
+    expect(p.final.severity).toBeNull();
+    expect(p.final.stage).toBe('received');
+  });
+
+  it('rejects an illegal transition with the reason and still applies the valid commands', () => {
+    const p = plan('/fixed /tag firmware', { by: 'carol' });
+    expect(p.outcomes).toEqual([
+      {
+        text: '/fixed',
+        applied: false,
+        detail: 'the case is in stage received; fixed is possible only from fixing',
+      },
+      { text: '/tag firmware', applied: true, detail: 'tagged firmware' },
+    ]);
+    expect(p.final.tags).toEqual(['firmware']);
+  });
+
+  it("keeps the parser's rejections in the outcomes", () => {
+    const p = plan('/severity urgent /frobnicate');
+    expect(p.outcomes.map((o) => o.detail)).toEqual([
+      'expects one of critical, high, medium, low, none',
+      'unknown command (see /help)',
+    ]);
+  });
+
+  it('closes as a duplicate of an existing case, linking it, and refuses an unknown one', () => {
+    const ok = plan('/duplicate SEC-2026-0001');
+    expect(ok.final).toMatchObject({ stage: 'closed', resolution: 'duplicate' });
+    expect(ok.links).toEqual([{ otherId: 'SEC-2026-0001', kind: 'duplicate-of' }]);
+    expect(ok.statusMails).toEqual(['closed-duplicate']);
+    const missing = plan('/duplicate SEC-2026-0099');
+    expect(missing.outcomes[0]).toMatchObject({ applied: false, detail: 'there is no case SEC-2026-0099' });
+    expect(missing.final.stage).toBe('received');
+  });
+
+  it('allows only a few commands on a closed case, and reopens it with fresh stage dates', () => {
+    const closed = {
+      stage: 'closed' as const,
+      resolution: 'invalid' as const,
+      closedAt: 'x',
+      triagedAt: 'y',
+    };
+    expect(plan('/severity high', { state: closed }).outcomes[0]).toMatchObject({
+      applied: false,
+      detail: 'the case is closed (/reopen it first)',
+    });
+    const p = plan('/reopen /severity high', { state: closed });
+    expect(p.final).toMatchObject({
+      stage: 'triage',
+      resolution: null,
+      closedAt: null,
+      triagedAt: null,
+      severity: 'high',
+    });
+    expect(p.final.reopenedAt).toBe('2026-11-24T12:00:00.000Z');
+  });
+
+  it('refuses agreed dates in the past and an empty /reply', () => {
+    expect(plan('/fix-by 2026-11-23').outcomes[0]!.detail).toBe(
+      '2026-11-23 is in the past (today is 2026-11-24)',
+    );
+    expect(plan('/reply', { ctx: { ownText: '' } }).outcomes[0]).toMatchObject({ applied: false });
+    const r = plan('/reply');
+    expect(r.reply).toBe(true);
+  });
+
+  it('mails only the status events enabled in config', () => {
+    expect(plan('/close spam').statusMails).toEqual([]);
+    expect(plan('/close spam', { ctx: { statusEvents: ['closed-spam'] } }).statusMails).toEqual([
+      'closed-spam',
+    ]);
+  });
+
+  it('treats /help and /note as changing nothing (no implicit triage)', () => {
+    const p = plan('/help /note', { by: 'bob' });
+    expect(p.help).toBe(true);
+    expect(p.final.stage).toBe('received');
+    expect(p.events).toEqual([]);
+  });
+});
+
+describe('helpText()', () => {
+  it('marks the commands the member may not run', () => {
+    const text = helpText(config.raci, member('bob'));
+    expect(text).toMatch(/^ {2}\/fixed /m);
+    expect(text).toMatch(/^- \/cvss /m);
+  });
+});
