@@ -1,15 +1,15 @@
 import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { openDatabase } from '../../src/cases/db.js';
 import { runCli } from '../support/cli.js';
 import { eventually } from '../support/eventually.js';
-import { withGpg } from '../support/gpg.js';
+import { decryptAs } from '../support/pgp-mail.js';
 import {
   deliver,
   drainSecurityInbox,
   fixture,
   inSecurityFolder,
   mailById,
+  queryDb,
   repliesTo,
   startService,
   type RunningService,
@@ -27,14 +27,7 @@ afterAll(async () => {
   expect(await service.stop()).toBe(0);
 });
 
-function query<T>(sql: string, ...params: unknown[]): T[] {
-  const db = openDatabase(service.dbPath, { readonly: true });
-  try {
-    return db.prepare(sql).all(...params) as T[];
-  } finally {
-    db.close();
-  }
-}
+const query = <T>(sql: string, ...params: unknown[]): T[] => queryDb<T>(service.dbPath, sql, ...params);
 
 /** The Message-ID of the notification about a case that went to one staff member. */
 function notificationId(caseId: string, staff: string): string {
@@ -64,24 +57,6 @@ async function ackFor(user: string, messageId: string): Promise<Buffer> {
   return eventually(async () => (await repliesTo(stack, user, messageId))[0], {
     timeoutMs: 20_000,
     what: `ack of ${messageId}`,
-  });
-}
-
-function armoredPart(raw: Buffer): string {
-  return (
-    /-----BEGIN PGP MESSAGE-----[\s\S]+?-----END PGP MESSAGE-----/.exec(raw.toString('latin1'))?.[0] ?? ''
-  );
-}
-
-function decryptAs(key: string, raw: Buffer): { text: string; status: string } {
-  return withGpg([`${key}.sec`, 'team.pub'], (gpg) => {
-    const r = gpg(['--decrypt'], armoredPart(raw));
-    const body = r.stdout
-      .split(/\r?\n\r?\n/)
-      .slice(1)
-      .join('\n')
-      .replace(/\s+/g, '');
-    return { text: Buffer.from(body, 'base64').toString('utf8'), status: r.status };
   });
 }
 

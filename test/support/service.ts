@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import type { SearchObject } from 'imapflow';
 import nodemailer from 'nodemailer';
+import { openDatabase } from '../../src/cases/db.js';
 import { spawnCli } from './cli.js';
 import { tempDbPath } from './db.js';
 import { eventually } from './eventually.js';
@@ -101,6 +102,16 @@ export async function drainSecurityInbox(stack: StackInfo): Promise<void> {
     }
   } finally {
     await client.logout();
+  }
+}
+
+/** Rows from the service's SQLite file, opened read-only for one query. */
+export function queryDb<T>(dbPath: string, sql: string, ...params: unknown[]): T[] {
+  const db = openDatabase(dbPath, { readonly: true });
+  try {
+    return db.prepare(sql).all(...params) as T[];
+  } finally {
+    db.close();
   }
 }
 
