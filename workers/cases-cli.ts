@@ -1,4 +1,6 @@
 import type { CaseDetail, CaseListRow } from '../src/cases/queries.js';
+import type { Config } from '../src/config/schema.js';
+import { rolesFor } from '../src/commands/raci.js';
 
 /** Terminal rendering of `psirt cases list|show`. */
 
@@ -49,8 +51,22 @@ export function formatCaseDetail(d: CaseDetail): string {
   out.push(
     `  reporter ${str(c.reporter_address)}${c.reporter_name ? ` (${str(c.reporter_name)})` : ''}, opened ${str(c.created_at)}`,
   );
+  if (c.cvss_vector) out.push(`  CVSS ${str(c.cvss_score)} ${str(c.cvss_vector)}`);
+  const extra = [
+    c.cve ? `CVE ${str(c.cve)}` : '',
+    c.fix_by ? `fix by ${str(c.fix_by)}` : '',
+    c.disclose_on ? `disclosure ${str(c.disclose_on)}` : '',
+    c.advisory_url ? `advisory ${str(c.advisory_url)}` : '',
+    c.on_hold ? 'ON HOLD' : '',
+    c.waiting_on_reporter ? 'waiting on the reporter' : '',
+  ].filter((x) => x !== '');
+  if (extra.length > 0) out.push(`  ${extra.join(', ')}`);
   const flags = c.flags as string[];
   if (flags.length > 0) out.push(`  flags: ${flags.join(', ')}`);
+  const tags = c.tags as string[];
+  if (tags.length > 0) out.push(`  tags: ${tags.join(', ')}`);
+  const external = c.external as string[];
+  if (external.length > 0) out.push(`  outside expertise: ${external.join(', ')}`);
   out.push('', 'Deadlines:');
   for (const x of d.deadlines)
     out.push(`  ${x.kind.padEnd(12)} ${x.due_at}  ${x.state}${x.met_at ? ` at ${x.met_at}` : ''}`);
@@ -82,4 +98,44 @@ export function formatCaseDetail(d: CaseDetail): string {
     );
   }
   return out.join('\n');
+}
+
+/** The RACI matrix as a table, with the staff holding each role (`psirt raci`). */
+export function formatRaci(config: Pick<Config, 'raci' | 'staff'>): string {
+  const head = ['ACTIVITY', 'COMMANDS', 'R', 'A', 'C', 'I'];
+  const table = config.raci.map((a) => [
+    a.activity,
+    a.commands.map((c) => `/${c}`).join(' '),
+    a.responsible.join(', '),
+    a.accountable,
+    a.consulted.join(', ') || '-',
+    a.informed.join(', ') || '-',
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...table.map((row) => (row[i] ?? '').length)));
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
+  const roles = [...new Set(config.staff.flatMap((m) => m.roles))].sort();
+  const who = roles.map(
+    (r) =>
+      `  ${r.padEnd(15)} ${config.staff
+        .filter((m) => m.roles.includes(r))
+        .map((m) => `${m.name} <${m.address}>`)
+        .join(', ')}`,
+  );
+  const runners = config.raci.map(
+    (a) => `  ${a.activity}: ${rolesFor(a).join(' or ')} may run ${a.commands.map((c) => `/${c}`).join(' ')}`,
+  );
+  return [
+    line(head),
+    ...table.map(line),
+    '',
+    'Who may run the commands (Responsible or Accountable; /help and /note: all staff):',
+    ...runners,
+    '',
+    'Staff by role:',
+    ...who,
+  ].join('\n');
 }

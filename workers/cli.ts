@@ -13,7 +13,7 @@ import { describeError } from '../src/core/errors.js';
 import { createLogger } from '../src/core/log.js';
 import { formatChecks, migrationsDir, runDoctor } from '../src/doctor.js';
 import { listCases, showCase } from '../src/cases/queries.js';
-import { formatCaseDetail, formatCaseList } from './cases-cli.js';
+import { formatCaseDetail, formatCaseList, formatRaci } from './cases-cli.js';
 import { ROLES, runService, type Role } from './start.js';
 
 /** Exit codes: 0 ok, 1 a check or the service failed, 2 bad usage or invalid configuration. */
@@ -115,6 +115,17 @@ casesCmd
     } finally {
       db.close();
     }
+  });
+
+program
+  .command('raci')
+  .description('the RACI matrix: who is responsible and accountable for each activity, and its commands')
+  .option('--json', 'print JSON')
+  .action((opts: { json?: boolean }) => {
+    const cfg = config(program);
+    process.stdout.write(
+      `${opts.json ? JSON.stringify({ raci: cfg.raci, staff: cfg.staff.map((m) => ({ name: m.name, address: m.address, roles: m.roles, expertise: m.expertise })) }, null, 2) : formatRaci(cfg)}\n`,
+    );
   });
 
 const configCmd = program.command('config').description('inspect the configuration');

@@ -81,7 +81,14 @@ export function showCase(db: Db, id: string): CaseDetail | null {
   if (!c) return null;
   const parse = (s: unknown): unknown => (typeof s === 'string' ? JSON.parse(s) : s);
   return {
-    case: { ...c, flags: parse(c.flags), on_hold: c.on_hold === 1 },
+    case: {
+      ...c,
+      flags: parse(c.flags),
+      tags: parse(c.tags),
+      external: parse(c.external),
+      on_hold: c.on_hold === 1,
+      waiting_on_reporter: c.waiting_on_reporter === 1,
+    },
     timeline: (
       db
         .prepare(

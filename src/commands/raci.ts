@@ -11,8 +11,12 @@ export function activityOf(raci: readonly RaciActivity[], command: CommandName):
   return raci.find((a) => (a.commands as readonly string[]).includes(command)) ?? null;
 }
 
-/** Roles that may run a command: its activity's Responsible roles and its Accountable role. */
+/**
+ * Roles that may run a command: its activity's Responsible roles and its Accountable role, or
+ * only the Accountable role where the activity is `decided_by = "accountable"`.
+ */
 export function rolesFor(activity: RaciActivity): string[] {
+  if (activity.decided_by === 'accountable') return [activity.accountable];
   return [...new Set([...activity.responsible, activity.accountable])];
 }
 

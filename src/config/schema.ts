@@ -343,6 +343,11 @@ const raciActivity = z.strictObject({
   /** C: asked before; I: told after. Documentation for the published procedure. */
   consulted: z.array(z.enum(ROLES)).default([]),
   informed: z.array(z.enum(ROLES)).default([]),
+  /**
+   * Who may run the commands: "responsible" (R roles and the A role) or "accountable" (only the
+   * A role: decisions such as notifying customers).
+   */
+  decided_by: z.enum(['responsible', 'accountable']).default('responsible'),
 });
 
 const raci = z.array(raciActivity).superRefine((acts, ctx) => {

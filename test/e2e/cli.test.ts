@@ -118,3 +118,21 @@ describe('psirt --help', () => {
     },
   );
 });
+
+describe('psirt raci', () => {
+  it('prints the matrix from config with the staff holding each role', async () => {
+    const r = await runCli(['raci'], stackEnv(stack));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(
+      /^Verification and scoring \(CVSS, severity\)\s+\/severity \/cvss \/verified\s+security\s+manager/m,
+    );
+    expect(r.stdout).toContain('Advisory publication and customer notification: manager may run /publish');
+    expect(r.stdout).toMatch(
+      /^ {2}security\s+Alice Tester <alice@psirt\.test>, Carol Tester <carol@psirt\.test>$/m,
+    );
+    const json = JSON.parse((await runCli(['raci', '--json'], stackEnv(stack))).stdout) as {
+      raci: unknown[];
+    };
+    expect(json.raci.length).toBeGreaterThan(5);
+  });
+});

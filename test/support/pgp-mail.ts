@@ -30,9 +30,9 @@ export interface StaffMailOptions {
   /** Fixture key that signs (`alice`, or an unrelated `reporter3`); null: not signed. */
   signer: string | null;
   inReplyTo?: string;
-  references?: string[];
+  references?: readonly string[];
   /** Extra header lines, e.g. a forged Reply-To or Authentication-Results. */
-  headers?: string[];
+  headers?: readonly string[];
   messageId?: string;
 }
 

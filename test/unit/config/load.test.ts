@@ -94,6 +94,17 @@ describe('loadConfig()', () => {
       );
     });
 
+    it('refuses a RACI matrix that leaves a command without a role, or governs one twice', () => {
+      const raci = (commands: string, role: string): string =>
+        `[[raci]]\nactivity = "A"\ncommands = [${commands}]\nresponsible = ["${role}"]\naccountable = "manager"\n`;
+      expect(issuesFor(base, tmpFile('typo.toml', raci('"triage"', 'securty')))).toEqual([
+        expect.stringMatching(/^raci\[0\]\.responsible\[0\]: .*\(got "securty"\)/),
+      ]);
+      const issues = issuesFor(base, tmpFile('gaps.toml', raci('"triage", "assign", "assign"', 'security')));
+      expect(issues).toContainEqual('raci[0].commands: /assign is already governed by raci[0] (A)');
+      expect(issues).toContainEqual(expect.stringMatching(/^raci: no activity governs \/severity, \/cvss, /));
+    });
+
     it('refuses a fix deadline shorter than that of a more severe class', () => {
       expect(issuesFor({ ...base, PSIRT_DEADLINES__FIX__HIGH: '30' })).toEqual([
         'deadlines.fix.high: (30) must not be shorter than fix.critical (60)',
