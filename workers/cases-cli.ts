@@ -18,6 +18,17 @@ function due(iso: string, now: Date): string {
   return ms >= 0 ? `in ${text}` : `${text} LATE`;
 }
 
+/** Left-aligned columns two spaces apart, the head first. */
+function formatTable(head: string[], rows: string[][]): string[] {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
+  return [line(head), ...rows.map(line)];
+}
+
 export function formatCaseList(rows: readonly CaseListRow[], now: Date): string {
   if (rows.length === 0) return 'no cases';
   const table = rows.map((r) => [
@@ -30,13 +41,7 @@ export function formatCaseList(rows: readonly CaseListRow[], now: Date): string 
     r.subject.length > 50 ? `${r.subject.slice(0, 49)}…` : r.subject,
   ]);
   const head = ['CASE', 'STAGE', 'SEVERITY', 'REPORTER', 'NEXT DEADLINE', 'FLAGS', 'SUBJECT'];
-  const widths = head.map((h, i) => Math.max(h.length, ...table.map((row) => (row[i] ?? '').length)));
-  const line = (cells: string[]): string =>
-    cells
-      .map((c, i) => c.padEnd(widths[i] ?? 0))
-      .join('  ')
-      .trimEnd();
-  return [line(head), ...table.map(line)].join('\n');
+  return formatTable(head, table).join('\n');
 }
 
 export function formatCaseDetail(d: CaseDetail): string {
@@ -111,12 +116,6 @@ export function formatRaci(config: Pick<Config, 'raci' | 'staff'>): string {
     a.consulted.join(', ') || '-',
     a.informed.join(', ') || '-',
   ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...table.map((row) => (row[i] ?? '').length)));
-  const line = (cells: string[]): string =>
-    cells
-      .map((c, i) => c.padEnd(widths[i] ?? 0))
-      .join('  ')
-      .trimEnd();
   const roles = [...new Set(config.staff.flatMap((m) => m.roles))].sort();
   const who = roles.map(
     (r) =>
@@ -129,8 +128,7 @@ export function formatRaci(config: Pick<Config, 'raci' | 'staff'>): string {
     (a) => `  ${a.activity}: ${rolesFor(a).join(' or ')} may run ${a.commands.map((c) => `/${c}`).join(' ')}`,
   );
   return [
-    line(head),
-    ...table.map(line),
+    ...formatTable(head, table),
     '',
     'Who may run the commands (Responsible or Accountable; /help and /note: all staff):',
     ...runners,

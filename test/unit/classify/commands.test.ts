@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { parseCommands } from '../../../src/classify/commands.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { COMMAND_HELP, parseCommands } from '../../../src/classify/commands.js';
+import { REPO } from '../../support/stack.js';
 import { parseCaseIdFormat } from '../../../src/core/case-id.js';
 
 const pattern = parseCaseIdFormat('SEC-{year}-{seq:4}').pattern;
@@ -79,5 +82,14 @@ describe('parseCommands()', () => {
   it('does not let a command swallow the next command as its argument', () => {
     expect(parse('/tag /reply').rejected).toEqual([{ text: '/tag', reason: 'missing argument' }]);
     expect(parse('/tag /reply').commands).toEqual([{ name: 'reply' }]);
+  });
+});
+
+describe('the documented grammar', () => {
+  it('README lists every command of /help, with the same words', () => {
+    const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
+    for (const [command, what] of COMMAND_HELP) {
+      expect(readme).toContain(`| \`${command.replace(/\|/g, '\\|')}\` | ${what} |`);
+    }
   });
 });
