@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { Config } from './config/schema.js';
 import { checkDatabase, checkHeartbeats } from './cases/health.js';
 import { readMigrations } from './cases/migrate.js';
-import { pass, type CheckResult } from './core/check.js';
+import { fail, pass, type CheckResult } from './core/check.js';
 import type { Clock } from './core/clock.js';
 import { packageRoot } from './core/paths.js';
 import { checkTeamKeys } from './pgp/keyring.js';
@@ -44,7 +44,25 @@ export async function runDoctor(config: Config, opts: DoctorOptions): Promise<Ch
     checkRedis(config.redis),
     checkTeamKeys(config.pgp, opts.clock),
   ]);
-  return [configLine, database, imap, smtp, redis, ...keys];
+  return [configLine, database, imap, smtp, redis, ...keys, checkCommandAuth(config)];
+}
+
+/**
+ * Who can send commands by mail: with PGP only, a member needs `fingerprint` and `key_file`.
+ * Fails when no member with the security role can (nobody could triage by mail).
+ */
+export function checkCommandAuth(config: Config): CheckResult {
+  const { pgp, dkim_verify, trusted_authserv_ids } = config.commands;
+  const domainAuth = dkim_verify || trusted_authserv_ids.length > 0;
+  const can = config.staff.filter((m) => domainAuth || (pgp && m.fingerprint && m.key_file));
+  const cannot = config.staff.filter((m) => !can.includes(m)).map((m) => m.address);
+  const detail = `${can.length} of ${config.staff.length} staff can send commands${cannot.length > 0 ? ` (not: ${cannot.join(', ')})` : ''}`;
+  if (can.some((m) => m.roles.includes('security'))) return pass('staff commands', detail);
+  return fail(
+    'staff commands',
+    detail,
+    'give security staff fingerprint and key_file (PGP), or enable commands.dkim_verify or commands.trusted_authserv_ids',
+  );
 }
 
 /** Renders results for a terminal: `✓ name  detail` or `✗ name  detail` + `fix: …`. */
