@@ -15,7 +15,7 @@ describe('doctor: staff commands', () => {
 
   it('names members without a key, and fails when no security member can command', () => {
     const staff = config.staff.map((m) => (m.roles.includes('security') ? { ...m, key_file: undefined } : m));
-    const r = checkCommandAuth({ ...config, staff } as typeof config);
+    const r = checkCommandAuth({ ...config, staff });
     expect(r.ok).toBe(false);
     expect(r.detail).toBe('1 of 3 staff can send commands (not: alice@psirt.test, carol@psirt.test)');
   });
@@ -23,6 +23,6 @@ describe('doctor: staff commands', () => {
   it('counts everyone when DKIM by a trusted MTA is enabled', () => {
     const staff = config.staff.map((m) => ({ ...m, key_file: undefined }));
     const commands = { ...config.commands, trusted_authserv_ids: ['mx.psirt.test'] };
-    expect(checkCommandAuth({ ...config, staff, commands } as typeof config).ok).toBe(true);
+    expect(checkCommandAuth({ ...config, staff, commands }).ok).toBe(true);
   });
 });
