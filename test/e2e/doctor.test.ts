@@ -33,7 +33,7 @@ describe('psirt doctor', () => {
   it('prints ✓ for every check against the running stack and exits 0', async () => {
     const r = await runCli(['doctor'], env());
     expect(r.stderr).toBe('');
-    for (const name of ['config', 'sqlite', 'imap', 'smtp', 'redis', 'pgp key 0'])
+    for (const name of ['config', 'sqlite', 'imap', 'smtp', 'redis', 'pgp key 0', 'staff commands'])
       expect(mark(r.stdout, name)).toBe('✓');
     expect(r.stdout).not.toContain('✗');
     expect(r.code).toBe(0);
@@ -56,7 +56,8 @@ describe('psirt doctor', () => {
     it('prints ✗ for the key naming the file and exits 1', async () => {
       const missing = join(mkdtempSync(join(tmpdir(), 'psirt-keys-')), 'gone.asc');
       const r = await runCli(['doctor'], env({ PSIRT_PGP__KEYS__0__FILE: missing }));
-      expect(r.stdout).toContain(`✗ pgp key 0  pgp.keys[0]: key file ${missing} not found`);
+      expect(r.stdout).toMatch(/✗ pgp key 0\s+pgp\.keys\[0\]: key file (\S+) not found/);
+      expect(r.stdout).toContain(`key file ${missing} not found`);
       expect(r.stdout).not.toContain('test-only-team-passphrase');
       expect(r.code).toBe(1);
     });
@@ -65,7 +66,7 @@ describe('psirt doctor', () => {
   describe('when the passphrase is wrong', () => {
     it('prints ✗ for the key without echoing the passphrase', async () => {
       const r = await runCli(['doctor'], env({ PSIRT_PGP__KEYS__0__PASSPHRASE: 'wrong-passphrase-91b2' }));
-      expect(r.stdout).toContain('✗ pgp key 0  pgp.keys[0]: the passphrase does not unlock the key');
+      expect(r.stdout).toMatch(/✗ pgp key 0\s+pgp\.keys\[0\]: the passphrase does not unlock the key/);
       expect(r.stdout).not.toContain('wrong-passphrase-91b2');
       expect(r.code).toBe(1);
     });
@@ -122,6 +123,14 @@ describe('psirt doctor', () => {
   it('--json prints one object per check', async () => {
     const r = await runCli(['doctor', '--json'], env());
     const results = JSON.parse(r.stdout) as { name: string; ok: boolean }[];
-    expect(results.map((x) => x.name)).toEqual(['config', 'sqlite', 'imap', 'smtp', 'redis', 'pgp key 0']);
+    expect(results.map((x) => x.name)).toEqual([
+      'config',
+      'sqlite',
+      'imap',
+      'smtp',
+      'redis',
+      'pgp key 0',
+      'staff commands',
+    ]);
   });
 });
