@@ -136,8 +136,8 @@ export function createPipeline(deps: PipelineDeps): IntakeHandlers {
       if (scan.from !== null) {
         const pinned = pinnedKey(db, scan.from);
         if (pinned) senderKeys.push(pinned.armored);
-        const staff = deps.staffKeys.get(scan.from);
-        if (staff !== undefined) senderKeys.push(staff);
+        // Every staff key, so a signature by another member's key is named, not "unknown".
+        if (deps.staffKeys.has(scan.from)) senderKeys.push(...deps.staffKeys.values());
       }
       try {
         decoded = await decodeMessage(raw, {

@@ -99,7 +99,7 @@ export function formatCaseDetail(d: CaseDetail): string {
   out.push('', 'Timeline:');
   for (const e of d.timeline) {
     out.push(
-      `  ${e.at}  ${e.type.padEnd(24)} ${e.actor}${e.auth ? ` [${e.auth}]` : ''}  ${JSON.stringify(e.data)}`,
+      `  ${e.at}  ${e.type.padEnd(24)} ${e.actor}${e.auth ? ` [${e.auth}]` : ''}${e.message_id ? ` <${e.message_id}>` : ''}  ${JSON.stringify(e.data)}`,
     );
   }
   return out.join('\n');

@@ -188,11 +188,11 @@ async function buildMail(
         cve: snap?.cve ?? '',
         credit: snap?.credit ?? c.reporter_name ?? '',
         duplicateOf: snap?.duplicateOf ?? '',
-        verifyBy: formatDate(
-          c.deadlines.verify ??
-            deps.calendar.add(new Date(c.created_at), config.deadlines.verify).toISOString(),
-          tz,
-        ),
+        // A promise already past is not repeated: the template then says "as soon as we can".
+        verifyBy:
+          c.deadlines.verify !== undefined && Date.parse(c.deadlines.verify) > deps.clock.now().getTime()
+            ? formatDate(c.deadlines.verify, tz)
+            : '',
       };
       const text =
         row.payload.template === 'reporter-reply'

@@ -48,8 +48,9 @@ export interface OutboxPayload {
   /** The case after the change (metadata only). */
   snapshot?: CaseSnapshot | null;
   authLabel?: string;
-  /** command-rejected: why the mail was not authenticated, and what it tried. */
+  /** command-rejected: why the mail was not authenticated (or was a replay), and what it tried. */
   reason?: string;
+  replay?: boolean;
   claimedMessageId?: string | null;
   commands?: string[];
   /** assignment: who assigned. reporter-reply: who wrote. */
@@ -189,7 +190,9 @@ export function applyMessage(deps: ApplyDeps, input: ApplyInput): ApplyResult {
       const quarantine = flags.some((f) => QUARANTINE_FLAGS.has(f));
       const outboxIds: number[] = [];
       const c = input.classification;
-      const actor = sender === '' ? 'unknown' : c.kind === 'staff' ? `staff:${sender}` : `reporter:${sender}`;
+      // From: is not proof: a staff address is "unverified" until applyStaffMail authenticates it.
+      const staffAddress = config.staff.some((m) => m.address.toLowerCase() === sender);
+      const actor = sender === '' ? 'unknown' : staffAddress ? `unverified:${sender}` : `reporter:${sender}`;
       const ev = (
         caseId: string | null,
         type: string,
@@ -305,6 +308,7 @@ export function applyMessage(deps: ApplyDeps, input: ApplyInput): ApplyResult {
               },
               c.caseId,
               input.staff,
+              c.conflict,
             );
           }
           return finish(c.caseId, 'applied', failure);

@@ -296,7 +296,12 @@ function rejectionsLastHour(db: Db, address: string, now: Date): number {
  * matrix, the case, its events, deadlines and mails are written, and the member gets a
  * confirmation on the case thread.
  */
-export function applyStaffMail(t: TxTools, caseId: string | null, input: StaffMailInput): void {
+export function applyStaffMail(
+  t: TxTools,
+  caseId: string | null,
+  input: StaffMailInput,
+  conflict?: { tag: string; thread: string },
+): void {
   const { db, config, now } = t;
   const at = now.toISOString();
   const address = input.member.address.toLowerCase();
@@ -326,7 +331,7 @@ export function applyStaffMail(t: TxTools, caseId: string | null, input: StaffMa
       inReplyTo: null,
       references: [],
       subject: sanitizeSubject(
-        `${caseId === null ? '' : `[${caseId}] `}Commands NOT applied: your mail was not authenticated`,
+        `${caseId === null ? '' : `[${caseId}] `}Commands NOT applied: ${type === 'staff.replay' ? 'a signature used before (replay)' : 'your mail was not authenticated'}`,
       ),
       payload: {
         template: 'command-rejected',
@@ -334,6 +339,7 @@ export function applyStaffMail(t: TxTools, caseId: string | null, input: StaffMa
         autoSubmitted: 'auto-generated',
         flags: [],
         reason,
+        replay: type === 'staff.replay',
         claimedMessageId: t.messageId,
         commands: [
           ...input.parsed.commands.map((c) => `/${c.name}`),
@@ -360,7 +366,16 @@ export function applyStaffMail(t: TxTools, caseId: string | null, input: StaffMa
   const who: Actor = { actor: `staff:${address}`, auth: auth.label };
 
   if (caseId === null) {
-    t.event(null, 'staff.mail-unthreaded', { commands: commandCount }, who);
+    t.event(
+      null,
+      'staff.mail-unthreaded',
+      { commands: commandCount, ...(conflict ? { conflict } : {}) },
+      who,
+    );
+    const why =
+      conflict === undefined
+        ? 'no case: reply to a case mail and keep the [case id] tag in the subject'
+        : `the subject names ${conflict.tag} but the mail replies to the thread of ${conflict.thread}: nothing applied; send it again with the tag of the case you mean on that case's thread`;
     if (commandCount === 0) return;
     const help = input.parsed.commands.some((c) => c.name === 'help');
     const outcomes: CommandOutcome[] = [
@@ -370,7 +385,7 @@ export function applyStaffMail(t: TxTools, caseId: string | null, input: StaffMa
         .map((c) => ({
           text: `/${c.name}`,
           applied: false,
-          detail: 'no case: reply to a case mail and keep the [case id] tag in the subject',
+          detail: why,
         })),
       ...(help ? [{ text: '/help', applied: true, detail: 'the command list is below' }] : []),
     ];
@@ -380,7 +395,8 @@ export function applyStaffMail(t: TxTools, caseId: string | null, input: StaffMa
       dedupeKey: `confirm:${t.messageRowId}`,
       recipients: [address],
       ...thread,
-      subject: sanitizeSubject(`Re: ${t.subject.replace(/(^|\s)\/\S+(\s+\S+)?/g, ' ').trim()}`),
+      // sanitizeSubject makes the commands inert: replying to this does not send them again.
+      subject: sanitizeSubject(`Re: ${t.subject.trim() === '' ? '(no subject)' : t.subject}`),
       payload: {
         template: 'command-confirmation',
         messageRowId: t.messageRowId,

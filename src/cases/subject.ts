@@ -3,12 +3,23 @@
 export const MAX_SUBJECT_CHARS = 200;
 
 /**
+ * Makes slash commands in someone else's words inert: `/reply` becomes `∕reply` (U+2215, which
+ * the command grammar does not read). A reporter's subject is copied into the mail staff reply
+ * to; without this, "Upload bypass /reply" would turn a staff member's ordinary signed reply
+ * into a command that sends their internal note to the reporter.
+ */
+export function inertCommands(text: string): string {
+  return text.replace(/(^|\s)\/(?=[A-Za-z][A-Za-z-]*(\s|$))/g, '$1\u2215');
+}
+
+/**
  * A subject safe to put in any header we write: control characters (CR, LF, NUL, …) become
- * spaces, runs of white space collapse, and it is capped (with an ellipsis) so a 10,000-character
- * subject cannot bloat or break our mail. Header injection is impossible without CR/LF.
+ * spaces, runs of white space collapse, slash commands become inert, and it is capped (with an
+ * ellipsis) so a 10,000-character subject cannot bloat or break our mail. Header injection is
+ * impossible without CR/LF.
  */
 export function sanitizeSubject(subject: string, max = MAX_SUBJECT_CHARS): string {
-  const flat = subject
+  const flat = inertCommands(subject)
     // eslint-disable-next-line no-control-regex -- removing control characters is the point
     .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, ' ')
     // Bidi controls can visually reorder a subject in a mail client or a terminal (Trojan Source).

@@ -33,7 +33,14 @@ export type Classification =
       caseId: string | null;
       bounce: { outboxId: number; caseId: string | null } | null;
     }
-  | { kind: 'staff'; staff: string; caseId: string | null; matchedBy: MatchedBy | null }
+  | {
+      kind: 'staff';
+      staff: string;
+      caseId: string | null;
+      matchedBy: MatchedBy | null;
+      /** The subject tag names one case and the thread headers another: no case is assumed. */
+      conflict?: { tag: string; thread: string };
+    }
   | { kind: 'follow-up'; caseId: string; matchedBy: MatchedBy }
   /** `linkedTo`: a case whose tag a stranger quoted; the new case is linked to it. */
   | { kind: 'new-report'; linkedTo: string | null };
@@ -91,11 +98,22 @@ export function classify(msg: DecodedMessage, index: ThreadIndex, ctx: ClassifyC
     };
   }
   if (ctx.staffAddresses.includes(sender)) {
+    // For staff the subject tag names the case (commands act on it); headers only fill in.
+    const tag = subjectTags(msg.subject, ctx.caseIdPattern).find((t) => index.participantsByCase.has(t));
+    if (tag !== undefined && threadedCase !== null && threadedCase.caseId !== tag) {
+      return {
+        kind: 'staff',
+        staff: sender,
+        caseId: null,
+        matchedBy: null,
+        conflict: { tag, thread: threadedCase.caseId },
+      };
+    }
     return {
       kind: 'staff',
       staff: sender,
-      caseId: threadedCase?.caseId ?? null,
-      matchedBy: threadedCase?.matchedBy ?? null,
+      caseId: tag ?? threadedCase?.caseId ?? null,
+      matchedBy: tag !== undefined ? 'subject-tag' : (threadedCase?.matchedBy ?? null),
     };
   }
   if (threadedCase !== null)

@@ -417,7 +417,7 @@ export function helpText(raci: readonly RaciActivity[], member: StaffMember): st
     'Put the case tag and commands in the subject of a signed reply, e.g.',
     '  Re: [SEC-2026-0042] … /assign bob /cvss CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H',
     'Commands apply left to right. Without /reply the body stays an internal note.',
-    `Lines marked "-" need a role you do not have (${member.roles.join(', ')}).`,
+    `Your roles: ${member.roles.join(', ')}. Lines marked "-" need a role you do not have.`,
     '',
     ...lines,
   ].join('\n');

@@ -112,8 +112,9 @@ function applyEnv(tree: Tree, env: NodeJS.ProcessEnv, issues: string[]): void {
     }
     let leaf = path[path.length - 1] as string;
     let value: unknown;
+    // `_FILE` reads a secret from a file; `key_file` (a path itself) is an ordinary key.
     const fileMatch = /^(.+)_file$/.exec(leaf);
-    if (fileMatch) {
+    if (fileMatch && SECRET_KEYS.has(fileMatch[1] as string)) {
       leaf = fileMatch[1] as string;
       value = readSecretFile(raw, name, issues);
       if (value === undefined) continue;
@@ -138,7 +139,8 @@ function applyEnv(tree: Tree, env: NodeJS.ProcessEnv, issues: string[]): void {
     }
     const container = node as Record<string | number, unknown>;
     const key: string | number = Array.isArray(node) ? Number(leaf) : leaf;
-    container[key] = fileMatch ? value : envValue(raw, container[key], SECRET_KEYS.has(leaf));
+    container[key] =
+      fileMatch && SECRET_KEYS.has(leaf) ? value : envValue(raw, container[key], SECRET_KEYS.has(leaf));
   }
 }
 

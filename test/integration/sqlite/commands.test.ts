@@ -182,7 +182,9 @@ describe('staff commands through applyMessage()', () => {
     expect(db.prepare("SELECT count(*) AS n FROM events WHERE type = 'staff.replay'").get()).toEqual({
       n: 1,
     });
-    expect(mails(db, 'command-rejected')).toHaveLength(1);
+    const [notice] = mails(db, 'command-rejected');
+    expect(notice!.subject).toBe('[SEC-2026-0001] Commands NOT applied: a signature used before (replay)');
+    expect(notice!.payload).toMatchObject({ replay: true });
   });
 
   it('changes nothing when the same signed mail is delivered again', () => {
@@ -305,6 +307,36 @@ describe('staff commands through applyMessage()', () => {
       },
       { text: '/help', applied: true, detail: 'the command list is below' },
     ]);
-    expect(c!.subject).toBe('Re: question');
+    expect(c!.subject).toBe('Re: question \u2215help \u2215triage');
+  });
+
+  it('does not run commands a reporter planted in their subject when staff reply to the notification', () => {
+    const db = migratedDb(clock);
+    ingest(db, buildDecoded({ messageId: 'planted@x', subject: 'Upload bypass /reply /close invalid' }));
+    const notification = mails(db, 'staff-notification').find((m) => m.recipients[0] === 'alice@psirt.test')!;
+    expect(notification.subject).not.toMatch(/(^|\s)\/(reply|close)/);
+    ingest(db, staffMail('alice', `Re: ${notification.subject}`));
+    expect(kase(db)).toMatchObject({ stage: 'received', resolution: null });
+    expect(toReporter(db)).toEqual([]);
+  });
+
+  it('applies nothing when the subject tag and the thread headers name different cases', () => {
+    const db = withCase();
+    ingest(db, buildDecoded({ messageId: 'r2@x', from: { address: 'reporter2@psirt.test', name: null } }));
+    const ackOf1 = (
+      db
+        .prepare("SELECT message_id FROM outbox WHERE case_id = 'SEC-2026-0001' AND kind = 'acknowledgment'")
+        .get() as { message_id: string }
+    ).message_id;
+    ingest(
+      db,
+      staffMail('alice', 'Re: [SEC-2026-0002] /close invalid', { inReplyTo: ackOf1, references: [ackOf1] }),
+    );
+    expect(kase(db, 'SEC-2026-0001').stage).toBe('received');
+    expect(kase(db, 'SEC-2026-0002').stage).toBe('received');
+    const [c] = mails(db, 'command-confirmation');
+    expect((c!.payload.outcomes as { detail: string }[])[0]!.detail).toMatch(
+      /^the subject names SEC-2026-0002 but the mail replies to the thread of SEC-2026-0001: nothing applied/,
+    );
   });
 });

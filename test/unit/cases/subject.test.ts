@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { baseSubject, replySubject, sanitizeSubject } from '../../../src/cases/subject.js';
+import { parseCommands } from '../../../src/classify/commands.js';
 import { parseCaseIdFormat } from '../../../src/core/case-id.js';
 
 const pattern = parseCaseIdFormat('SEC-{year}-{seq:4}').pattern;
@@ -11,6 +12,12 @@ describe('sanitizeSubject()', () => {
 
   it('removes bidi controls that could visually reorder the subject', () => {
     expect(sanitizeSubject('invoice\u202Efdp.exe\u2066x\u2069')).toBe('invoicefdp.exex');
+  });
+
+  it('makes slash commands inert, so a reply to our mail does not repeat them', () => {
+    const s = sanitizeSubject('Upload bypass /reply /close invalid in /usr/bin/x and a/b');
+    expect(s).toBe('Upload bypass \u2215reply \u2215close invalid in /usr/bin/x and a/b');
+    expect(parseCommands(`Re: [SEC-2026-0001] ${s}`, pattern)).toEqual({ commands: [], rejected: [] });
   });
 
   it('caps a 10,000-character subject at 200 characters with an ellipsis', () => {

@@ -202,6 +202,11 @@ describe('loadConfig()', () => {
       expect(cfg.imap.password).toBe(`${SECRET}-from-file`);
     });
 
+    it('set staff[].key_file, a path that is not a secret, like any other key', () => {
+      const cfg = loadConfig({ env: { ...base, PSIRT_STAFF__1__KEY_FILE: '/etc/psirt/bob.asc' } });
+      expect(cfg.staff[1]?.key_file).toBe('/etc/psirt/bob.asc');
+    });
+
     it('reach array items by index', () => {
       const file = tmpFile('pass', 'other-passphrase');
       const cfg = loadConfig({ env: { ...base, PSIRT_PGP__KEYS__0__PASSPHRASE_FILE: file } });
