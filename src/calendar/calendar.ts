@@ -14,10 +14,23 @@ export interface Span {
 export interface Calendar {
   /** A short digest of the calendar settings, recorded with every deadline it produced. */
   readonly id: string;
+  /** The IANA time zone the calendar counts in. */
+  readonly zone: string;
   /** True when the local date of `at` is a working day that is not a (closed) holiday. */
   isBusinessDay(at: Date): boolean;
-  /** `start` plus a span: business days keep the wall-clock time and skip closed days. */
+  /**
+   * `start` plus a span: business days keep the wall-clock time and skip closed days. A negative
+   * amount goes back (a reminder "one business day before" a deadline).
+   */
   add(start: Date, span: Span): Date;
+  /**
+   * Business days from `from` to `to` (negative when `to` is earlier): each open local day counts
+   * with the share of its wall-clock day inside the interval, so the 23- and 25-hour DST days
+   * count like any other and `businessDaysBetween(t, add(t, n business days))` is n. A partial
+   * holiday that does not close the day (`partial_day_holidays_closed = false`) counts until it
+   * starts.
+   */
+  businessDaysBetween(from: Date, to: Date): number;
   /** The last millisecond of a local date (YYYY-MM-DD) in the calendar's zone: "fix by 3 March". */
   endOfDay(date: string): Date;
 }
@@ -58,11 +71,56 @@ export function createCalendar(cfg: CalendarConfig): Calendar {
     return open;
   };
 
+  const DAY_MS = 86_400_000;
+  /** Wall-clock time of day in ms (what the clock on the wall shows), DST-proof. */
+  const wall = (t: DateTime): number => ((t.hour * 60 + t.minute) * 60 + t.second) * 1000 + t.millisecond;
+  const closeCache = new Map<string, number>();
+  /**
+   * When a local day closes, as wall-clock ms: 0 when it is closed all day, DAY_MS when open all
+   * day, and the start of a partial holiday that leaves the day open (e.g. 24 Dec at 14:00).
+   */
+  const closesAt = (day: DateTime): number => {
+    const key = day.toISODate() ?? '';
+    const hit = closeCache.get(key);
+    if (hit !== undefined) return hit;
+    let close = isOpenDay(day) ? DAY_MS : 0;
+    if (close > 0 && holidays) {
+      for (const probe of [12, 18]) {
+        for (const h of holidays.isHoliday(day.set({ hour: probe }).toJSDate()) || []) {
+          if (h.type !== 'bank' && h.type !== 'public') continue;
+          const starts = DateTime.fromJSDate(h.start, { zone });
+          if (starts.toISODate() === key) close = Math.min(close, wall(starts));
+        }
+      }
+    }
+    closeCache.set(key, close);
+    return close;
+  };
+
+  const between = (from: Date, to: Date): number => {
+    if (to.getTime() < from.getTime()) return -between(to, from);
+    const a = DateTime.fromJSDate(from, { zone });
+    const b = DateTime.fromJSDate(to, { zone });
+    let total = 0;
+    for (let day = a.startOf('day'); day <= b; day = day.plus({ days: 1 }).startOf('day')) {
+      const close = closesAt(day);
+      if (close === 0) continue;
+      const sameDayA = day.hasSame(a, 'day');
+      const sameDayB = day.hasSame(b, 'day');
+      const lo = sameDayA ? wall(a) : 0;
+      const hi = Math.min(close, sameDayB ? wall(b) : DAY_MS);
+      if (hi > lo) total += (hi - lo) / DAY_MS;
+    }
+    return total;
+  };
+
   const id = createHash('sha256').update(JSON.stringify(cfg)).digest('hex').slice(0, 12);
 
   return {
     id,
+    zone,
     isBusinessDay: (at) => isOpenDay(DateTime.fromJSDate(at, { zone })),
+    businessDaysBetween: between,
     endOfDay: (date) => DateTime.fromISO(date, { zone }).endOf('day').toJSDate(),
     add(start, span) {
       const local = DateTime.fromJSDate(start, { zone });
@@ -76,6 +134,15 @@ export function createCalendar(cfg: CalendarConfig): Calendar {
         case 'calendar_days':
           return local.plus({ days: span.amount }).toJSDate();
         case 'business_days': {
+          if (span.amount < 0) {
+            let t = local;
+            let left = -span.amount;
+            while (left > 0) {
+              t = t.minus({ days: 1 });
+              if (isOpenDay(t)) left -= 1;
+            }
+            return t.toJSDate();
+          }
           // Received on a closed day: the clock starts at the beginning of the next business day.
           let t = local;
           if (!isOpenDay(t)) {

@@ -41,3 +41,84 @@ describe('calendar.add() in business days', () => {
     );
   });
 });
+
+describe('calendar.add() going back (reminders before a deadline)', () => {
+  it('Tuesday − 1 business day is Monday; Monday − 1 is the Friday before', () => {
+    const bd = (n: number) => ({ amount: n, unit: 'business_days' as const });
+    expect(berlin.add(new Date('2026-12-01T10:00:00+01:00'), bd(-1)).toISOString()).toBe(
+      new Date('2026-11-30T10:00:00+01:00').toISOString(),
+    );
+    expect(berlin.add(new Date('2026-11-30T10:00:00+01:00'), bd(-1)).toISOString()).toBe(
+      new Date('2026-11-27T10:00:00+01:00').toISOString(),
+    );
+  });
+});
+
+describe('calendar.businessDaysBetween()', () => {
+  it('counts Friday 12:00 → Monday 12:00 as one business day', () => {
+    expect(
+      berlin.businessDaysBetween(
+        new Date('2026-11-27T12:00:00+01:00'),
+        new Date('2026-11-30T12:00:00+01:00'),
+      ),
+    ).toBeCloseTo(1, 10);
+  });
+
+  it('is negative when the second time is earlier (time left on a missed deadline)', () => {
+    expect(
+      berlin.businessDaysBetween(
+        new Date('2026-11-30T12:00:00+01:00'),
+        new Date('2026-11-27T12:00:00+01:00'),
+      ),
+    ).toBeCloseTo(-1, 10);
+  });
+
+  it('skips Christmas Eve as closed, and Christmas, and the configured closed day', () => {
+    // Wed 23 Dec 00:00 → Tue 29 Dec 00:00: only Wed 23 is open (24 partial-closed, 25 public,
+    // 26/27 weekend, 28 closed day).
+    expect(
+      berlin.businessDaysBetween(
+        new Date('2026-12-23T00:00:00+01:00'),
+        new Date('2026-12-29T00:00:00+01:00'),
+      ),
+    ).toBeCloseTo(1, 10);
+  });
+
+  it('counts Christmas Eve until 14:00 when partial-day holidays do not close the day', () => {
+    const open = createCalendar({
+      time_zone: 'Europe/Berlin',
+      working_days: ['mon', 'tue', 'wed', 'thu', 'fri'],
+      holiday_country: 'DE',
+      partial_day_holidays_closed: false,
+      closed_days: [],
+    });
+    expect(open.isBusinessDay(new Date('2026-12-24T10:00:00+01:00'))).toBe(true);
+    expect(
+      open.businessDaysBetween(new Date('2026-12-24T00:00:00+01:00'), new Date('2026-12-25T00:00:00+01:00')),
+    ).toBeCloseTo(14 / 24, 10);
+  });
+
+  it('counts wall-clock days across the DST change', () => {
+    // Sun 29 Mar 2026 is 23 hours long in Berlin (and closed); Fri 27 and Mon 30 count whole.
+    expect(
+      berlin.businessDaysBetween(
+        new Date('2026-03-27T00:00:00+01:00'),
+        new Date('2026-03-31T00:00:00+02:00'),
+      ),
+    ).toBeCloseTo(2, 10);
+  });
+
+  it('counts a public holiday of the configured region only there (8 March in Berlin)', () => {
+    const be = createCalendar({
+      time_zone: 'Europe/Berlin',
+      working_days: ['mon', 'tue', 'wed', 'thu', 'fri'],
+      holiday_country: 'DE',
+      holiday_region: 'BE',
+      partial_day_holidays_closed: true,
+      closed_days: [],
+    });
+    const march9 = new Date('2027-03-08T10:00:00+01:00'); // Monday, Internationaler Frauentag
+    expect(be.isBusinessDay(march9)).toBe(false);
+    expect(berlin.isBusinessDay(march9)).toBe(true);
+  });
+});
