@@ -1,4 +1,5 @@
-import type { CaseDetail, CaseListRow } from '../src/cases/queries.js';
+import type { Calendar } from '../src/calendar/calendar.js';
+import type { CaseDetail, CaseListRow, DeadlineRow } from '../src/cases/queries.js';
 import type { Config } from '../src/config/schema.js';
 import { rolesFor } from '../src/commands/raci.js';
 
@@ -29,14 +30,21 @@ function formatTable(head: string[], rows: string[][]): string[] {
   return [line(head), ...rows.map(line)];
 }
 
-export function formatCaseList(rows: readonly CaseListRow[], now: Date): string {
+/** Business time left until `iso` (negative: late), e.g. `1.5 bd left`, `0.3 bd LATE`, plus the wall-clock time. */
+export function businessLeft(iso: string, now: Date, calendar: Calendar): string {
+  const left = calendar.businessDaysBetween(now, new Date(iso));
+  const late = Date.parse(iso) < now.getTime();
+  return `${Math.abs(left).toFixed(1)} bd ${late ? 'LATE' : 'left'} (${due(iso, now)})`;
+}
+
+export function formatCaseList(rows: readonly CaseListRow[], now: Date, calendar: Calendar): string {
   if (rows.length === 0) return 'no cases';
   const table = rows.map((r) => [
     r.id,
     r.stage + (r.resolution ? `/${r.resolution}` : '') + (r.on_hold ? ' (hold)' : ''),
     r.severity ?? '-',
     r.reporter_address,
-    r.next_deadline ? `${r.next_deadline.kind} ${due(r.next_deadline.due_at, now)}` : '-',
+    r.next_deadline ? `${r.next_deadline.kind} ${businessLeft(r.next_deadline.due_at, now, calendar)}` : '-',
     r.flags.join(',') || '-',
     r.subject.length > 50 ? `${r.subject.slice(0, 49)}…` : r.subject,
   ]);
@@ -136,4 +144,30 @@ export function formatRaci(config: Pick<Config, 'raci' | 'staff'>): string {
     'Staff by role:',
     ...who,
   ].join('\n');
+}
+
+/** `psirt deadlines`: what is due or late across cases, soonest first. */
+export function formatDeadlines(rows: readonly DeadlineRow[], now: Date, calendar: Calendar): string {
+  if (rows.length === 0) return 'no open deadlines';
+  const head = [
+    'CASE',
+    'DEADLINE',
+    'DUE (UTC)',
+    'TIME LEFT',
+    'STAGE',
+    'SEVERITY',
+    'ASSIGNEE',
+    'NEXT ESCALATION',
+  ];
+  const table = rows.map((r) => [
+    r.case_id,
+    r.kind + (r.state === 'paused' ? ' (paused)' : ''),
+    r.due_at.replace('T', ' ').slice(0, 16),
+    r.state === 'paused' ? 'paused' : businessLeft(r.due_at, now, calendar),
+    r.stage,
+    r.severity ?? '-',
+    r.assignee ?? '-',
+    r.next_step_at ? r.next_step_at.replace('T', ' ').slice(0, 16) : '-',
+  ]);
+  return formatTable(head, table).join('\n');
 }

@@ -12,8 +12,9 @@ import { systemClock } from '../src/core/clock.js';
 import { describeError } from '../src/core/errors.js';
 import { createLogger } from '../src/core/log.js';
 import { formatChecks, migrationsDir, runDoctor } from '../src/doctor.js';
-import { listCases, showCase } from '../src/cases/queries.js';
-import { formatCaseDetail, formatCaseList, formatRaci } from './cases-cli.js';
+import { listCases, listDeadlines, showCase } from '../src/cases/queries.js';
+import { formatCaseDetail, formatCaseList, formatDeadlines, formatRaci } from './cases-cli.js';
+import { createCalendar } from '../src/calendar/calendar.js';
 import { ROLES, runService, type Role } from './start.js';
 
 /** Exit codes: 0 ok, 1 a check or the service failed, 2 bad usage or invalid configuration. */
@@ -91,7 +92,7 @@ casesCmd
     try {
       const rows = listCases(db, { open: !opts.all });
       process.stdout.write(
-        `${opts.json ? JSON.stringify(rows, null, 2) : formatCaseList(rows, new Date())}\n`,
+        `${opts.json ? JSON.stringify(rows, null, 2) : formatCaseList(rows, new Date(), createCalendar(cfg.calendar))}\n`,
       );
     } finally {
       db.close();
@@ -112,6 +113,25 @@ casesCmd
         return;
       }
       process.stdout.write(`${opts.json ? JSON.stringify(detail, null, 2) : formatCaseDetail(detail)}\n`);
+    } finally {
+      db.close();
+    }
+  });
+
+program
+  .command('deadlines')
+  .description('open deadlines across cases, soonest first, with business time left and the next escalation')
+  .option('--late', 'only deadlines already missed')
+  .option('--json', 'print JSON')
+  .action((opts: { late?: boolean; json?: boolean }) => {
+    const cfg = config(program);
+    const db = openDatabase(cfg.database.path, { readonly: true });
+    try {
+      const now = new Date();
+      const rows = listDeadlines(db, { now, late: opts.late ?? false });
+      process.stdout.write(
+        `${opts.json ? JSON.stringify(rows, null, 2) : formatDeadlines(rows, now, createCalendar(cfg.calendar))}\n`,
+      );
     } finally {
       db.close();
     }

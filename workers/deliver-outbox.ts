@@ -26,6 +26,7 @@ import type { Templates } from '../src/outbox/templates.js';
 import type { TeamKey } from '../src/pgp/keyring.js';
 import { helpText } from '../src/commands/plan.js';
 import { ownText } from '../src/commands/reply-text.js';
+import { expertsFor, RESOLVED_BY, type OutsideExpertiseNeed } from '../src/policy/escalation.js';
 
 export interface DeliverDeps {
   config: Config;
@@ -169,6 +170,9 @@ async function buildMail(
     case 'command-rejected':
     case 'assignment':
       return staffMail(deps, row, c, base);
+    case 'escalation':
+    case 'outside-expertise':
+      return escalationMail(deps, row, c, base);
     case 'reporter-status':
     case 'reporter-reply': {
       const key = pinnedKey(db, recipient);
@@ -277,6 +281,69 @@ function staffMail(
       staffKey === undefined ? { kind: 'signed' } : { kind: 'encrypted', recipientKeys: [staffKey] },
     envelopeFrom: config.organisation.security_address,
   };
+}
+
+/**
+ * An escalation: case id, stage, deadline, how late, owner, the command that resolves it — never
+ * report content (invariant 6). Encrypted to a recipient who has a staff key.
+ */
+function escalationMail(
+  deps: DeliverDeps,
+  row: OutboxRow,
+  c: CaseSummaryForMail,
+  base: Omit<OutgoingMail, 'text'>,
+): { mail: OutgoingMail; protection: Protection; envelopeFrom: string } {
+  const { config } = deps;
+  const tz = config.calendar.time_zone;
+  const p = row.payload;
+  const kind = p.deadline ?? 'triage';
+  const due = p.dueAt ?? row.created_at;
+  const left = deps.calendar.businessDaysBetween(deps.clock.now(), new Date(due));
+  const staffName = (address: string | null): string =>
+    address === null
+      ? 'nobody (the security staff are told)'
+      : (config.staff.find((m) => m.address.toLowerCase() === address)?.name ?? address) + ` <${address}>`;
+  const given = p.need as Partial<OutsideExpertiseNeed> | undefined;
+  const need: OutsideExpertiseNeed = { tags: given?.tags ?? [], fixDays: given?.fixDays ?? null };
+  const data = {
+    caseId: c.id,
+    stage: c.stage,
+    severity: c.severity ?? 'not set',
+    deadline: kind,
+    due: formatDate(due, tz),
+    late: left < 0,
+    howLate: formatBusinessDays(Math.abs(left), Math.abs(Date.parse(due) - deps.clock.now().getTime())),
+    owner: staffName(c.assignee),
+    step: (p.step ?? 0) + 1,
+    steps: config.escalation.ladder.length,
+    recipientRole: p.recipientRole ?? 'oncall',
+    resolvedBy: RESOLVED_BY[kind] ?? '',
+    tags: need.tags.join(', '),
+    fixDays: need.fixDays ?? '',
+    maxFixDays: config.escalation.outside_expertise.max_fix_days,
+    experts: expertsFor(need, config.escalation.outside_expertise.experts),
+    resolvedByExternal: RESOLVED_BY['outside-expertise'] ?? '',
+  };
+  const text = deps.templates.render(
+    p.template === 'outside-expertise' ? 'outside-expertise' : 'escalation',
+    data,
+  );
+  const keys = row.recipients.map((r) => deps.staffKeys.get(r));
+  const allKeyed = keys.every((k): k is string => k !== undefined);
+  return {
+    mail: { ...base, text },
+    protection: allKeyed && keys.length > 0 ? { kind: 'encrypted', recipientKeys: keys } : { kind: 'signed' },
+    envelopeFrom: config.organisation.security_address,
+  };
+}
+
+/** "2.5 business days" — or, under a day, the wall-clock time ("40 seconds", "3 hours"). */
+function formatBusinessDays(days: number, ms: number): string {
+  if (days >= 1) return `${days.toFixed(1)} business days`;
+  const s = Math.round(ms / 1000);
+  if (s < 120) return `${s} seconds`;
+  if (s < 7200) return `${Math.round(s / 60)} minutes`;
+  return `${Math.round(s / 3600)} hours`;
 }
 
 /** Whether the command mail of a confirmation also queued a `/reply` to the reporter. */

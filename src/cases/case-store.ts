@@ -6,10 +6,11 @@ import type { Config, StatusEvent } from '../config/schema.js';
 import type { CaseIdFormat } from '../core/case-id.js';
 import type { Clock } from '../core/clock.js';
 import type { DecodedMessage, FoundKey } from '../decode/types.js';
-import { policyId } from '../policy/deadlines.js';
+import { policyOf } from '../policy/deadlines.js';
 import type { Db } from './db.js';
 import type { StaffMailInput } from '../commands/prepare.js';
-import { applyStaffMail, syncDeadlines, type CaseSnapshot, type NewOutboxRow } from './command-store.js';
+import { applyStaffMail, type CaseSnapshot, type NewOutboxRow } from './command-store.js';
+import { syncDeadlines } from './deadline-store.js';
 import { appendEvent } from './events.js';
 import { replySubject, sanitizeSubject } from './subject.js';
 
@@ -25,7 +26,9 @@ export type OutboxTemplate =
   | 'command-rejected'
   | 'assignment'
   | 'reporter-status'
-  | 'reporter-reply';
+  | 'reporter-reply'
+  | 'escalation'
+  | 'outside-expertise';
 
 /** Outbox payload: what the mailer needs to render and seal the mail. Never report content. */
 export interface OutboxPayload {
@@ -58,6 +61,13 @@ export interface OutboxPayload {
   staffName?: string;
   /** reporter-status: which status mail. */
   statusEvent?: StatusEvent;
+  /** escalation / outside-expertise: the step, its deadline and why. */
+  escalationId?: number;
+  deadline?: string;
+  dueAt?: string;
+  step?: number;
+  recipientRole?: 'assignee' | 'oncall' | 'accountable';
+  need?: { tags: string[]; fixDays: number | null } | Record<string, never>;
 }
 
 export interface ApplyDeps {
@@ -318,7 +328,10 @@ export function applyMessage(deps: ApplyDeps, input: ApplyInput): ApplyResult {
             .prepare('UPDATE cases SET waiting_on_reporter = 0 WHERE id = ? AND waiting_on_reporter = 1')
             .run(c.caseId);
           // The reporter answered: the paused clock runs again (/pause).
-          if (waiting.changes > 0) ev(c.caseId, 'case.waiting-on-reporter', { waiting: false });
+          if (waiting.changes > 0) {
+            ev(c.caseId, 'case.waiting-on-reporter', { waiting: false });
+            syncDeadlines(db, c.caseId, config, deps.calendar, at);
+          }
           pinKeys(db, clock, c.caseId, sender, d?.keys ?? [], input.messageRowId, messageId);
           db.prepare('UPDATE cases SET updated_at = ? WHERE id = ?').run(at, c.caseId);
           notifyStaff(c.caseId, 'follow-up');
@@ -401,7 +414,7 @@ function openCase(
     'acknowledge',
     calendar.add(r.now, config.deadlines.acknowledge).toISOString(),
     calendar.id,
-    policyId(config.deadlines),
+    policyOf(config),
     r.at,
   );
   syncDeadlines(db, id, config, calendar, r.at);

@@ -4,8 +4,8 @@ import { planCommands, type CaseState, type CommandOutcome } from '../commands/p
 import type { StaffMailInput } from '../commands/prepare.js';
 import type { Stage } from '../commands/lifecycle.js';
 import type { Config, StatusEvent } from '../config/schema.js';
-import { deriveDeadlines, policyId, type CaseFacts, DERIVED_KINDS } from '../policy/deadlines.js';
 import type { Db } from './db.js';
+import { loadCaseRow, syncDeadlines, toState } from './deadline-store.js';
 import { replySubject, sanitizeSubject } from './subject.js';
 
 /** What the confirmation and status mails show of a case: metadata only, never report content. */
@@ -25,66 +25,6 @@ export interface CaseSnapshot {
   advisoryUrl: string | null;
   credit: string | null;
   duplicateOf: string | null;
-}
-
-interface CaseRow {
-  id: string;
-  stage: Stage;
-  resolution: Resolution | null;
-  severity: Severity | null;
-  cvss_vector: string | null;
-  cvss_score: number | null;
-  assignee: string | null;
-  on_hold: number;
-  waiting_on_reporter: number;
-  tags: string;
-  cve: string | null;
-  fix_by: string | null;
-  disclose_on: string | null;
-  advisory_url: string | null;
-  credit: string | null;
-  external: string;
-  reporter_address: string;
-  subject: string;
-  created_at: string;
-  closed_at: string | null;
-  reopened_at: string | null;
-  triaged_at: string | null;
-  verified_at: string | null;
-  fixed_at: string | null;
-  published_at: string | null;
-}
-
-function loadCaseRow(db: Db, caseId: string): CaseRow | null {
-  return (db.prepare('SELECT * FROM cases WHERE id = ?').get(caseId) as CaseRow | undefined) ?? null;
-}
-
-function toState(r: CaseRow): CaseState {
-  return {
-    id: r.id,
-    stage: r.stage,
-    resolution: r.resolution,
-    severity: r.severity,
-    cvssVector: r.cvss_vector,
-    cvssScore: r.cvss_score,
-    assignee: r.assignee,
-    onHold: r.on_hold === 1,
-    waitingOnReporter: r.waiting_on_reporter === 1,
-    tags: JSON.parse(r.tags) as string[],
-    cve: r.cve,
-    fixBy: r.fix_by,
-    discloseOn: r.disclose_on,
-    advisoryUrl: r.advisory_url,
-    credit: r.credit,
-    external: JSON.parse(r.external) as string[],
-    reporterAddress: r.reporter_address,
-    closedAt: r.closed_at,
-    reopenedAt: r.reopened_at,
-    triagedAt: r.triaged_at,
-    verifiedAt: r.verified_at,
-    fixedAt: r.fixed_at,
-    publishedAt: r.published_at,
-  };
 }
 
 function saveState(db: Db, s: CaseState, at: string): void {
@@ -119,65 +59,6 @@ function saveState(db: Db, s: CaseState, at: string): void {
     at,
     s.id,
   );
-}
-
-const date = (s: string | null): Date | null => (s === null ? null : new Date(s));
-
-export function factsOf(s: CaseState, createdAt: string): CaseFacts {
-  return {
-    createdAt: new Date(createdAt),
-    reopenedAt: date(s.reopenedAt),
-    closedAt: date(s.closedAt),
-    severity: s.severity,
-    fixBy: s.fixBy,
-    discloseOn: s.discloseOn,
-    triagedAt: date(s.triagedAt),
-    verifiedAt: date(s.verifiedAt),
-    fixedAt: date(s.fixedAt),
-    publishedAt: date(s.publishedAt),
-  };
-}
-
-/**
- * Re-derives a case's stage deadlines from its facts and writes the difference (issue #4; #5
- * builds escalation on them). A deadline the facts no longer call for is cancelled; a closed
- * case's acknowledge deadline, if still open, is cancelled too.
- */
-export function syncDeadlines(db: Db, caseId: string, config: Config, calendar: Calendar, at: string): void {
-  const row = loadCaseRow(db, caseId);
-  if (row === null) return;
-  const derived = deriveDeadlines(factsOf(toState(row), row.created_at), config.deadlines, calendar);
-  const policy = policyId(config.deadlines);
-  const upsert = db.prepare(
-    `INSERT INTO deadlines (case_id, kind, due_at, state, met_at, calendar, policy, updated_at)
-     VALUES (@case, @kind, @due, @state, @met, @calendar, @policy, @at)
-     ON CONFLICT (case_id, kind) DO UPDATE SET due_at = @due, state = @state, met_at = @met,
-       calendar = @calendar, policy = @policy, updated_at = @at
-     WHERE due_at IS NOT @due OR state IS NOT @state OR met_at IS NOT @met OR calendar IS NOT @calendar OR policy IS NOT @policy`,
-  );
-  for (const d of derived) {
-    upsert.run({
-      case: caseId,
-      kind: d.kind,
-      due: d.dueAt.toISOString(),
-      state: d.state,
-      met: d.metAt?.toISOString() ?? null,
-      calendar: calendar.id,
-      policy,
-      at,
-    });
-  }
-  const kept = new Set<string>(derived.map((d) => d.kind));
-  for (const kind of DERIVED_KINDS.filter((k) => !kept.has(k))) {
-    db.prepare(
-      "UPDATE deadlines SET state = 'cancelled', updated_at = ? WHERE case_id = ? AND kind = ? AND state = 'open'",
-    ).run(at, caseId, kind);
-  }
-  if (row.closed_at !== null) {
-    db.prepare(
-      "UPDATE deadlines SET state = 'cancelled', updated_at = ? WHERE case_id = ? AND kind = 'acknowledge' AND state = 'open'",
-    ).run(at, caseId);
-  }
 }
 
 /** The reporter's thread: every Message-ID they sent on the case and every mail we sent them. */

@@ -170,6 +170,9 @@ export function unsentOutboxIds(db: Db, clock: Clock, staleAfterMs: number): num
 
 export interface CaseSummaryForMail {
   id: string;
+  stage: string;
+  severity: string | null;
+  assignee: string | null;
   reporter_address: string;
   reporter_name: string | null;
   subject: string;
@@ -180,7 +183,9 @@ export interface CaseSummaryForMail {
 
 export function caseForMail(db: Db, caseId: string): CaseSummaryForMail | null {
   const c = db
-    .prepare('SELECT id, reporter_address, reporter_name, subject, flags, created_at FROM cases WHERE id = ?')
+    .prepare(
+      'SELECT id, stage, severity, assignee, reporter_address, reporter_name, subject, flags, created_at FROM cases WHERE id = ?',
+    )
     .get(caseId) as (Omit<CaseSummaryForMail, 'flags' | 'deadlines'> & { flags: string }) | undefined;
   if (!c) return null;
   const deadlines = Object.fromEntries(

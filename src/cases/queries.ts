@@ -126,3 +126,32 @@ export function showCase(db: Db, id: string): CaseDetail | null {
       .all(id, id) as CaseDetail['links'],
   };
 }
+
+export interface DeadlineRow {
+  case_id: string;
+  kind: string;
+  due_at: string;
+  state: 'open' | 'paused';
+  stage: string;
+  severity: string | null;
+  assignee: string | null;
+  /** When the next escalation step of this deadline fires, if one is pending. */
+  next_step_at: string | null;
+}
+
+/**
+ * Open and paused deadlines across cases, soonest first (`psirt deadlines`); `late` keeps only
+ * those already past `now`. Uses the `deadlines_due` index.
+ */
+export function listDeadlines(db: Db, opts: { now: Date; late?: boolean; limit?: number }): DeadlineRow[] {
+  return db
+    .prepare(
+      `SELECT d.case_id, d.kind, d.due_at, d.state, c.stage, c.severity, c.assignee,
+              (SELECT min(e.fire_at) FROM escalations e
+                WHERE e.case_id = d.case_id AND e.deadline = d.kind AND e.state = 'pending') AS next_step_at
+       FROM deadlines d JOIN cases c ON c.id = d.case_id
+       WHERE d.state IN ('open', 'paused') ${opts.late ? 'AND d.due_at <= ?' : ''}
+       ORDER BY d.due_at LIMIT ?`,
+    )
+    .all(...(opts.late ? [opts.now.toISOString()] : []), opts.limit ?? 1000) as DeadlineRow[];
+}

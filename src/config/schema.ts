@@ -150,9 +150,53 @@ const staffMember = z.strictObject({
   key_file: nonEmpty.optional(),
 });
 
+const UNITS = ['business_days', 'calendar_days', 'hours', 'minutes', 'seconds'] as const;
+
+const DEADLINE_KINDS = ['acknowledge', 'triage', 'verify', 'fix', 'disclose'] as const;
+const offset = z.strictObject({
+  amount: z.number().int('must be a whole number').min(0, 'must not be negative'),
+  unit: z.enum(UNITS),
+});
+
+const ladderStep = z
+  .strictObject({
+    /** Who gets this step: the case's assignee (the security staff when nobody is), on-call, or the accountable role. */
+    to: z.enum(['assignee', 'oncall', 'accountable']),
+    /** Fires this long before the deadline … */
+    before: offset.optional(),
+    /** … or this long after it (0 = when it is missed). */
+    after: offset.optional(),
+  })
+  .superRefine((v, ctx) => {
+    if ((v.before === undefined) === (v.after === undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'give exactly one of before or after' });
+    }
+  });
+
+const expert = z.strictObject({
+  name: nonEmpty,
+  /** How to reach them (address, phone, contract reference): shown in the escalation. */
+  contact: nonEmpty,
+  expertise: z.array(nonEmpty).min(1, 'name at least one field'),
+});
+
 const escalation = z.strictObject({
   oncall_address: email,
   accountable_address: email,
+  /** How often due escalation steps are looked for. */
+  sweep_interval_seconds: positiveInt,
+  /** Which deadlines escalate. */
+  deadlines: z.array(z.enum(DEADLINE_KINDS)),
+  /** The ladder each of those deadlines climbs; each step is sent once. */
+  ladder: z.array(ladderStep).min(1, 'at least one step'),
+  /** ISO/IEC 18974 §4.2.2.3: when to call in outside help, and whom. */
+  outside_expertise: z.strictObject({
+    /** Cases tagged with one of these (/tag) need outside expertise. */
+    tags: z.array(z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'one lower-case word')),
+    /** … and so do cases whose fix date lies more than this many days after the report. */
+    max_fix_days: positiveInt,
+    experts: z.array(expert),
+  }),
 });
 
 const cases = z.strictObject({
@@ -212,8 +256,6 @@ const calendar = z
       });
     }
   });
-
-const UNITS = ['business_days', 'calendar_days', 'hours', 'minutes', 'seconds'] as const;
 
 const span = z.strictObject({ amount: positiveInt, unit: z.enum(UNITS) });
 

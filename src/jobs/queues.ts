@@ -10,6 +10,9 @@ export const QUEUES = {
 
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
+/** The BullMQ job scheduler of the escalation sweep (one per installation prefix). */
+export const SWEEP_SCHEDULER = 'escalation-sweep';
+
 /** Payload of a mailer job: only the outbox row id; everything else is read from SQLite. */
 export interface MailerJob {
   outboxId: number;

@@ -15,6 +15,8 @@ export const TEMPLATE_NAMES = [
   'command-rejected',
   'assignment',
   'reporter-reply',
+  'escalation',
+  'outside-expertise',
   ...STATUS_EVENTS.map((e) => `status-${e}` as const),
 ] as const;
 

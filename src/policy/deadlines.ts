@@ -24,17 +24,32 @@ export interface CaseFacts {
   verifiedAt: Date | null;
   fixedAt: Date | null;
   publishedAt: Date | null;
+  /**
+   * When the clock stood still — waiting on the reporter (`/pause` until their reply) or on hold
+   * — from the event log, oldest first; `to` is null while it still stands.
+   */
+  pauses: { from: Date; to: Date | null }[];
 }
 
 export interface DerivedDeadline {
   kind: DerivedKind;
   dueAt: Date;
-  state: 'open' | 'met' | 'cancelled';
+  state: 'open' | 'met' | 'cancelled' | 'paused';
   metAt: Date | null;
 }
 
-/** A short digest of the deadline policy, recorded with every deadline it produced. */
-export function policyId(policy: DeadlinePolicy): string {
+/**
+ * A short digest of the policy — the deadlines and the escalation ladder — recorded with every
+ * deadline it produced: when it changes, the service derives the open cases again at start.
+ */
+export function policyOf(config: Pick<Config, 'deadlines' | 'escalation'>): string {
+  const { deadlines, escalation } = config;
+  const policy = {
+    deadlines,
+    ladder: escalation.ladder,
+    escalating: escalation.deadlines,
+    outside: escalation.outside_expertise,
+  };
   return createHash('sha256').update(JSON.stringify(policy)).digest('hex').slice(0, 12);
 }
 
@@ -48,17 +63,25 @@ export function policyId(policy: DeadlinePolicy): string {
  *             by /fixed.
  *             No severity yet (or severity none) and no /fix-by date: no fix deadline.
  *   disclose  the /disclose date, else fixed + deadlines.disclose; met by /publish
- * A closed case has no open deadline: each one not met is cancelled.
+ * A closed case has no open deadline: each one not met is cancelled. Time the clock stood still
+ * (waiting on the reporter, a hold) after the clock started moves an unmet deadline out by as
+ * long; while it still stands the deadline is `paused` (its due time as if it resumed now).
  */
 export function deriveDeadlines(
   facts: CaseFacts,
   policy: DeadlinePolicy,
   calendar: Calendar,
+  now: Date,
 ): DerivedDeadline[] {
   const start = facts.reopenedAt ?? facts.createdAt;
   const out: DerivedDeadline[] = [];
-  const push = (kind: DerivedKind, dueAt: Date, metAt: Date | null): void => {
-    const state = metAt !== null ? 'met' : facts.closedAt !== null ? 'cancelled' : 'open';
+  const push = (kind: DerivedKind, due: Date, metAt: Date | null): void => {
+    if (metAt !== null) {
+      out.push({ kind, dueAt: due, state: 'met', metAt });
+      return;
+    }
+    const { dueAt, paused } = afterPauses(due, start, facts.pauses, now);
+    const state = facts.closedAt !== null ? 'cancelled' : paused ? 'paused' : 'open';
     out.push({ kind, dueAt, state, metAt });
   };
   push('triage', calendar.add(start, policy.triage), facts.triagedAt ?? facts.verifiedAt);
@@ -78,4 +101,23 @@ export function deriveDeadlines(
         : null;
   if (discloseDue !== null) push('disclose', discloseDue, facts.publishedAt);
   return out;
+}
+
+/** Moves `due` out by every pause that began before it (and after `start`). */
+function afterPauses(
+  due: Date,
+  start: Date,
+  pauses: CaseFacts['pauses'],
+  now: Date,
+): { dueAt: Date; paused: boolean } {
+  let d = due.getTime();
+  let paused = false;
+  for (const p of pauses) {
+    if (p.from.getTime() >= d) break;
+    const from = Math.max(p.from.getTime(), start.getTime());
+    const to = (p.to ?? now).getTime();
+    if (p.to === null) paused = true;
+    if (to > from) d += to - from;
+  }
+  return { dueAt: new Date(d), paused };
 }

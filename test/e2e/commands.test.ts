@@ -125,8 +125,8 @@ describe('staff commands by mail (real Dovecot, Postfix, Redis, gpg)', () => {
       "SELECT due_at, state FROM deadlines WHERE case_id = ? AND kind = 'fix'",
       caseId,
     )[0]!;
-    // config/test.toml: deadlines.fix.critical = 60 seconds, counted from the report.
-    expect(Date.parse(fix.due_at) - Date.parse(created.created_at)).toBe(60_000);
+    // config/test.toml: deadlines.fix.critical = 1200 seconds, counted from the report.
+    expect(Date.parse(fix.due_at) - Date.parse(created.created_at)).toBe(1_200_000);
     expect(fix.state).toBe('open');
     const events = query<{ type: string; auth: string; message_id: string }>(
       "SELECT type, auth, message_id FROM events WHERE case_id = ? AND type IN ('case.assigned', 'case.severity-set')",

@@ -88,8 +88,8 @@ describe('staff commands through applyMessage()', () => {
       cvss_score: 9.8,
       assignee: 'bob@psirt.test',
     });
-    // test profile: critical = 60 seconds from the report.
-    expect(deadline(db, 'fix')).toEqual({ due_at: '2026-11-24T12:01:00.000Z', state: 'open' });
+    // test profile: critical = 1200 seconds from the report.
+    expect(deadline(db, 'fix')).toEqual({ due_at: '2026-11-24T12:20:00.000Z', state: 'open' });
     const events = db
       .prepare("SELECT type, actor, auth, message_id FROM events WHERE actor LIKE 'staff:%' ORDER BY id")
       .all() as { type: string; actor: string; auth: string; message_id: string }[];

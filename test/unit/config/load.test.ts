@@ -33,7 +33,7 @@ describe('loadConfig()', () => {
   it('loads the shipped defaults layered with the test profile', () => {
     const cfg = loadConfig({ env: base });
     expect(cfg.imap.user).toBe('security@psirt.test');
-    expect(cfg.deadlines.fix).toMatchObject({ unit: 'seconds', critical: 60 });
+    expect(cfg.deadlines.fix).toMatchObject({ unit: 'seconds', critical: 1200 });
     expect(cfg.staff.map((s) => s.address)).toEqual([
       'alice@psirt.test',
       'bob@psirt.test',
@@ -107,7 +107,7 @@ describe('loadConfig()', () => {
 
     it('refuses a fix deadline shorter than that of a more severe class', () => {
       expect(issuesFor({ ...base, PSIRT_DEADLINES__FIX__HIGH: '30' })).toEqual([
-        'deadlines.fix.high: (30) must not be shorter than fix.critical (60)',
+        'deadlines.fix.high: (30) must not be shorter than fix.critical (1200)',
       ]);
     });
 
