@@ -1,0 +1,436 @@
+/**
+ * `npm run bench` (issue #6): measures psirt-inbox on the local stack and prints a table; the
+ * figures also go to bench-results/latest.json. No assertions: figures to compare, run after run.
+ *
+ *   npm run bench -- [--scenario ingest,ingest-pgp,latency,sweep,memory] [--n 300]
+ *                    [--corpus DIR] [--rate 5] [--seconds 60] [--cases 1000000] [--out FILE]
+ *
+ * ingest      N generated reports (text/plain, 2–5 KB, distinct senders and Message-IDs) are
+ *             placed in security@ before the service starts; the time from the start until every
+ *             case is committed and every acknowledgment accepted by SMTP. Beside it, the raw IMAP
+ *             baseline: fetching the same messages' full source with imapflow and nothing else.
+ * ingest-pgp  the same with one third PGP/MIME signed and encrypted by the real gpg, reporter keys
+ *             Curve25519, RSA-3072 and RSA-4096 (attached, so acknowledgments are encrypted).
+ * latency     reports through Postfix at a steady rate to a running service on IDLE; per report
+ *             the time from Postfix accepting it to our acknowledgment accepted by SMTP.
+ * sweep       1,000,000 cases in SQLite with realistic deadlines; one escalation sweep and
+ *             `psirt cases list` of the open cases.
+ * memory      peak RSS of the service during ingest and latency (always reported), and while it
+ *             processes one 25 MB report (scripts/measure-big-report.ts).
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import Database from 'better-sqlite3';
+import { ImapFlow } from 'imapflow';
+import nodemailer from 'nodemailer';
+import { address, readStack, REPO, stackEnv } from '../test/support/stack.js';
+import { benchGpg, generateReports, type BenchReport } from './bench-corpus.js';
+import { sweepAtScale } from './bench-sweep.js';
+
+const { values: opts } = parseArgs({
+  options: {
+    scenario: { type: 'string', default: 'ingest,ingest-pgp,latency,sweep,memory' },
+    n: { type: 'string', default: '300' },
+    corpus: { type: 'string' },
+    rate: { type: 'string', default: '5' },
+    seconds: { type: 'string', default: '60' },
+    cases: { type: 'string', default: '1000000' },
+    out: { type: 'string', default: join(REPO, 'bench-results', 'latest.json') },
+  },
+});
+const scenarios = new Set(opts.scenario.split(',').filter((s) => s !== ''));
+const N = Number(opts.n);
+const stack = readStack();
+const CLI = join(REPO, 'dist', 'workers', 'cli.js');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const progress = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
+const results: Record<string, unknown> = { date: new Date().toISOString(), machine: machine() };
+
+function machine(): Record<string, unknown> {
+  const cpu = /model name\s*:\s*(.+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown';
+  const cores = readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm)?.length ?? 0;
+  return { node: process.version, cpu, cores };
+}
+
+async function imap(user: string): Promise<ImapFlow> {
+  const client = new ImapFlow({
+    host: stack.host,
+    port: stack.imapPort,
+    secure: false,
+    doSTARTTLS: false,
+    auth: { user: address(stack, user), pass: stack.password },
+    logger: false,
+  });
+  client.on('error', () => undefined);
+  await client.connect();
+  return client;
+}
+
+/** Moves everything out of security@'s INBOX so the run starts from an empty box. */
+async function drainInbox(): Promise<void> {
+  const c = await imap('security');
+  try {
+    if (!(await c.list()).some((m) => m.path === 'bench-leftovers')) await c.mailboxCreate('bench-leftovers');
+    const lock = await c.getMailboxLock('INBOX');
+    try {
+      if (c.mailbox !== false && c.mailbox.exists > 0) await c.messageMove('1:*', 'bench-leftovers');
+    } finally {
+      lock.release();
+    }
+  } finally {
+    await c.logout();
+  }
+}
+
+async function appendAll(reports: readonly BenchReport[]): Promise<number> {
+  const c = await imap('security');
+  const t0 = performance.now();
+  try {
+    for (const [i, r] of reports.entries()) {
+      await c.append('INBOX', r.raw);
+      if ((i + 1) % 100 === 0) progress(`appended ${i + 1}/${reports.length}`);
+    }
+  } finally {
+    await c.logout();
+  }
+  return performance.now() - t0;
+}
+
+/** The mailbox's own limit: fetch every message's full source, do nothing else. */
+async function rawImapBaseline(count: number): Promise<{ ms: number; perSecond: number; bytes: number }> {
+  const c = await imap('security');
+  let bytes = 0;
+  let seen = 0;
+  const t0 = performance.now();
+  try {
+    const lock = await c.getMailboxLock('INBOX');
+    try {
+      for await (const m of c.fetch('1:*', { uid: true, source: true })) {
+        bytes += m.source?.length ?? 0;
+        seen += 1;
+      }
+    } finally {
+      lock.release();
+    }
+  } finally {
+    await c.logout();
+  }
+  const ms = performance.now() - t0;
+  if (seen !== count) throw new Error(`baseline fetched ${seen} messages, expected ${count}`);
+  return { ms, perSecond: (count / ms) * 1000, bytes };
+}
+
+interface Service {
+  child: ChildProcess;
+  dbPath: string;
+  started: Promise<number>;
+  stop(): Promise<void>;
+}
+
+/** `psirt start` on a fresh database; `started` resolves with the time it logged service.started. */
+function startService(extra: Record<string, string> = {}): Service {
+  const dbPath = join(mkdtempSync(join(tmpdir(), 'psirt-bench-')), 'psirt.db');
+  const env = {
+    ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('PSIRT_'))),
+    ...stackEnv(stack, {
+      PSIRT_DATABASE__PATH: dbPath,
+      PSIRT_LOG__LEVEL: 'info',
+      PSIRT_ACKNOWLEDGMENT__MAX_PER_SENDER_PER_HOUR: '1000000',
+      PSIRT_MAILER__CONCURRENCY: '8',
+      ...extra,
+    }),
+  };
+  const child = spawn(process.execPath, [CLI, 'start'], {
+    cwd: REPO,
+    env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  const started = new Promise<number>((resolve) => {
+    child.stdout.on('data', (d: Buffer) => {
+      if (out.length < 1_000_000) out += d.toString();
+      if (out.includes('"service.started"')) resolve(performance.now());
+    });
+  });
+  return {
+    child,
+    dbPath,
+    started,
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.on('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** CPU seconds (user + system) and peak RSS (MB) of a process, from /proc. */
+function usage(pid: number): { cpuSeconds: number; peakRssMb: number; rssMb: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  const ticks = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
+  const cpu = (Number(stat[11]) + Number(stat[12])) / ticks;
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024;
+  return { cpuSeconds: cpu, peakRssMb: kb('VmHWM'), rssMb: kb('VmRSS') };
+}
+
+/** Waits until `count` cases exist and `count` acknowledgments were accepted by SMTP. */
+async function untilAnswered(dbPath: string, count: number, timeoutMs: number): Promise<number> {
+  const t0 = performance.now();
+  let db: Database.Database | null = null;
+  let last = '';
+  for (;;) {
+    try {
+      db ??= new Database(dbPath, { readonly: true, fileMustExist: true });
+      const cases = (db.prepare('SELECT count(*) AS n FROM cases').get() as { n: number }).n;
+      const acks = (
+        db
+          .prepare("SELECT count(*) AS n FROM outbox WHERE kind = 'acknowledgment' AND state = 'sent'")
+          .get() as {
+          n: number;
+        }
+      ).n;
+      const line = `${cases}/${count} cases, ${acks}/${count} acknowledgments sent`;
+      if (line !== last && (cases % 50 === 0 || acks % 50 === 0)) progress(line);
+      last = line;
+      if (cases >= count && acks >= count) break;
+    } catch {
+      // the database is not created yet
+    }
+    if (performance.now() - t0 > timeoutMs) throw new Error(`not answered in ${timeoutMs} ms: ${last}`);
+    await sleep(50);
+  }
+  db.close();
+  return performance.now();
+}
+
+async function ingest(name: string, reports: readonly BenchReport[]): Promise<Record<string, unknown>> {
+  progress(`${name}: ${reports.length} reports into security@`);
+  await drainInbox();
+  const appendMs = await appendAll(reports);
+  const baseline = await rawImapBaseline(reports.length);
+  progress(`${name}: raw IMAP fetch ${baseline.perSecond.toFixed(0)} messages/s; starting the service`);
+  const service = startService();
+  const t0 = performance.now();
+  let peak = 0;
+  const sampler = setInterval(() => {
+    try {
+      peak = Math.max(peak, usage(service.child.pid ?? 0).rssMb);
+    } catch {
+      // exited
+    }
+  }, 20);
+  const startedAt = await service.started;
+  const done = await untilAnswered(service.dbPath, reports.length, 600_000);
+  const u = usage(service.child.pid ?? 0);
+  clearInterval(sampler);
+  await service.stop();
+  const seconds = (done - t0) / 1000;
+  const afterStart = (done - startedAt) / 1000;
+  return {
+    reports: reports.length,
+    encrypted: reports.filter((r) => r.encrypted).length,
+    appendSeconds: appendMs / 1000,
+    secondsFromSpawn: seconds,
+    secondsFromStarted: afterStart,
+    reportsPerSecond: reports.length / afterStart,
+    cpuSecondsPerReport: u.cpuSeconds / reports.length,
+    peakRssMb: Math.max(peak, u.peakRssMb),
+    rawImap: baseline,
+    fractionOfRawImap: reports.length / afterStart / baseline.perSecond,
+  };
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
+}
+
+async function latency(rate: number, seconds: number): Promise<Record<string, unknown>> {
+  await drainInbox();
+  const service = startService();
+  await service.started;
+  await sleep(2000); // IDLE established
+  const transport = nodemailer.createTransport({
+    host: stack.host,
+    port: stack.smtpPort,
+    secure: false,
+    ignoreTLS: true,
+    pool: true,
+    maxConnections: 2,
+  });
+  const total = Math.round(rate * seconds);
+  const reports = generateReports(total, 'latency');
+  const accepted = new Map<string, number>();
+  let peak = 0;
+  const sampler = setInterval(() => {
+    try {
+      peak = Math.max(peak, usage(service.child.pid ?? 0).rssMb);
+    } catch {
+      // exited
+    }
+  }, 50);
+  const t0 = performance.now();
+  const sends: Promise<void>[] = [];
+  for (const [i, r] of reports.entries()) {
+    const due = t0 + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 0) await sleep(wait);
+    sends.push(
+      transport
+        .sendMail({ envelope: { from: r.sender, to: [address(stack, 'security')] }, raw: r.raw })
+        .then(() => {
+          accepted.set(r.messageId, Date.now());
+        }),
+    );
+    if ((i + 1) % (rate * 10) === 0) progress(`latency: sent ${i + 1}/${total}`);
+  }
+  await Promise.all(sends);
+  transport.close();
+  await untilAnswered(service.dbPath, total, 120_000);
+  const db = new Database(service.dbPath, { readonly: true });
+  const rows = db
+    .prepare(
+      "SELECT o.in_reply_to AS id, o.sent_at FROM outbox o WHERE o.kind = 'acknowledgment' AND o.state = 'sent'",
+    )
+    .all() as { id: string; sent_at: string }[];
+  db.close();
+  const u = usage(service.child.pid ?? 0);
+  clearInterval(sampler);
+  await service.stop();
+  const ms = rows
+    .map((r) => Date.parse(r.sent_at) - (accepted.get(r.id) ?? NaN))
+    .filter((x) => Number.isFinite(x))
+    .sort((a, b) => a - b);
+  return {
+    reports: total,
+    rate,
+    p50Ms: percentile(ms, 50),
+    p90Ms: percentile(ms, 90),
+    p99Ms: percentile(ms, 99),
+    maxMs: ms.at(-1) ?? NaN,
+    peakRssMb: Math.max(peak, u.peakRssMb),
+    cpuSecondsPerReport: u.cpuSeconds / total,
+  };
+}
+
+function bigReport(): Record<string, unknown> {
+  progress('memory: one 25 MB report');
+  const out = execFileSync(
+    process.execPath,
+    ['--import', 'tsx', join(REPO, 'scripts', 'measure-big-report.ts'), '25'],
+    {
+      cwd: REPO,
+      encoding: 'utf8',
+    },
+  );
+  const m = /idle (\d+) MB, peak (\d+) MB, growth (-?\d+) MB/.exec(out);
+  const t = /answered in (\d+) ms/.exec(out);
+  return {
+    attachmentMb: 25,
+    idleRssMb: Number(m?.[1]),
+    peakRssMb: Number(m?.[2]),
+    growthMb: Number(m?.[3]),
+    answeredMs: Number(t?.[1]),
+  };
+}
+
+function corpus(dir: string): BenchReport[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.eml'))
+    .sort()
+    .map((f, i) => {
+      const raw = readFileSync(join(dir, f));
+      const id = /^Message-ID:\s*<([^>]+)>/im.exec(raw.toString('latin1'))?.[1] ?? `corpus-${i}`;
+      const from =
+        /^From:.*?<?([^\s<>]+@[^\s<>]+)>?\s*$/im.exec(raw.toString('latin1'))?.[1] ?? 'reporter1@psirt.test';
+      return { raw, messageId: id, sender: from, encrypted: raw.includes('multipart/encrypted') };
+    });
+}
+
+const table: string[][] = [];
+const row = (...cells: (string | number)[]) =>
+  table.push(
+    cells.map((c) => (typeof c === 'number' ? (Number.isInteger(c) ? String(c) : c.toFixed(2)) : c)),
+  );
+
+if (scenarios.has('ingest')) {
+  const reports = opts.corpus ? corpus(opts.corpus) : generateReports(N, 'ingest');
+  const r = await ingest('ingest', reports);
+  results.ingest = r;
+  const raw = r.rawImap as { perSecond: number };
+  row(
+    'ingest',
+    `${String(r.reports)} reports`,
+    `${(r.reportsPerSecond as number).toFixed(1)} reports/s`,
+    `${((r.cpuSecondsPerReport as number) * 1000).toFixed(1)} ms CPU/report`,
+    `raw IMAP ${raw.perSecond.toFixed(0)}/s (${((r.fractionOfRawImap as number) * 100).toFixed(1)} %)`,
+    `peak RSS ${(r.peakRssMb as number).toFixed(0)} MB`,
+  );
+}
+if (scenarios.has('ingest-pgp')) {
+  const reports = await benchGpg((gpg) => generateReports(N, 'ingest-pgp', gpg));
+  const r = await ingest('ingest-pgp', reports);
+  results.ingestPgp = r;
+  const raw = r.rawImap as { perSecond: number };
+  row(
+    'ingest, 1/3 PGP',
+    `${String(r.reports)} reports`,
+    `${(r.reportsPerSecond as number).toFixed(1)} reports/s`,
+    `${((r.cpuSecondsPerReport as number) * 1000).toFixed(1)} ms CPU/report`,
+    `raw IMAP ${raw.perSecond.toFixed(0)}/s (${((r.fractionOfRawImap as number) * 100).toFixed(1)} %)`,
+    `peak RSS ${(r.peakRssMb as number).toFixed(0)} MB`,
+  );
+}
+if (scenarios.has('latency')) {
+  const r = await latency(Number(opts.rate), Number(opts.seconds));
+  results.latency = r;
+  row(
+    'ack latency',
+    `${String(r.reports)} at ${String(r.rate)}/s`,
+    `p50 ${String(r.p50Ms)} ms`,
+    `p90 ${String(r.p90Ms)} ms`,
+    `p99 ${String(r.p99Ms)} / max ${String(r.maxMs)} ms`,
+    `peak RSS ${(r.peakRssMb as number).toFixed(0)} MB`,
+  );
+}
+if (scenarios.has('sweep')) {
+  const r = await sweepAtScale(Number(opts.cases), progress);
+  results.sweep = r;
+  row(
+    'sweep',
+    `${String(r.cases)} cases, ${String(r.openCases)} open`,
+    `sweep ${String(r.sweepMs)} ms (${String(r.stepsSent)} steps)`,
+    `cases list ${String(r.casesListMs)} ms`,
+    `deadlines ${String(r.deadlinesMs)} ms`,
+    `db ${String(r.dbMb)} MB`,
+  );
+}
+if (scenarios.has('memory')) {
+  const r = bigReport();
+  results.bigReport = r;
+  row(
+    '25 MB report',
+    `answered in ${String(r.answeredMs)} ms`,
+    `idle RSS ${String(r.idleRssMb)} MB`,
+    `peak ${String(r.peakRssMb)} MB`,
+    `growth ${String(r.growthMb)} MB`,
+    '',
+  );
+}
+
+const widths = table.reduce<number[]>((w, r) => r.map((c, i) => Math.max(w[i] ?? 0, c.length)), []);
+process.stdout.write(`\npsirt-inbox benchmark, ${results.date as string}, Node ${process.version}\n`);
+for (const r of table)
+  process.stdout.write(
+    `${r
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd()}\n`,
+  );
+mkdirSync(dirname(opts.out), { recursive: true });
+writeFileSync(opts.out, `${JSON.stringify(results, null, 2)}\n`);
+process.stdout.write(`\nfigures written to ${opts.out}\n`);
