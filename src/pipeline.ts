@@ -209,7 +209,7 @@ export function createPipeline(deps: PipelineDeps): IntakeHandlers {
       'applied',
     );
     try {
-      await deps.mailer.enqueue(result.outboxIds);
+      await deps.mailer.enqueue(result.outboxIds, { background: result.backgroundOutboxIds });
     } catch (err) {
       // Not lost: the rows are in SQLite and the reconciler enqueues them (invariant 1).
       mlog.warn(

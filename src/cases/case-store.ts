@@ -70,6 +70,9 @@ export interface OutboxPayload {
   need?: { tags: string[]; fixDays: number | null } | Record<string, never>;
 }
 
+/** Outbox kinds nobody is waiting on. */
+const BACKGROUND_KINDS: ReadonlySet<string> = new Set(['staff-notification', 'assignment']);
+
 export interface ApplyDeps {
   db: Db;
   clock: Clock;
@@ -94,6 +97,11 @@ export interface ApplyInput {
 export interface ApplyResult {
   caseId: string | null;
   outboxIds: number[];
+  /**
+   * The subset nobody waits for (staff notifications, assignment notices): queued behind the
+   * acknowledgments and answers so a burst of reports does not delay the first reply.
+   */
+  backgroundOutboxIds: number[];
   quarantine: boolean;
 }
 
@@ -188,7 +196,12 @@ export function applyMessage(deps: ApplyDeps, input: ApplyInput): ApplyResult {
             id: number;
           }[]
         ).map((r) => r.id);
-        return { caseId: row.case_id, outboxIds: ids, quarantine: row.failure !== null };
+        return {
+          caseId: row.case_id,
+          outboxIds: ids,
+          backgroundOutboxIds: [],
+          quarantine: row.failure !== null,
+        };
       }
       const now = clock.now();
       const at = now.toISOString();
@@ -199,6 +212,7 @@ export function applyMessage(deps: ApplyDeps, input: ApplyInput): ApplyResult {
       const flags = [...new Set(input.flags)];
       const quarantine = flags.some((f) => QUARANTINE_FLAGS.has(f));
       const outboxIds: number[] = [];
+      const backgroundOutboxIds: number[] = [];
       const c = input.classification;
       // From: is not proof: a staff address is "unverified" until applyStaffMail authenticates it.
       const staffAddress = config.staff.some((m) => m.address.toLowerCase() === sender);
@@ -236,7 +250,10 @@ export function applyMessage(deps: ApplyDeps, input: ApplyInput): ApplyResult {
             JSON.stringify(o.payload),
             at,
           );
-        if (info.changes > 0) outboxIds.push(Number(info.lastInsertRowid));
+        if (info.changes > 0) {
+          outboxIds.push(Number(info.lastInsertRowid));
+          if (BACKGROUND_KINDS.has(o.kind)) backgroundOutboxIds.push(Number(info.lastInsertRowid));
+        }
       };
       const notifyStaff = (caseId: string, event: 'new-report' | 'follow-up'): void => {
         // Threaded per case: a staff reply's In-Reply-To points at this row's Message-ID.
@@ -273,7 +290,7 @@ export function applyMessage(deps: ApplyDeps, input: ApplyInput): ApplyResult {
           d ? JSON.stringify({ encryption: d.encryption, signature: d.signature }) : null,
           input.messageRowId,
         );
-        return { caseId, outboxIds, quarantine };
+        return { caseId, outboxIds, backgroundOutboxIds, quarantine };
       };
       const failure = quarantine ? flags.filter((f) => QUARANTINE_FLAGS.has(f)).join(',') : null;
 

@@ -2,6 +2,8 @@
 
 export const MAX_SUBJECT_CHARS = 200;
 
+const GRAPHEMES = new Intl.Segmenter('en', { granularity: 'grapheme' });
+
 /**
  * Makes slash commands in someone else's words inert: `/reply` becomes `∕reply` (U+2215, which
  * the command grammar does not read). A reporter's subject is copied into the mail staff reply
@@ -27,10 +29,7 @@ export function sanitizeSubject(subject: string, max = MAX_SUBJECT_CHARS): strin
     .replace(/\s+/g, ' ')
     .trim();
   // Cut on grapheme boundaries so an emoji or a combining sequence is never split in half.
-  const graphemes = Array.from(
-    new Intl.Segmenter('en', { granularity: 'grapheme' }).segment(flat),
-    (g) => g.segment,
-  );
+  const graphemes = Array.from(GRAPHEMES.segment(flat), (g) => g.segment);
   return graphemes.length <= max
     ? flat
     : `${graphemes

@@ -29,9 +29,15 @@ export const MAILER_JOB_OPTIONS = {
   removeOnFail: true,
 } as const;
 
+/** BullMQ priority of mail nobody waits for (lower runs first; no priority runs before all). */
+export const BACKGROUND_PRIORITY = 10;
+
 export interface MailerQueue {
-  /** Enqueues rows; Redis being down is not an error here: the reconciler re-enqueues (invariant 1). */
-  enqueue(outboxIds: readonly number[]): Promise<void>;
+  /**
+   * Enqueues rows; Redis being down is not an error here: the reconciler re-enqueues (invariant
+   * 1). Rows listed in `background` are sent after every row without that mark (BullMQ priority).
+   */
+  enqueue(outboxIds: readonly number[], opts?: { background?: readonly number[] }): Promise<void>;
   close(): Promise<void>;
   readonly queue: Queue<MailerJob>;
 }
@@ -43,13 +49,19 @@ export function createMailerQueue(cfg: Config['redis']): MailerQueue {
   queue.on('error', () => undefined); // ditto
   return {
     queue,
-    async enqueue(ids) {
+    async enqueue(ids, opts = {}) {
       if (ids.length === 0) return;
+      const background = new Set(opts.background ?? []);
       await queue.addBulk(
         ids.map((outboxId) => ({
           name: 'send',
           data: { outboxId },
-          opts: { ...MAILER_JOB_OPTIONS, jobId: mailerJobId(outboxId) },
+          opts: {
+            ...MAILER_JOB_OPTIONS,
+            jobId: mailerJobId(outboxId),
+            // Jobs without a priority run first: acknowledgments before staff notifications.
+            ...(background.has(outboxId) ? { priority: BACKGROUND_PRIORITY } : {}),
+          },
         })),
       );
     },

@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { Queue, QueueEvents, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, inject, it } from 'vitest';
+import { createMailerQueue, QUEUES } from '../../../src/jobs/queues.js';
 import { checkRedis } from '../../../src/jobs/redis.js';
+import { eventually } from '../../support/eventually.js';
 
 const stack = inject('stack');
 
@@ -42,6 +44,34 @@ describe('BullMQ on the local stack Redis', () => {
     const result = await job.waitUntilFinished(events, 10_000);
     expect(result).toEqual({ echoed: 42 });
     expect(seen).toEqual([{ n: 21 }]);
+  });
+
+  it('sends acknowledgments before background mail: a worker takes unmarked jobs first', async () => {
+    const cfg = { url: stack.redisUrl, prefix: `test-${randomUUID()}` };
+    const mailer = createMailerQueue(cfg);
+    closers.push(async () => {
+      await mailer.queue.obliterate({ force: true });
+      await mailer.close();
+    });
+    // Report 1 yields outbox rows 1 (ack), 2–4 (staff notifications); report 2 rows 5–8.
+    await mailer.enqueue([1, 2, 3, 4], { background: [2, 3, 4] });
+    await mailer.enqueue([5, 6, 7, 8], { background: [6, 7, 8] });
+    const order: number[] = [];
+    const worker = new Worker(
+      QUEUES.mailer,
+      (job) => {
+        order.push((job.data as { outboxId: number }).outboxId);
+        return Promise.resolve();
+      },
+      {
+        connection: new Redis(stack.redisUrl, { maxRetriesPerRequest: null }),
+        prefix: cfg.prefix,
+        concurrency: 1,
+      },
+    );
+    closers.push(() => worker.close());
+    await eventually(() => (order.length === 8 ? true : undefined), { what: 'eight jobs' });
+    expect(order).toEqual([1, 5, 2, 3, 4, 6, 7, 8]);
   });
 
   it('passes checkRedis(): version ≥ 6.2 and noeviction', async () => {
