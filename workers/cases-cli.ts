@@ -41,10 +41,17 @@ export function formatCaseList(rows: readonly CaseListRow[], now: Date, calendar
   if (rows.length === 0) return 'no cases';
   const table = rows.map((r) => [
     r.id,
-    r.stage + (r.resolution ? `/${r.resolution}` : '') + (r.on_hold ? ' (hold)' : ''),
+    r.stage +
+      (r.resolution ? `/${r.resolution}` : '') +
+      (r.on_hold ? ' (hold)' : '') +
+      (r.waiting_on_reporter ? ' (waiting on reporter)' : ''),
     r.severity ?? '-',
     r.reporter_address,
-    r.next_deadline ? `${r.next_deadline.kind} ${businessLeft(r.next_deadline.due_at, now, calendar)}` : '-',
+    r.next_deadline === null
+      ? '-'
+      : r.next_deadline.state === 'paused'
+        ? `${r.next_deadline.kind} paused`
+        : `${r.next_deadline.kind} ${businessLeft(r.next_deadline.due_at, now, calendar)}`,
     r.flags.join(',') || '-',
     r.subject.length > 50 ? `${r.subject.slice(0, 49)}…` : r.subject,
   ]);

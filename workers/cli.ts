@@ -129,8 +129,21 @@ program
     try {
       const now = new Date();
       const rows = listDeadlines(db, { now, late: opts.late ?? false });
+      const calendar = createCalendar(cfg.calendar);
       process.stdout.write(
-        `${opts.json ? JSON.stringify(rows, null, 2) : formatDeadlines(rows, now, createCalendar(cfg.calendar))}\n`,
+        `${
+          opts.json
+            ? JSON.stringify(
+                rows.map((r) => ({
+                  ...r,
+                  business_days_left:
+                    r.state === 'paused' ? null : calendar.businessDaysBetween(now, new Date(r.due_at)),
+                })),
+                null,
+                2,
+              )
+            : formatDeadlines(rows, now, calendar)
+        }\n`,
       );
     } finally {
       db.close();

@@ -341,6 +341,7 @@ function escalationMail(
 function formatBusinessDays(days: number, ms: number): string {
   if (days >= 1) return `${days.toFixed(1)} business days`;
   const s = Math.round(ms / 1000);
+  if (s < 2) return 'a moment';
   if (s < 120) return `${s} seconds`;
   if (s < 7200) return `${Math.round(s / 60)} minutes`;
   return `${Math.round(s / 3600)} hours`;

@@ -88,8 +88,10 @@ export function createCalendar(cfg: CalendarConfig): Calendar {
       for (const probe of [12, 18]) {
         for (const h of holidays.isHoliday(day.set({ hour: probe }).toJSDate()) || []) {
           if (h.type !== 'bank' && h.type !== 'public') continue;
+          // Only a holiday that starts during the day (a partial one) shortens an open day; a
+          // whole-day bank holiday that did not close it (isOpenDay) leaves it open.
           const starts = DateTime.fromJSDate(h.start, { zone });
-          if (starts.toISODate() === key) close = Math.min(close, wall(starts));
+          if (starts.toISODate() === key && wall(starts) > 0) close = Math.min(close, wall(starts));
         }
       }
     }

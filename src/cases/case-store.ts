@@ -292,6 +292,12 @@ export function applyMessage(deps: ApplyDeps, input: ApplyInput): ApplyResult {
         );
         return { caseId, outboxIds, backgroundOutboxIds, quarantine };
       };
+      const cancelAcknowledge = (caseId: string): void => {
+        db.prepare(
+          "UPDATE deadlines SET state = 'cancelled', updated_at = ? WHERE case_id = ? AND kind = 'acknowledge' AND state = 'open'",
+        ).run(at, caseId);
+        syncDeadlines(db, caseId, config, deps.calendar, at);
+      };
       const failure = quarantine ? flags.filter((f) => QUARANTINE_FLAGS.has(f)).join(',') : null;
 
       switch (c.kind) {
@@ -372,8 +378,11 @@ export function applyMessage(deps: ApplyDeps, input: ApplyInput): ApplyResult {
             .get(sender, hourAgo) as { n: number };
           if (sender === '') {
             ev(caseId, 'acknowledgment.skipped', { reason: 'no sender address' });
+            cancelAcknowledge(caseId);
           } else if (recent.n >= config.acknowledgment.max_per_sender_per_hour) {
             ev(caseId, 'acknowledgment.rate-limited', { lastHour: recent.n });
+            // Deliberately not answered (flood guard): its deadline must not page on-call.
+            cancelAcknowledge(caseId);
           } else {
             addOutbox({
               caseId,

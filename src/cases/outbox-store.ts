@@ -4,6 +4,8 @@ import { appendEvent } from './events.js';
 import { sanitizeSubject } from './subject.js';
 import type { OutboxPayload } from './case-store.js';
 
+const REPORTER_KINDS: ReadonlySet<string> = new Set(['acknowledgment', 'reporter-status', 'reporter-reply']);
+
 export type OutboxState = 'pending' | 'sending' | 'sent' | 'failed' | 'unknown';
 
 export interface OutboxRow {
@@ -74,7 +76,9 @@ export function markSent(db: Db, clock: Clock, row: OutboxRow, response: string)
       at,
       row.id,
     );
-    if (row.kind === 'acknowledgment' && row.case_id !== null) {
+    // Any mail that reached the reporter acknowledges the report (the automatic one, a status
+    // mail, or a person's /reply).
+    if (REPORTER_KINDS.has(row.kind) && row.case_id !== null) {
       db.prepare(
         "UPDATE deadlines SET state = 'met', met_at = ?, updated_at = ? WHERE case_id = ? AND kind = 'acknowledge' AND state = 'open'",
       ).run(at, at, row.case_id);

@@ -11,30 +11,37 @@ export interface CaseListRow {
   assignee: string | null;
   on_hold: boolean;
   created_at: string;
-  next_deadline: { kind: string; due_at: string } | null;
+  next_deadline: { kind: string; due_at: string; state: 'open' | 'paused' } | null;
+  waiting_on_reporter: boolean;
 }
 
 /** Cases newest first; `open` leaves out closed ones. The next open deadline comes with each. */
 export function listCases(db: Db, opts: { open?: boolean; limit?: number } = {}): CaseListRow[] {
   const rows = db
     .prepare(
-      `SELECT c.id, c.stage, c.resolution, c.severity, c.reporter_address, c.subject, c.flags, c.assignee, c.on_hold, c.created_at,
-              (SELECT json_object('kind', d.kind, 'due_at', d.due_at) FROM deadlines d
-                WHERE d.case_id = c.id AND d.state = 'open' ORDER BY d.due_at LIMIT 1) AS next_deadline
+      `SELECT c.id, c.stage, c.resolution, c.severity, c.reporter_address, c.subject, c.flags, c.assignee, c.on_hold,
+              c.waiting_on_reporter, c.created_at,
+              (SELECT json_object('kind', d.kind, 'due_at', d.due_at, 'state', d.state) FROM deadlines d
+                WHERE d.case_id = c.id AND d.state IN ('open', 'paused') ORDER BY d.due_at LIMIT 1) AS next_deadline
        FROM cases c ${opts.open ? "WHERE c.stage <> 'closed'" : ''}
        ORDER BY c.created_at DESC, c.id DESC LIMIT ?`,
     )
-    .all(opts.limit ?? 1000) as (Omit<CaseListRow, 'flags' | 'on_hold' | 'next_deadline'> & {
+    .all(opts.limit ?? 1000) as (Omit<
+    CaseListRow,
+    'flags' | 'on_hold' | 'next_deadline' | 'waiting_on_reporter'
+  > & {
     flags: string;
     on_hold: number;
+    waiting_on_reporter: number;
     next_deadline: string | null;
   })[];
   return rows.map((r) => ({
     ...r,
     flags: JSON.parse(r.flags) as string[],
     on_hold: r.on_hold === 1,
+    waiting_on_reporter: r.waiting_on_reporter === 1,
     next_deadline:
-      r.next_deadline === null ? null : (JSON.parse(r.next_deadline) as { kind: string; due_at: string }),
+      r.next_deadline === null ? null : (JSON.parse(r.next_deadline) as CaseListRow['next_deadline']),
   }));
 }
 

@@ -113,7 +113,9 @@ function afterPauses(
   let d = due.getTime();
   let paused = false;
   for (const p of pauses) {
-    if (p.from.getTime() >= d) break;
+    // A pause still running holds the deadline (and its ladder) even when it began after it.
+    if (p.to === null) paused = true;
+    if (p.from.getTime() >= d) continue;
     const from = Math.max(p.from.getTime(), start.getTime());
     const to = (p.to ?? now).getTime();
     if (p.to === null) paused = true;

@@ -24,14 +24,15 @@ export function planLadder(dueAt: Date, ladder: Ladder, calendar: Calendar): Pla
   });
 }
 
-/** The staff command that meets each deadline, for the escalation mail. */
+/** What meets each deadline, as the escalation mail says it. */
 export const RESOLVED_BY: Record<string, string> = {
-  acknowledge: '(automatic: check the mailer with `psirt cases show`)',
-  triage: '/triage',
-  verify: '/verified',
-  fix: '/fixed (or /fix-by <date> to agree a later date)',
-  disclose: '/publish <advisory-url> (or /disclose <date>)',
-  'outside-expertise': '/external "<organisation>" once outside help is engaged',
+  acknowledge:
+    'any mail to the reporter meets it: check why the acknowledgment was not sent (psirt cases show), or answer with /reply',
+  triage: 'reply to a case mail, signed, with /triage in the subject',
+  verify: 'reply to a case mail, signed, with /verified in the subject',
+  fix: 'reply to a case mail, signed, with /fixed (or /fix-by <date> to agree a later date) in the subject',
+  disclose: 'reply to a case mail, signed, with /publish <advisory-url> (or /disclose <date>) in the subject',
+  'outside-expertise': 'record it with /external "<organisation>" in the subject of a signed reply',
 };
 
 export interface OutsideExpertiseNeed {

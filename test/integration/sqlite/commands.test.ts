@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Db } from '../../../src/cases/db.js';
 import { verifyEventChain } from '../../../src/cases/events.js';
+import { loadOutbox, markSent } from '../../../src/cases/outbox-store.js';
 import type { DecodedMessage } from '../../../src/decode/types.js';
 import { buildDecoded } from '../../support/builders.js';
 import { migratedDb } from '../../support/db.js';
@@ -338,5 +339,16 @@ describe('staff commands through applyMessage()', () => {
     expect((c!.payload.outcomes as { detail: string }[])[0]!.detail).toMatch(
       /^the subject names SEC-2026-0002 but the mail replies to the thread of SEC-2026-0001: nothing applied/,
     );
+  });
+
+  it('meets the acknowledge deadline when a /reply reaches the reporter', () => {
+    const db = withCase();
+    ingest(db, staffMail('alice', 'Re: [SEC-2026-0001] /reply'));
+    const reply = loadOutbox(
+      db,
+      (db.prepare("SELECT id FROM outbox WHERE kind = 'reporter-reply'").get() as { id: number }).id,
+    )!;
+    markSent(db, clock, reply, '250 ok');
+    expect(deadline(db, 'acknowledge')).toMatchObject({ state: 'met' });
   });
 });

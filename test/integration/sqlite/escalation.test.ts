@@ -202,4 +202,30 @@ describe('the escalation ladder in SQLite', () => {
       due_at: at(40),
     });
   });
+
+  it('does not escalate the acknowledgment the flood guard held back', () => {
+    clock.set(T0);
+    const db = migratedDb(clock);
+    const many = config.acknowledgment.max_per_sender_per_hour + 1;
+    for (let i = 0; i < many; i++) ingest(db, buildDecoded({ messageId: `flood-${i}@x` }));
+    const last = `SEC-2026-${String(many).padStart(4, '0')}`;
+    expect(
+      db.prepare("SELECT state FROM deadlines WHERE case_id = ? AND kind = 'acknowledge'").get(last),
+    ).toEqual({
+      state: 'cancelled',
+    });
+    clock.set(at(3600));
+    sweep(db);
+    const sent = (id: string) =>
+      (
+        db
+          .prepare(
+            "SELECT count(*) AS n FROM escalations WHERE case_id = ? AND deadline = 'acknowledge' AND state = 'sent'",
+          )
+          .get(id) as { n: number }
+      ).n;
+    expect(sent(last)).toBe(0);
+    // The answered ones whose acknowledgment never left (no mailer here) do escalate.
+    expect(sent('SEC-2026-0001')).toBe(config.escalation.ladder.length);
+  });
 });

@@ -121,4 +121,18 @@ describe('calendar.businessDaysBetween()', () => {
     expect(be.isBusinessDay(march9)).toBe(false);
     expect(berlin.isBusinessDay(march9)).toBe(true);
   });
+
+  it('agrees with add() on a whole-day bank holiday that does not close the day (Finland, 24 Dec)', () => {
+    const fi = createCalendar({
+      time_zone: 'Europe/Helsinki',
+      working_days: ['mon', 'tue', 'wed', 'thu', 'fri'],
+      holiday_country: 'FI',
+      partial_day_holidays_closed: false,
+      closed_days: [],
+    });
+    const start = new Date('2026-12-23T10:00:00+02:00');
+    const next = fi.add(start, { amount: 1, unit: 'business_days' });
+    expect(next.toISOString()).toBe(new Date('2026-12-24T10:00:00+02:00').toISOString());
+    expect(fi.businessDaysBetween(start, next)).toBeCloseTo(1, 10);
+  });
 });

@@ -69,6 +69,14 @@ describe('deriveDeadlines() with the default policy (3/7 business days, fix 7/30
     expect(d.triage?.state).toBe('paused');
   });
 
+  it('holds a deadline already missed while a pause runs (its ladder waits), without moving it', () => {
+    const d = byKind(
+      facts({ pauses: [{ from: new Date('2026-11-28T10:00:00+01:00'), to: null }] }),
+      new Date('2026-11-30T10:00:00+01:00'),
+    );
+    expect(d.triage).toMatchObject({ state: 'paused', dueAt: new Date('2026-11-27T10:00:00+01:00') });
+  });
+
   it('ignores pauses after a deadline was met, and cancels what is open on close', () => {
     const met = byKind(facts({ triagedAt: new Date('2026-11-24T12:00:00+01:00') }));
     expect(met.triage).toMatchObject({ state: 'met' });
