@@ -3,7 +3,8 @@
  * 1,000,000) shaped like a desk after years of work — 95 % closed with their deadlines met, 5 %
  * open with open deadlines and pending escalation steps, 0.2 % of them due now.
  */
-import { statSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { createCalendar } from '../src/calendar/calendar.js';
 import { mintMessageId } from '../src/cases/case-store.js';
 import { dueEscalations, fireEscalation } from '../src/cases/deadline-store.js';
@@ -140,6 +141,8 @@ export async function sweepAtScale(
   const cliMs = performance.now() - c0;
   if (cli.code !== 0) throw new Error(`psirt cases list failed: ${cli.stderr}`);
   const dbMb = statSync(path).size / 1024 / 1024;
+  // A million cases is a gigabyte: never leave it behind.
+  rmSync(dirname(path), { recursive: true, force: true });
   return {
     cases: n,
     openCases: open,

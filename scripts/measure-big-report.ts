@@ -8,7 +8,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -17,7 +17,8 @@ import { address, readStack, REPO, stackEnv } from '../test/support/stack.js';
 
 const mb = Number(process.argv[2] ?? 20);
 const stack = readStack();
-const dbPath = join(mkdtempSync(join(tmpdir(), 'psirt-measure-')), 'psirt.db');
+const workDir = mkdtempSync(join(tmpdir(), 'psirt-measure-'));
+const dbPath = join(workDir, 'psirt.db');
 const env = {
   ...process.env,
   ...stackEnv(stack, { PSIRT_DATABASE__PATH: dbPath, PSIRT_LOG__LEVEL: 'info' }),
@@ -70,7 +71,10 @@ const size =
   1024;
 clearInterval(sampler);
 db.close();
+const exited = new Promise((r) => child.on('exit', r));
 child.kill('SIGTERM');
+await exited;
+rmSync(workDir, { recursive: true, force: true }); // the database and the spooled mail
 const growth = peak - idle;
 process.stdout.write(
   `report: ${mb} MB attachment, ${size.toFixed(1)} MB as mail; processed and answered in ${Date.now() - t0} ms\n` +

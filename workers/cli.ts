@@ -12,7 +12,7 @@ import { systemClock } from '../src/core/clock.js';
 import { describeError } from '../src/core/errors.js';
 import { createLogger } from '../src/core/log.js';
 import { formatChecks, migrationsDir, runDoctor } from '../src/doctor.js';
-import { listCases, listDeadlines, showCase } from '../src/cases/queries.js';
+import { countCases, countDeadlines, listCases, listDeadlines, showCase } from '../src/cases/queries.js';
 import { formatCaseDetail, formatCaseList, formatDeadlines, formatRaci } from './cases-cli.js';
 import { createCalendar } from '../src/calendar/calendar.js';
 import { ROLES, runService, type Role } from './start.js';
@@ -34,6 +34,16 @@ function config(program: Command, what = 'not starting'): Config {
     }
     throw err;
   }
+}
+
+/** A whole number ≥ 1 from an option, or exit 2 naming the option. */
+function positive(value: string, name: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1) {
+    process.stderr.write(`psirt: ${name} must be a whole number ≥ 1 (got "${value}")\n`);
+    process.exit(EXIT_CONFIG);
+  }
+  return n;
 }
 
 function packageVersion(): string {
@@ -83,17 +93,27 @@ program
 const casesCmd = program.command('cases').description('inspect cases');
 casesCmd
   .command('list')
-  .description('cases, newest first, with their next deadline')
+  .description('cases, newest first, with their next deadline and the business time left')
   .option('--all', 'include closed cases')
+  .option('--limit <n>', 'show at most this many (default 1000)', '1000')
   .option('--json', 'print JSON')
-  .action((opts: { all?: boolean; json?: boolean }) => {
+  .action((opts: { all?: boolean; json?: boolean; limit: string }) => {
     const cfg = config(program);
+    const limit = positive(opts.limit, '--limit');
     const db = openDatabase(cfg.database.path, { readonly: true });
     try {
-      const rows = listCases(db, { open: !opts.all });
-      process.stdout.write(
-        `${opts.json ? JSON.stringify(rows, null, 2) : formatCaseList(rows, new Date(), createCalendar(cfg.calendar))}\n`,
-      );
+      const rows = listCases(db, { open: !opts.all, limit });
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+        return;
+      }
+      process.stdout.write(`${formatCaseList(rows, new Date(), createCalendar(cfg.calendar))}\n`);
+      const total = countCases(db, { open: !opts.all });
+      if (total > rows.length) {
+        process.stdout.write(
+          `… and ${total - rows.length} more ${opts.all ? '' : 'open '}cases (--limit ${total} shows all)\n`,
+        );
+      }
     } finally {
       db.close();
     }
@@ -122,13 +142,15 @@ program
   .command('deadlines')
   .description('open deadlines across cases, soonest first, with business time left and the next escalation')
   .option('--late', 'only deadlines already missed')
+  .option('--limit <n>', 'show at most this many (default 1000)', '1000')
   .option('--json', 'print JSON')
-  .action((opts: { late?: boolean; json?: boolean }) => {
+  .action((opts: { late?: boolean; json?: boolean; limit: string }) => {
     const cfg = config(program);
+    const limit = positive(opts.limit, '--limit');
     const db = openDatabase(cfg.database.path, { readonly: true });
     try {
       const now = new Date();
-      const rows = listDeadlines(db, { now, late: opts.late ?? false });
+      const rows = listDeadlines(db, { now, late: opts.late ?? false, limit });
       const calendar = createCalendar(cfg.calendar);
       process.stdout.write(
         `${
@@ -145,6 +167,9 @@ program
             : formatDeadlines(rows, now, calendar)
         }\n`,
       );
+      const total = opts.json ? rows.length : countDeadlines(db, { now, late: opts.late ?? false });
+      if (total > rows.length)
+        process.stdout.write(`… and ${total - rows.length} more (--limit ${total} shows all)\n`);
     } finally {
       db.close();
     }

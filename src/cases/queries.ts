@@ -45,6 +45,26 @@ export function listCases(db: Db, opts: { open?: boolean; limit?: number } = {})
   }));
 }
 
+/** How many cases `listCases` could show (for "… and N more"). */
+export function countCases(db: Db, opts: { open?: boolean } = {}): number {
+  return (
+    db.prepare(`SELECT count(*) AS n FROM cases ${opts.open ? "WHERE stage <> 'closed'" : ''}`).get() as {
+      n: number;
+    }
+  ).n;
+}
+
+/** How many deadlines `listDeadlines` could show. */
+export function countDeadlines(db: Db, opts: { now: Date; late?: boolean }): number {
+  return (
+    db
+      .prepare(
+        `SELECT count(*) AS n FROM deadlines d WHERE d.state IN ('open', 'paused') ${opts.late ? 'AND d.due_at <= ?' : ''}`,
+      )
+      .get(...(opts.late ? [opts.now.toISOString()] : [])) as { n: number }
+  ).n;
+}
+
 export interface CaseDetail {
   case: Record<string, unknown>;
   timeline: {

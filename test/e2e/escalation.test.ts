@@ -161,5 +161,9 @@ describe('deadlines and escalation (real Dovecot, Postfix, Redis; two sweeping p
     for (const r of rows) expect(Date.parse(r.due_at)).toBeLessThanOrEqual(Date.now());
     const list = await runCli(['cases', 'list'], env);
     expect(list.stdout).toMatch(/ bd (left|LATE)/);
+    // Never a silent cut: a limit says how many more there are.
+    const one = await runCli(['cases', 'list', '--limit', '1'], env);
+    expect(one.stdout).toMatch(/^… and 1 more open cases \(--limit 2 shows all\)$/m);
+    expect((await runCli(['cases', 'list', '--limit', 'x'], env)).code).toBe(2);
   });
 });
