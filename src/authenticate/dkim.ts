@@ -258,8 +258,23 @@ function evaluate(r: SignatureResult, ctx: Context): Outcome {
  *   content beyond a domain or selector.
  *
  * NB! mailauth 4.13.3 `console.log`s two numbers (`TOTAL n EXPECTING m`) to stdout when a signature has an
- * l= longer than the body; this module cannot stop it.
+ * l= longer than the body — anyone who can mail us can trigger it, and a stray line would break the
+ * JSON log on stdout. That one line is dropped while mailauth runs (`withoutMailauthDebugLine`).
  */
+/** Runs `fn` with console.log dropping mailauth's `TOTAL … EXPECTING …` debug line (and only it). */
+async function withoutMailauthDebugLine<T>(fn: () => Promise<T>): Promise<T> {
+  const original = console.log;
+  console.log = (...args: unknown[]): void => {
+    if (args[0] === 'TOTAL' && args[2] === 'EXPECTING') return;
+    original(...args);
+  };
+  try {
+    return await fn();
+  } finally {
+    console.log = original;
+  }
+}
+
 export async function verifyDkim(
   raw: Buffer,
   fromAddress: string,
@@ -268,11 +283,13 @@ export async function verifyDkim(
   const now = opts.now ?? new Date();
   let out: unknown;
   try {
-    out = await dkimVerify(raw, {
-      curTime: now,
-      ...(opts.resolver === undefined ? {} : { resolver: toMailauthResolver(opts.resolver) }),
-      ...(opts.minBitLength === undefined ? {} : { minBitLength: opts.minBitLength }),
-    });
+    out = await withoutMailauthDebugLine(() =>
+      dkimVerify(raw, {
+        curTime: now,
+        ...(opts.resolver === undefined ? {} : { resolver: toMailauthResolver(opts.resolver) }),
+        ...(opts.minBitLength === undefined ? {} : { minBitLength: opts.minBitLength }),
+      }),
+    );
   } catch (err) {
     // mailauth throws on some malformed input (a t= beyond the Date range raises a RangeError).
     const kind = err instanceof Error ? err.name : typeof err;

@@ -215,7 +215,7 @@ describe('verifyDkim()', () => {
       });
     });
 
-    it('fails on a body cut short below l= (mailauth 4.13.3 console.logs here: see the NB in dkim.ts)', async () => {
+    it('fails on a body cut short below l=, without mailauth 4.13.3 printing its debug line to stdout', async () => {
       const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
       const message = buildMessage({ body: 'Please triage.\r\nThanks\r\n' });
       const length = Buffer.byteLength(message.split('\r\n\r\n')[1]!);
@@ -223,7 +223,9 @@ describe('verifyDkim()', () => {
         domains: [{ domain: 'example.org', selector: 's1', maxBodyLength: length }],
       });
       expect(await verify(signed.replace('Thanks\r\n', ''))).toMatchObject({ state: 'fail' });
-      expect(log).toHaveBeenCalledWith('TOTAL', expect.any(Number), 'EXPECTING', length);
+      // mailauth would console.log('TOTAL', n, 'EXPECTING', l) here, breaking the JSON log.
+      expect(log).not.toHaveBeenCalled();
+      expect(console.log).toBe(log); // restored afterwards
     });
 
     it('fails on rsa-sha1 (RFC 8301)', async () => {
