@@ -14,6 +14,7 @@ import {
   type OutboxRow,
 } from '../src/cases/outbox-store.js';
 import type { Config } from '../src/config/schema.js';
+import { mailDomain, securityStaff } from '../src/cases/addresses.js';
 import type { Clock } from '../src/core/clock.js';
 import { describeError, PsirtError } from '../src/core/errors.js';
 import type { Logger } from '../src/core/log.js';
@@ -115,16 +116,15 @@ async function buildMail(
       const text = deps.templates.render(unreadable ? 'acknowledgment-unreadable' : 'acknowledgment', data);
       return {
         mail: { ...base, text },
-        protection: key === null ? { kind: 'signed' } : { kind: 'encrypted', recipientKeys: [key.armored] },
+        protection: reporterProtection(key),
         envelopeFrom: config.smtp.envelope_from,
       };
     }
     case 'staff-notification': {
-      const staffKey = deps.staffKeys.get(recipient);
       const followUp = row.payload.event === 'follow-up';
       const first = firstNotification(db, c.id, recipient, row.id);
       const threading = first === null ? {} : { inReplyTo: first, references: [first] };
-      const withContent = staffKey !== undefined || config.notifications.allow_cleartext;
+      const withContent = deps.staffKeys.has(recipient) || config.notifications.allow_cleartext;
       const common = {
         caseId: c.id,
         followUp,
@@ -161,8 +161,7 @@ async function buildMail(
       });
       return {
         mail: { ...base, ...threading, replyTo: config.organisation.security_address, text },
-        protection:
-          staffKey === undefined ? { kind: 'signed' } : { kind: 'encrypted', recipientKeys: [staffKey] },
+        protection: staffProtection(deps, row.recipients),
         envelopeFrom: config.organisation.security_address,
       };
     }
@@ -208,7 +207,7 @@ async function buildMail(
           : deps.templates.render(`status-${row.payload.statusEvent ?? 'triaged'}`, data);
       return {
         mail: { ...base, text },
-        protection: key === null ? { kind: 'signed' } : { kind: 'encrypted', recipientKeys: [key.armored] },
+        protection: reporterProtection(key),
         // Bounces come back to security@ and are linked to this row (a status mail must not vanish).
         envelopeFrom: config.organisation.security_address,
       };
@@ -223,11 +222,10 @@ async function buildMail(
         messageId: failed?.message_id ?? '',
         error: failed?.last_error ?? '',
       });
-      const staffKey = row.recipients.length === 1 ? deps.staffKeys.get(recipient) : undefined;
       return {
         mail: { ...base, text },
-        protection:
-          staffKey === undefined ? { kind: 'signed' } : { kind: 'encrypted', recipientKeys: [staffKey] },
+        // An alert to several people is signed only (as before); to one, encrypted when keyed.
+        protection: row.recipients.length === 1 ? staffProtection(deps, row.recipients) : { kind: 'signed' },
         envelopeFrom: config.smtp.envelope_from,
       };
     }
@@ -274,11 +272,9 @@ function staffMail(
             maxAgeHours: config.commands.max_signature_age_hours,
           })
         : deps.templates.render('assignment', { ...common, by: row.payload.by ?? '' });
-  const staffKey = deps.staffKeys.get(recipient);
   return {
     mail: { ...base, replyTo: config.organisation.security_address, text },
-    protection:
-      staffKey === undefined ? { kind: 'signed' } : { kind: 'encrypted', recipientKeys: [staffKey] },
+    protection: staffProtection(deps, row.recipients),
     envelopeFrom: config.organisation.security_address,
   };
 }
@@ -328,11 +324,9 @@ function escalationMail(
     p.template === 'outside-expertise' ? 'outside-expertise' : 'escalation',
     data,
   );
-  const keys = row.recipients.map((r) => deps.staffKeys.get(r));
-  const allKeyed = keys.every((k): k is string => k !== undefined);
   return {
     mail: { ...base, text },
-    protection: allKeyed && keys.length > 0 ? { kind: 'encrypted', recipientKeys: keys } : { kind: 'signed' },
+    protection: staffProtection(deps, row.recipients),
     envelopeFrom: config.organisation.security_address,
   };
 }
@@ -371,6 +365,19 @@ async function staffText(deps: DeliverDeps, rowId: number): Promise<string> {
   const text = ownText(decoded.text);
   if (text === '') throw new PsirtError('reply_empty', `stored message ${rowId} has no text to relay`);
   return text;
+}
+
+/** Encrypted to the staff keys when every recipient has one (staff[].key_file), else signed. */
+function staffProtection(deps: DeliverDeps, recipients: readonly string[]): Protection {
+  const keys = recipients.map((r) => deps.staffKeys.get(r));
+  return keys.length > 0 && keys.every((k): k is string => k !== undefined)
+    ? { kind: 'encrypted', recipientKeys: keys }
+    : { kind: 'signed' };
+}
+
+/** Encrypted to the reporter's pinned key when we have one, else signed (invariant 6). */
+function reporterProtection(key: { armored: string } | null): Protection {
+  return key === null ? { kind: 'signed' } : { kind: 'encrypted', recipientKeys: [key.armored] };
 }
 
 /** Decodes a stored report for staff (decrypting it again: no plaintext is kept at rest). */
@@ -443,10 +450,10 @@ export async function deliverOutbox(deps: DeliverDeps, outboxId: number): Promis
 }
 
 function alertIds(deps: DeliverDeps, row: OutboxRow, error: string): number[] {
-  const recipients = deps.config.staff
-    .filter((s) => s.roles.includes('security'))
-    .map((s) => s.address.toLowerCase());
-  const domain = deps.config.organisation.security_address.split('@')[1] ?? 'localhost';
-  const id = markFailed(deps.db, deps.clock, row, error, { recipients, domain, mintId: mintMessageId });
+  const id = markFailed(deps.db, deps.clock, row, error, {
+    recipients: securityStaff(deps.config),
+    domain: mailDomain(deps.config),
+    mintId: mintMessageId,
+  });
   return id === null ? [] : [id];
 }

@@ -3,6 +3,7 @@ import type { Calendar } from '../calendar/calendar.js';
 import type { Classification, ThreadIndex } from '../classify/classify.js';
 import type { CommandOutcome } from '../commands/plan.js';
 import type { Config, StatusEvent } from '../config/schema.js';
+import { mailDomain } from './addresses.js';
 import type { CaseIdFormat } from '../core/case-id.js';
 import type { Clock } from '../core/clock.js';
 import type { DecodedMessage, FoundKey } from '../decode/types.js';
@@ -159,10 +160,6 @@ export function loadThreadIndex(
   };
 }
 
-function domainOf(address: string): string {
-  return address.split('@')[1] ?? 'localhost';
-}
-
 /** A Message-ID we mint: case, kind, and a random token so it cannot be guessed to inject a reply. */
 export function mintMessageId(caseId: string, kind: string, domain: string): string {
   return `${caseId.toLowerCase()}.${kind}.${randomBytes(6).toString('hex')}@${domain}`;
@@ -243,7 +240,7 @@ export function applyMessage(deps: ApplyDeps, input: ApplyInput): ApplyResult {
             o.kind,
             o.dedupeKey,
             JSON.stringify(o.recipients),
-            mintMessageId(o.caseId ?? 'psirt', o.kind, domainOf(config.organisation.security_address)),
+            mintMessageId(o.caseId ?? 'psirt', o.kind, mailDomain(config)),
             o.inReplyTo,
             o.references.join(' '),
             o.subject,

@@ -3,6 +3,7 @@ import type { Resolution, Severity } from '../classify/commands.js';
 import type { Stage } from '../commands/lifecycle.js';
 import type { CaseState } from '../commands/plan.js';
 import type { Config } from '../config/schema.js';
+import { mailDomain, securityStaff } from './addresses.js';
 import type { Clock } from '../core/clock.js';
 import { deriveDeadlines, policyOf, type CaseFacts, DERIVED_KINDS } from '../policy/deadlines.js';
 import { outsideExpertiseNeed, planLadder } from '../policy/escalation.js';
@@ -289,9 +290,6 @@ export function fireEscalation(
       }
       const now = clock.now();
       const at = now.toISOString();
-      const security = config.staff
-        .filter((m) => m.roles.includes('security'))
-        .map((m) => m.address.toLowerCase());
       const recipients =
         e.recipient === 'oncall'
           ? [config.escalation.oncall_address.toLowerCase()]
@@ -299,8 +297,7 @@ export function fireEscalation(
             ? [config.escalation.accountable_address.toLowerCase()]
             : c.assignee !== null
               ? [c.assignee]
-              : security;
-      const domain = config.organisation.security_address.split('@')[1] ?? 'localhost';
+              : securityStaff(config);
       const first = db
         .prepare(
           "SELECT message_id FROM outbox WHERE case_id = ? AND kind = 'escalation' AND recipients = ? ORDER BY id LIMIT 1",
@@ -320,7 +317,7 @@ export function fireEscalation(
           e.case_id,
           `escalation:${id}`,
           JSON.stringify(recipients),
-          mintId(e.case_id, 'escalation', domain),
+          mintId(e.case_id, 'escalation', mailDomain(config)),
           first?.message_id ?? null,
           first?.message_id ?? null,
           // Never the report's subject: escalations carry ids, stages and deadlines only.

@@ -351,4 +351,15 @@ describe('staff commands through applyMessage()', () => {
     markSent(db, clock, reply, '250 ok');
     expect(deadline(db, 'acknowledge')).toMatchObject({ state: 'met' });
   });
+
+  it("never acts on or answers a staff address's auto-reply, even signed and carrying commands", () => {
+    const db = withCase();
+    const count = mails(db).length;
+    const vacation = staffMail('alice', 'Re: [SEC-2026-0001] Out of office /close spam /reply', {
+      headers: { ...buildDecoded().headers, autoSubmitted: 'auto-replied' },
+    });
+    expect(ingest(db, vacation).classification.kind).toBe('automated');
+    expect(kase(db)).toMatchObject({ stage: 'received', resolution: null });
+    expect(mails(db)).toHaveLength(count);
+  });
 });
