@@ -14,9 +14,16 @@ import {
 import { findArmorBlocks } from './armor-blocks.js';
 import { readAutocryptKey } from './autocrypt.js';
 import { readDeliveryReport } from './delivery-status.js';
-import { readEnvelope, cleanSubject } from './envelope.js';
+import { allRaw, cleanSubject, idsIn, readEnvelope } from './envelope.js';
 import { guessContentType } from './content-type.js';
-import { parseContentType, parseMimeTree, toCanonicalCrlf, type MimePart } from './mime-tree.js';
+import {
+  parseContentType,
+  parseMimeTree,
+  readHeaderBlock,
+  toCanonicalCrlf,
+  type ContentType,
+  type MimePart,
+} from './mime-tree.js';
 import {
   KEEP_SMALL_BYTES,
   parseEntity,
@@ -33,6 +40,7 @@ import type {
   EncryptionVerdict,
   FoundKey,
   KeySource,
+  ProtectedHeaders,
   SignatureFormat,
   SignatureVerdict,
 } from './types.js';
@@ -88,8 +96,8 @@ interface Body {
   encryption: EncryptionVerdict;
   signature: SignatureClaim | null;
   delivery: DeliveryReport | null;
-  /** The Subject of a decrypted entity with protected headers, when there is one. */
-  protectedSubject: string | null;
+  /** Protected headers of a decrypted or signed entity, when there are any. */
+  protectedHeaders: ProtectedHeaders | null;
 }
 
 interface Context {
@@ -143,7 +151,9 @@ export async function decodeMessage(raw: Buffer, deps: DecodeDeps): Promise<Deco
   const signature = body.signature === null ? NO_SIGNATURE : await judge(body.signature, ctx);
   return {
     ...envelope,
-    subject: body.protectedSubject ?? envelope.subject,
+    subject: body.protectedHeaders?.subject ?? envelope.subject,
+    outerSubject: envelope.subject,
+    protectedHeaders: body.protectedHeaders,
     text: body.text,
     textFromHtml: body.textFromHtml,
     attachments: body.attachments,
@@ -229,7 +239,7 @@ async function decodePgpMime(mail: ParsedEntity, ctx: Context, level: Level): Pr
     encryption,
     signature: null,
     delivery: null,
-    protectedSubject: null,
+    protectedHeaders: null,
   });
   const failedWith = (reason: DecryptFailure, keyIds: string[]) =>
     undecrypted({ state: 'failed', format: 'pgp-mime', keyIds, reason });
@@ -269,7 +279,7 @@ async function decodePgpMime(mail: ParsedEntity, ctx: Context, level: Level): Pr
       encryption,
       signature: outerSignature,
       delivery: null,
-      protectedSubject: null,
+      protectedHeaders: null,
     };
   }
   const body = await decodeEntity(innerTree, inner, ctx, { depth: level.depth + 1, insideEncrypted: true });
@@ -277,7 +287,17 @@ async function decodePgpMime(mail: ParsedEntity, ctx: Context, level: Level): Pr
     ...body,
     encryption,
     signature: outerSignature ?? body.signature,
-    protectedSubject: protectedSubjectOf(inner) ?? body.protectedSubject,
+    protectedHeaders: pickProtected(
+      protectedHeadersOf(inner, { encrypted: true, signed: outerSignature !== null }),
+      body.protectedHeaders === null
+        ? null
+        : {
+            ...body.protectedHeaders,
+            encrypted: true,
+            // The signature inside the encryption covers the whole plaintext (RFC 3156 §6.2).
+            signed: outerSignature !== null || body.protectedHeaders.signed,
+          },
+    ),
   };
 }
 
@@ -307,6 +327,7 @@ async function decodeSigned(mail: ParsedEntity, tree: MimePart, ctx: Context, le
   return {
     ...body,
     signature: 'state' in pending ? fixedClaim(pending) : { format: 'pgp-mime', pending, partial: false },
+    protectedHeaders: await signedProtectedHeaders(signed, ctx, level),
   };
 }
 
@@ -376,7 +397,7 @@ async function decodeContent(mail: ParsedEntity, tree: MimePart, ctx: Context, l
     encryption: inline.encryption ?? attachmentVerdict ?? NOT_ENCRYPTED,
     signature: inline.signature,
     delivery,
-    protectedSubject: null,
+    protectedHeaders: null,
   };
 }
 
@@ -661,14 +682,56 @@ function looksLikeMimeEntity(buf: Buffer): boolean {
   return firstLine === '' || /^[!-9;-~]+:/.test(firstLine);
 }
 
-/** Protected headers (draft-autocrypt-lamps-protected-headers): the real subject is inside. */
-function protectedSubjectOf(inner: ParsedEntity): string | null {
+/**
+ * Protected headers of an entity (the cryptographic payload): RFC 9788 marks it with `hp`
+ * (`cipher` or `clear`), the older draft-autocrypt-lamps-protected-headers with
+ * `protected-headers="v1"`. Either way the Subject (and Message-ID) of its own header block are
+ * the real ones. Null without the marker or without a Subject.
+ */
+function protectedHeadersOf(
+  inner: ParsedEntity,
+  where: { encrypted: boolean; signed: boolean },
+): ProtectedHeaders | null {
   const raw = inner.headerLines.find((h) => h.key === 'content-type')?.line ?? null;
-  if (raw === null) return null;
-  const type = parseContentType(raw.slice(raw.indexOf(':') + 1).replace(/\r?\n(?=[ \t])/g, ''));
-  if (!type.params.has('protected-headers')) return null;
+  if (
+    raw === null ||
+    !hasProtectedMarker(parseContentType(raw.slice(raw.indexOf(':') + 1).replace(/\r?\n(?=[ \t])/g, '')))
+  )
+    return null;
   const subject = cleanSubject(inner.subject ?? '');
-  return subject === '' ? null : subject;
+  if (subject === '') return null;
+  const messageId = allRaw(inner.headerLines, 'message-id')[0];
+  return { subject, messageId: messageId === undefined ? null : (idsIn(messageId)[0] ?? null), ...where };
+}
+
+function hasProtectedMarker(type: ContentType): boolean {
+  return type.params.has('protected-headers') || type.params.has('hp');
+}
+
+/**
+ * The protected headers of the signed part of a multipart/signed (RFC 9788 §2 on signed-only
+ * mail, `hp="clear"`): only its header block is parsed, so a large part costs nothing more.
+ */
+async function signedProtectedHeaders(
+  signed: MimePart,
+  ctx: Context,
+  level: Level,
+): Promise<ProtectedHeaders | null> {
+  if (!hasProtectedMarker(signed.contentType)) return null;
+  const head = signed.raw.subarray(0, readHeaderBlock(signed.raw).bodyStart);
+  const parsed = await parseInner(head, parseMimeTree(head), 'the protected headers', ctx);
+  return parsed === null
+    ? null
+    : protectedHeadersOf(parsed, { encrypted: level.insideEncrypted, signed: true });
+}
+
+/** Of two sets of protected headers, the one the signature covers; else the outer one. */
+function pickProtected(
+  own: ProtectedHeaders | null,
+  nested: ProtectedHeaders | null,
+): ProtectedHeaders | null {
+  if (own !== null && (own.signed || nested === null || !nested.signed)) return own;
+  return nested;
 }
 
 /** True when the tree has a text/plain part shown inline, i.e. mailparser's text is not from HTML. */

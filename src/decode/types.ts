@@ -104,6 +104,25 @@ export interface Address {
   name: string | null;
 }
 
+/**
+ * Header fields a sender copied into the cryptographic payload (RFC 9788 header protection, or
+ * the older `protected-headers="v1"` that Thunderbird and K-9 write).
+ */
+export interface ProtectedHeaders {
+  /** The protected Subject (never log it). */
+  subject: string;
+  /** The protected Message-ID without angle brackets, when the sender copied it. */
+  messageId: string | null;
+  /** True when they were inside encrypted data (the outer subject was visible to anyone, these not). */
+  encrypted: boolean;
+  /**
+   * True when the signature of the `signature` verdict covers them (signed part of a
+   * multipart/signed, or the whole plaintext of a signed-and-encrypted message). A valid
+   * signature then authenticates this subject; the outer one it never does.
+   */
+  signed: boolean;
+}
+
 export interface DecodedMessage {
   /** Message-ID without angle brackets, or null when absent. */
   messageId: string | null;
@@ -115,10 +134,15 @@ export interface DecodedMessage {
   to: Address[];
   cc: Address[];
   /**
-   * Decoded subject (RFC 2047), control characters removed, or "" when absent. For a decrypted
-   * PGP/MIME message with protected headers (`protected-headers="v1"`), the inner Subject.
+   * Decoded subject (RFC 2047), control characters removed, or "" when absent. For a message with
+   * protected headers (RFC 9788 `hp`, or `protected-headers="v1"`) inside its encrypted or signed
+   * part, the inner Subject: never log it, never put it in a clear header.
    */
   subject: string;
+  /** The outer `Subject:` header as transmitted (decoded, cleaned): covered by DKIM, never by PGP. */
+  outerSubject: string;
+  /** The protected headers `subject` came from, or null when it is the outer header. */
+  protectedHeaders: ProtectedHeaders | null;
   date: string | null;
   /**
    * Headers that classification needs: raw values (not RFC 2047-decoded) of the first

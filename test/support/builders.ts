@@ -37,6 +37,36 @@ export function buildDecoded(
     keys: [],
     delivery: null,
     problems: [],
+    outerSubject: rest.subject ?? 'XSS in the login form',
+    protectedHeaders: null,
     ...rest,
   };
+}
+
+/**
+ * A mail from a staff member signed by their configured key, the subject in protected headers
+ * covered by the signature (RFC 9788), as Thunderbird and neomutt send it.
+ */
+export function buildSignedStaffMail(
+  member: { address: string; fingerprint?: string | undefined },
+  subject: string,
+  overrides: Omit<Partial<DecodedMessage>, 'headers'> = {},
+): DecodedMessage {
+  const fpr = member.fingerprint ?? '';
+  return buildDecoded({
+    messageId: 'cmd-1@staff.test',
+    from: { address: member.address, name: null },
+    subject,
+    outerSubject: subject,
+    protectedHeaders: { subject, messageId: 'cmd-1@staff.test', encrypted: false, signed: true },
+    signature: {
+      state: 'valid',
+      fingerprint: fpr,
+      keyId: fpr.slice(-16),
+      createdAt: '2026-11-24T11:59:00.000Z',
+      digest: 'd'.repeat(64),
+      format: 'pgp-mime',
+    },
+    ...overrides,
+  });
 }
