@@ -5,6 +5,7 @@ import { readStoredRaw } from '../src/cases/intake-store.js';
 import {
   caseForMail,
   claimOutbox,
+  reportMessageRow,
   firstNotification,
   loadOutbox,
   type CaseSummaryForMail,
@@ -15,6 +16,8 @@ import {
 } from '../src/cases/outbox-store.js';
 import type { Config } from '../src/config/schema.js';
 import { mailDomain, securityStaff } from '../src/cases/addresses.js';
+import { neutralSubject, PROTECTED_SUBJECT, withRealSubject } from '../src/cases/subject.js';
+import { parseCaseIdFormat } from '../src/core/case-id.js';
 import type { Clock } from '../src/core/clock.js';
 import { describeError, PsirtError } from '../src/core/errors.js';
 import type { Logger } from '../src/core/log.js';
@@ -68,7 +71,9 @@ async function buildMail(
   const base: Omit<OutgoingMail, 'text'> = {
     from: { name: config.smtp.from_name, address: config.smtp.from_address },
     to: row.recipients,
+    // Settled by protectSubject once the protection is known.
     subject: row.subject,
+    outerSubject: row.subject,
     messageId: row.message_id,
     inReplyTo: row.in_reply_to,
     references: row.refs,
@@ -148,9 +153,11 @@ async function buildMail(
       const view = await deps.reports.get(row.payload.messageRowId, () =>
         viewReport(deps, row.payload.messageRowId, c.reporter_address, flags.includes('corrupt')),
       );
+      const protection = staffProtection(deps, row.recipients);
       const text = deps.templates.render('staff-notification', {
         ...common,
-        subject: view.subject ?? c.subject,
+        // The real subject only inside encryption (allow_cleartext sends this in clear).
+        subject: protection.kind === 'encrypted' ? (view.subject ?? c.subject) : c.subject,
         encryption: view.encryption,
         signature: view.signature,
         keyChanged: c.flags.includes('key-changed'),
@@ -161,7 +168,7 @@ async function buildMail(
       });
       return {
         mail: { ...base, ...threading, replyTo: config.organisation.security_address, text },
-        protection: staffProtection(deps, row.recipients),
+        protection,
         envelopeFrom: config.organisation.security_address,
       };
     }
@@ -232,6 +239,42 @@ async function buildMail(
   }
 }
 
+/**
+ * RFC 9788 header protection of one mail: encrypted mail shows outside only the case tag
+ * (`Re: [SEC-2026-0001] ...`) and carries the real subject inside — for a protected report the
+ * one decrypted again from the stored report, since only PROTECTED_SUBJECT is stored in clear.
+ * Signed mail keeps the row's subject, which for a protected report is already neutral.
+ */
+async function protectSubject(
+  deps: DeliverDeps,
+  row: OutboxRow,
+  built: { mail: OutgoingMail; protection: Protection; envelopeFrom: string },
+): Promise<{ mail: OutgoingMail; protection: Protection; envelopeFrom: string }> {
+  if (built.protection.kind !== 'encrypted')
+    return { ...built, mail: { ...built.mail, subject: row.subject, outerSubject: row.subject } };
+  const c = row.case_id === null ? null : caseForMail(deps.db, row.case_id);
+  let subject = row.subject;
+  if (c !== null && c.subject === PROTECTED_SUBJECT) {
+    const reportRow = reportMessageRow(deps.db, c.id);
+    const view =
+      reportRow === null
+        ? null
+        : await deps.reports.get(reportRow, () =>
+            viewReport(deps, reportRow, c.reporter_address, c.flags.includes('corrupt')),
+          );
+    if (view?.subject != null)
+      subject = withRealSubject(
+        row.subject,
+        view.subject,
+        parseCaseIdFormat(deps.config.cases.id_format).pattern,
+      );
+  }
+  return {
+    ...built,
+    mail: { ...built.mail, subject, outerSubject: neutralSubject(row.subject, row.case_id) },
+  };
+}
+
 /** Mail to a staff member about their command mail: confirmation, rejection, assignment. */
 function staffMail(
   deps: DeliverDeps,
@@ -266,6 +309,8 @@ function staffMail(
         ? deps.templates.render('command-rejected', {
             ...common,
             reason: row.payload.reason ?? '',
+            replay: row.payload.replay === true,
+            tampered: row.payload.tampered === true,
             commands: (row.payload.commands ?? []).join(' '),
             claimedMessageId: row.payload.claimedMessageId ?? '(none)',
             dkim: config.commands.dkim_verify || config.commands.trusted_authserv_ids.length > 0,
@@ -422,7 +467,7 @@ export async function deliverOutbox(deps: DeliverDeps, outboxId: number): Promis
   let raw: Buffer;
   let envelopeFrom: string;
   try {
-    const built = await buildMail(deps, row);
+    const built = await protectSubject(deps, row, await buildMail(deps, row));
     envelopeFrom = built.envelopeFrom;
     raw = await composeMail(built.mail, built.protection, deps.sealer);
   } catch (err) {

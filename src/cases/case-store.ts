@@ -13,7 +13,7 @@ import type { StaffMailInput } from '../commands/prepare.js';
 import { applyStaffMail, type CaseSnapshot, type NewOutboxRow } from './command-store.js';
 import { syncDeadlines } from './deadline-store.js';
 import { appendEvent } from './events.js';
-import { replySubject, sanitizeSubject } from './subject.js';
+import { isProtectedReport, PROTECTED_SUBJECT, replySubject, sanitizeSubject } from './subject.js';
 
 /** Why a case needs a human's attention before anything else; quarantine flags move the mail aside. */
 export type CaseFlag = 'undecryptable' | 'corrupt' | 'oversize' | 'key-changed' | 'signature-invalid';
@@ -55,6 +55,7 @@ export interface OutboxPayload {
   /** command-rejected: why the mail was not authenticated (or was a replay), and what it tried. */
   reason?: string;
   replay?: boolean;
+  tampered?: boolean;
   claimedMessageId?: string | null;
   commands?: string[];
   /** assignment: who assigned. reporter-reply: who wrote. */
@@ -205,7 +206,10 @@ export function applyMessage(deps: ApplyDeps, input: ApplyInput): ApplyResult {
       const d = input.decoded;
       const sender = (d?.from?.address ?? input.fallback.sender ?? '').toLowerCase();
       const messageId = d?.messageId ?? input.fallback.messageId;
-      const subject = d?.subject ?? input.fallback.subject;
+      // A report that came encrypted or with protected headers keeps its subject inside the
+      // stored mail: everything written in clear (case row, outbox rows) shows PROTECTED_SUBJECT.
+      const subject =
+        d !== null && isProtectedReport(d) ? PROTECTED_SUBJECT : (d?.subject ?? input.fallback.subject);
       const flags = [...new Set(input.flags)];
       const quarantine = flags.some((f) => QUARANTINE_FLAGS.has(f));
       const outboxIds: number[] = [];
@@ -252,7 +256,7 @@ export function applyMessage(deps: ApplyDeps, input: ApplyInput): ApplyResult {
           if (BACKGROUND_KINDS.has(o.kind)) backgroundOutboxIds.push(Number(info.lastInsertRowid));
         }
       };
-      const notifyStaff = (caseId: string, event: 'new-report' | 'follow-up'): void => {
+      const notifyStaff = (caseId: string, event: 'new-report' | 'follow-up', about = subject): void => {
         // Threaded per case: a staff reply's In-Reply-To points at this row's Message-ID.
         for (const s of config.staff) {
           addOutbox({
@@ -263,7 +267,7 @@ export function applyMessage(deps: ApplyDeps, input: ApplyInput): ApplyResult {
             inReplyTo: null,
             references: [],
             subject: sanitizeSubject(
-              `[${caseId}] ${event === 'new-report' ? 'New report' : 'Follow-up'}: ${subject}`,
+              `[${caseId}] ${event === 'new-report' ? 'New report' : 'Follow-up'}: ${about}`,
             ),
             payload: {
               template: 'staff-notification',
@@ -354,7 +358,14 @@ export function applyMessage(deps: ApplyDeps, input: ApplyInput): ApplyResult {
           }
           pinKeys(db, clock, c.caseId, sender, d?.keys ?? [], input.messageRowId, messageId);
           db.prepare('UPDATE cases SET updated_at = ? WHERE id = ?').run(at, c.caseId);
-          notifyStaff(c.caseId, 'follow-up');
+          // A follow-up in clear on a protected case must not put its subject in clear either.
+          const caseRow = db.prepare('SELECT subject FROM cases WHERE id = ?').get(c.caseId) as
+            { subject: string } | undefined;
+          notifyStaff(
+            c.caseId,
+            'follow-up',
+            caseRow?.subject === PROTECTED_SUBJECT ? PROTECTED_SUBJECT : subject,
+          );
           return finish(c.caseId, 'applied', failure);
         }
         case 'new-report': {

@@ -203,6 +203,13 @@ export function caseForMail(db: Db, caseId: string): CaseSummaryForMail | null {
   return { ...c, flags: JSON.parse(c.flags) as string[], deadlines };
 }
 
+/** The stored report of a case: the first message filed to it. */
+export function reportMessageRow(db: Db, caseId: string): number | null {
+  const row = db.prepare('SELECT id FROM messages WHERE case_id = ? ORDER BY id LIMIT 1').get(caseId) as
+    { id: number } | undefined;
+  return row?.id ?? null;
+}
+
 /** The Message-ID of the first notification a staff member got for a case: later ones thread under it. */
 export function firstNotification(
   db: Db,

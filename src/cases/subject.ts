@@ -54,3 +54,38 @@ export function replySubject(caseId: string, original: string, idPattern: string
   const base = baseSubject(original, idPattern);
   return sanitizeSubject(`Re: [${caseId}] ${base === '' ? '(no subject)' : base}`);
 }
+
+/**
+ * What stands for the subject of a protected report (one that arrived encrypted or with
+ * protected headers) wherever a subject is stored or shown in clear: the case row, outbox rows,
+ * clear headers. The real one stays inside the stored, encrypted mail (decision 0005).
+ */
+export const PROTECTED_SUBJECT = '...';
+
+/** True when a report's subject must never be written in clear (decision 0005). */
+export function isProtectedReport(report: {
+  encryption: { state: string };
+  protectedHeaders: object | null;
+}): boolean {
+  return report.encryption.state !== 'none' || report.protectedHeaders !== null;
+}
+
+/**
+ * The outer `Subject:` of an encrypted mail (RFC 9788 header protection): the case tag alone,
+ * keeping a leading `Re:` so threading and staff filters still work — `Re: [SEC-2026-0001] ...`.
+ */
+export function neutralSubject(subject: string, caseId: string | null): string {
+  const re = /^\s*re\s*:/i.test(subject) ? 'Re: ' : '';
+  return caseId === null ? `${re}${PROTECTED_SUBJECT}` : `${re}[${caseId}] ${PROTECTED_SUBJECT}`;
+}
+
+/**
+ * The inner subject of a mail about a protected report: a subject built around
+ * PROTECTED_SUBJECT gets the real one (already decrypted by the caller) in its place.
+ */
+export function withRealSubject(subject: string, real: string, idPattern: string): string {
+  if (!subject.endsWith(PROTECTED_SUBJECT)) return subject;
+  const base = baseSubject(real, idPattern);
+  if (base === '') return subject;
+  return sanitizeSubject(`${subject.slice(0, -PROTECTED_SUBJECT.length)}${base}`);
+}

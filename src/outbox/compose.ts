@@ -12,7 +12,17 @@ export interface OutgoingMail {
   from: { name: string; address: string };
   to: string[];
   replyTo?: string;
+  /**
+   * The real subject. Encrypted mail carries it only inside the encrypted payload (RFC 9788
+   * header protection); it never appears in a clear header of encrypted mail.
+   */
   subject: string;
+  /**
+   * The `Subject:` header everyone on the path sees. For encrypted mail the neutral one (the case
+   * tag only, `Re: [SEC-2026-0001] ...`); for signed mail the caller decides (neutral whenever
+   * the report came protected).
+   */
+  outerSubject: string;
   /** Without angle brackets. */
   messageId: string;
   inReplyTo: string | null;
@@ -37,21 +47,51 @@ export function textPart(text: string): Buffer {
 
 const angle = (id: string): string => `<${id}>`;
 
-function setHeaders(root: MimeNode, mail: OutgoingMail): void {
-  root.setHeader('From', { name: mail.from.name, address: mail.from.address });
-  root.setHeader('To', mail.to.join(', '));
-  if (mail.replyTo) root.setHeader('Reply-To', mail.replyTo);
-  root.setHeader('Subject', mail.subject);
-  root.setHeader('Date', mail.date.toUTCString().replace('GMT', '+0000'));
-  root.setHeader('Message-ID', angle(mail.messageId));
-  if (mail.inReplyTo) root.setHeader('In-Reply-To', angle(mail.inReplyTo));
-  if (mail.references.length > 0) root.setHeader('References', mail.references.map(angle).join(' '));
-  for (const [k, v] of Object.entries(mail.headers)) root.setHeader(k, v);
+/** The non-structural header fields of a mail, in order, with `subject` as its Subject. */
+function headerFields(
+  mail: OutgoingMail,
+  subject: string,
+): Array<[string, string | { name: string; address: string }]> {
+  const fields: Array<[string, string | { name: string; address: string }]> = [
+    ['From', { name: mail.from.name, address: mail.from.address }],
+    ['To', mail.to.join(', ')],
+  ];
+  if (mail.replyTo) fields.push(['Reply-To', mail.replyTo]);
+  fields.push(['Subject', subject]);
+  fields.push(['Date', mail.date.toUTCString().replace('GMT', '+0000')]);
+  fields.push(['Message-ID', angle(mail.messageId)]);
+  if (mail.inReplyTo) fields.push(['In-Reply-To', angle(mail.inReplyTo)]);
+  if (mail.references.length > 0) fields.push(['References', mail.references.map(angle).join(' ')]);
+  for (const [k, v] of Object.entries(mail.headers)) fields.push([k, v]);
+  return fields;
+}
+
+function setHeaders(node: MimeNode, fields: ReturnType<typeof headerFields>): void {
+  for (const [k, v] of fields) node.setHeader(k, v);
+}
+
+/**
+ * The cryptographic payload of an encrypted mail (RFC 9788 §2): the text part, marked
+ * `hp="cipher"` and, for Thunderbird and K-9, `protected-headers="v1"`, carrying a copy of every
+ * non-structural header field with the real Subject, and one `HP-Outer` field per outer header
+ * field (§2.2) so the recipient sees what travelled in clear. No Legacy Display Element: the
+ * clients our recipients use render protected headers, and the text itself names the case
+ * (decision 0005).
+ */
+async function protectedPayload(mail: OutgoingMail): Promise<Buffer> {
+  const inner = new MimeNode('text/plain; charset=utf-8; protected-headers="v1"; hp="cipher"');
+  inner.setHeader('Content-Transfer-Encoding', 'base64');
+  setHeaders(inner, headerFields(mail, mail.subject));
+  for (const [k, v] of headerFields(mail, mail.outerSubject))
+    inner.addHeader('HP-Outer', `${k}: ${typeof v === 'string' ? v : `${v.name} <${v.address}>`}`);
+  inner.setContent(mail.text.replace(/\r?\n/g, '\r\n'));
+  return inner.build();
 }
 
 /**
  * Builds the complete RFC 5322 message: PGP/MIME signed (RFC 3156 §5) when we hold no key for
- * the recipient, PGP/MIME encrypted and signed (§4, §6.2) when we do. Nothing leaves in clear
+ * the recipient, PGP/MIME encrypted and signed (§4, §6.2) when we do, with RFC 9788 header
+ * protection: the real subject only inside, `mail.outerSubject` outside. Nothing leaves in clear
  * but the headers and, for signed mail, the template text (invariant 6).
  */
 export async function composeMail(
@@ -59,10 +99,9 @@ export async function composeMail(
   protection: Protection,
   sealer: Sealer,
 ): Promise<Buffer> {
-  const part = textPart(mail.text);
   let root: MimeNode;
   if (protection.kind === 'encrypted') {
-    const armored = await sealer.encrypt(part, protection.recipientKeys);
+    const armored = await sealer.encrypt(await protectedPayload(mail), protection.recipientKeys);
     root = new MimeNode('multipart/encrypted; protocol="application/pgp-encrypted"');
     root
       .createChild('application/pgp-encrypted')
@@ -75,6 +114,7 @@ export async function composeMail(
       .setHeader('Content-Transfer-Encoding', '7bit') // armored ASCII, as RFC 3156 §4 shows it
       .setContent(armored);
   } else {
+    const part = textPart(mail.text);
     const { armored, micalg } = await sealer.sign(part);
     root = new MimeNode(`multipart/signed; micalg=${micalg}; protocol="application/pgp-signature"`);
     root.createChild('text/plain').setRaw(part);
@@ -85,6 +125,6 @@ export async function composeMail(
       .setHeader('Content-Transfer-Encoding', '7bit')
       .setContent(armored);
   }
-  setHeaders(root, mail);
+  setHeaders(root, headerFields(mail, mail.outerSubject));
   return root.build();
 }

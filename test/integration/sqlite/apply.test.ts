@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { applyMessage } from '../../../src/cases/case-store.js';
 import type { Db } from '../../../src/cases/db.js';
 import { verifyEventChain } from '../../../src/cases/events.js';
+import type { DecodedMessage } from '../../../src/decode/types.js';
 import { buildDecoded } from '../../support/builders.js';
 import { migratedDb } from '../../support/db.js';
 import { ingestHarness } from '../../support/ingest.js';
@@ -17,7 +18,68 @@ const outbox = (db: Db) =>
     message_id: string;
   }[];
 
+const DECRYPTED = {
+  state: 'decrypted',
+  format: 'pgp-mime',
+  keyIds: [],
+  teamKeyFingerprint: 'F'.repeat(40),
+} as const satisfies DecodedMessage['encryption'];
+const encryptedReport = (over: Partial<DecodedMessage> = {}) =>
+  buildDecoded({ messageId: 'enc@x', encryption: DECRYPTED, ...over });
+
 describe('applyMessage()', () => {
+  it.each([
+    [
+      'encrypted with protected headers',
+      {
+        subject: 'CANARY-7f3a RCE in updater',
+        outerSubject: '...',
+        protectedHeaders: {
+          subject: 'CANARY-7f3a RCE in updater',
+          messageId: null,
+          encrypted: true,
+          signed: false,
+        },
+      },
+    ],
+    [
+      'encrypted (inline PGP, subject in clear)',
+      {
+        subject: 'CANARY-7f3a RCE in updater',
+        outerSubject: 'CANARY-7f3a RCE in updater',
+        protectedHeaders: null,
+      },
+    ],
+  ])('keeps the subject of a report %s out of every clear column (decision 0005)', (_n, over) => {
+    const db = migratedDb(clock);
+    ingest(db, encryptedReport(over));
+    const dump = JSON.stringify([
+      db.prepare('SELECT * FROM cases').all(),
+      db.prepare('SELECT * FROM outbox').all(),
+      db.prepare('SELECT * FROM events').all(),
+    ]);
+    expect(dump).not.toContain('CANARY-7f3a');
+    expect(outbox(db).find((r) => r.kind === 'acknowledgment')?.subject).toBe('Re: [SEC-2026-0001] ...');
+    expect(outbox(db).find((r) => r.kind === 'staff-notification')?.subject).toBe(
+      '[SEC-2026-0001] New report: ...',
+    );
+  });
+
+  it('keeps a clear follow-up subject out of clear columns on a protected case', () => {
+    const db = migratedDb(clock);
+    ingest(db, encryptedReport());
+    ingest(
+      db,
+      buildDecoded({
+        messageId: 'f@x',
+        inReplyTo: 'enc@x',
+        references: ['enc@x'],
+        subject: 'Re: CANARY-7f3a more',
+      }),
+    );
+    expect(JSON.stringify(db.prepare('SELECT subject FROM outbox').all())).not.toContain('CANARY-7f3a');
+  });
+
   it('opens SEC-<year>-0001 with one acknowledgment and one notification per staff member', () => {
     const db = migratedDb(clock);
     const { result } = ingest(db, buildDecoded({ messageId: 'r1@x' }));

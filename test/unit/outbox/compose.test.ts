@@ -27,6 +27,7 @@ const mail = (): OutgoingMail => ({
   from: { name: 'psirt test', address: 'security@psirt.test' },
   to: ['reporter1@psirt.test'],
   subject: 'Re: [SEC-2026-0001] Überlauf im Parser',
+  outerSubject: 'Re: [SEC-2026-0001] Überlauf im Parser',
   messageId: 'sec-2026-0001.acknowledgment.abc@psirt.test',
   inReplyTo: 'report-1@reporter.test',
   references: ['report-1@reporter.test'],
@@ -77,5 +78,38 @@ describe('composeMail()', () => {
     expect(parsed.inReplyTo).toBe('<report-1@reporter.test>');
     expect(parsed.headers.get('auto-submitted')).toBe('auto-replied');
     expect(parsed.subject).toBe('Re: [SEC-2026-0001] Überlauf im Parser');
+  });
+
+  it('protects the subject of encrypted mail (RFC 9788): neutral outside, real inside with hp="cipher"', async () => {
+    const reporterKey = readFileSync(join(KEYS, 'reporter1.pub.asc'), 'utf8');
+    const m = { ...mail(), outerSubject: 'Re: [SEC-2026-0001] ...' };
+    const raw = await composeMail(m, { kind: 'encrypted', recipientKeys: [reporterKey] }, sealer);
+    const outer = await simpleParser(raw);
+    expect(outer.subject).toBe('Re: [SEC-2026-0001] ...');
+    expect(raw.toString('utf8')).not.toMatch(/berlauf|C3=9C/);
+    const armored =
+      outer.attachments.find((a) => a.contentType === 'application/octet-stream')?.content.toString() ?? '';
+    const inner = withGpg(['reporter1.sec', 'team.pub'], (gpg) => gpg(['--decrypt'], armored).stdout);
+    const head = inner.split('\r\n\r\n')[0] ?? '';
+    expect(head).toMatch(
+      /^Content-Type: text\/plain; charset=utf-8; protected-headers="?v1"?; hp="?cipher"?$/m,
+    );
+    const parsedInner = await simpleParser(Buffer.from(inner));
+    expect(parsedInner.subject).toBe('Re: [SEC-2026-0001] Überlauf im Parser');
+    expect(parsedInner.messageId).toBe('<sec-2026-0001.acknowledgment.abc@psirt.test>');
+    expect(parsedInner.from?.value[0]?.address).toBe('security@psirt.test');
+    expect(parsedInner.inReplyTo).toBe('<report-1@reporter.test>');
+    expect(parsedInner.headers.get('auto-submitted')).toBe('auto-replied');
+    // RFC 9788 §2.2: what travelled outside is recorded inside.
+    expect(head).toMatch(/^HP-Outer: Subject: Re: \[SEC-2026-0001\] \.\.\.$/im);
+    expect(head).toMatch(/^HP-Outer: Message-ID: <sec-2026-0001\.acknowledgment\.abc@psirt\.test>$/im);
+    expect(parsedInner.text).toContain('your case is SEC-2026-0001');
+  });
+
+  it('writes outerSubject, not subject, on signed mail (the caller neutralised it)', async () => {
+    const m = { ...mail(), subject: 'Re: [SEC-2026-0001] secret', outerSubject: 'Re: [SEC-2026-0001] ...' };
+    const raw = await composeMail(m, { kind: 'signed' }, sealer);
+    expect(raw.toString('utf8')).not.toContain('secret');
+    expect((await simpleParser(raw)).subject).toBe('Re: [SEC-2026-0001] ...');
   });
 });
