@@ -95,7 +95,13 @@ export function createPipeline(deps: PipelineDeps): IntakeHandlers {
       caseIdPattern: ctx.caseIdPattern,
     });
     const { auth, parsed } = input;
-    if (auth.ok) {
+    if (auth.ok && input.tampered !== null) {
+      // Names what differs, never the subject's words (it may be a protected subject).
+      mlog.warn(
+        { event: 'commands.tampered', staff: address, auth: auth.label, reason: input.tampered },
+        'staff mail changed after signing; nothing changes',
+      );
+    } else if (auth.ok) {
       mlog.info(
         {
           event: 'commands.authenticated',

@@ -49,6 +49,15 @@ function pgp(msg: DecodedMessage, member: StaffMember, now: Date, maxAgeHours: n
       }
       const stale = freshness(new Date(sig.createdAt), now, maxAgeHours);
       if (stale !== null) return { ok: false, reason: `PGP: ${stale}` };
+      // A PGP signature covers the body, never the outer header section: commands (and the case
+      // tag) are trusted only from protected headers inside the signed data (decision 0005).
+      if (msg.protectedHeaders?.signed !== true) {
+        return {
+          ok: false,
+          reason:
+            'PGP: the signature does not cover the Subject (no protected headers); send the commands from a client that signs protected headers (RFC 9788), or encrypt the mail to the team key',
+        };
+      }
       return { ok: true, method: 'pgp', label: `pgp:${sig.fingerprint}`, digest: `pgp:${sig.digest}` };
     }
   }

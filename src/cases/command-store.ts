@@ -170,6 +170,12 @@ function rejectionsLastHour(db: Db, address: string, now: Date): number {
   ).n;
 }
 
+const REFUSAL_SUBJECT = {
+  'staff.unauthenticated': 'your mail was not authenticated',
+  'staff.replay': 'a signature used before (replay)',
+  'staff.tampered': 'the subject or Message-ID was changed after signing',
+} as const;
+
 /**
  * Applies a mail from a configured staff address inside the intake transaction (issue #4).
  * Unauthenticated or replayed: nothing changes; the member's configured address (never Reply-To)
@@ -196,7 +202,10 @@ export function applyStaffMail(
     return replySubject(id, c?.subject ?? '', t.caseIdPattern);
   };
 
-  const refuse = (type: 'staff.unauthenticated' | 'staff.replay', reason: string): void => {
+  const refuse = (
+    type: 'staff.unauthenticated' | 'staff.replay' | 'staff.tampered',
+    reason: string,
+  ): void => {
     t.event(caseId, type, { reason, commands: commandCount }, { actor: `unverified:${address}`, auth: null });
     // Only mail that tried to command is answered: a plain unsigned staff mail is just recorded.
     if (commandCount === 0) return;
@@ -212,7 +221,7 @@ export function applyStaffMail(
       inReplyTo: null,
       references: [],
       subject: sanitizeSubject(
-        `${caseId === null ? '' : `[${caseId}] `}Commands NOT applied: ${type === 'staff.replay' ? 'a signature used before (replay)' : 'your mail was not authenticated'}`,
+        `${caseId === null ? '' : `[${caseId}] `}Commands NOT applied: ${REFUSAL_SUBJECT[type]}`,
       ),
       payload: {
         template: 'command-rejected',
@@ -221,6 +230,7 @@ export function applyStaffMail(
         flags: [],
         reason,
         replay: type === 'staff.replay',
+        tampered: type === 'staff.tampered',
         claimedMessageId: t.messageId,
         commands: [
           ...input.parsed.commands.map((c) => `/${c.name}`),
@@ -235,6 +245,11 @@ export function applyStaffMail(
     return;
   }
   const auth = input.auth;
+  // Before the replay guard: a copy altered on the way must not use up the genuine signature.
+  if (input.tampered !== null) {
+    refuse('staff.tampered', input.tampered);
+    return;
+  }
   const used = db.prepare('SELECT message_row FROM command_signatures WHERE digest = ?').get(auth.digest) as
     { message_row: number } | undefined;
   if (used) {

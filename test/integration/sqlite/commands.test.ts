@@ -34,6 +34,8 @@ function staffMail(
       digest: `${n}`.padStart(64, '0'),
       format: 'pgp-mime',
     },
+    // Signed as Thunderbird and neomutt sign: the subject in protected headers (RFC 9788).
+    protectedHeaders: { subject, messageId: `staff-${n}@psirt.test`, encrypted: false, signed: true },
     ...rest,
   });
 }
@@ -178,7 +180,13 @@ describe('staff commands through applyMessage()', () => {
     const db = withCase();
     const first = staffMail('alice', 'Re: [SEC-2026-0001] /tag firmware');
     ingest(db, first);
-    ingest(db, { ...first, messageId: 'replayed@evil', subject: 'Re: [SEC-2026-0001] /close spam' });
+    // The captured mail resent under a fresh Message-ID (its protected headers carry none).
+    ingest(db, {
+      ...first,
+      messageId: 'replayed@evil',
+      outerSubject: 'Re: [SEC-2026-0001] ...',
+      protectedHeaders: { ...first.protectedHeaders!, messageId: null },
+    });
     expect(kase(db).stage).toBe('triage');
     expect(db.prepare("SELECT count(*) AS n FROM events WHERE type = 'staff.replay'").get()).toEqual({
       n: 1,
@@ -187,6 +195,42 @@ describe('staff commands through applyMessage()', () => {
     expect(notice!.subject).toBe('[SEC-2026-0001] Commands NOT applied: a signature used before (replay)');
     expect(notice!.payload).toMatchObject({ replay: true });
   });
+
+  it.each([
+    ['other commands in the outer Subject', { outerSubject: 'Re: [SEC-2026-0001] /close spam' }],
+    ['a /reply added to the outer Subject', { outerSubject: 'Re: [SEC-2026-0001] /tag firmware /reply' }],
+    ['a fresh outer Message-ID', { messageId: 'fresh@relay.example' }],
+  ])(
+    'refuses a signed mail changed after signing (%s): nothing changes, the member is told',
+    (_n, change) => {
+      const db = withCase();
+      const genuine = staffMail('alice', 'Re: [SEC-2026-0001] /tag firmware');
+      const before = mails(db).length;
+      ingest(db, { ...genuine, ...change });
+      const tags = () => (db.prepare('SELECT tags FROM cases').get() as { tags: string }).tags;
+      expect(kase(db).stage).toBe('received');
+      expect(tags()).toBe('[]');
+      expect(db.prepare("SELECT data FROM events WHERE type = 'staff.tampered'").all()).toHaveLength(1);
+      const [notice] = mails(db, 'command-rejected');
+      expect(notice).toMatchObject({
+        recipients: ['alice@psirt.test'],
+        subject: '[SEC-2026-0001] Commands NOT applied: the subject or Message-ID was changed after signing',
+      });
+      expect(notice!.payload).toMatchObject({
+        tampered: true,
+        reason: expect.stringMatching(/after signing/),
+      });
+      expect(mails(db).length).toBe(before + 1);
+      expect(toReporter(db)).toEqual([]);
+      // The altered copy did not use up the signature: the genuine mail still applies.
+      ingest(db, {
+        ...genuine,
+        messageId: `genuine-${Math.random()}@staff.test`,
+        protectedHeaders: { ...genuine.protectedHeaders!, messageId: null },
+      });
+      expect(tags()).toBe('["firmware"]');
+    },
+  );
 
   it('changes nothing when the same signed mail is delivered again', () => {
     const db = withCase();
@@ -308,7 +352,8 @@ describe('staff commands through applyMessage()', () => {
       },
       { text: '/help', applied: true, detail: 'the command list is below' },
     ]);
-    expect(c!.subject).toBe('Re: question \u2215help \u2215triage');
+    // Signed with protected headers: its subject is not repeated in clear (decision 0005).
+    expect(c!.subject).toBe('Re: ...');
   });
 
   it('does not run commands a reporter planted in their subject when staff reply to the notification', () => {

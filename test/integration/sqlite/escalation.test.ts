@@ -34,6 +34,8 @@ function signed(local: string, subject: string): DecodedMessage {
       digest: `e${n}`.padStart(64, '0'),
       format: 'pgp-mime',
     },
+    // Signed as Thunderbird and neomutt sign: the subject in protected headers (RFC 9788).
+    protectedHeaders: { subject, messageId: `esc-${n}@psirt.test`, encrypted: false, signed: true },
   });
 }
 

@@ -2,24 +2,18 @@ import { describe, expect, it } from 'vitest';
 import { authenticateStaff } from '../../../src/authenticate/staff-auth.js';
 import { loadConfig } from '../../../src/config/load.js';
 import type { DecodedMessage } from '../../../src/decode/types.js';
-import { buildDecoded } from '../../support/builders.js';
+import { buildDecoded, buildSignedStaffMail } from '../../support/builders.js';
 
 const config = loadConfig({ env: { PSIRT_ENV: 'test', PSIRT_IMAP__PASSWORD: 'x' } });
 const alice = config.staff.find((s) => s.address === 'alice@psirt.test')!;
 const NOW = new Date('2026-11-24T12:00:00Z');
-const signed = (over: Partial<Extract<DecodedMessage['signature'], { state: 'valid' }>> = {}) =>
-  buildDecoded({
-    from: { address: 'alice@psirt.test', name: 'Alice' },
-    signature: {
-      state: 'valid',
-      fingerprint: alice.fingerprint!,
-      keyId: alice.fingerprint!.slice(-16),
-      createdAt: '2026-11-24T11:59:00.000Z',
-      digest: 'd'.repeat(64),
-      format: 'pgp-mime',
-      ...over,
-    },
-  });
+const signed = (over: Partial<Extract<DecodedMessage['signature'], { state: 'valid' }>> = {}) => {
+  const mail = buildSignedStaffMail(alice, 'XSS in the login form');
+  return {
+    ...mail,
+    signature: { ...(mail.signature as Extract<DecodedMessage['signature'], { state: 'valid' }>), ...over },
+  };
+};
 const run = (msg: DecodedMessage, commands: Partial<typeof config.commands> = {}) =>
   authenticateStaff(msg, alice, { dkim: null }, { commands: { ...config.commands, ...commands }, now: NOW });
 
@@ -50,6 +44,17 @@ describe('authenticateStaff()', () => {
       /older than 72 hours/,
     ],
     ['a signature from the future', signed({ createdAt: '2026-11-24T13:00:00.000Z' }), /in the future/],
+    // Issue #10: a PGP signature never covers the outer Subject that carries the commands.
+    [
+      'a signature without protected headers',
+      { ...signed(), protectedHeaders: null },
+      /does not cover the Subject/,
+    ],
+    [
+      'protected headers outside the signed data',
+      { ...signed(), protectedHeaders: { subject: 's', messageId: null, encrypted: true, signed: false } },
+      /does not cover the Subject/,
+    ],
   ])('refuses %s', (_name, msg, why) => {
     const r = run(msg);
     expect(r.ok).toBe(false);
