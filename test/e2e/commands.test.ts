@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { eventually } from '../support/eventually.js';
 import { decryptAs, staffMail, type StaffMailOptions } from '../support/pgp-mail.js';
 import {
+  appliedCase,
   deliver,
   drainSecurityInbox,
   fixture,
@@ -94,14 +95,7 @@ beforeAll(async () => {
   const report = fixture('report-attached-key.eml');
   reportId = report.messageId;
   await deliver(stack, report.raw, 'reporter2@psirt.test');
-  caseId = await eventually(
-    () =>
-      query<{ case_id: string }>(
-        "SELECT case_id FROM messages WHERE message_id = ? AND state = 'applied'",
-        reportId,
-      )[0]?.case_id,
-    { timeoutMs: 20_000, what: 'the case' },
-  );
+  caseId = await appliedCase(service.dbPath, reportId);
   await outboxSent('acknowledgment', '%');
 });
 

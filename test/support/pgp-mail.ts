@@ -1,5 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { withGpg } from './gpg.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { KEYS, withGpg } from './gpg.js';
+
+/** The team key's user id in the fixture keyring (test/support/make-keys.sh). */
+const TEAM_UID = 'security@psirt.test';
 
 /** The first ASCII-armored PGP message in a raw mail (the encrypted part of PGP/MIME). */
 export function armoredPart(raw: Buffer): string {
@@ -34,6 +39,16 @@ export interface StaffMailOptions {
   /** Extra header lines, e.g. a forged Reply-To or Authentication-Results. */
   headers?: readonly string[];
   messageId?: string;
+  /**
+   * Copy Subject, From, To, Date and Message-ID into the signed part, marked `hp="clear"` and
+   * `protected-headers="v1"` (RFC 9788; neomutt's and Thunderbird's protected headers), so the
+   * signature covers the subject. Default true; false for a client without header protection.
+   */
+  protectedHeaders?: boolean;
+  /** The outer Subject when it differs from the signed one: a rewrite in transit. */
+  outerSubject?: string;
+  /** The outer Message-ID when it differs from the signed one: a rewrite in transit. */
+  outerMessageId?: string;
 }
 
 /**
@@ -42,20 +57,33 @@ export interface StaffMailOptions {
  */
 export function staffMail(o: StaffMailOptions): { raw: Buffer; messageId: string } {
   const messageId = o.messageId ?? `${randomUUID()}@staff.psirt.test`;
+  const date = new Date().toUTCString().replace('GMT', '+0000');
+  const outerId = o.outerMessageId ?? messageId;
   const head = [
     `From: ${o.from}`,
     'To: security@psirt.test',
-    `Subject: ${o.subject}`,
-    `Date: ${new Date().toUTCString().replace('GMT', '+0000')}`,
-    `Message-ID: <${messageId}>`,
+    `Subject: ${o.outerSubject ?? o.subject}`,
+    `Date: ${date}`,
+    `Message-ID: <${outerId}>`,
     ...(o.inReplyTo ? [`In-Reply-To: <${o.inReplyTo}>`] : []),
     ...(o.references?.length ? [`References: ${o.references.map((r) => `<${r}>`).join(' ')}`] : []),
     ...(o.headers ?? []),
     'MIME-Version: 1.0',
   ];
-  const part = crlf(`Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n${o.body}`);
+  const inner =
+    o.signer !== null && (o.protectedHeaders ?? true)
+      ? [
+          'Content-Type: text/plain; charset=utf-8; protected-headers="v1"; hp="clear"',
+          `From: ${o.from}`,
+          'To: security@psirt.test',
+          `Subject: ${o.subject}`,
+          `Date: ${date}`,
+          `Message-ID: <${messageId}>`,
+        ]
+      : ['Content-Type: text/plain; charset=utf-8'];
+  const part = crlf(`${inner.join('\n')}\nContent-Transfer-Encoding: 8bit\n\n${o.body}`);
   if (o.signer === null) {
-    return { raw: Buffer.from(crlf(`${head.join('\n')}\n`) + part), messageId };
+    return { raw: Buffer.from(crlf(`${head.join('\n')}\n`) + part), messageId: outerId };
   }
   const signer = o.signer;
   const signature = withGpg([`${signer}.sec`], (gpg) =>
@@ -71,5 +99,101 @@ export function staffMail(o: StaffMailOptions): { raw: Buffer; messageId: string
     crlf(
       `\n--${b}\nContent-Type: application/pgp-signature; name="signature.asc"\n\n${signature}\n--${b}--\n`,
     );
+  return { raw: Buffer.from(raw), messageId: outerId };
+}
+
+export interface EncryptedMailOptions {
+  from: string;
+  to?: string;
+  /** The real subject, only inside (protected headers, as Thunderbird and K-9 write them). */
+  subject: string;
+  /** What the outer Subject shows (Thunderbird writes `...`). */
+  outerSubject: string;
+  body: string;
+  /** Fixture key that signs inside the encryption (sign-then-encrypt, RFC 3156 §6.2). */
+  signer: string;
+  /** Attach the signer's public key inside the encrypted part (so it can be pinned). */
+  attachKey?: boolean;
+  inReplyTo?: string;
+  messageId?: string;
+}
+
+/**
+ * A PGP/MIME signed-and-encrypted mail to the team key, made by the real gpg, whose encrypted
+ * MIME entity carries protected headers (`protected-headers="v1"` and RFC 9788 `hp="cipher"`):
+ * the real Subject and Message-ID inside, `outerSubject` outside.
+ */
+export function encryptedMail(o: EncryptedMailOptions): { raw: Buffer; messageId: string } {
+  const messageId = o.messageId ?? `${randomUUID()}@e2e.psirt.test`;
+  const date = new Date().toUTCString().replace('GMT', '+0000');
+  const to = o.to ?? 'security@psirt.test';
+  const common = [
+    `From: ${o.from}`,
+    `To: ${to}`,
+    `Date: ${date}`,
+    `Message-ID: <${messageId}>`,
+    ...(o.inReplyTo ? [`In-Reply-To: <${o.inReplyTo}>`, `References: <${o.inReplyTo}>`] : []),
+  ];
+  const b = `psirt-inner-${randomUUID()}`;
+  const key = o.attachKey ? readFileSync(join(KEYS, `${o.signer}.pub.asc`), 'utf8') : null;
+  const inner = crlf(
+    [
+      `Content-Type: multipart/mixed; boundary="${b}"; protected-headers="v1"; hp="cipher"`,
+      ...common,
+      `Subject: ${o.subject}`,
+      `HP-Outer: Subject: ${o.outerSubject}`,
+      '',
+      `--${b}`,
+      'Content-Type: text/plain; charset=utf-8',
+      'Content-Transfer-Encoding: 8bit',
+      '',
+      o.body,
+      ...(key === null
+        ? []
+        : [
+            `--${b}`,
+            `Content-Type: application/pgp-keys; name="${o.signer}.asc"`,
+            `Content-Disposition: attachment; filename="${o.signer}.asc"`,
+            '',
+            key.trim(),
+          ]),
+      `--${b}--`,
+      '',
+    ].join('\n'),
+  );
+  const armored = withGpg([`${o.signer}.sec`, 'team.pub'], (gpg) =>
+    gpg(['--armor', '--sign', '--encrypt', '--recipient', TEAM_UID, '--digest-algo', 'SHA256'], inner),
+  ).stdout;
+  if (!armored.includes('BEGIN PGP MESSAGE')) throw new Error(`gpg did not encrypt as ${o.signer}`);
+  const outerB = `psirt-enc-${randomUUID()}`;
+  const raw = crlf(
+    [
+      ...common,
+      `Subject: ${o.outerSubject}`,
+      'MIME-Version: 1.0',
+      `Content-Type: multipart/encrypted; protocol="application/pgp-encrypted"; boundary="${outerB}"`,
+      '',
+      `--${outerB}`,
+      'Content-Type: application/pgp-encrypted',
+      '',
+      'Version: 1',
+      '',
+      `--${outerB}`,
+      'Content-Type: application/octet-stream; name="encrypted.asc"',
+      'Content-Disposition: inline; filename="encrypted.asc"',
+      '',
+      armored.trim(),
+      `--${outerB}--`,
+      '',
+    ].join('\n'),
+  );
   return { raw: Buffer.from(raw), messageId };
+}
+
+/** Decrypts our PGP/MIME mail as a fixture key; the decrypted MIME entity, headers and all. */
+export function decryptEntity(key: string, raw: Buffer): { entity: Buffer; status: string } {
+  return withGpg([`${key}.sec`, 'team.pub'], (gpg) => {
+    const r = gpg(['--decrypt'], armoredPart(raw));
+    return { entity: Buffer.from(r.stdout, 'utf8'), status: r.status };
+  });
 }

@@ -105,6 +105,19 @@ export async function drainSecurityInbox(stack: StackInfo): Promise<void> {
   }
 }
 
+/** Waits until the intake applied the mail with this Message-ID; its case id. */
+export function appliedCase(dbPath: string, messageId: string): Promise<string> {
+  return eventually(
+    () =>
+      queryDb<{ case_id: string }>(
+        dbPath,
+        "SELECT case_id FROM messages WHERE message_id = ? AND state = 'applied'",
+        messageId,
+      )[0]?.case_id,
+    { timeoutMs: 20_000, what: 'the case' },
+  );
+}
+
 /** Rows from the service's SQLite file, opened read-only for one query. */
 export function queryDb<T>(dbPath: string, sql: string, ...params: unknown[]): T[] {
   const db = openDatabase(dbPath, { readonly: true });
