@@ -20,7 +20,7 @@ import type { CaseIdFormat } from './core/case-id.js';
 import type { Clock } from './core/clock.js';
 import { describeError, PsirtError } from './core/errors.js';
 import type { Logger } from './core/log.js';
-import { scanRawHeaders } from './core/raw-headers.js';
+import { scanRawHeaders, type RawHeaderScan } from './core/raw-headers.js';
 import { decodeMessage } from './decode/decode.js';
 import type { DecodedMessage } from './decode/types.js';
 import type { FetchedRaw, FileTo, IntakeHandlers } from './intake/imap-poller.js';
@@ -120,13 +120,17 @@ export function createPipeline(deps: PipelineDeps): IntakeHandlers {
     return input;
   }
 
-  /** `fresh`: the bytes just fetched, so a large mail is not read back from SQLite a second time. */
-  async function process(rowId: number, fresh?: Buffer): Promise<FileTo> {
+  /**
+   * `fresh`: the bytes just fetched, so a large mail is not read back from SQLite a second time;
+   * `scanned`: their header scan from handle(), so it runs once per mail.
+   */
+  async function process(
+    rowId: number,
+    fresh?: { raw: Buffer | null; scan: RawHeaderScan },
+  ): Promise<FileTo> {
     const mlog = log.child({ msgRow: rowId });
-    const raw = fresh ?? (await readStoredRaw(db, rowId, config.imap.max_message_bytes));
-    const stored = loadRaw(db, rowId);
-    const head = raw ?? (stored.rawPath !== null ? await readHead(stored.rawPath) : Buffer.alloc(0));
-    const scan = scanRawHeaders(head);
+    const raw = fresh?.raw ?? (await readStoredRaw(db, rowId, config.imap.max_message_bytes));
+    const scan = fresh?.scan ?? (await scanStored(rowId, raw));
     const flags: CaseFlag[] = [];
     let decoded: DecodedMessage | null = null;
     if (raw === null) {
@@ -220,6 +224,13 @@ export function createPipeline(deps: PipelineDeps): IntakeHandlers {
     return { target: result.quarantine ? 'quarantine' : 'processed', rowId };
   }
 
+  /** The header scan of a stored message: of its bytes, or of the head of its spool file. */
+  async function scanStored(rowId: number, raw: Buffer | null): Promise<RawHeaderScan> {
+    if (raw !== null) return scanRawHeaders(raw);
+    const stored = loadRaw(db, rowId);
+    return scanRawHeaders(stored.rawPath !== null ? await readHead(stored.rawPath) : Buffer.alloc(0));
+  }
+
   return {
     checkpoint: () => getCheckpoint(db, config.imap.mailbox),
     unfiled: (uidvalidity) => unfiledMessages(db, config.imap.mailbox, uidvalidity),
@@ -247,7 +258,7 @@ export function createPipeline(deps: PipelineDeps): IntakeHandlers {
         // Already applied: only the IMAP copy is left to file (a crash after commit, or a rescan).
         return { target: outcome.quarantined ? 'quarantine' : 'processed', rowId: outcome.rowId };
       }
-      return process(outcome.rowId, msg.raw ?? undefined);
+      return process(outcome.rowId, { raw: msg.raw, scan });
     },
   };
 }
