@@ -54,7 +54,9 @@ export class TransientSendError extends PsirtError {
   }
 }
 
-const UNREADABLE = new Set(['undecryptable', 'corrupt', 'oversize']);
+const UNREADABLE = new Set(['undecryptable', 'corrupt', 'oversize', 'processing-failed']);
+/** Flags of mail the mailer must not decode again (it failed to parse, or crashed the intake). */
+const NOT_DECODED = new Set(['corrupt', 'processing-failed']);
 
 async function buildMail(
   deps: DeliverDeps,
@@ -146,7 +148,12 @@ async function buildMail(
         };
       }
       const view = await deps.reports.get(row.payload.messageRowId, () =>
-        viewReport(deps, row.payload.messageRowId, c.reporter_address, flags.includes('corrupt')),
+        viewReport(
+          deps,
+          row.payload.messageRowId,
+          c.reporter_address,
+          flags.some((f) => NOT_DECODED.has(f)),
+        ),
       );
       const text = deps.templates.render('staff-notification', {
         ...common,
