@@ -143,14 +143,17 @@ const MUTATIONS: Record<string, Mutation> = {
     }
   },
   'header-damage': (t, r) => {
-    const end = headerEnd(t);
-    const lines = t.slice(0, end).split('\r\n');
-    const i = int(r, 0, Math.max(0, lines.length - 1));
+    // Any header line: of the message or of a MIME part (a part's empty Content-Type: was #10).
+    const lines = t.split('\r\n');
+    const fields: number[] = [];
+    for (const [i, line] of lines.entries()) if (/^[A-Za-z][A-Za-z0-9-]{0,40}:/.test(line)) fields.push(i);
+    if (fields.length === 0) return t;
+    const i = pick(r, fields);
     const line = lines[i] ?? '';
     const colon = line.indexOf(':');
     switch (int(r, 0, 5)) {
       case 0:
-        lines[i] = colon > 0 ? `${line.slice(0, colon)}:` : line; // empty value (as `Content-Type:`)
+        lines[i] = line.slice(0, colon + 1); // empty value (as `Content-Type:`)
         break;
       case 1:
         lines[i] = line.replace(':', ''); // no colon
@@ -162,16 +165,13 @@ const MUTATIONS: Record<string, Mutation> = {
         lines[i] = `${line}\r\n\t${'\u00ff'.repeat(int(r, 1, 64))}`; // 8-bit fold
         break;
       case 4:
-        lines.splice(
-          i,
-          0,
-          `Content-Type: ${pick(r, ['', ';', 'multipart/mixed', 'multipart/signed; boundary=', 'text/', '/', 'message/rfc822'])}`,
-        );
+        lines[i] =
+          `${line.slice(0, colon + 1)} ${pick(r, ['', ';', 'multipart/mixed', 'multipart/signed; boundary=', 'text/', '/', 'message/rfc822', 'application/pgp-encrypted'])}`;
         break;
       default:
         lines.splice(i, 1); // removed
     }
-    return `${lines.join('\r\n')}${t.slice(end)}`;
+    return lines.join('\r\n');
   },
   'huge-line': (t, r) => {
     const bytes = int(r, 64, 256) * KB;
@@ -356,16 +356,58 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
   // here it is caught and charged to the input being decoded.
   let current: { index: number; mutations: string[]; raw: Buffer } | null = null;
   const stray: { error: string; index: number | null }[] = [];
+  let abandon: ((err: Error) => void) | null = null;
   const onStray = (err: unknown) => {
     stray.push({ error: describe(err), index: current?.index ?? null });
+    // The decode whose handler threw may never settle now: stop waiting for it.
+    abandon?.(new Error(`outside any promise: ${describe(err)}`));
   };
+  // A decode that never settles (its stream died in a handler) would otherwise let node exit
+  // silently with code 0 once nothing else is pending: it is an escape after hangMs.
+  const hangMs = Math.max(60_000, opts.slowMs * 12);
+  const decodeGuarded = (raw: Buffer): Promise<'decoded' | 'unparseable'> =>
+    new Promise((resolve, reject) => {
+      abandon = reject;
+      const timer = setTimeout(() => {
+        reject(new Error(`decode never settled within ${hangMs} ms`));
+      }, hangMs);
+      runDecodePath(raw, deps)
+        .then(resolve, reject)
+        .finally(() => {
+          clearTimeout(timer);
+        });
+    });
   process.on('uncaughtException', onStray);
   process.on('unhandledRejection', onStray);
   try {
     for (const probe of opts.only === undefined ? PROBES : []) {
       const t0 = performance.now();
-      await runDecodePath(probe.raw(), deps).catch(() => 'escape');
-      report.probes.push({ name: probe.name, ms: performance.now() - t0 });
+      const raw = probe.raw();
+      const error = await decodeGuarded(raw).then(
+        () => undefined,
+        (err: unknown) => describe(err),
+      );
+      const ms = performance.now() - t0;
+      report.probes.push({ name: probe.name, ms });
+      if (ms > opts.slowMs)
+        report.slow.push({
+          index: -1,
+          mutations: [`probe: ${probe.name}`],
+          kind: 'slow',
+          ms,
+          bytes: raw.length,
+          saved: save(opts, 'slow-probe', report.probes.length, raw, undefined),
+        });
+      if (error !== undefined)
+        report.escapes.push({
+          index: -1,
+          mutations: [`probe: ${probe.name}`],
+          kind: 'escape',
+          error,
+          ms,
+          bytes: raw.length,
+          saved: save(opts, 'escape-probe', report.probes.length, raw, error),
+        });
     }
     const first = opts.only ?? 0;
     const last = opts.only ?? opts.n - 1;
@@ -377,7 +419,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
       const t0 = performance.now();
       let error: string | undefined;
       try {
-        if ((await runDecodePath(raw, deps)) === 'unparseable') report.unparseable += 1;
+        if ((await decodeGuarded(raw)) === 'unparseable') report.unparseable += 1;
       } catch (err) {
         error = describe(err);
       }
