@@ -26,7 +26,7 @@ export interface BenchGpg {
 }
 
 /** mulberry32: a small, well-known seeded PRNG, so every run generates the same corpus. */
-function prng(seed: number): () => number {
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

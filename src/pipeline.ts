@@ -8,11 +8,13 @@ import type { Config } from './config/schema.js';
 import { applyMessage, loadThreadIndex, pinnedKey, type CaseFlag } from './cases/case-store.js';
 import type { Db } from './cases/db.js';
 import {
+  beginAttempt,
   getCheckpoint,
   loadRaw,
   markFiled,
   readStoredRaw,
   pendingMessageIds,
+  recordAttemptError,
   storeRaw,
   unfiledMessages,
 } from './cases/intake-store.js';
@@ -20,7 +22,7 @@ import type { CaseIdFormat } from './core/case-id.js';
 import type { Clock } from './core/clock.js';
 import { describeError, PsirtError } from './core/errors.js';
 import type { Logger } from './core/log.js';
-import { scanRawHeaders } from './core/raw-headers.js';
+import { scanRawHeaders, type RawHeaderScan } from './core/raw-headers.js';
 import { decodeMessage } from './decode/decode.js';
 import type { DecodedMessage } from './decode/types.js';
 import type { FetchedRaw, FileTo, IntakeHandlers } from './intake/imap-poller.js';
@@ -43,6 +45,11 @@ export interface ServiceDeps {
   reports: ReportCache;
   /** DNS for DKIM keys (`commands.dkim_verify`); node's resolver when absent. Tests inject one. */
   dnsResolver?: DnsResolver;
+  /**
+   * Fault injection for tests only: runs on the raw bytes just before decoding. Nothing in the
+   * configuration or the environment sets it (see workers/start.ts); tests inject it.
+   */
+  beforeDecode?: (raw: Buffer) => void;
 }
 
 export interface PipelineDeps extends ServiceDeps {
@@ -50,6 +57,17 @@ export interface PipelineDeps extends ServiceDeps {
 }
 
 const HEAD_BYTES = 256 * 1024;
+
+/**
+ * An error as recorded for a failed attempt: class, code and message, on one line and capped.
+ * Error messages name what failed, not the mail (invariant 6); the cap keeps an odd one short.
+ */
+function errorRecord(err: unknown): string {
+  const name = err instanceof Error ? err.name : typeof err;
+  const text = describeError(err);
+  const line = text.startsWith(name) ? text : `${name}: ${text}`;
+  return line.length > 300 ? `${line.slice(0, 299)}…` : line;
+}
 
 async function readHead(path: string): Promise<Buffer> {
   const fh = await open(path, 'r');
@@ -126,13 +144,18 @@ export function createPipeline(deps: PipelineDeps): IntakeHandlers {
     return input;
   }
 
-  /** `fresh`: the bytes just fetched, so a large mail is not read back from SQLite a second time. */
-  async function process(rowId: number, fresh?: Buffer): Promise<FileTo> {
+  /**
+   * One attempt at steps (b)–(e) for a stored message; may throw (process() catches it).
+   * `fresh`: the bytes just fetched, so a large mail is not read back from SQLite a second time,
+   * with their header scan from handle(), so it runs once per mail.
+   */
+  async function processOnce(
+    rowId: number,
+    fresh?: { raw: Buffer | null; scan: RawHeaderScan },
+  ): Promise<FileTo> {
     const mlog = log.child({ msgRow: rowId });
-    const raw = fresh ?? (await readStoredRaw(db, rowId, config.imap.max_message_bytes));
-    const stored = loadRaw(db, rowId);
-    const head = raw ?? (stored.rawPath !== null ? await readHead(stored.rawPath) : Buffer.alloc(0));
-    const scan = scanRawHeaders(head);
+    const raw = fresh?.raw ?? (await readStoredRaw(db, rowId, config.imap.max_message_bytes));
+    const scan = fresh?.scan ?? (await scanStored(rowId, raw));
     const flags: CaseFlag[] = [];
     let decoded: DecodedMessage | null = null;
     if (raw === null) {
@@ -145,6 +168,7 @@ export function createPipeline(deps: PipelineDeps): IntakeHandlers {
         // Every staff key, so a signature by another member's key is named, not "unknown".
         if (deps.staffKeys.has(scan.from)) senderKeys.push(...deps.staffKeys.values());
       }
+      deps.beforeDecode?.(raw);
       try {
         decoded = await decodeMessage(raw, {
           teamKeys: deps.teamKeys,
@@ -214,6 +238,93 @@ export function createPipeline(deps: PipelineDeps): IntakeHandlers {
       },
       'applied',
     );
+    await enqueue(result, mlog);
+    return { target: result.quarantine ? 'quarantine' : 'processed', rowId };
+  }
+
+  /**
+   * Processes one stored message so that nothing it contains can stop the mailbox (DESIGN.md
+   * invariant 8, #10):
+   * 1. count the attempt and commit the count before anything parses the mail — a crash (or a
+   *    kill) during the attempt is then seen at the next start;
+   * 2. after `intake.max_attempts` attempts, quarantine it without decoding it again;
+   * 3. otherwise process it; any throw becomes this message's failure: recorded, and retried
+   *    next round until the attempts are used up. The rest of the mailbox goes on either way.
+   */
+  async function process(
+    rowId: number,
+    fresh?: { raw: Buffer | null; scan: RawHeaderScan },
+  ): Promise<FileTo> {
+    const max = config.intake.max_attempts;
+    const { attempts, lastError } = beginAttempt(db, rowId);
+    if (attempts > max) {
+      return quarantineFailed(
+        rowId,
+        attempts - 1,
+        lastError ?? `the process stopped during processing (crash or kill), ${attempts - 1} time(s)`,
+        fresh?.scan,
+      );
+    }
+    try {
+      return await processOnce(rowId, fresh);
+    } catch (err) {
+      const error = errorRecord(err);
+      recordAttemptError(db, rowId, error);
+      if (attempts >= max) return quarantineFailed(rowId, attempts, error, fresh?.scan);
+      log.error(
+        { event: 'intake.attempt-failed', msgRow: rowId, attempt: attempts, of: max, err: error },
+        'message not processed; retried next round',
+      );
+      return null;
+    }
+  }
+
+  /**
+   * Files a message whose processing failed `attempts` times: a case flagged
+   * `processing-failed` from the raw header scan alone (nothing decodes it again), staff told by
+   * the case notification, the IMAP copy moved to the quarantine folder (invariant 2).
+   */
+  async function quarantineFailed(
+    rowId: number,
+    attempts: number,
+    error: string,
+    scanned?: RawHeaderScan,
+  ): Promise<FileTo> {
+    const scan = scanned ?? (await scanStored(rowId, null));
+    const index = loadThreadIndex(db, {
+      messageRowId: rowId,
+      messageId: scan.messageId,
+      threadIds: [],
+      tags: [],
+      bouncedMessageId: null,
+    });
+    const classification: Classification =
+      index.sameMessageId !== null
+        ? { kind: 'duplicate', of: index.sameMessageId.messageRowId, caseId: index.sameMessageId.caseId }
+        : { kind: 'new-report', linkedTo: null };
+    const result = applyMessage(
+      { db, clock, config, caseIdFormat: deps.caseIdFormat, calendar: deps.calendar },
+      {
+        messageRowId: rowId,
+        decoded: null,
+        fallback: { sender: scan.from, subject: scan.subject, messageId: scan.messageId },
+        classification,
+        flags: ['processing-failed'],
+      },
+    );
+    log.error(
+      { event: 'intake.quarantined', msgRow: rowId, attempts, err: error, caseId: result.caseId },
+      'message failed every attempt: quarantined, staff told',
+    );
+    await enqueue(result, log.child({ msgRow: rowId }));
+    return { target: 'quarantine', rowId };
+  }
+
+  /** Hands the new outbox rows to the mailer. */
+  async function enqueue(
+    result: { outboxIds: number[]; backgroundOutboxIds: number[] },
+    mlog: Logger,
+  ): Promise<void> {
     try {
       await deps.mailer.enqueue(result.outboxIds, { background: result.backgroundOutboxIds });
     } catch (err) {
@@ -223,7 +334,14 @@ export function createPipeline(deps: PipelineDeps): IntakeHandlers {
         'enqueue failed; the reconciler will retry',
       );
     }
-    return { target: result.quarantine ? 'quarantine' : 'processed', rowId };
+  }
+
+  /** The header scan of a stored message: of its bytes, or of the head of its spool file. */
+  async function scanStored(rowId: number, raw: Buffer | null): Promise<RawHeaderScan> {
+    if (raw !== null) return scanRawHeaders(raw);
+    const stored = loadRaw(db, rowId);
+    if (stored.raw !== null) return scanRawHeaders(stored.raw);
+    return scanRawHeaders(stored.rawPath !== null ? await readHead(stored.rawPath) : Buffer.alloc(0));
   }
 
   return {
@@ -253,7 +371,7 @@ export function createPipeline(deps: PipelineDeps): IntakeHandlers {
         // Already applied: only the IMAP copy is left to file (a crash after commit, or a rescan).
         return { target: outcome.quarantined ? 'quarantine' : 'processed', rowId: outcome.rowId };
       }
-      return process(outcome.rowId, msg.raw ?? undefined);
+      return process(outcome.rowId, { raw: msg.raw, scan });
     },
   };
 }

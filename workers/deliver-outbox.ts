@@ -57,7 +57,9 @@ export class TransientSendError extends PsirtError {
   }
 }
 
-const UNREADABLE = new Set(['undecryptable', 'corrupt', 'oversize']);
+const UNREADABLE = new Set(['undecryptable', 'corrupt', 'oversize', 'processing-failed']);
+/** Flags of mail the mailer must not decode again (it failed to parse, or crashed the intake). */
+const NOT_DECODED = new Set(['corrupt', 'processing-failed']);
 
 async function buildMail(
   deps: DeliverDeps,
@@ -151,7 +153,12 @@ async function buildMail(
         };
       }
       const view = await deps.reports.get(row.payload.messageRowId, () =>
-        viewReport(deps, row.payload.messageRowId, c.reporter_address, flags.includes('corrupt')),
+        viewReport(
+          deps,
+          row.payload.messageRowId,
+          c.reporter_address,
+          flags.some((f) => NOT_DECODED.has(f)),
+        ),
       );
       const protection = staffProtection(deps, row.recipients);
       const text = deps.templates.render('staff-notification', {
@@ -445,9 +452,16 @@ async function viewReport(
   );
 }
 
-function isPermanent(err: unknown): boolean {
-  const code = (err as { responseCode?: unknown }).responseCode;
-  return typeof code === 'number' && code >= 500 && code < 600;
+/**
+ * True when retrying cannot help: the server answered 5xx, or nodemailer refused the envelope
+ * itself (`EENVELOPE` with no SMTP reply: no recipient left, an address it will not put in
+ * RCPT TO) — that refusal repeats identically on every retry (#10). An `EENVELOPE` that carries
+ * a server reply is judged by that reply (4xx stays transient).
+ */
+export function isPermanent(err: unknown): boolean {
+  const { responseCode, code } = (err ?? {}) as { responseCode?: unknown; code?: unknown };
+  if (typeof responseCode === 'number') return responseCode >= 500 && responseCode < 600;
+  return code === 'EENVELOPE';
 }
 
 /**
@@ -456,7 +470,8 @@ function isPermanent(err: unknown): boolean {
  * 1. claim the row in SQLite (committed before any SMTP traffic)
  * 2. render the template, seal (sign / encrypt), compose the MIME message
  * 3. submit over SMTP; on 250 mark it sent at once
- * 4. 5xx → failed + staff alert; anything else → pending again and TransientSendError (retry)
+ * 4. 5xx or a local envelope refusal → failed + staff alert; anything else → pending again and
+ *    TransientSendError (retry)
  * Returns the ids of alert rows created (to enqueue).
  */
 export async function deliverOutbox(deps: DeliverDeps, outboxId: number): Promise<number[]> {

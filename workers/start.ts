@@ -19,6 +19,39 @@ export type Role = (typeof ROLES)[number];
 
 const HEARTBEAT_MS = 15_000;
 
+/** Exit code after an error nothing else caught (EX_SOFTWARE): the supervisor restarts us. */
+export const EXIT_UNCAUGHT = 70;
+
+/**
+ * The fault-injection hook of the e2e tests (#10), or undefined. NB! No configuration key, no
+ * environment variable and no mail can set it: only code already running inside this process
+ * can, by putting a function under this registry symbol before the start — the e2e harness does
+ * so with `node --import test/support/fault-injection.mjs`, a file that is not in the package or
+ * the container image.
+ */
+const FAULT_HOOK = Symbol.for('psirt-inbox.test.before-decode');
+function injectedFault(): ((raw: Buffer) => void) | undefined {
+  const hook = (globalThis as Record<symbol, unknown>)[FAULT_HOOK];
+  return typeof hook === 'function' ? (hook as (raw: Buffer) => void) : undefined;
+}
+
+/**
+ * Last resort (DESIGN.md invariant 8): an error that escaped every handler — a throw inside a
+ * stream or timer callback, a rejection nobody awaited — leaves the process in an unknown state.
+ * Log it (class and message only, never content) and exit non-zero at once, so the supervisor
+ * (tini/systemd/the container runtime) restarts the service; the intake's attempt counter,
+ * committed before each message is processed, then quarantines the message that caused it.
+ */
+export function installLastResortHandlers(log: Logger): void {
+  const die = (event: string) => (err: unknown) => {
+    const e = err instanceof Error ? err : new Error(String(err));
+    log.fatal({ event, err: `${e.name}: ${e.message}`.slice(0, 300) }, 'uncaught error; exiting');
+    process.exit(EXIT_UNCAUGHT);
+  };
+  process.on('uncaughtException', die('process.uncaught-exception'));
+  process.on('unhandledRejection', die('process.unhandled-rejection'));
+}
+
 const STARTERS: Record<Role, (deps: RoleDeps) => RunningRole> = {
   intake: startIntake,
   mailer: startMailer,
@@ -48,6 +81,7 @@ export async function runService(
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  installLastResortHandlers(log);
   const db = openDatabase(config.database.path);
   let teamKeys: TeamKey[];
   const staffKeys = new Map<string, string>();
@@ -75,6 +109,9 @@ export async function runService(
     throw err;
   }
   const startedAt = clock.now();
+  const beforeDecode = injectedFault();
+  if (beforeDecode !== undefined)
+    log.warn({ event: 'service.fault-injection' }, 'TEST fault injection is active (never in production)');
   const shared = {
     config,
     db,
@@ -84,6 +121,7 @@ export async function runService(
     calendar: createCalendar(config.calendar),
     caseIdFormat: parseCaseIdFormat(config.cases.id_format),
     reports: new ReportCache(),
+    ...(beforeDecode === undefined ? {} : { beforeDecode }),
   };
   const running = roles.map((role) => STARTERS[role]({ ...shared, log: log.child({ role }) }));
   const beat = (): void => {

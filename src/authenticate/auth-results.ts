@@ -70,8 +70,10 @@ function tokenize(value: string): Token[] | null {
       spaceBefore = false;
       i += 1;
     } else {
-      const m = /^[^\s()";=]+/.exec(value.slice(i));
-      const text = m?.[0] ?? c;
+      // A word runs to the next blank or special character: a loop, not a pattern over the rest.
+      let j = i;
+      while (j < value.length && !WORD_END.test(value.charAt(j))) j += 1;
+      const text = j > i ? value.slice(i, j) : c;
       tokens.push({ kind: 'word', text, spaceBefore });
       spaceBefore = false;
       i += text.length;
@@ -84,6 +86,8 @@ const isText = (t: Token | undefined): t is Token & { kind: 'word' | 'quoted' } 
   t?.kind === 'word' || t?.kind === 'quoted';
 
 const KEYWORD = /^[a-z0-9-]+$/i;
+/** What ends a word token (tested on one character at a time). */
+const WORD_END = /[\s()";=]/;
 
 /** Parses one resinfo's tokens (between two `;`): `method=result [reason=…] [ptype.property=value …]`. */
 function parseResinfo(tokens: readonly Token[]): AuthResult | null {

@@ -16,8 +16,20 @@ import { appendEvent } from './events.js';
 import { isProtectedReport, PROTECTED_SUBJECT, replySubject, sanitizeSubject } from './subject.js';
 
 /** Why a case needs a human's attention before anything else; quarantine flags move the mail aside. */
-export type CaseFlag = 'undecryptable' | 'corrupt' | 'oversize' | 'key-changed' | 'signature-invalid';
-export const QUARANTINE_FLAGS: ReadonlySet<CaseFlag> = new Set(['undecryptable', 'corrupt', 'oversize']);
+export type CaseFlag =
+  | 'undecryptable'
+  | 'corrupt'
+  | 'oversize'
+  | 'key-changed'
+  | 'signature-invalid'
+  /** Processing threw or crashed `intake.max_attempts` times; never decoded again (#10). */
+  | 'processing-failed';
+export const QUARANTINE_FLAGS: ReadonlySet<CaseFlag> = new Set([
+  'undecryptable',
+  'corrupt',
+  'oversize',
+  'processing-failed',
+]);
 
 export type OutboxTemplate =
   | 'acknowledgment'

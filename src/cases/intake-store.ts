@@ -164,3 +164,21 @@ export function markFiled(db: Db, rowIds: readonly number[], target: 'processed'
     for (const id of rowIds) stmt.run(target, id);
   }).immediate();
 }
+
+/**
+ * Counts one more attempt to process a stored message and commits it at once, BEFORE the
+ * attempt runs (DESIGN.md invariant 8): if the attempt kills the process, the count survives and
+ * the next start sees it. Returns the attempts so far, this one included, and the last error.
+ */
+export function beginAttempt(db: Db, rowId: number): { attempts: number; lastError: string | null } {
+  const row = db
+    .prepare('UPDATE messages SET attempts = attempts + 1 WHERE id = ? RETURNING attempts, last_error')
+    .get(rowId) as { attempts: number; last_error: string | null } | undefined;
+  if (!row) throw new Error(`message ${rowId} is not stored`);
+  return { attempts: row.attempts, lastError: row.last_error };
+}
+
+/** Records why an attempt failed: an error description, never content (invariant 6). */
+export function recordAttemptError(db: Db, rowId: number, error: string): void {
+  db.prepare('UPDATE messages SET last_error = ? WHERE id = ?').run(error, rowId);
+}

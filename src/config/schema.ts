@@ -299,6 +299,14 @@ const retention = z.strictObject({
     .min(MIN_RETENTION_YEARS, `must be at least ${MIN_RETENTION_YEARS} (ISO/IEC 18974 record retention)`),
 });
 
+const intake = z.strictObject({
+  /**
+   * Attempts to process one stored message (a throw or a crash of the process each count, and
+   * are counted before the attempt) before it is quarantined and staff are told (#10).
+   */
+  max_attempts: z.number().int('must be a whole number').min(1, 'must be at least 1').max(100),
+});
+
 const acknowledgment = z.strictObject({
   /** At most this many automatic acknowledgments per sender address per hour (loop and flood guard). */
   max_per_sender_per_hour: z.number().int().min(0),
@@ -442,6 +450,7 @@ export const ConfigSchema = z
   .strictObject({
     organisation,
     imap,
+    intake,
     smtp,
     redis,
     database,

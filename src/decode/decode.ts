@@ -8,6 +8,7 @@ import { sniffArmor, sniffOpenPgp, type OpenPgpDataKind } from '../pgp/sniff.js'
 import {
   readCleartext,
   readDetachedSignature,
+  UNSIGNED,
   type PendingSignatures,
   type SignatureCheck,
 } from '../pgp/verify-signature.js';
@@ -641,7 +642,8 @@ function isFirstFailure(next: EncryptionVerdict, current: EncryptionVerdict): bo
 }
 
 function claimOf(pending: PendingSignatures, format: SignatureFormat): SignatureClaim | null {
-  return pending.signerKeyIds.length === 0 ? null : { format, pending, partial: false };
+  // Not by signerKeyIds: a damaged signature names no key and still gets a verdict (#10).
+  return pending === UNSIGNED ? null : { format, pending, partial: false };
 }
 
 function fixedClaim(check: SignatureCheck): SignatureClaim {

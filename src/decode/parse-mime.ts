@@ -135,16 +135,47 @@ export function parseEntity(
         return;
       }
     };
-    parser.on('readable', () => {
-      if (!reading) read();
-    });
-    parser.on('end', () => {
-      if (settled) return;
-      settled = true;
-      resolve(toEntity(headers, headerLines, text, attachments));
-    });
+    // NB! Each handler runs outside this promise: a throw there would escape every try/await of
+    // the caller and kill the process (STYLE.md "Stop doing"), so it becomes the rejection.
+    parser.on(
+      'readable',
+      guarded(fail, () => {
+        if (!reading) read();
+      }),
+    );
+    parser.on(
+      'end',
+      guarded(fail, () => {
+        if (settled) return;
+        const entity = toEntity(headers, headerLines, text, attachments);
+        settled = true;
+        resolve(entity);
+      }),
+    );
     source.pipe(parser);
   });
+}
+
+/** Wraps a stream/event handler so that a throw inside it rejects through `fail` instead. */
+function guarded<A extends unknown[]>(fail: (err: unknown) => void, handler: (...args: A) => void) {
+  return (...args: A): void => {
+    try {
+      handler(...args);
+    } catch (err) {
+      fail(err);
+    }
+  };
+}
+
+/**
+ * mailparser's attachment `contentType` is typed as a string but is `false` for a part whose
+ * `Content-Type:` is empty or has no type (mailsplit's MimeNode). Such a part is read as the
+ * RFC 2045 §5.2 default, `text/plain`, as the tree reader does (mime-tree.ts parseContentType).
+ */
+function normalContentType(value: unknown): string {
+  if (typeof value !== 'string') return 'text/plain';
+  const type = value.trim().toLowerCase();
+  return type.includes('/') ? type : 'text/plain';
 }
 
 function* slices(raw: Buffer): Generator<Buffer> {
@@ -161,9 +192,11 @@ function collect(
   fail: (err: unknown) => void,
   done: (part: ParsedPart) => void,
 ): void {
+  const contentType = normalContentType(stream.contentType);
+  const filename = typeof stream.filename === 'string' ? stream.filename : undefined;
   const info: PartInfo = {
-    contentType: stream.contentType,
-    filename: stream.filename,
+    contentType,
+    filename,
     partId: stream.partId,
   };
   const hash = createHash('sha256');
@@ -189,54 +222,60 @@ function collect(
   };
   const content = stream.content;
   content.on('error', fail);
-  content.on('readable', () => {
-    let bytes: Buffer | null;
-    while ((bytes = content.read() as Buffer | null) !== null) {
-      hash.update(bytes);
-      length += bytes.length;
-      if (mode === 'drop') continue;
-      if (target !== null) {
-        if (length <= target.length) {
-          bytes.copy(target, length - bytes.length);
-          continue;
+  content.on(
+    'readable',
+    guarded(fail, () => {
+      let bytes: Buffer | null;
+      while ((bytes = content.read() as Buffer | null) !== null) {
+        hash.update(bytes);
+        length += bytes.length;
+        if (mode === 'drop') continue;
+        if (target !== null) {
+          if (length <= target.length) {
+            bytes.copy(target, length - bytes.length);
+            continue;
+          }
+          // The bound was wrong (the tree and mailparser disagree on the parts): go on in chunks.
+          chunks = [target.subarray(0, length - bytes.length)];
+          target = null;
         }
-        // The bound was wrong (the tree and mailparser disagree on the parts): go on in chunks.
-        chunks = [target.subarray(0, length - bytes.length)];
-        target = null;
+        chunks.push(bytes);
+        if (mode === 'sniff' && length >= SNIFF_BYTES) decide();
+        if (mode === 'small' && length > KEEP_SMALL_BYTES) {
+          prefix = Buffer.concat(chunks, PREFIX_BYTES);
+          chunks = [];
+          mode = 'drop';
+        }
       }
-      chunks.push(bytes);
-      if (mode === 'sniff' && length >= SNIFF_BYTES) decide();
-      if (mode === 'small' && length > KEEP_SMALL_BYTES) {
-        prefix = Buffer.concat(chunks, PREFIX_BYTES);
-        chunks = [];
-        mode = 'drop';
-      }
-    }
-  });
-  content.on('end', () => {
-    if (mode === 'sniff') decide();
-    const omitted = mode === 'drop';
-    let kept: Buffer;
-    if (omitted) kept = Buffer.alloc(0);
-    // A bound far too large (the tree and mailparser disagree): do not hold on to the excess.
-    else if (target !== null)
-      kept =
-        length < target.length / 2 ? Buffer.from(target.subarray(0, length)) : target.subarray(0, length);
-    else kept = Buffer.concat(chunks, length);
-    chunks = [];
-    target = null;
-    stream.release?.();
-    done({
-      partId: stream.partId,
-      filename: stream.filename,
-      contentType: stream.contentType,
-      size: length,
-      sha256: hash.digest('hex'),
-      content: kept,
-      contentOmitted: omitted,
-      prefix: prefix ?? kept,
-    });
-  });
+    }),
+  );
+  content.on(
+    'end',
+    guarded(fail, () => {
+      if (mode === 'sniff') decide();
+      const omitted = mode === 'drop';
+      let kept: Buffer;
+      if (omitted) kept = Buffer.alloc(0);
+      // A bound far too large (the tree and mailparser disagree): do not hold on to the excess.
+      else if (target !== null)
+        kept =
+          length < target.length / 2 ? Buffer.from(target.subarray(0, length)) : target.subarray(0, length);
+      else kept = Buffer.concat(chunks, length);
+      chunks = [];
+      target = null;
+      stream.release?.();
+      done({
+        partId: stream.partId,
+        filename,
+        contentType,
+        size: length,
+        sha256: hash.digest('hex'),
+        content: kept,
+        contentOmitted: omitted,
+        prefix: prefix ?? kept,
+      });
+    }),
+  );
 }
 
 function toEntity(

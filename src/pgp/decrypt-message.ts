@@ -3,6 +3,8 @@ import type { TeamKey } from './keyring.js';
 import { safeReason } from './safe-reason.js';
 import {
   hexId,
+  isKeyId,
+  keyIdsOf,
   signaturesOver,
   UNSIGNED,
   type PendingSignatures,
@@ -54,7 +56,7 @@ export async function openMessage(
   if ('error' in read) return failed('corrupt', [], read.error);
   const message = read.message;
   const tags = new Set(message.packets.map((p) => (p.constructor as { tag?: number }).tag));
-  const recipientKeyIds = message.getEncryptionKeyIDs().map(hexId);
+  const recipientKeyIds = keyIdsOf(message.getEncryptionKeyIDs());
   const encrypted =
     tags.has(openpgp.enums.packet.symEncryptedIntegrityProtectedData) ||
     tags.has(openpgp.enums.packet.aeadEncryptedData) ||
@@ -66,8 +68,10 @@ export async function openMessage(
     return failed('unsupported', recipientKeyIds, 'encrypted to a passphrase, not to a key');
 
   const candidates = teamKeys.filter((tk) =>
+    // Only key IDs a packet actually names: a damaged one leaves it undefined (#10).
     message
       .getEncryptionKeyIDs()
+      .filter(isKeyId)
       .some((id) => hexId(id) === WILDCARD_KEY_ID || tk.key.getKeys(id).length > 0),
   );
   if (candidates.length === 0)

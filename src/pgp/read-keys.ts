@@ -24,7 +24,33 @@ export type KeyBlock =
 /** Keys larger than this are refused: real public keys are a few KiB, this is a resource guard. */
 export const MAX_KEY_BLOCK_BYTES = 1 << 20;
 
-const ARMORED_BLOCK = /-----BEGIN PGP (PUBLIC|PRIVATE) KEY BLOCK-----[\s\S]*?-----END PGP \1 KEY BLOCK-----/g;
+/**
+ * Every `-----BEGIN PGP PUBLIC|PRIVATE KEY BLOCK-----` … matching END block in the text, in order.
+ * NB! indexOf, not a lazy pattern (DESIGN.md invariant 8): thousands of BEGIN lines without an
+ * END made the pattern this replaced rescan the rest of the text for each. A kind whose END is
+ * missing is not searched for again.
+ */
+function armoredKeyBlocks(text: string): string[] {
+  const out: string[] = [];
+  const endless = new Set<string>();
+  let pos = 0;
+  for (;;) {
+    const at = text.indexOf('-----BEGIN PGP ', pos);
+    if (at === -1) break;
+    pos = at + 1;
+    const kind = ['PUBLIC', 'PRIVATE'].find((k) => text.startsWith(`${k} KEY BLOCK-----`, at + 15));
+    if (kind === undefined || endless.has(kind)) continue;
+    const endLine = `-----END PGP ${kind} KEY BLOCK-----`;
+    const end = text.indexOf(endLine, at + 15 + kind.length + 15);
+    if (end === -1) {
+      endless.add(kind);
+      continue;
+    }
+    out.push(text.slice(at, end + endLine.length));
+    pos = end + endLine.length;
+  }
+  return out;
+}
 
 /**
  * Reads one or more OpenPGP keys, armored (possibly several blocks in one text) or binary.
@@ -69,7 +95,7 @@ async function readKeys(data: string | Uint8Array, text: string | null): Promise
     if (typeof data === 'string') throw new Error('not an OpenPGP key');
     return openpgp.readKeys({ binaryKeys: data });
   }
-  const blocks = text.match(ARMORED_BLOCK) ?? [];
+  const blocks = armoredKeyBlocks(text);
   if (blocks.length === 0) throw new Error('no armored key block found');
   const out: openpgp.Key[] = [];
   for (const block of blocks) out.push(...(await openpgp.readKeys({ armoredKeys: block })));

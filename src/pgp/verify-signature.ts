@@ -65,14 +65,18 @@ export function signaturesOver(
   data: Uint8Array,
   signatures: readonly openpgp.Signature[],
 ): PendingSignatures {
-  const signerKeyIds = signatures.flatMap((s) => s.getSigningKeyIDs().map(hexId));
   if (signatures.length === 0) return UNSIGNED;
+  const named = signatures.map((s) => keyIdsOf(s.getSigningKeyIDs()));
+  const signerKeyIds = named.flat();
+  // A damaged packet (unknown version, no issuer) names no signing key: openpgp cannot check it,
+  // and the mail still gets a signature verdict rather than an exception (#10).
+  if (named.some((ids) => ids.length === 0)) return damaged(signerKeyIds);
   return {
     signerKeyIds,
     async check(keys, date) {
-      const results: VerificationResult[] = [];
-      for (const signature of signatures) {
-        try {
+      try {
+        const results: VerificationResult[] = [];
+        for (const signature of signatures) {
           const message = await openpgp.createMessage({ binary: data });
           const out = await openpgp.verify({
             message,
@@ -82,13 +86,26 @@ export function signaturesOver(
             format: 'binary',
           });
           results.push(...out.signatures);
-        } catch (err) {
-          return { state: 'invalid', keyId: signerKeyIds[0] ?? null, reason: safeReason(err) };
         }
+        return await summarise(results, keys);
+      } catch (err) {
+        return { state: 'invalid', keyId: signerKeyIds[0] ?? null, reason: safeReason(err) };
       }
-      return summarise(results, keys);
     },
   };
+}
+
+/** The reason given for a signature packet that names no signing key. */
+export const DAMAGED_SIGNATURE = 'unreadable signature: the packet is damaged and names no signing key';
+
+/** Signatures that are there but cannot be checked: always `invalid` (never "unsigned"). */
+function damaged(signerKeyIds: readonly string[]): PendingSignatures {
+  const verdict: SignatureCheck = {
+    state: 'invalid',
+    keyId: signerKeyIds[0] ?? null,
+    reason: DAMAGED_SIGNATURE,
+  };
+  return { signerKeyIds, check: () => Promise.resolve(verdict) };
 }
 
 /**
@@ -105,7 +122,10 @@ export async function readCleartext(
   } catch (err) {
     return { error: safeReason(err) };
   }
-  const signerKeyIds = message.getSigningKeyIDs().map(hexId);
+  const named = message.getSigningKeyIDs().map((id) => keyIdsOf([id]));
+  const signerKeyIds = named.flat();
+  if (named.length === 0 || named.some((ids) => ids.length === 0))
+    return { text: message.getText(), signatures: damaged(signerKeyIds) };
   return {
     text: message.getText(),
     signatures: {
@@ -136,7 +156,11 @@ async function summarise(
   let invalid: SignatureCheck | null = null;
   let unknown: SignatureCheck | null = null;
   for (const [i, r] of results.entries()) {
-    const keyId = hexId(r.keyID);
+    const [keyId] = keyIdsOf([r.keyID]);
+    if (keyId === undefined) {
+      invalid ??= { state: 'invalid', keyId: null, reason: DAMAGED_SIGNATURE };
+      continue;
+    }
     const holder = keys.find((k) => k.key.getKeys(r.keyID).length > 0);
     const outcome = verified[i];
     if (outcome?.status === 'fulfilled') {
@@ -158,4 +182,15 @@ async function summarise(
 /** 16 uppercase hex digits. */
 export function hexId(id: openpgp.KeyID): string {
   return id.toHex().toUpperCase();
+}
+
+/** True for a key ID; openpgp types them as `KeyID`, but a damaged packet has `undefined` (#10). */
+export function isKeyId(id: unknown): id is openpgp.KeyID {
+  // openpgp exports KeyID as a type only, so the test is structural.
+  return typeof (id as { toHex?: unknown } | null | undefined)?.toHex === 'function';
+}
+
+/** The key IDs as {@link hexId}, without the ones a damaged packet leaves out. */
+export function keyIdsOf(ids: readonly (openpgp.KeyID | undefined)[]): string[] {
+  return ids.filter(isKeyId).map(hexId);
 }

@@ -143,7 +143,11 @@ describe('the IMAP intake against the real Dovecot', () => {
         rows(dbPath, 'SELECT state, filed_to FROM messages WHERE message_id = ?', bad.messageId),
       ).toEqual([{ state: 'received', filed_to: null }]);
       expect(await inSecurityFolder(stack, 'INBOX', bad.messageId)).toBe(true);
-      expect(service.out.text).toContain('"intake.message-failed"');
+      // The failure is that message's own (#10): recorded, retried next round up to intake.max_attempts.
+      expect(service.out.text).toContain('"intake.attempt-failed"');
+      expect(rows(dbPath, 'SELECT last_error FROM messages WHERE message_id = ?', bad.messageId)).toEqual([
+        { last_error: expect.stringContaining('poisoned') as unknown },
+      ]);
     } finally {
       expect(await service.stop()).toBe(0);
     }

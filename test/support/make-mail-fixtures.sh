@@ -334,6 +334,11 @@ signed_mime "$out/report-signed-pgp-mime.eml" "$work/headers" "$work/signed-part
 perl -pe 's/X-Fixture-Purpose: [^\r\n]*/X-Fixture-Purpose: report-signed-pgp-mime.eml with one byte of the signed body changed after signing./; s/tenant=3D2/tenant=3D3/; s/<report-signed-pgp-mime\@/<report-tampered-signed\@/' \
   "$out/report-signed-pgp-mime.eml" >"$out/report-tampered-signed.eml"
 
+# The signature packet itself damaged: its version byte 4 -> 5 ("iIsE" -> "iIsF" in the armor), so
+# openpgp reads a packet without an issuer key ID (#10: it used to be filed as corrupt mail).
+perl -pe 's/X-Fixture-Purpose: [^\r\n]*/X-Fixture-Purpose: report-signed-pgp-mime.eml with the version byte of its signature packet damaged (#10)./; s/^iIsE/iIsF/; s/<report-signed-pgp-mime\@/<report-damaged-signature\@/' \
+  "$out/report-signed-pgp-mime.eml" >"$out/report-damaged-signature.eml"
+
 printf 'Content-Type: text/plain; charset=us-ascii\n\nSigned with SHA-1 by an old client.' >"$work/signed-part"
 headers report-signed-sha1 'Reporter Three <reporter3@psirt.test>' 'Signed with SHA-1' \
   'multipart/signed by reporter3 (RSA) with a SHA-1 digest, which openpgp rejects for message signatures.'

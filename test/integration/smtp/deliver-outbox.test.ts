@@ -174,6 +174,19 @@ describe('deliverOutbox() through the real Postfix', () => {
     expect(row(db, alerts[0] ?? 0).state).toBe('sent');
   });
 
+  it('marks a row failed with an alert when nodemailer refuses its recipient locally (EENVELOPE, no SMTP code; #10)', async () => {
+    const db = migratedDb(systemClock);
+    const ack = caseFrom(db, 'reporter1@psirt.test', `${Date.now()}.eenvelope@reporter.test`);
+    // An address nodemailer refuses before any RCPT TO ("No recipients defined"): no SMTP reply.
+    db.prepare('UPDATE outbox SET recipients = ? WHERE id = ?').run('[" "]', ack);
+    const d = deps(db);
+    const alerts = await deliverOutbox(d, ack);
+    d.transport.close();
+    expect(row(db, ack)).toMatchObject({ state: 'failed', attempts: 1 });
+    expect(row(db, ack).last_error).toMatch(/EENVELOPE|No recipients defined/);
+    expect(alerts).toHaveLength(1);
+  });
+
   it('returns a row to pending on a transient failure (nothing listening) and throws for a retry', async () => {
     const db = migratedDb(systemClock);
     const ack = caseFrom(db, 'reporter1@psirt.test', `${Date.now()}.down@reporter.test`);

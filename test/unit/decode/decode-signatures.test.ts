@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeMessage } from '../../../src/decode/decode.js';
+import { DAMAGED_SIGNATURE } from '../../../src/pgp/verify-signature.js';
 import { decodeDeps, FINGERPRINTS, publicKey, readMail, SIGNED_AT } from '../../support/mail-fixtures.js';
 
 const decode = async (name: string, overrides = {}) =>
@@ -39,6 +40,17 @@ describe('decodeMessage() on multipart/signed (RFC 3156 §5)', () => {
   it('says invalid when one byte of the signed body changed after signing', async () => {
     const d = await decode('report-tampered-signed.eml', { senderKeys: [publicKey('reporter1')] });
     expect(d.signature).toMatchObject({ state: 'invalid', keyId: 'BA2553C53E641671', format: 'pgp-mime' });
+  });
+
+  it('says invalid, not corrupt, when the signature packet itself is damaged (#10)', async () => {
+    const d = await decode('report-damaged-signature.eml', { senderKeys: [publicKey('reporter1')] });
+    expect(d.signature).toEqual({
+      state: 'invalid',
+      keyId: null,
+      reason: DAMAGED_SIGNATURE,
+      format: 'pgp-mime',
+    });
+    expect(d.text).toContain('leaks other tenants');
   });
 
   it('still verifies a copy whose line ends were converted to LF', async () => {

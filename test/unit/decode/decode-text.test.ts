@@ -180,3 +180,11 @@ describe('decodeMessage() text selection', () => {
     expect(d.attachments.map((a) => a.filename)).toEqual(['log.txt']);
   });
 });
+
+describe('decodeMessage() on hostile mail (#10 item 4)', () => {
+  it('decodes a multipart mail whose last part has an empty Content-Type instead of crashing', async () => {
+    const d = await decode('hostile-empty-content-type.eml');
+    expect(d.text).toBe('hi');
+    expect(d.attachments.map((a) => a.contentType)).toEqual(['text/plain']);
+  });
+});

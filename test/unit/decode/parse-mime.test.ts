@@ -100,4 +100,32 @@ describe('parseEntity()', () => {
     ]);
     await expect(parseEntity(raw, {}, keepNone)).rejects.toThrow(/header/i);
   });
+
+  describe('when a part is hostile (#10 item 4)', () => {
+    const emptyType = Buffer.from(
+      'From: a@b.test\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\nhi\r\n--b\r\nContent-Type:\r\n\r\nx\r\n--b--\r\n',
+    );
+
+    it('reads a last part with an empty Content-Type as text/plain (RFC 2045 §5.2), never as false', async () => {
+      const seen: PartInfo[] = [];
+      const policy: KeepPolicy = {
+        keep: (part) => {
+          seen.push(part);
+          return part.contentType.startsWith('application/');
+        },
+      };
+      const entity = await parseEntity(emptyType, {}, policy);
+      expect(seen.map((p) => p.contentType)).toEqual(['text/plain']);
+      expect(entity.attachments.map((a) => a.contentType)).toEqual(['text/plain']);
+    });
+
+    it('rejects, instead of throwing out of a stream handler, when the keep policy throws', async () => {
+      const policy: KeepPolicy = {
+        keep: () => {
+          throw new TypeError('policy bug');
+        },
+      };
+      await expect(parseEntity(emptyType, {}, policy)).rejects.toThrow('policy bug');
+    });
+  });
 });

@@ -2,7 +2,11 @@ import { createHash } from 'node:crypto';
 import * as openpgp from 'openpgp';
 import { describe, expect, it } from 'vitest';
 import { readPublicKeys } from '../../../src/pgp/read-keys.js';
-import { readCleartext, readDetachedSignature } from '../../../src/pgp/verify-signature.js';
+import {
+  DAMAGED_SIGNATURE,
+  readCleartext,
+  readDetachedSignature,
+} from '../../../src/pgp/verify-signature.js';
 import { FINGERPRINTS, NOW, publicKey, teamKey } from '../../support/mail-fixtures.js';
 
 /** The binary packets inside an ASCII armor (RFC 9580 §6): the base64 lines before the checksum. */
@@ -79,6 +83,23 @@ describe('readDetachedSignature()', () => {
     expect(await readDetachedSignature(data, 'not a signature')).toMatchObject({
       state: 'invalid',
       keyId: null,
+    });
+  });
+});
+
+describe('readDetachedSignature() on a damaged signature packet (#10 item 4)', () => {
+  it('gives an invalid verdict, not an exception, when the packet names no signing key', async () => {
+    const packet = dearmor(await signedBy('alice'));
+    // New-format header (tag, one length octet), then the version octet.
+    expect(packet[2]).toBe(4);
+    packet[2] = 5;
+    const pending = await readDetachedSignature(data, packet);
+    if ('state' in pending) throw new Error(`read as ${pending.state}`);
+    const { keys } = await readPublicKeys([publicKey('alice')]);
+    expect(await pending.check(keys, NOW)).toEqual({
+      state: 'invalid',
+      keyId: null,
+      reason: DAMAGED_SIGNATURE,
     });
   });
 });
