@@ -154,8 +154,13 @@ export function formatRaci(config: Pick<Config, 'raci' | 'staff'>): string {
 }
 
 /** `psirt deadlines`: what is due or late across cases, soonest first. */
-export function formatDeadlines(rows: readonly DeadlineRow[], now: Date, calendar: Calendar): string {
-  if (rows.length === 0) return 'no open deadlines';
+export function formatDeadlines(
+  rows: readonly DeadlineRow[],
+  now: Date,
+  calendar: Calendar,
+  only: { late: boolean } = { late: false },
+): string {
+  if (rows.length === 0) return only.late ? 'no deadline is late' : 'no open deadlines';
   const head = [
     'CASE',
     'DEADLINE',

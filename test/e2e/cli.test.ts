@@ -1,8 +1,11 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { openDatabase } from '../../src/cases/db.js';
+import { migrate, readMigrations } from '../../src/cases/migrate.js';
+import { systemClock } from '../../src/core/clock.js';
+import { migrationsDir } from '../../src/doctor.js';
 import { runCli, spawnCli } from '../support/cli.js';
 import { tempDbPath } from '../support/db.js';
 import { eventually } from '../support/eventually.js';
@@ -134,5 +137,53 @@ describe('psirt raci', () => {
       raci: unknown[];
     };
     expect(json.raci.length).toBeGreaterThan(5);
+  });
+});
+
+describe('psirt commands that read the database (issue #10)', () => {
+  describe('when the database file does not exist', () => {
+    it.each([[['cases', 'list']], [['cases', 'show', 'SEC-2026-0001']], [['deadlines', '--late']]])(
+      '%j exits 1 with one line naming "psirt migrate" and creates no file',
+      async (args) => {
+        const dbPath = join(mkdtempSync(join(tmpdir(), 'psirt-nodb-')), 'sub', 'psirt.db');
+        const r = await runCli(args, stackEnv(stack, { PSIRT_DATABASE__PATH: dbPath }));
+        expect(r.stderr.trim().split('\n')).toEqual([
+          `psirt: no database at ${dbPath}: run "psirt migrate" (or start the service or the demo) first`,
+        ]);
+        expect(r.stdout).toBe('');
+        expect(r.code).toBe(1);
+        expect(existsSync(dbPath)).toBe(false);
+      },
+    );
+
+    it('migrate --status says every migration is pending and creates no file', async () => {
+      const dbPath = join(mkdtempSync(join(tmpdir(), 'psirt-nodb-')), 'psirt.db');
+      const r = await runCli(['migrate', '--status'], stackEnv(stack, { PSIRT_DATABASE__PATH: dbPath }));
+      expect(r.stdout).toMatch(/^no database at .*: all \d+ migrations pending/);
+      expect(r.code).toBe(0);
+      expect(existsSync(dbPath)).toBe(false);
+    });
+  });
+
+  it('cases list on an empty, unmigrated SQLite file exits 1 with one line naming "psirt migrate"', async () => {
+    const dbPath = tempDbPath();
+    openDatabase(dbPath).close();
+    const r = await runCli(['cases', 'list'], stackEnv(stack, { PSIRT_DATABASE__PATH: dbPath }));
+    expect(r.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(
+        /^psirt: the database at .* is not migrated \(\d+ migration\(s\) pending\): run "psirt migrate" first$/,
+      ),
+    ]);
+    expect(r.code).toBe(1);
+  });
+
+  it('deadlines --late with nothing late says that no deadline is late', async () => {
+    const dbPath = tempDbPath();
+    const db = openDatabase(dbPath);
+    migrate(db, readMigrations(migrationsDir()), systemClock);
+    db.close();
+    const r = await runCli(['deadlines', '--late'], stackEnv(stack, { PSIRT_DATABASE__PATH: dbPath }));
+    expect(r.stdout.trim()).toBe('no deadline is late');
+    expect(r.code).toBe(0);
   });
 });
