@@ -13,6 +13,13 @@ import type { StaffMailInput } from '../commands/prepare.js';
 import { applyStaffMail, type CaseSnapshot, type NewOutboxRow } from './command-store.js';
 import { syncDeadlines } from './deadline-store.js';
 import { appendEvent } from './events.js';
+import {
+  answeredOutbox,
+  knownCorrespondent,
+  REPLIED_TO_US,
+  type AckHeld,
+  type KnownBy,
+} from './first-contact.js';
 import { replySubject, sanitizeSubject } from './subject.js';
 
 /** Why a case needs a human's attention before anything else; quarantine flags move the mail aside. */
@@ -43,6 +50,8 @@ export interface OutboxPayload {
   autoSubmitted: 'auto-replied' | 'auto-generated' | 'no';
   /** Staff notification: new report or follow-up. */
   event?: 'new-report' | 'follow-up';
+  /** Staff notification of a new report: the acknowledgment was held back, and why (issue #10). */
+  ackHeld?: AckHeld;
   flags: CaseFlag[];
   /** delivery-failed: the outbox row that could not be delivered. */
   failedOutboxId?: number;
@@ -252,7 +261,7 @@ export function applyMessage(deps: ApplyDeps, input: ApplyInput): ApplyResult {
           if (BACKGROUND_KINDS.has(o.kind)) backgroundOutboxIds.push(Number(info.lastInsertRowid));
         }
       };
-      const notifyStaff = (caseId: string, event: 'new-report' | 'follow-up'): void => {
+      const notifyStaff = (caseId: string, event: 'new-report' | 'follow-up', ackHeld?: AckHeld): void => {
         // Threaded per case: a staff reply's In-Reply-To points at this row's Message-ID.
         for (const s of config.staff) {
           addOutbox({
@@ -271,6 +280,7 @@ export function applyMessage(deps: ApplyDeps, input: ApplyInput): ApplyResult {
               autoSubmitted: 'auto-generated',
               event,
               flags,
+              ...(ackHeld ? { ackHeld } : {}),
             },
           });
         }
@@ -353,6 +363,12 @@ export function applyMessage(deps: ApplyDeps, input: ApplyInput): ApplyResult {
             syncDeadlines(db, c.caseId, config, deps.calendar, at);
           }
           pinKeys(db, clock, c.caseId, sender, d?.keys ?? [], input.messageRowId, messageId);
+          // A reply naming one of our Message-IDs proves the sender reads this mailbox (issue #10).
+          const answered = answeredOutbox(db, sender, [
+            ...(d?.inReplyTo ? [d.inReplyTo] : []),
+            ...(d?.references ?? []),
+          ]);
+          if (answered !== null) ev(c.caseId, REPLIED_TO_US, { outboxId: answered });
           db.prepare('UPDATE cases SET updated_at = ? WHERE id = ?').run(at, c.caseId);
           notifyStaff(c.caseId, 'follow-up');
           return finish(c.caseId, 'applied', failure);
@@ -373,12 +389,26 @@ export function applyMessage(deps: ApplyDeps, input: ApplyInput): ApplyResult {
                WHERE o.kind = 'acknowledgment' AND c.reporter_address = ? AND o.created_at > ?`,
             )
             .get(sender, hourAgo) as { n: number };
+          // Issue #10: a sender who has not proved a key or their mailbox gets the stricter limit.
+          const knownBy: KnownBy | null =
+            sender === '' ? null : knownCorrespondent(db, sender, input.messageRowId, d?.signature ?? null);
+          const limit =
+            knownBy === null
+              ? config.acknowledgment.max_first_contact_per_hour
+              : config.acknowledgment.max_per_sender_per_hour;
+          let ackHeld: AckHeld | undefined;
           if (sender === '') {
             ev(caseId, 'acknowledgment.skipped', { reason: 'no sender address' });
             cancelAcknowledge(caseId);
-          } else if (recent.n >= config.acknowledgment.max_per_sender_per_hour) {
-            ev(caseId, 'acknowledgment.rate-limited', { lastHour: recent.n });
-            // Deliberately not answered (flood guard): its deadline must not page on-call.
+          } else if (recent.n >= limit) {
+            ackHeld = {
+              reason: knownBy === null ? 'first-contact' : 'rate-limit',
+              limit,
+              lastHour: recent.n,
+            };
+            ev(caseId, 'acknowledgment.held', { ...ackHeld, knownBy });
+            // Deliberately not answered (flood guard): its deadline must not page on-call. Staff
+            // see it held in the notification and `psirt cases show`, and `/ack` sends it.
             cancelAcknowledge(caseId);
           } else {
             addOutbox({
@@ -396,9 +426,9 @@ export function applyMessage(deps: ApplyDeps, input: ApplyInput): ApplyResult {
                 flags,
               },
             });
-            ev(caseId, 'acknowledgment.queued', {});
+            ev(caseId, 'acknowledgment.queued', { knownBy });
           }
-          notifyStaff(caseId, 'new-report');
+          notifyStaff(caseId, 'new-report', ackHeld);
           return finish(caseId, 'applied', failure);
         }
       }

@@ -299,10 +299,28 @@ const retention = z.strictObject({
     .min(MIN_RETENTION_YEARS, `must be at least ${MIN_RETENTION_YEARS} (ISO/IEC 18974 record retention)`),
 });
 
-const acknowledgment = z.strictObject({
-  /** At most this many automatic acknowledgments per sender address per hour (loop and flood guard). */
-  max_per_sender_per_hour: z.number().int().min(0),
-});
+const acknowledgment = z
+  .strictObject({
+    /**
+     * At most this many automatic acknowledgments per hour to a sender we already know: one with a
+     * pinned key, a valid signature by their key, or who replied to a mail we sent them.
+     */
+    max_per_sender_per_hour: z.number().int().min(0),
+    /**
+     * At most this many per hour to a first-contact sender (anyone else): a flood or a forged
+     * sender gets one answer (issue #10). Held acknowledgments can be sent with `/ack`.
+     */
+    max_first_contact_per_hour: z.number().int().min(0),
+  })
+  .superRefine((v, ctx) => {
+    if (v.max_first_contact_per_hour > v.max_per_sender_per_hour) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['max_first_contact_per_hour'],
+        message: `must not exceed acknowledgment.max_per_sender_per_hour (${v.max_per_sender_per_hour}): a stranger never gets more than a known correspondent`,
+      });
+    }
+  });
 
 const notifications = z.strictObject({
   /**
@@ -361,6 +379,7 @@ export const GOVERNED_COMMANDS = [
   'disclose',
   'cve',
   'reply',
+  'ack',
   'tag',
   'external',
   'duplicate',

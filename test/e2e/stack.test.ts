@@ -47,8 +47,8 @@ describe('test/stack/stack.sh in a checkout whose parent folder is private (0700
     mkdirSync(join(repo, '.stack'));
     writeFileSync(join(repo, '.stack', 'keep.txt'), 'kept\n');
     const script = join(repo, 'test', 'stack', 'stack.sh');
-    const env = { ...process.env, PSIRT_STACK_DIR: undefined as string | undefined };
-    delete env.PSIRT_STACK_DIR;
+    // No PSIRT_STACK_DIR: the script chooses the folder itself.
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'PSIRT_STACK_DIR'));
     let state: string | undefined;
     try {
       const start = await run('bash', [script, 'start'], {

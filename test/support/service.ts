@@ -32,6 +32,7 @@ export async function startService(
     PSIRT_DATABASE__PATH: dbPath,
     PSIRT_LOG__LEVEL: 'info',
     PSIRT_ACKNOWLEDGMENT__MAX_PER_SENDER_PER_HOUR: '10000',
+    PSIRT_ACKNOWLEDGMENT__MAX_FIRST_CONTACT_PER_HOUR: '10000',
     ...extra,
   });
   const { child, out } = spawnCli(roles.length === 0 ? ['start'] : ['start', '--role', ...roles], env);

@@ -111,6 +111,18 @@ describe('loadConfig()', () => {
       ]);
     });
 
+    it('refuses a first-contact acknowledgment limit above the one for known senders (issue #10)', () => {
+      expect(
+        issuesFor({
+          ...base,
+          PSIRT_ACKNOWLEDGMENT__MAX_FIRST_CONTACT_PER_HOUR: '6',
+          PSIRT_ACKNOWLEDGMENT__MAX_PER_SENDER_PER_HOUR: '5',
+        }),
+      ).toEqual([
+        'acknowledgment.max_first_contact_per_hour: must not exceed acknowledgment.max_per_sender_per_hour (5): a stranger never gets more than a known correspondent (got 6)',
+      ]);
+    });
+
     it('refuses retention below the 3-year minimum', () => {
       expect(issuesFor({ ...base, PSIRT_RETENTION__YEARS: '2' })).toEqual([
         'retention.years: must be at least 3 (ISO/IEC 18974 record retention) (got 2)',
