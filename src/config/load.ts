@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { readFileSync, existsSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { parse as parseToml, TomlError } from 'smol-toml';
@@ -244,7 +245,35 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   for (const key of config.pgp.keys) key.file = resolveRelative(key.file);
   for (const s of config.staff) if (s.key_file) s.key_file = resolveRelative(s.key_file);
   if (config.templates.dir !== '') config.templates.dir = resolveRelative(config.templates.dir);
+  for (const section of ['imap', 'smtp'] as const) {
+    const file = config[section].tls_ca_file;
+    if (file === '') continue;
+    config[section].tls_ca_file = resolveRelative(file);
+    const why = unreadableCa(config[section].tls_ca_file);
+    if (why !== null) issues.push(`${section}.tls_ca_file: ${why}`);
+  }
+  if (issues.length > 0) throw new ConfigError(issues);
   return config;
+}
+
+/** Why a CA file cannot be used (so the start stops naming the key), or null when it can. */
+function unreadableCa(file: string): string | null {
+  let pem: string;
+  try {
+    pem = readFileSync(file, 'utf8');
+  } catch (err) {
+    return `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`;
+  }
+  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length === 0) return `${file} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`;
+  for (const block of blocks) {
+    try {
+      new X509Certificate(block);
+    } catch (err) {
+      return `${file}: a certificate cannot be read (${(err as Error).message})`;
+    }
+  }
+  return null;
 }
 
 function resolveRelative(p: string): string {

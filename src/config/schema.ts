@@ -44,6 +44,8 @@ const imap = z
     port,
     tls: tlsMode,
     tls_reject_unauthorized: z.boolean(),
+    /** PEM file of the CA(s) that signed the server certificate (a private CA); "" = system CAs. */
+    tls_ca_file: z.string(),
     allow_insecure: z.boolean(),
     user: nonEmpty,
     auth: z.enum(['password', 'oauth2']),
@@ -91,6 +93,8 @@ const smtp = z
     port,
     tls: tlsMode,
     tls_reject_unauthorized: z.boolean(),
+    /** PEM file of the CA(s) that signed the server certificate (a private CA); "" = system CAs. */
+    tls_ca_file: z.string(),
     allow_insecure: z.boolean(),
     user: z.string().optional(),
     password: z.string().optional(),

@@ -123,6 +123,16 @@ describe('loadConfig()', () => {
       ]);
     });
 
+    it('refuses a TLS CA file that is missing or holds no certificate, naming the key (issue #10)', () => {
+      expect(issuesFor({ ...base, PSIRT_IMAP__TLS_CA_FILE: '/nonexistent/ca.pem' })).toEqual([
+        'imap.tls_ca_file: cannot read /nonexistent/ca.pem (ENOENT)',
+      ]);
+      const junk = tmpFile('junk.pem', 'not a certificate\n');
+      expect(issuesFor({ ...base, PSIRT_SMTP__TLS_CA_FILE: junk })).toEqual([
+        `smtp.tls_ca_file: ${junk} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`,
+      ]);
+    });
+
     it('refuses retention below the 3-year minimum', () => {
       expect(issuesFor({ ...base, PSIRT_RETENTION__YEARS: '2' })).toEqual([
         'retention.years: must be at least 3 (ISO/IEC 18974 record retention) (got 2)',
