@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { packageRoot } from '../src/core/paths.js';
-import { ConfigError, loadConfig } from '../src/config/load.js';
+import { ConfigError, loadConfig, recordServiceConfig } from '../src/config/load.js';
 import { printableConfig } from '../src/config/print.js';
 import type { Config } from '../src/config/schema.js';
 import { openDatabase, type Db } from '../src/cases/db.js';
@@ -101,6 +101,10 @@ program
     const cfg = config(program);
     const log = createLogger(cfg.log.level);
     try {
+      // For the container HEALTHCHECK: the same configuration file as this service (PSIRT_RUN_DIR).
+      const recorded = recordServiceConfig({ file: program.opts<{ config?: string }>().config });
+      if (recorded !== null)
+        log.info({ event: 'service.config-recorded', file: recorded }, 'configuration recorded');
       await runService(cfg, opts.role ?? ROLES, systemClock, log);
     } catch (err) {
       log.fatal({ event: 'service.failed', err: describeError(err) }, 'psirt-inbox could not start');

@@ -65,6 +65,32 @@ describe('psirt start', () => {
   });
 });
 
+describe('the container HEALTHCHECK (issue #10)', () => {
+  it('doctor --quick without --config checks the configuration file the running start was given', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'psirt-run-'));
+    const dbPath = tempDbPath();
+    // The database path is only in the file: a health check that misses the file checks another one.
+    const file = join(dir, 'deploy.toml');
+    writeFileSync(file, `[database]\npath = "${dbPath}"\n`);
+    const env = stackEnv(stack, { PSIRT_RUN_DIR: join(dir, 'run'), PSIRT_LOG__LEVEL: 'info' });
+    const { child, out } = spawnCli(['--config', file, 'start'], env);
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    try {
+      await eventually(() => (out.text.includes('psirt-inbox started') ? true : undefined), {
+        timeoutMs: 20_000,
+        what: 'service start',
+      });
+      const quick = await runCli(['doctor', '--quick'], env);
+      expect(quick.stdout).toContain(dbPath);
+      expect(quick.stdout).toMatch(/✓ heartbeat\s+alive: escalation, intake, mailer/);
+      expect(quick.code).toBe(0);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+  });
+});
+
 describe('psirt start, stopped during start-up', () => {
   it('exits 0 after a clean stop even when SIGTERM arrives before the roles run', async () => {
     const env = stackEnv(stack, { PSIRT_DATABASE__PATH: tempDbPath(), PSIRT_LOG__LEVEL: 'info' });
