@@ -76,6 +76,13 @@ export async function deliver(
   raw: Buffer,
   from = address(stack, 'reporter1'),
 ): Promise<void> {
+  await submitMail(stack, { envelope: { from, to: [address(stack, 'security')] }, raw });
+}
+
+export type MailToSubmit = Parameters<ReturnType<typeof nodemailer.createTransport>['sendMail']>[0];
+
+/** Submits one mail to the stack's Postfix, as a mail client would (also scripts/send.ts). */
+export async function submitMail(stack: StackInfo, mail: MailToSubmit): Promise<void> {
   const transport = nodemailer.createTransport({
     host: stack.host,
     port: stack.smtpPort,
@@ -83,7 +90,7 @@ export async function deliver(
     ignoreTLS: true,
   });
   try {
-    await transport.sendMail({ envelope: { from, to: [address(stack, 'security')] }, raw });
+    await transport.sendMail(mail);
   } finally {
     transport.close();
   }
