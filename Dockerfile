@@ -1,6 +1,7 @@
 # psirt-inbox service image. Build: docker build -t psirt-inbox .
 # Run:   docker run -v psirt-data:/data -e PSIRT_CONFIG=/config/psirt.toml -v ./psirt.toml:/config/psirt.toml:ro \
 #          -e PSIRT_IMAP__PASSWORD_FILE=/run/secrets/imap ... psirt-inbox
+#   or:  docker run … psirt-inbox --config /config/psirt.toml start   (the HEALTHCHECK follows either)
 
 # ---- build: compile the native SQLite addon and the TypeScript ----
 FROM node:20.20.2-bookworm-slim AS build
@@ -22,8 +23,11 @@ FROM node:20.20.2-bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends tini \
  && rm -rf /var/lib/apt/lists/*
+# PSIRT_RUN_DIR: `start` records there which --config file it was given, so the HEALTHCHECK (a
+# separate process that never sees the container's arguments) checks the same configuration.
 ENV NODE_ENV=production \
-    PSIRT_ENV=docker
+    PSIRT_ENV=docker \
+    PSIRT_RUN_DIR=/tmp/psirt-run
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
@@ -35,7 +39,9 @@ RUN mkdir -p /data \
 USER node
 # The SQLite file is the only source of truth: keep it on a volume and back it up.
 VOLUME ["/data"]
-# config/docker.toml puts the database on the volume; a --config file can still override it.
+# config/docker.toml puts the database on the volume; a --config file (`docker run … psirt-inbox
+# --config /config/psirt.toml start`) or PSIRT_CONFIG can still override it, and the health check
+# reads the same one (PSIRT_RUN_DIR above).
 # Healthy = the database opens at the current schema and every role beat within a minute.
 HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
   CMD ["node", "/app/dist/workers/cli.js", "doctor", "--quick"]

@@ -103,7 +103,7 @@ function stageRule(stage) {
 }
 
 export default tseslint.config(
-  { ignores: ['dist/', 'coverage/', '.stack/', 'node_modules/', 'test/fixtures/'] },
+  { ignores: ['dist/', 'coverage/', '.stack', '.stack/', 'node_modules/', 'test/fixtures/'] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

@@ -188,6 +188,7 @@ function startService(extra: Record<string, string> = {}): Service {
       PSIRT_DATABASE__PATH: dbPath,
       PSIRT_LOG__LEVEL: 'info',
       PSIRT_ACKNOWLEDGMENT__MAX_PER_SENDER_PER_HOUR: '1000000',
+      PSIRT_ACKNOWLEDGMENT__MAX_FIRST_CONTACT_PER_HOUR: '1000000',
       PSIRT_MAILER__CONCURRENCY: '8',
       ...Object.fromEntries(
         opts['service-env'].map((kv) => [kv.split('=')[0] ?? '', kv.slice(kv.indexOf('=') + 1)]),

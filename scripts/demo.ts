@@ -132,7 +132,7 @@ async function waitForAck(timeoutMs: number): Promise<Buffer | undefined> {
 const t0 = Date.now();
 const ack = await waitForAck(30_000);
 if (ack === undefined) {
-  process.stdout.write('no acknowledgment within 30 s: see the log above and .stack/logs/\n');
+  process.stdout.write(`no acknowledgment within 30 s: see the log above and ${stack.dir}/logs/\n`);
 } else {
   const caseId = /\[([A-Z]+-\d{4}-\d+)\]/.exec(ack.toString('latin1'))?.[1] ?? '';
   say(`the case (psirt cases show ${caseId})`);

@@ -1,4 +1,5 @@
 import type { Calendar } from '../src/calendar/calendar.js';
+import { describeAckHeld, type AckStatus } from '../src/cases/first-contact.js';
 import type { CaseDetail, CaseListRow, DeadlineRow } from '../src/cases/queries.js';
 import type { Config } from '../src/config/schema.js';
 import { rolesFor } from '../src/commands/raci.js';
@@ -87,6 +88,7 @@ export function formatCaseDetail(d: CaseDetail): string {
   if (tags.length > 0) out.push(`  tags: ${tags.join(', ')}`);
   const external = c.external as string[];
   if (external.length > 0) out.push(`  outside expertise: ${external.join(', ')}`);
+  out.push(`  acknowledgment: ${formatAck(d.acknowledgment)}`);
   out.push('', 'Deadlines:');
   for (const x of d.deadlines)
     out.push(`  ${x.kind.padEnd(12)} ${x.due_at}  ${x.state}${x.met_at ? ` at ${x.met_at}` : ''}`);
@@ -118,6 +120,19 @@ export function formatCaseDetail(d: CaseDetail): string {
     );
   }
   return out.join('\n');
+}
+
+function formatAck(a: AckStatus): string {
+  switch (a.state) {
+    case 'mailed':
+      return `${a.byCommand ? 'sent by /ack' : 'automatic'}, outbox #${a.outboxId} ${a.outboxState}`;
+    case 'held':
+      return `HELD BACK: ${describeAckHeld(a.held)}; a staff reply with /ack sends it`;
+    case 'skipped':
+      return `none (${a.reason})`;
+    case 'none':
+      return 'none';
+  }
 }
 
 /** The RACI matrix as a table, with the staff holding each role (`psirt raci`). */
@@ -154,8 +169,13 @@ export function formatRaci(config: Pick<Config, 'raci' | 'staff'>): string {
 }
 
 /** `psirt deadlines`: what is due or late across cases, soonest first. */
-export function formatDeadlines(rows: readonly DeadlineRow[], now: Date, calendar: Calendar): string {
-  if (rows.length === 0) return 'no open deadlines';
+export function formatDeadlines(
+  rows: readonly DeadlineRow[],
+  now: Date,
+  calendar: Calendar,
+  only: { late: boolean } = { late: false },
+): string {
+  if (rows.length === 0) return only.late ? 'no deadline is late' : 'no open deadlines';
   const head = [
     'CASE',
     'DEADLINE',

@@ -1,12 +1,12 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { packageRoot } from '../src/core/paths.js';
-import { ConfigError, loadConfig } from '../src/config/load.js';
+import { ConfigError, loadConfig, recordServiceConfig } from '../src/config/load.js';
 import { printableConfig } from '../src/config/print.js';
 import type { Config } from '../src/config/schema.js';
-import { openDatabase } from '../src/cases/db.js';
+import { openDatabase, type Db } from '../src/cases/db.js';
 import { migrate, migrationStatus, readMigrations } from '../src/cases/migrate.js';
 import { systemClock } from '../src/core/clock.js';
 import { describeError } from '../src/core/errors.js';
@@ -33,6 +33,37 @@ function config(program: Command, what = 'not starting'): Config {
       process.exit(EXIT_CONFIG);
     }
     throw err;
+  }
+}
+
+/**
+ * The database for a command that reads cases, opened read-only. A missing or unmigrated file
+ * ends the command with exit 1 and one line naming what to run — never a stack trace, and never
+ * an empty database made as a side effect (issue #10).
+ */
+function existingDatabase(cfg: Config): Db {
+  const path = cfg.database.path;
+  const stop = (why: string): never => {
+    process.stderr.write(`psirt: ${why}\n`);
+    process.exit(EXIT_FAILED);
+  };
+  if (path !== ':memory:' && !existsSync(path)) {
+    stop(`no database at ${path}: run "psirt migrate" (or start the service or the demo) first`);
+  }
+  let db: Db | undefined;
+  try {
+    db = openDatabase(path, { readonly: true });
+    const { pending } = migrationStatus(db, readMigrations(migrationsDir()));
+    if (pending.length > 0) {
+      db.close();
+      stop(
+        `the database at ${path} is not migrated (${pending.length} migration(s) pending): run "psirt migrate" first`,
+      );
+    }
+    return db;
+  } catch (err) {
+    db?.close();
+    return stop(`cannot read the database at ${path}: ${describeError(err)}`);
   }
 }
 
@@ -70,6 +101,10 @@ program
     const cfg = config(program);
     const log = createLogger(cfg.log.level);
     try {
+      // For the container HEALTHCHECK: the same configuration file as this service (PSIRT_RUN_DIR).
+      const recorded = recordServiceConfig({ file: program.opts<{ config?: string }>().config });
+      if (recorded !== null)
+        log.info({ event: 'service.config-recorded', file: recorded }, 'configuration recorded');
       await runService(cfg, opts.role ?? ROLES, systemClock, log);
     } catch (err) {
       log.fatal({ event: 'service.failed', err: describeError(err) }, 'psirt-inbox could not start');
@@ -100,7 +135,7 @@ casesCmd
   .action((opts: { all?: boolean; json?: boolean; limit: string }) => {
     const cfg = config(program);
     const limit = positive(opts.limit, '--limit');
-    const db = openDatabase(cfg.database.path, { readonly: true });
+    const db = existingDatabase(cfg);
     try {
       const rows = listCases(db, { open: !opts.all, limit });
       if (opts.json) {
@@ -124,7 +159,7 @@ casesCmd
   .option('--json', 'print JSON')
   .action((id: string, opts: { json?: boolean }) => {
     const cfg = config(program);
-    const db = openDatabase(cfg.database.path, { readonly: true });
+    const db = existingDatabase(cfg);
     try {
       const detail = showCase(db, id);
       if (detail === null) {
@@ -147,7 +182,7 @@ program
   .action((opts: { late?: boolean; json?: boolean; limit: string }) => {
     const cfg = config(program);
     const limit = positive(opts.limit, '--limit');
-    const db = openDatabase(cfg.database.path, { readonly: true });
+    const db = existingDatabase(cfg);
     try {
       const now = new Date();
       const rows = listDeadlines(db, { now, late: opts.late ?? false, limit });
@@ -164,7 +199,7 @@ program
                 null,
                 2,
               )
-            : formatDeadlines(rows, now, calendar)
+            : formatDeadlines(rows, now, calendar, { late: opts.late ?? false })
         }\n`,
       );
       const total = opts.json ? rows.length : countDeadlines(db, { now, late: opts.late ?? false });
@@ -204,8 +239,15 @@ program
     let db: ReturnType<typeof openDatabase> | undefined;
     try {
       const migrations = readMigrations(migrationsDir());
-      db = openDatabase(cfg.database.path);
       if (opts.status) {
+        // --status changes nothing: it does not create the file either.
+        if (cfg.database.path !== ':memory:' && !existsSync(cfg.database.path)) {
+          process.stdout.write(
+            `no database at ${cfg.database.path}: all ${migrations.length} migrations pending (psirt migrate creates it)\n`,
+          );
+          return;
+        }
+        db = openDatabase(cfg.database.path, { readonly: true });
         const s = migrationStatus(db, migrations);
         for (const a of s.applied) {
           process.stdout.write(
@@ -215,6 +257,7 @@ program
         for (const p of s.pending) process.stdout.write(`pending  ${p.file}\n`);
         return;
       }
+      db = openDatabase(cfg.database.path);
       const applied = migrate(db, migrations, systemClock, (m) =>
         process.stdout.write(`applied ${m.file}\n`),
       );

@@ -1,5 +1,6 @@
 import type { Calendar } from '../src/calendar/calendar.js';
 import { mintMessageId, pinnedKey } from '../src/cases/case-store.js';
+import { describeAckHeld } from '../src/cases/first-contact.js';
 import type { Db } from '../src/cases/db.js';
 import { readStoredRaw } from '../src/cases/intake-store.js';
 import {
@@ -139,6 +140,7 @@ async function buildMail(
         receivedAt: received,
         flags: flags.join(', '),
         triageBy,
+        ackHeld: describeAckHeld(row.payload.ackHeld),
       };
       if (!withContent) {
         return {

@@ -13,6 +13,13 @@ import type { StaffMailInput } from '../commands/prepare.js';
 import { applyStaffMail, type CaseSnapshot, type NewOutboxRow } from './command-store.js';
 import { syncDeadlines } from './deadline-store.js';
 import { appendEvent } from './events.js';
+import {
+  answeredOutbox,
+  knownCorrespondent,
+  REPLIED_TO_US,
+  type AckHeld,
+  type KnownBy,
+} from './first-contact.js';
 import { isProtectedReport, PROTECTED_SUBJECT, replySubject, sanitizeSubject } from './subject.js';
 
 /** Why a case needs a human's attention before anything else; quarantine flags move the mail aside. */
@@ -55,6 +62,8 @@ export interface OutboxPayload {
   autoSubmitted: 'auto-replied' | 'auto-generated' | 'no';
   /** Staff notification: new report or follow-up. */
   event?: 'new-report' | 'follow-up';
+  /** Staff notification of a new report: the acknowledgment was held back, and why (issue #10). */
+  ackHeld?: AckHeld;
   flags: CaseFlag[];
   /** delivery-failed: the outbox row that could not be delivered. */
   failedOutboxId?: number;
@@ -268,7 +277,13 @@ export function applyMessage(deps: ApplyDeps, input: ApplyInput): ApplyResult {
           if (BACKGROUND_KINDS.has(o.kind)) backgroundOutboxIds.push(Number(info.lastInsertRowid));
         }
       };
-      const notifyStaff = (caseId: string, event: 'new-report' | 'follow-up', about = subject): void => {
+      const notifyStaff = (
+        caseId: string,
+        event: 'new-report' | 'follow-up',
+        opts: { about?: string; ackHeld?: AckHeld | undefined } = {},
+      ): void => {
+        const about = opts.about ?? subject;
+        const ackHeld = opts.ackHeld;
         // Threaded per case: a staff reply's In-Reply-To points at this row's Message-ID.
         for (const s of config.staff) {
           addOutbox({
@@ -287,6 +302,7 @@ export function applyMessage(deps: ApplyDeps, input: ApplyInput): ApplyResult {
               autoSubmitted: 'auto-generated',
               event,
               flags,
+              ...(ackHeld ? { ackHeld } : {}),
             },
           });
         }
@@ -369,15 +385,19 @@ export function applyMessage(deps: ApplyDeps, input: ApplyInput): ApplyResult {
             syncDeadlines(db, c.caseId, config, deps.calendar, at);
           }
           pinKeys(db, clock, c.caseId, sender, d?.keys ?? [], input.messageRowId, messageId);
+          // A reply naming one of our Message-IDs proves the sender reads this mailbox (issue #10).
+          const answered = answeredOutbox(db, sender, [
+            ...(d?.inReplyTo ? [d.inReplyTo] : []),
+            ...(d?.references ?? []),
+          ]);
+          if (answered !== null) ev(c.caseId, REPLIED_TO_US, { outboxId: answered });
           db.prepare('UPDATE cases SET updated_at = ? WHERE id = ?').run(at, c.caseId);
           // A follow-up in clear on a protected case must not put its subject in clear either.
           const caseRow = db.prepare('SELECT subject FROM cases WHERE id = ?').get(c.caseId) as
             { subject: string } | undefined;
-          notifyStaff(
-            c.caseId,
-            'follow-up',
-            caseRow?.subject === PROTECTED_SUBJECT ? PROTECTED_SUBJECT : subject,
-          );
+          notifyStaff(c.caseId, 'follow-up', {
+            about: caseRow?.subject === PROTECTED_SUBJECT ? PROTECTED_SUBJECT : subject,
+          });
           return finish(c.caseId, 'applied', failure);
         }
         case 'new-report': {
@@ -396,12 +416,26 @@ export function applyMessage(deps: ApplyDeps, input: ApplyInput): ApplyResult {
                WHERE o.kind = 'acknowledgment' AND c.reporter_address = ? AND o.created_at > ?`,
             )
             .get(sender, hourAgo) as { n: number };
+          // Issue #10: a sender who has not proved a key or their mailbox gets the stricter limit.
+          const knownBy: KnownBy | null =
+            sender === '' ? null : knownCorrespondent(db, sender, input.messageRowId, d?.signature ?? null);
+          const limit =
+            knownBy === null
+              ? config.acknowledgment.max_first_contact_per_hour
+              : config.acknowledgment.max_per_sender_per_hour;
+          let ackHeld: AckHeld | undefined;
           if (sender === '') {
             ev(caseId, 'acknowledgment.skipped', { reason: 'no sender address' });
             cancelAcknowledge(caseId);
-          } else if (recent.n >= config.acknowledgment.max_per_sender_per_hour) {
-            ev(caseId, 'acknowledgment.rate-limited', { lastHour: recent.n });
-            // Deliberately not answered (flood guard): its deadline must not page on-call.
+          } else if (recent.n >= limit) {
+            ackHeld = {
+              reason: knownBy === null ? 'first-contact' : 'rate-limit',
+              limit,
+              lastHour: recent.n,
+            };
+            ev(caseId, 'acknowledgment.held', { ...ackHeld, knownBy });
+            // Deliberately not answered (flood guard): its deadline must not page on-call. Staff
+            // see it held in the notification and `psirt cases show`, and `/ack` sends it.
             cancelAcknowledge(caseId);
           } else {
             addOutbox({
@@ -419,9 +453,9 @@ export function applyMessage(deps: ApplyDeps, input: ApplyInput): ApplyResult {
                 flags,
               },
             });
-            ev(caseId, 'acknowledgment.queued', {});
+            ev(caseId, 'acknowledgment.queued', { knownBy });
           }
-          notifyStaff(caseId, 'new-report');
+          notifyStaff(caseId, 'new-report', { ackHeld });
           return finish(caseId, 'applied', failure);
         }
       }

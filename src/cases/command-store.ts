@@ -6,6 +6,7 @@ import type { Stage } from '../commands/lifecycle.js';
 import type { Config, StatusEvent } from '../config/schema.js';
 import type { Db } from './db.js';
 import { loadCaseRow, syncDeadlines, toState } from './deadline-store.js';
+import { acknowledgmentOf } from './first-contact.js';
 import { replySubject, sanitizeSubject } from './subject.js';
 
 /** What the confirmation and status mails show of a case: metadata only, never report content. */
@@ -317,6 +318,7 @@ export function applyStaffMail(
     statusEvents: config.status_mails.events,
     caseExists: (id) => db.prepare('SELECT 1 FROM cases WHERE id = ?').get(id) !== undefined,
     ownText: input.ownText,
+    acknowledgment: acknowledgmentOf(db, caseId).state,
   });
   saveState(db, plan.final, at);
   for (const e of plan.events) t.event(caseId, e.type, e.data, who);
@@ -324,6 +326,13 @@ export function applyStaffMail(
     t.event(caseId, 'command.rejected', { command: o.text, reason: o.detail }, who);
   }
   if (!plan.reply) t.event(caseId, 'case.note', { chars: input.ownText.length }, who);
+  if (plan.ack) {
+    // The acknowledge deadline the flood guard cancelled runs again, with its first due date, and
+    // is met when this mail reaches the reporter (outbox-store markSent), like any reporter mail.
+    db.prepare(
+      "UPDATE deadlines SET state = 'open', updated_at = ? WHERE case_id = ? AND kind = 'acknowledge' AND state = 'cancelled'",
+    ).run(at, caseId);
+  }
   for (const l of plan.links) {
     db.prepare(
       'INSERT OR IGNORE INTO case_links (case_id, other_id, kind, created_at) VALUES (?, ?, ?, ?)',
@@ -395,6 +404,31 @@ export function applyStaffMail(
         template: 'reporter-status',
         autoSubmitted: 'auto-generated',
         statusEvent: event satisfies StatusEvent,
+      });
+    }
+    if (plan.ack) {
+      // The held acknowledgment itself: the same template, on the reporter's thread (issue #10).
+      const report = db
+        .prepare('SELECT id FROM messages WHERE case_id = ? AND sender = ? ORDER BY id LIMIT 1')
+        .get(caseId, reporter) as { id: number } | undefined;
+      const th = reporterThread(db, caseId, reporter);
+      t.outbox({
+        caseId,
+        kind: 'acknowledgment',
+        dedupeKey: `ack-command:${caseId}`,
+        recipients: [reporter],
+        inReplyTo: th.inReplyTo,
+        references: th.references,
+        subject: replySubject(caseId, row.subject, t.caseIdPattern),
+        payload: {
+          template: 'acknowledgment',
+          messageRowId: report?.id ?? t.messageRowId,
+          autoSubmitted: 'auto-replied',
+          // The report's flags: unreadable mail gets only "it arrived", as automatically.
+          flags: JSON.parse(
+            (db.prepare('SELECT flags FROM cases WHERE id = ?').get(caseId) as { flags: string }).flags,
+          ) as string[],
+        },
       });
     }
     if (plan.reply) {

@@ -60,7 +60,16 @@ function ensureLedger(db: Db): void {
 }
 
 export function appliedMigrations(db: Db): AppliedMigration[] {
-  ensureLedger(db);
+  // A read-only reader (the CLI, doctor) must not write: no ledger yet means nothing applied.
+  if (db.readonly) {
+    if (
+      db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").get() ===
+      undefined
+    )
+      return [];
+  } else {
+    ensureLedger(db);
+  }
   return db
     .prepare('SELECT version, name, sha256, applied_at FROM schema_migrations ORDER BY version')
     .all() as AppliedMigration[];

@@ -1,3 +1,4 @@
+import { acknowledgmentOf, type AckStatus } from './first-contact.js';
 import type { Db } from './db.js';
 
 export interface CaseListRow {
@@ -100,6 +101,8 @@ export interface CaseDetail {
   deadlines: { kind: string; due_at: string; state: string; met_at: string | null }[];
   keys: { fingerprint: string; source: string; status: string; first_seen_at: string }[];
   links: { other_id: string; kind: string }[];
+  /** Sent, queued, held back by the flood guard (and why), or skipped (issue #10). */
+  acknowledgment: AckStatus;
 }
 
 /** Everything recorded about one case, for `psirt cases show` and the auditor. Never raw mail. */
@@ -151,6 +154,7 @@ export function showCase(db: Db, id: string): CaseDetail | null {
         'SELECT other_id, kind FROM case_links WHERE case_id = ? UNION SELECT case_id, kind FROM case_links WHERE other_id = ?',
       )
       .all(id, id) as CaseDetail['links'],
+    acknowledgment: acknowledgmentOf(db, id),
   };
 }
 

@@ -24,6 +24,7 @@ export type StaffCommand =
   | { name: 'disclose'; date: string }
   | { name: 'cve'; id: string }
   | { name: 'reply' }
+  | { name: 'ack' }
   | { name: 'note' }
   | { name: 'tag'; word: string }
   | { name: 'external'; org: string }
@@ -63,6 +64,7 @@ export const COMMAND_HELP: readonly [string, string][] = [
   ['/disclose <YYYY-MM-DD>', 'the disclosure date agreed with the reporter'],
   ['/cve <CVE-YYYY-NNNN>', 'the CVE id'],
   ['/reply', 'send the body (without the quoted thread) to the reporter'],
+  ['/ack', "send the acknowledgment the flood guard held back (same text, on the reporter's thread)"],
   ['/note', 'keep the body as an internal note (the default)'],
   ['/tag <word>', 'tag the case, e.g. zero-day, firmware, crypto'],
   ['/external <org>', 'outside expertise called in'],
@@ -83,6 +85,7 @@ const NO_ARG = new Set<CommandName>([
   'verified',
   'fixed',
   'reply',
+  'ack',
   'note',
   'reopen',
   'hold',

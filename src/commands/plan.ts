@@ -53,6 +53,11 @@ export interface PlanContext {
   caseExists(id: string): boolean;
   /** The staff member's own text (quoted thread and signature removed), for /reply. */
   ownText: string;
+  /**
+   * What became of the case's acknowledgment, for /ack: `held` by the flood guard (issue #10),
+   * `mailed` (queued or sent), `skipped` (no sender address), or `none`.
+   */
+  acknowledgment: 'held' | 'mailed' | 'skipped' | 'none';
 }
 
 export interface CommandOutcome {
@@ -79,6 +84,8 @@ export interface CommandPlan {
   statusMails: StatusEvent[];
   /** The body goes to the reporter (a valid /reply). */
   reply: boolean;
+  /** The held acknowledgment goes to the reporter (a valid /ack). */
+  ack: boolean;
   /** The grammar and the actor's commands are sent back (/help). */
   help: boolean;
   /** A staff member newly assigned (told by mail unless it is the actor). */
@@ -117,6 +124,7 @@ export function commandText(c: StaffCommand): string {
     case 'verified':
     case 'fixed':
     case 'reply':
+    case 'ack':
     case 'note':
     case 'reopen':
     case 'hold':
@@ -177,6 +185,7 @@ export function planCommands(state: CaseState, parsed: ParsedCommands, ctx: Plan
   const links: CommandPlan['links'] = [];
   const status: StatusEvent[] = [];
   let reply = false;
+  let ack = false;
   let help = false;
   // Assigned inside apply(): declared this way so the narrowing does not assume it stays null.
   let assigned = null as string | null;
@@ -286,6 +295,13 @@ export function planCommands(state: CaseState, parsed: ParsedCommands, ctx: Plan
         reply = true;
         events.push({ type: 'case.reply-queued', data: { chars: ctx.ownText.length } });
         return `your text (${ctx.ownText.length} characters, without the quoted thread) goes to the reporter`;
+      case 'ack':
+        if (s.reporterAddress === '') return refuse('the case has no reporter address');
+        if (ctx.acknowledgment === 'mailed' || ack) return refuse('the reporter was acknowledged already');
+        if (ctx.acknowledgment !== 'held') return refuse('no acknowledgment was held back on this case');
+        ack = true;
+        events.push({ type: 'acknowledgment.queued', data: { by: 'command' } });
+        return `the acknowledgment held back goes to ${s.reporterAddress} on their thread`;
       case 'tag':
         if (s.tags.includes(c.word)) return `already tagged ${c.word}`;
         s.tags.push(c.word);
@@ -400,6 +416,7 @@ export function planCommands(state: CaseState, parsed: ParsedCommands, ctx: Plan
     links,
     statusMails: status.filter((e) => ctx.statusEvents.includes(e)),
     reply,
+    ack,
     help,
     assigned: assigned === ctx.actor.address.toLowerCase() ? null : assigned,
   };

@@ -1,4 +1,5 @@
-import { readFileSync, existsSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { mkdirSync, readFileSync, existsSync, renameSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import type { z } from 'zod';
@@ -20,7 +21,7 @@ import { ConfigSchema, type Config } from './schema.js';
 export const SECRET_KEYS: ReadonlySet<string> = new Set(['password', 'passphrase', 'access_token']);
 
 /** Environment variables with the PSIRT_ prefix that are not config overrides. */
-const NOT_OVERRIDES = new Set(['PSIRT_ENV', 'PSIRT_CONFIG', 'PSIRT_CONFIG_DIR']);
+const NOT_OVERRIDES = new Set(['PSIRT_ENV', 'PSIRT_CONFIG', 'PSIRT_CONFIG_DIR', 'PSIRT_RUN_DIR']);
 
 export interface LoadOptions {
   /** Folder with default.toml and the profiles; defaults to the package's `config/`. */
@@ -202,7 +203,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     if (!/^[a-z0-9-]+$/.test(profile)) issues.push(`PSIRT_ENV: "${profile}" is not a profile name`);
     else mergeInto(tree, readLayer(join(dir, `${profile}.toml`), issues));
   }
-  const extra = opts.file ?? env.PSIRT_CONFIG;
+  const extra = opts.file ?? env.PSIRT_CONFIG ?? recordedConfigFile(env, issues);
   if (extra) {
     const file = resolve(extra);
     if (!existsSync(file)) issues.push(`--config: ${file} does not exist`);
@@ -244,9 +245,76 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   for (const key of config.pgp.keys) key.file = resolveRelative(key.file);
   for (const s of config.staff) if (s.key_file) s.key_file = resolveRelative(s.key_file);
   if (config.templates.dir !== '') config.templates.dir = resolveRelative(config.templates.dir);
+  for (const section of ['imap', 'smtp'] as const) {
+    const file = config[section].tls_ca_file;
+    if (file === '') continue;
+    config[section].tls_ca_file = resolveRelative(file);
+    const why = unreadableCa(config[section].tls_ca_file);
+    if (why !== null) issues.push(`${section}.tls_ca_file: ${why}`);
+  }
+  if (issues.length > 0) throw new ConfigError(issues);
   return config;
+}
+
+/** Why a CA file cannot be used (so the start stops naming the key), or null when it can. */
+function unreadableCa(file: string): string | null {
+  let pem: string;
+  try {
+    pem = readFileSync(file, 'utf8');
+  } catch (err) {
+    return `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`;
+  }
+  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length === 0) return `${file} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`;
+  for (const block of blocks) {
+    try {
+      new X509Certificate(block);
+    } catch (err) {
+      return `${file}: a certificate cannot be read (${(err as Error).message})`;
+    }
+  }
+  return null;
 }
 
 function resolveRelative(p: string): string {
   return isAbsolute(p) || p === ':memory:' ? p : resolve(p);
+}
+
+/**
+ * NB! The container's HEALTHCHECK runs `psirt doctor --quick` as a separate process that never
+ * sees the `--config` given to the container's `start` (issue #10). So `start` records the file it
+ * was given in `$PSIRT_RUN_DIR/service.json` (the image sets PSIRT_RUN_DIR), and any later psirt
+ * command there with neither `--config` nor PSIRT_CONFIG layers the same file. Without
+ * PSIRT_RUN_DIR nothing is recorded or read. The environment is shared by both already.
+ */
+export function recordServiceConfig(
+  opts: { file?: string | undefined; env?: NodeJS.ProcessEnv; pid?: number } = {},
+): string | null {
+  const env = opts.env ?? process.env;
+  const dir = env.PSIRT_RUN_DIR;
+  if (!dir) return null;
+  const extra = opts.file ?? env.PSIRT_CONFIG;
+  const record = { pid: opts.pid ?? process.pid, config: extra ? resolve(extra) : null };
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const target = join(dir, 'service.json');
+  writeFileSync(`${target}.tmp`, `${JSON.stringify(record)}\n`, { mode: 0o600 });
+  renameSync(`${target}.tmp`, target);
+  return target;
+}
+
+function recordedConfigFile(env: NodeJS.ProcessEnv, issues: string[]): string | undefined {
+  const dir = env.PSIRT_RUN_DIR;
+  if (!dir) return undefined;
+  const file = join(dir, 'service.json');
+  try {
+    const record = JSON.parse(readFileSync(file, 'utf8')) as { config?: unknown };
+    return typeof record.config === 'string' ? record.config : undefined;
+  } catch (err) {
+    // No service started here yet: the default layers apply.
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    issues.push(
+      `PSIRT_RUN_DIR: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+    );
+    return undefined;
+  }
 }

@@ -44,6 +44,8 @@ const imap = z
     port,
     tls: tlsMode,
     tls_reject_unauthorized: z.boolean(),
+    /** PEM file of the CA(s) that signed the server certificate (a private CA); "" = system CAs. */
+    tls_ca_file: z.string(),
     allow_insecure: z.boolean(),
     user: nonEmpty,
     auth: z.enum(['password', 'oauth2']),
@@ -91,6 +93,8 @@ const smtp = z
     port,
     tls: tlsMode,
     tls_reject_unauthorized: z.boolean(),
+    /** PEM file of the CA(s) that signed the server certificate (a private CA); "" = system CAs. */
+    tls_ca_file: z.string(),
     allow_insecure: z.boolean(),
     user: z.string().optional(),
     password: z.string().optional(),
@@ -307,10 +311,28 @@ const intake = z.strictObject({
   max_attempts: z.number().int('must be a whole number').min(1, 'must be at least 1').max(100),
 });
 
-const acknowledgment = z.strictObject({
-  /** At most this many automatic acknowledgments per sender address per hour (loop and flood guard). */
-  max_per_sender_per_hour: z.number().int().min(0),
-});
+const acknowledgment = z
+  .strictObject({
+    /**
+     * At most this many automatic acknowledgments per hour to a sender we already know: one with a
+     * pinned key, a valid signature by their key, or who replied to a mail we sent them.
+     */
+    max_per_sender_per_hour: z.number().int().min(0),
+    /**
+     * At most this many per hour to a first-contact sender (anyone else): a flood or a forged
+     * sender gets one answer (issue #10). Held acknowledgments can be sent with `/ack`.
+     */
+    max_first_contact_per_hour: z.number().int().min(0),
+  })
+  .superRefine((v, ctx) => {
+    if (v.max_first_contact_per_hour > v.max_per_sender_per_hour) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['max_first_contact_per_hour'],
+        message: `must not exceed acknowledgment.max_per_sender_per_hour (${v.max_per_sender_per_hour}): a stranger never gets more than a known correspondent`,
+      });
+    }
+  });
 
 const notifications = z.strictObject({
   /**
@@ -369,6 +391,7 @@ export const GOVERNED_COMMANDS = [
   'disclose',
   'cve',
   'reply',
+  'ack',
   'tag',
   'external',
   'duplicate',

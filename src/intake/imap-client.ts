@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { ImapFlow, type ImapFlowOptions } from 'imapflow';
 import type { Config } from '../config/schema.js';
 import { fail, pass, type CheckResult } from '../core/check.js';
@@ -16,7 +17,11 @@ export function createImapClient(cfg: ImapConfig, logger: Logger | false): ImapF
     port: cfg.port,
     secure: cfg.tls === 'implicit',
     doSTARTTLS: cfg.tls === 'starttls' ? true : cfg.tls === 'none' ? false : undefined,
-    tls: { rejectUnauthorized: cfg.tls_reject_unauthorized },
+    // A private CA is trusted through imap.tls_ca_file (read and checked by loadConfig at start).
+    tls: {
+      rejectUnauthorized: cfg.tls_reject_unauthorized,
+      ...(cfg.tls_ca_file === '' ? {} : { ca: readFileSync(cfg.tls_ca_file) }),
+    },
     auth:
       cfg.auth === 'oauth2'
         ? { user: cfg.user, accessToken: cfg.access_token ?? '' }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import nodemailer from 'nodemailer';
 import type { Config } from '../config/schema.js';
 import { fail, pass, type CheckResult } from '../core/check.js';
@@ -13,7 +14,11 @@ export function createSmtpTransport(cfg: SmtpConfig) {
     secure: cfg.tls === 'implicit',
     requireTLS: cfg.tls === 'starttls',
     ignoreTLS: cfg.tls === 'none',
-    tls: { rejectUnauthorized: cfg.tls_reject_unauthorized },
+    // A private CA is trusted through smtp.tls_ca_file (read and checked by loadConfig at start).
+    tls: {
+      rejectUnauthorized: cfg.tls_reject_unauthorized,
+      ...(cfg.tls_ca_file === '' ? {} : { ca: readFileSync(cfg.tls_ca_file) }),
+    },
     ...(cfg.user ? { auth: { user: cfg.user, pass: cfg.password ?? '' } } : {}),
     pool: true,
     maxConnections: cfg.pool_size,

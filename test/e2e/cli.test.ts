@@ -1,8 +1,11 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { openDatabase } from '../../src/cases/db.js';
+import { migrate, readMigrations } from '../../src/cases/migrate.js';
+import { systemClock } from '../../src/core/clock.js';
+import { migrationsDir } from '../../src/doctor.js';
 import { runCli, spawnCli } from '../support/cli.js';
 import { tempDbPath } from '../support/db.js';
 import { eventually } from '../support/eventually.js';
@@ -59,6 +62,32 @@ describe('psirt start', () => {
     expect(r.stderr).toContain('pgp.keys[0]: the passphrase does not unlock the key');
     expect(r.stdout + r.stderr).not.toContain('nope-3c1d');
     expect(r.code).toBe(1);
+  });
+});
+
+describe('the container HEALTHCHECK (issue #10)', () => {
+  it('doctor --quick without --config checks the configuration file the running start was given', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'psirt-run-'));
+    const dbPath = tempDbPath();
+    // The database path is only in the file: a health check that misses the file checks another one.
+    const file = join(dir, 'deploy.toml');
+    writeFileSync(file, `[database]\npath = "${dbPath}"\n`);
+    const env = stackEnv(stack, { PSIRT_RUN_DIR: join(dir, 'run'), PSIRT_LOG__LEVEL: 'info' });
+    const { child, out } = spawnCli(['--config', file, 'start'], env);
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    try {
+      await eventually(() => (out.text.includes('psirt-inbox started') ? true : undefined), {
+        timeoutMs: 20_000,
+        what: 'service start',
+      });
+      const quick = await runCli(['doctor', '--quick'], env);
+      expect(quick.stdout).toContain(dbPath);
+      expect(quick.stdout).toMatch(/✓ heartbeat\s+alive: escalation, intake, mailer/);
+      expect(quick.code).toBe(0);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
   });
 });
 
@@ -134,5 +163,53 @@ describe('psirt raci', () => {
       raci: unknown[];
     };
     expect(json.raci.length).toBeGreaterThan(5);
+  });
+});
+
+describe('psirt commands that read the database (issue #10)', () => {
+  describe('when the database file does not exist', () => {
+    it.each([[['cases', 'list']], [['cases', 'show', 'SEC-2026-0001']], [['deadlines', '--late']]])(
+      '%j exits 1 with one line naming "psirt migrate" and creates no file',
+      async (args) => {
+        const dbPath = join(mkdtempSync(join(tmpdir(), 'psirt-nodb-')), 'sub', 'psirt.db');
+        const r = await runCli(args, stackEnv(stack, { PSIRT_DATABASE__PATH: dbPath }));
+        expect(r.stderr.trim().split('\n')).toEqual([
+          `psirt: no database at ${dbPath}: run "psirt migrate" (or start the service or the demo) first`,
+        ]);
+        expect(r.stdout).toBe('');
+        expect(r.code).toBe(1);
+        expect(existsSync(dbPath)).toBe(false);
+      },
+    );
+
+    it('migrate --status says every migration is pending and creates no file', async () => {
+      const dbPath = join(mkdtempSync(join(tmpdir(), 'psirt-nodb-')), 'psirt.db');
+      const r = await runCli(['migrate', '--status'], stackEnv(stack, { PSIRT_DATABASE__PATH: dbPath }));
+      expect(r.stdout).toMatch(/^no database at .*: all \d+ migrations pending/);
+      expect(r.code).toBe(0);
+      expect(existsSync(dbPath)).toBe(false);
+    });
+  });
+
+  it('cases list on an empty, unmigrated SQLite file exits 1 with one line naming "psirt migrate"', async () => {
+    const dbPath = tempDbPath();
+    openDatabase(dbPath).close();
+    const r = await runCli(['cases', 'list'], stackEnv(stack, { PSIRT_DATABASE__PATH: dbPath }));
+    expect(r.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(
+        /^psirt: the database at .* is not migrated \(\d+ migration\(s\) pending\): run "psirt migrate" first$/,
+      ),
+    ]);
+    expect(r.code).toBe(1);
+  });
+
+  it('deadlines --late with nothing late says that no deadline is late', async () => {
+    const dbPath = tempDbPath();
+    const db = openDatabase(dbPath);
+    migrate(db, readMigrations(migrationsDir()), systemClock);
+    db.close();
+    const r = await runCli(['deadlines', '--late'], stackEnv(stack, { PSIRT_DATABASE__PATH: dbPath }));
+    expect(r.stdout.trim()).toBe('no deadline is late');
+    expect(r.code).toBe(0);
   });
 });

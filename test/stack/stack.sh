@@ -12,7 +12,9 @@
 #   test/stack/stack.sh restart  stop + start
 #
 # Environment:
-#   PSIRT_STACK_DIR        state directory (default: <repo>/.stack)
+#   PSIRT_STACK_DIR        state directory (default: <repo>/.stack, or, when Postfix and Dovecot
+#                          could not reach that, /var/tmp/psirt-stack-<hash of the repo path>
+#                          with <repo>/.stack a symlink to it)
 #   PSIRT_STACK_DOMAIN     mail domain (default: psirt.test)
 #   PSIRT_STACK_REDIS_URL  use this existing Redis instead of starting one
 #   PSIRT_STACK_TIMEOUT    readiness deadline in seconds (default: 30)
@@ -44,7 +46,9 @@ die() {
 # --- state directory -----------------------------------------------------------
 
 # Resolve the state dir to an absolute path without creating it (status/env
-# must not create anything).
+# must not create anything). <repo>/.stack is the default; when it is a symlink
+# (made by choose_state below) it is followed, so every reader of the state —
+# this script, test/support/stack.ts, the demo and bench — finds the same folder.
 resolve_state() {
   local dir=${PSIRT_STACK_DIR:-$REPO_DIR/.stack}
   [[ $dir == /* ]] || dir=$PWD/$dir
@@ -69,17 +73,71 @@ resolve_state() {
   fi
 }
 
+# The first folder above $1 (exclusive) that other users cannot traverse, or nothing.
 # Postfix and Dovecot drop privileges, so every directory above the state dir
 # must be traversable by other users.
-check_traversable() {
-  local d=$STATE
+untraversable_parent() {
+  local d=$1 mode
   while [[ $d != / ]]; do
     d=$(dirname -- "$d")
-    local mode
     mode=$(stat -c %A -- "$d")
-    [[ ${mode:9:1} == [xt] ]] ||
-      die "$d is not traversable by other users (mode $mode); Postfix/Dovecot cannot reach $STATE. Set PSIRT_STACK_DIR elsewhere."
+    if [[ ${mode:9:1} != [xt] ]]; then
+      printf '%s (mode %s)' "$d" "$mode"
+      return
+    fi
   done
+}
+
+check_traversable() {
+  local bad
+  bad=$(untraversable_parent "$STATE")
+  [[ -z $bad ]] ||
+    die "$bad is not traversable by other users; Postfix/Dovecot cannot reach $STATE. Set PSIRT_STACK_DIR elsewhere."
+}
+
+# Chooses the state dir at start (issue #10): PSIRT_STACK_DIR when given; otherwise
+# <repo>/.stack when Postfix and Dovecot can reach it, and else a folder of our own
+# under /var/tmp named for the repository path, with <repo>/.stack a symlink to it
+# so the choice is remembered for status/env/stop/psirt-env and the test support.
+choose_state() {
+  if [[ -n ${PSIRT_STACK_DIR:-} ]]; then
+    resolve_state
+    mkdir -p "$STATE"
+    STATE=$(cd -- "$STATE" && pwd -P)
+    resolve_state
+    check_traversable
+    return
+  fi
+  local link=$REPO_DIR/.stack
+  # A link whose folder was cleaned up (reboot, tmpreaper) is made again below.
+  if [[ -L $link && ! -d $link ]]; then rm -f -- "$link"; fi
+  if [[ -L $link || -z $(untraversable_parent "$link") ]]; then
+    mkdir -p -- "$link"
+    resolve_state
+    check_traversable
+    return
+  fi
+  local hash target
+  hash=$(printf '%s' "$REPO_DIR" | sha256sum | cut -c1-12)
+  target=/var/tmp/psirt-stack-$hash
+  if [[ ! -e $target ]]; then
+    mkdir -m 0755 -- "$target"
+  fi
+  # /var/tmp is writable by everyone: use the folder only if it is really ours.
+  [[ -d $target && ! -L $target && -O $target ]] ||
+    die "$target exists but is not a directory owned by $(id -un); remove it or set PSIRT_STACK_DIR"
+  chmod 0755 -- "$target"
+  if [[ -d $link ]]; then
+    # A real <repo>/.stack that Postfix/Dovecot cannot reach (e.g. made by the CLI's database):
+    # keep what it holds.
+    log "moving $link into $target (Postfix/Dovecot cannot reach it)"
+    cp -a -- "$link/." "$target/"
+    rm -rf -- "$link"
+  fi
+  ln -s -- "$target" "$link"
+  log "state in $target ($(untraversable_parent "$link") hides $REPO_DIR from Postfix/Dovecot); $link links to it"
+  resolve_state
+  check_traversable
 }
 
 # Serialise concurrent start/stop on the same state dir (parallel test files).
@@ -493,11 +551,7 @@ EOF
 
 cmd_start() {
   [[ $EUID -eq 0 ]] || die "start must run as root (installs packages, runs Postfix/Dovecot)"
-  resolve_state
-  mkdir -p "$STATE"
-  STATE=$(cd -- "$STATE" && pwd -P)
-  resolve_state
-  check_traversable
+  choose_state
   take_lock
 
   ensure_packages
@@ -637,7 +691,8 @@ cmd_psirt_env() {
     "$PSIRT_STACK_HOST" "$PSIRT_STACK_IMAP_PORT" "$PSIRT_STACK_DOMAIN" "$PSIRT_STACK_PASSWORD"
   printf 'export PSIRT_SMTP__HOST=%s PSIRT_SMTP__PORT=%s\n' "$PSIRT_STACK_HOST" "$PSIRT_STACK_SMTP_PORT"
   printf 'export PSIRT_REDIS__URL=%s\n' "$PSIRT_STACK_REDIS_URL"
-  printf 'export PSIRT_DATABASE__PATH=%s\n' "$STATE/psirt.db"
+  # The database the demo writes (scripts/demo.ts), so `psirt cases list` shows the demo's cases.
+  printf 'export PSIRT_DATABASE__PATH=%s\n' "$STATE/demo.db"
 }
 
 case ${1:-} in

@@ -32,6 +32,7 @@ export async function startService(
     PSIRT_DATABASE__PATH: dbPath,
     PSIRT_LOG__LEVEL: 'info',
     PSIRT_ACKNOWLEDGMENT__MAX_PER_SENDER_PER_HOUR: '10000',
+    PSIRT_ACKNOWLEDGMENT__MAX_FIRST_CONTACT_PER_HOUR: '10000',
     ...extra,
   });
   const { child, out } = spawnCli(roles.length === 0 ? ['start'] : ['start', '--role', ...roles], env);
@@ -75,6 +76,13 @@ export async function deliver(
   raw: Buffer,
   from = address(stack, 'reporter1'),
 ): Promise<void> {
+  await submitMail(stack, { envelope: { from, to: [address(stack, 'security')] }, raw });
+}
+
+export type MailToSubmit = Parameters<ReturnType<typeof nodemailer.createTransport>['sendMail']>[0];
+
+/** Submits one mail to the stack's Postfix, as a mail client would (also scripts/send.ts). */
+export async function submitMail(stack: StackInfo, mail: MailToSubmit): Promise<void> {
   const transport = nodemailer.createTransport({
     host: stack.host,
     port: stack.smtpPort,
@@ -82,7 +90,7 @@ export async function deliver(
     ignoreTLS: true,
   });
   try {
-    await transport.sendMail({ envelope: { from, to: [address(stack, 'security')] }, raw });
+    await transport.sendMail(mail);
   } finally {
     transport.close();
   }

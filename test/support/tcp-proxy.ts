@@ -1,4 +1,5 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 
 /** A loopback TCP proxy to a real server, whose connections a test can cut (a network failure). */
 export interface TcpProxy {
@@ -8,9 +9,17 @@ export interface TcpProxy {
   close(): Promise<void>;
 }
 
-export function startTcpProxy(host: string, targetPort: number): Promise<TcpProxy> {
+/**
+ * With `tls`, the proxy speaks implicit TLS to its clients with that certificate and plain TCP to
+ * the server: a real Dovecot or Postfix behind a certificate of a private CA.
+ */
+export function startTcpProxy(
+  host: string,
+  targetPort: number,
+  tls?: { key: Buffer; cert: Buffer },
+): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
-  const server: Server = createServer((client) => {
+  const onClient = (client: Socket): void => {
     const upstream = connect({ host, port: targetPort });
     for (const s of [client, upstream]) {
       sockets.add(s);
@@ -21,7 +30,10 @@ export function startTcpProxy(host: string, targetPort: number): Promise<TcpProx
     upstream.pipe(client);
     client.on('close', () => upstream.destroy());
     upstream.on('close', () => client.destroy());
-  });
+  };
+  const server: Server = tls === undefined ? createServer(onClient) : createTlsServer(tls, onClient);
+  // A client refusing our certificate ends the handshake: not an error of the proxy.
+  server.on('tlsClientError', () => undefined);
   return new Promise((resolve) => {
     server.listen(0, '127.0.0.1', () => {
       const addr = server.address();

@@ -41,6 +41,7 @@ function plan(
   return planCommands({ ...fresh, ...opts.state }, parseCommands(subject, pattern), {
     now: '2026-11-24T12:00:00.000Z',
     today: '2026-11-24',
+    acknowledgment: 'mailed',
     actor: member(opts.by ?? 'alice'),
     staff: config.staff,
     raci: config.raci,
@@ -158,6 +159,23 @@ describe('planCommands()', () => {
     expect(plan('/reply', { ctx: { ownText: '' } }).outcomes[0]).toMatchObject({ applied: false });
     const r = plan('/reply');
     expect(r.reply).toBe(true);
+  });
+
+  it('/ack sends a held acknowledgment once, and refuses when none was held (issue #10)', () => {
+    const held = plan('/ack', { ctx: { acknowledgment: 'held' } });
+    expect(held.ack).toBe(true);
+    expect(held.outcomes).toEqual([expect.objectContaining({ text: '/ack', applied: true })]);
+    expect(held.events).toContainEqual({ type: 'acknowledgment.queued', data: { by: 'command' } });
+    expect(plan('/ack /ack', { ctx: { acknowledgment: 'held' } }).outcomes.map((o) => o.applied)).toEqual([
+      true,
+      false,
+    ]);
+    expect(plan('/ack').outcomes[0]).toMatchObject({
+      applied: false,
+      detail: 'the reporter was acknowledged already',
+    });
+    expect(plan('/ack', { ctx: { acknowledgment: 'none' } }).ack).toBe(false);
+    expect(plan('/ack', { by: 'bob', ctx: { acknowledgment: 'held' } }).ack).toBe(false);
   });
 
   it('mails only the status events enabled in config', () => {

@@ -111,6 +111,28 @@ describe('loadConfig()', () => {
       ]);
     });
 
+    it('refuses a first-contact acknowledgment limit above the one for known senders (issue #10)', () => {
+      expect(
+        issuesFor({
+          ...base,
+          PSIRT_ACKNOWLEDGMENT__MAX_FIRST_CONTACT_PER_HOUR: '6',
+          PSIRT_ACKNOWLEDGMENT__MAX_PER_SENDER_PER_HOUR: '5',
+        }),
+      ).toEqual([
+        'acknowledgment.max_first_contact_per_hour: must not exceed acknowledgment.max_per_sender_per_hour (5): a stranger never gets more than a known correspondent (got 6)',
+      ]);
+    });
+
+    it('refuses a TLS CA file that is missing or holds no certificate, naming the key (issue #10)', () => {
+      expect(issuesFor({ ...base, PSIRT_IMAP__TLS_CA_FILE: '/nonexistent/ca.pem' })).toEqual([
+        'imap.tls_ca_file: cannot read /nonexistent/ca.pem (ENOENT)',
+      ]);
+      const junk = tmpFile('junk.pem', 'not a certificate\n');
+      expect(issuesFor({ ...base, PSIRT_SMTP__TLS_CA_FILE: junk })).toEqual([
+        `smtp.tls_ca_file: ${junk} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`,
+      ]);
+    });
+
     it('refuses retention below the 3-year minimum', () => {
       expect(issuesFor({ ...base, PSIRT_RETENTION__YEARS: '2' })).toEqual([
         'retention.years: must be at least 3 (ISO/IEC 18974 record retention) (got 2)',

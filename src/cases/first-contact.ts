@@ -1,0 +1,132 @@
+import type { SignatureVerdict } from '../decode/types.js';
+import type { Db } from './db.js';
+
+/**
+ * How a sender proved they are someone we already correspond with (issue #10). Anyone else is a
+ * first contact and gets the stricter acknowledgment limit (`acknowledgment.max_first_contact_per_hour`):
+ *
+ * - `pinned-key`: a key for the address was pinned from an earlier mail (we encrypt to it);
+ * - `signature`: this mail carries a valid signature by the address's pinned key (a key the mail
+ *   itself brought counts once it is pinned — a key that differs from the pinned one does not);
+ * - `replied-to-us`: the address once answered a mail we sent it, naming that mail's Message-ID in
+ *   In-Reply-To/References. Our Message-IDs carry a random token, so only someone who received
+ *   our mail can do this: it proves the mailbox, where `From:` proves nothing.
+ *
+ * A subject tag (`[SEC-…]`) is guessable and proves nothing; neither does having sent reports
+ * before, nor an acknowledgment we sent that was never answered.
+ */
+export type KnownBy = 'pinned-key' | 'signature' | 'replied-to-us';
+
+/** Why the flood guard held a new report's acknowledgment back (event `acknowledgment.held`). */
+export interface AckHeld {
+  /** `first-contact`: the stricter limit for senders we do not know yet applied. */
+  reason: 'first-contact' | 'rate-limit';
+  /** The limit that applied, and how many acknowledgments the sender got in the last hour. */
+  limit: number;
+  lastHour: number;
+}
+
+/** Event recorded when a sender replies to a mail we sent them (the `replied-to-us` proof). */
+export const REPLIED_TO_US = 'reporter.replied-to-us';
+
+/** Why `sender` is a known correspondent, or null for a first contact. Runs inside the apply transaction. */
+export function knownCorrespondent(
+  db: Db,
+  sender: string,
+  messageRowId: number,
+  signature: SignatureVerdict | null,
+): KnownBy | null {
+  const earlierPin = db
+    .prepare(
+      `SELECT 1 FROM reporter_keys WHERE address = ? AND status = 'pinned'
+         AND (first_message_id IS NULL OR first_message_id <> ?) LIMIT 1`,
+    )
+    .get(sender, messageRowId);
+  if (earlierPin !== undefined) return 'pinned-key';
+  if (signature?.state === 'valid') {
+    const byPinned = db
+      .prepare("SELECT 1 FROM reporter_keys WHERE address = ? AND fingerprint = ? AND status = 'pinned'")
+      .get(sender, signature.fingerprint.toUpperCase());
+    if (byPinned !== undefined) return 'signature';
+  }
+  return repliedToUs(db, sender) ? 'replied-to-us' : null;
+}
+
+function repliedToUs(db: Db, sender: string): boolean {
+  return (
+    db
+      .prepare(
+        `SELECT 1 FROM cases c JOIN events e ON e.case_id = c.id
+         WHERE c.reporter_address = ? AND e.type = ? LIMIT 1`,
+      )
+      .get(sender, REPLIED_TO_US) !== undefined
+  );
+}
+
+/**
+ * The outbox row addressed to `sender` that this mail answers (its Message-ID in `threadIds`), when
+ * the sender has not proved their mailbox that way before; null otherwise.
+ */
+export function answeredOutbox(db: Db, sender: string, threadIds: readonly string[]): number | null {
+  if (sender === '' || threadIds.length === 0 || repliedToUs(db, sender)) return null;
+  // Only mail to the case's reporter: the event is found again through cases.reporter_address.
+  const find = db.prepare(
+    `SELECT o.id FROM outbox o JOIN cases c ON c.id = o.case_id
+     WHERE o.message_id = ? AND o.recipients = json_array(?) AND c.reporter_address = ?`,
+  );
+  for (const id of threadIds) {
+    const row = find.get(id, sender, sender) as { id: number } | undefined;
+    if (row !== undefined) return row.id;
+  }
+  return null;
+}
+
+/** One line for staff (notification, `psirt cases show`) saying why an acknowledgment was held. */
+export function describeAckHeld(held: AckHeld | undefined): string {
+  if (held === undefined) return '';
+  const got = `${held.lastHour} acknowledgment(s) went to this address in the last hour`;
+  return held.reason === 'first-contact'
+    ? `first contact (no pinned key, no valid signature by their key, never replied to our mail): ${got}, the limit for first contact is ${held.limit} per hour (acknowledgment.max_first_contact_per_hour)`
+    : `${got}, the limit is ${held.limit} per hour (acknowledgment.max_per_sender_per_hour)`;
+}
+
+/** What became of a case's acknowledgment, for `psirt cases show` and `/ack`. */
+export type AckStatus =
+  | { state: 'mailed'; outboxId: number; outboxState: string; byCommand: boolean }
+  | { state: 'held'; held: AckHeld }
+  | { state: 'skipped'; reason: string }
+  | { state: 'none' };
+
+export function acknowledgmentOf(db: Db, caseId: string): AckStatus {
+  const row = db
+    .prepare(
+      "SELECT id, state, dedupe_key FROM outbox WHERE case_id = ? AND kind = 'acknowledgment' ORDER BY id LIMIT 1",
+    )
+    .get(caseId) as { id: number; state: string; dedupe_key: string } | undefined;
+  if (row !== undefined) {
+    return {
+      state: 'mailed',
+      outboxId: row.id,
+      outboxState: row.state,
+      byCommand: row.dedupe_key.startsWith('ack-command:'),
+    };
+  }
+  const ev = db
+    .prepare(
+      "SELECT type, data FROM events WHERE case_id = ? AND type IN ('acknowledgment.held', 'acknowledgment.rate-limited', 'acknowledgment.skipped') ORDER BY id DESC LIMIT 1",
+    )
+    .get(caseId) as { type: string; data: string } | undefined;
+  if (ev === undefined) return { state: 'none' };
+  const data = JSON.parse(ev.data) as { reason?: unknown; limit?: unknown; lastHour?: unknown };
+  if (ev.type === 'acknowledgment.skipped')
+    return { state: 'skipped', reason: typeof data.reason === 'string' ? data.reason : '' };
+  return {
+    state: 'held',
+    held: {
+      // `acknowledgment.rate-limited`: recorded before first contact was told apart.
+      reason: data.reason === 'first-contact' ? 'first-contact' : 'rate-limit',
+      limit: typeof data.limit === 'number' ? data.limit : 0,
+      lastHour: typeof data.lastHour === 'number' ? data.lastHour : 0,
+    },
+  };
+}
