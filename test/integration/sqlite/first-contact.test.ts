@@ -4,7 +4,7 @@ import { verifyEventChain } from '../../../src/cases/events.js';
 import { loadOutbox, markSent } from '../../../src/cases/outbox-store.js';
 import { showCase } from '../../../src/cases/queries.js';
 import type { DecodedMessage, FoundKey, SignatureVerdict } from '../../../src/decode/types.js';
-import { buildDecoded } from '../../support/builders.js';
+import { buildDecoded, buildSignedStaffMail } from '../../support/builders.js';
 import { migratedDb } from '../../support/db.js';
 import { ingestHarness } from '../../support/ingest.js';
 
@@ -173,25 +173,26 @@ describe('acknowledgments to a first-contact sender (issue #10)', () => {
 
 describe('/ack (issue #10)', () => {
   let s = 0;
-  /** alice's signed command mail. */
+  /** alice's signed command mail, its subject in signed protected headers (decision 0005). */
   const command = (db: Db, subject: string, who = 'alice') => {
     s += 1;
-    const fpr = config.staff.find((m) => m.address === `${who}@psirt.test`)!.fingerprint!;
-    return ingest(
-      db,
-      buildDecoded({
-        messageId: `cmd-${s}@psirt.test`,
-        from: { address: `${who}@psirt.test`, name: who },
-        subject,
-        text: 'ok',
-        signature: {
-          ...SIGNED,
-          fingerprint: fpr,
-          createdAt: clock.now().toISOString(),
-          digest: `${s}`.padStart(64, '1'),
-        },
-      }),
-    );
+    const member = config.staff.find((m) => m.address === `${who}@psirt.test`)!;
+    const messageId = `cmd-${s}@psirt.test`;
+    const mail = buildSignedStaffMail(member, subject, {
+      messageId,
+      from: { address: member.address, name: who },
+      text: 'ok',
+    });
+    return ingest(db, {
+      ...mail,
+      protectedHeaders: { subject, messageId, encrypted: false, signed: true },
+      signature: {
+        ...SIGNED,
+        fingerprint: member.fingerprint!,
+        createdAt: clock.now().toISOString(),
+        digest: `${s}`.padStart(64, '1'),
+      },
+    });
   };
   const confirmation = (db: Db) =>
     JSON.parse(
