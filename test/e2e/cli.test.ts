@@ -13,6 +13,29 @@ import { stackEnv } from '../support/stack.js';
 
 const stack = inject('stack');
 
+/**
+ * Starts `psirt <args>`, waits until it says it started, runs `whileUp`, stops it with SIGTERM and
+ * returns its exit code and output.
+ */
+async function whileStarted(
+  args: string[],
+  env: Record<string, string>,
+  whileUp: () => Promise<void>,
+): Promise<{ code: number | null; output: string }> {
+  const { child, out } = spawnCli(args, env);
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  try {
+    await eventually(() => (out.text.includes('psirt-inbox started') ? true : undefined), {
+      timeoutMs: 20_000,
+      what: 'service start',
+    });
+    await whileUp();
+  } finally {
+    child.kill('SIGTERM');
+  }
+  return { code: await exited, output: out.text };
+}
+
 describe('psirt start', () => {
   it('refuses a config file with deadlines.fix.critical = -1, naming the key, and exits 2', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'psirt-cfg-')), 'bad.toml');
@@ -26,21 +49,13 @@ describe('psirt start', () => {
   it('migrates, beats, is healthy for doctor --quick, and stops cleanly on SIGTERM', async () => {
     const dbPath = tempDbPath();
     const env = stackEnv(stack, { PSIRT_DATABASE__PATH: dbPath, PSIRT_LOG__LEVEL: 'info' });
-    const { child, out } = spawnCli(['start'], env);
-    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-    try {
-      await eventually(() => (out.text.includes('psirt-inbox started') ? true : undefined), {
-        timeoutMs: 20_000,
-        what: 'service start',
-      });
+    const run = await whileStarted(['start'], env, async () => {
       const quick = await runCli(['doctor', '--quick'], env);
       expect(quick.stdout).toMatch(/✓ heartbeat\s+alive: escalation, intake, mailer/);
       expect(quick.code).toBe(0);
-    } finally {
-      child.kill('SIGTERM');
-    }
-    expect(await exited).toBe(0);
-    const lines = out.text
+    });
+    expect(run.code).toBe(0);
+    const lines = run.output
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l) as { event?: string });
@@ -73,21 +88,13 @@ describe('the container HEALTHCHECK (issue #10)', () => {
     const file = join(dir, 'deploy.toml');
     writeFileSync(file, `[database]\npath = "${dbPath}"\n`);
     const env = stackEnv(stack, { PSIRT_RUN_DIR: join(dir, 'run'), PSIRT_LOG__LEVEL: 'info' });
-    const { child, out } = spawnCli(['--config', file, 'start'], env);
-    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-    try {
-      await eventually(() => (out.text.includes('psirt-inbox started') ? true : undefined), {
-        timeoutMs: 20_000,
-        what: 'service start',
-      });
+    const run = await whileStarted(['--config', file, 'start'], env, async () => {
       const quick = await runCli(['doctor', '--quick'], env);
       expect(quick.stdout).toContain(dbPath);
       expect(quick.stdout).toMatch(/✓ heartbeat\s+alive: escalation, intake, mailer/);
       expect(quick.code).toBe(0);
-    } finally {
-      child.kill('SIGTERM');
-    }
-    expect(await exited).toBe(0);
+    });
+    expect(run.code).toBe(0);
   });
 });
 
