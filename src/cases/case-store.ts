@@ -16,6 +16,7 @@ import { appendEvent } from './events.js';
 import {
   answeredOutbox,
   knownCorrespondent,
+  mailboxOf,
   REPLIED_TO_US,
   type AckHeld,
   type KnownBy,
@@ -410,12 +411,15 @@ export function applyMessage(deps: ApplyDeps, input: ApplyInput): ApplyResult {
           }
           pinKeys(db, clock, caseId, sender, d?.keys ?? [], input.messageRowId, messageId);
           const hourAgo = new Date(now.getTime() - 3_600_000).toISOString();
+          // Counted per mailbox: `user+1@`, `user+2@` and `user@` share one allowance.
+          const box = mailboxOf(sender);
           const recent = db
             .prepare(
               `SELECT count(*) AS n FROM outbox o JOIN cases c ON c.id = o.case_id
-               WHERE o.kind = 'acknowledgment' AND c.reporter_address = ? AND o.created_at > ?`,
+               WHERE o.kind = 'acknowledgment' AND o.created_at > ?
+                 AND (c.reporter_address = ? OR c.reporter_address LIKE ? ESCAPE '\\')`,
             )
-            .get(sender, hourAgo) as { n: number };
+            .get(hourAgo, box.mailbox, box.tagged) as { n: number };
           // Issue #10: a sender who has not proved a key or their mailbox gets the stricter limit.
           const knownBy: KnownBy | null =
             sender === '' ? null : knownCorrespondent(db, sender, input.messageRowId, d?.signature ?? null);

@@ -36,20 +36,43 @@ export function knownCorrespondent(
   messageRowId: number,
   signature: SignatureVerdict | null,
 ): KnownBy | null {
-  const earlierPin = db
-    .prepare(
-      `SELECT 1 FROM reporter_keys WHERE address = ? AND status = 'pinned'
-         AND (first_message_id IS NULL OR first_message_id <> ?) LIMIT 1`,
-    )
-    .get(sender, messageRowId);
-  if (earlierPin !== undefined) return 'pinned-key';
   if (signature?.state === 'valid') {
     const byPinned = db
       .prepare("SELECT 1 FROM reporter_keys WHERE address = ? AND fingerprint = ? AND status = 'pinned'")
       .get(sender, signature.fingerprint.toUpperCase());
     if (byPinned !== undefined) return 'signature';
   }
+  // A key pinned from an earlier mail counts only once a mail signed by it proved that the
+  // sender holds it: anyone can attach a key they made to a forged From: (issue #10 review).
+  const provenPin = db
+    .prepare(
+      `SELECT 1 FROM reporter_keys k
+       WHERE k.address = ? AND k.status = 'pinned'
+         AND (k.first_message_id IS NULL OR k.first_message_id <> ?)
+         AND EXISTS (SELECT 1 FROM events e JOIN cases c ON c.id = e.case_id
+                     WHERE c.reporter_address = k.address
+                       AND e.type IN ('acknowledgment.queued', 'acknowledgment.held')
+                       AND e.data ->> '$.knownBy' = 'signature')
+       LIMIT 1`,
+    )
+    .get(sender, messageRowId);
+  if (provenPin !== undefined) return 'pinned-key';
   return repliedToUs(db, sender) ? 'replied-to-us' : null;
+}
+
+/**
+ * The LIKE pattern of every plus-tagged form of `address`'s mailbox (`user+…@domain`), and the
+ * mailbox itself (`user@domain`): one mailbox gets one flood allowance, whatever tags a forger
+ * adds (issue #10 review).
+ */
+export function mailboxOf(address: string): { mailbox: string; tagged: string } {
+  const at = address.lastIndexOf('@');
+  const local = at === -1 ? address : address.slice(0, at);
+  const domain = at === -1 ? '' : address.slice(at);
+  const plus = local.indexOf('+');
+  const base = plus === -1 ? local : local.slice(0, plus);
+  const escape = (v: string): string => v.replace(/[\\%_]/g, (c) => `\\${c}`);
+  return { mailbox: `${base}${domain}`, tagged: `${escape(base)}+%${escape(domain)}` };
 }
 
 function repliedToUs(db: Db, sender: string): boolean {

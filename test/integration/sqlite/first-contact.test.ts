@@ -37,11 +37,14 @@ function report(db: Db, over: Partial<DecodedMessage> = {}) {
 
 const acks = (db: Db) =>
   db
-    .prepare("SELECT id, case_id, in_reply_to FROM outbox WHERE kind = 'acknowledgment' ORDER BY id")
+    .prepare(
+      "SELECT id, case_id, in_reply_to, recipients FROM outbox WHERE kind = 'acknowledgment' ORDER BY id",
+    )
     .all() as {
     id: number;
     case_id: string;
     in_reply_to: string | null;
+    recipients: string;
   }[];
 const cases = (db: Db) => (db.prepare('SELECT count(*) AS n FROM cases').get() as { n: number }).n;
 const notificationPayloads = (db: Db, caseId: string) =>
@@ -100,21 +103,41 @@ describe('acknowledgments to a first-contact sender (issue #10)', () => {
     });
   });
 
-  it('three reports carrying the same key (pinned by the first): three acknowledgments', () => {
+  const knownBy = (db: Db) =>
+    (
+      db
+        .prepare(
+          "SELECT data ->> '$.knownBy' AS k FROM events WHERE type IN ('acknowledgment.queued', 'acknowledgment.held') ORDER BY id",
+        )
+        .all() as { k: string | null }[]
+    ).map((r) => r.k);
+
+  it('unsigned reports carrying a key anyone could have made (pinned by the first) prove nothing: one acknowledgment', () => {
     const db = migratedDb(clock);
     for (let i = 0; i < 3; i++) report(db, { keys: [KEY] });
+    expect(acks(db)).toHaveLength(1);
+    expect(knownBy(db)).toEqual([null, null, null]);
+  });
+
+  it('once a signed report proved the pinned key, unsigned reports from that address count as known', () => {
+    const db = migratedDb(clock);
+    report(db, { keys: [KEY], signature: SIGNED });
+    report(db);
+    report(db);
     expect(acks(db)).toHaveLength(3);
-    expect(
-      (
-        db
-          .prepare(
-            "SELECT data ->> '$.knownBy' AS k FROM events WHERE type = 'acknowledgment.queued' ORDER BY id",
-          )
-          .all() as {
-          k: string | null;
-        }[]
-      ).map((r) => r.k),
-    ).toEqual([null, 'pinned-key', 'pinned-key']);
+    expect(knownBy(db)).toEqual(['signature', 'pinned-key', 'pinned-key']);
+  });
+
+  it('plus-tagged forms of one mailbox share one first-contact allowance', () => {
+    const db = migratedDb(clock);
+    for (const from of ['drop+1@x.test', 'drop+2@x.test', 'drop@x.test', 'drop+a_b%@x.test']) {
+      report(db, { from: { address: from, name: null } });
+    }
+    report(db, { from: { address: 'dropx@x.test', name: null } });
+    expect(acks(db).map((a) => a.recipients)).toEqual([
+      JSON.stringify(['drop+1@x.test']),
+      JSON.stringify(['dropx@x.test']),
+    ]);
   });
 
   it('three signed reports from a researcher (the key in the first only): three acknowledgments', () => {
@@ -163,7 +186,9 @@ describe('acknowledgments to a first-contact sender (issue #10)', () => {
   it('a known sender is still held to acknowledgment.max_per_sender_per_hour', () => {
     const db = migratedDb(clock);
     const max = config.acknowledgment.max_per_sender_per_hour;
-    for (let i = 0; i <= max; i++) report(db, { keys: [KEY] });
+    // Known by signature: every report signed by the key the first one brought.
+    for (let i = 0; i <= max; i++)
+      report(db, { keys: [KEY], signature: { ...SIGNED, digest: `${i}`.padStart(64, 'a') } });
     expect(acks(db)).toHaveLength(max);
     expect(
       db.prepare("SELECT data ->> '$.reason' AS reason FROM events WHERE type = 'acknowledgment.held'").all(),
