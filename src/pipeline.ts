@@ -219,7 +219,7 @@ export function createPipeline(deps: PipelineDeps): IntakeHandlers {
       {
         messageRowId: rowId,
         decoded,
-        fallback: { sender: scan.from, subject: scan.subject, messageId: scan.messageId },
+        fallback: { sender: scan.from, messageId: scan.messageId },
         classification,
         flags,
         ...(staff === undefined ? {} : { staff }),
@@ -258,12 +258,11 @@ export function createPipeline(deps: PipelineDeps): IntakeHandlers {
     const max = config.intake.max_attempts;
     const { attempts, lastError } = beginAttempt(db, rowId);
     if (attempts > max) {
-      return quarantineFailed(
-        rowId,
-        attempts - 1,
-        lastError ?? `the process stopped during processing (crash or kill), ${attempts - 1} time(s)`,
-        fresh?.scan,
-      );
+      // The last attempt ended the process before it could record why: say so (#10 review).
+      const error =
+        lastError ?? `the process stopped during processing (crash or kill), ${attempts - 1} time(s)`;
+      if (lastError === null) recordAttemptError(db, rowId, error);
+      return quarantineFailed(rowId, attempts - 1, error, fresh?.scan);
     }
     try {
       return await processOnce(rowId, fresh);
@@ -307,7 +306,7 @@ export function createPipeline(deps: PipelineDeps): IntakeHandlers {
       {
         messageRowId: rowId,
         decoded: null,
-        fallback: { sender: scan.from, subject: scan.subject, messageId: scan.messageId },
+        fallback: { sender: scan.from, messageId: scan.messageId },
         classification,
         flags: ['processing-failed'],
       },

@@ -111,7 +111,7 @@ export interface ApplyInput {
   /** Null when the mail could not be parsed at all. */
   decoded: DecodedMessage | null;
   /** Sender and subject from a raw header scan, used when `decoded` is null. */
-  fallback: { sender: string | null; subject: string; messageId: string | null };
+  fallback: { sender: string | null; messageId: string | null };
   classification: Classification;
   flags: CaseFlag[];
   /** For a staff mail: its authentication and commands, worked out before the transaction. */
@@ -230,8 +230,9 @@ export function applyMessage(deps: ApplyDeps, input: ApplyInput): ApplyResult {
       const messageId = d?.messageId ?? input.fallback.messageId;
       // A report that came encrypted or with protected headers keeps its subject inside the
       // stored mail: everything written in clear (case row, outbox rows) shows PROTECTED_SUBJECT.
-      const subject =
-        d !== null && isProtectedReport(d) ? PROTECTED_SUBJECT : (d?.subject ?? input.fallback.subject);
+      // So does mail that could not be decoded (corrupt, oversize, processing failed): nothing
+      // says it was not encrypted, and its outer Subject may be the real one (#10 review).
+      const subject = d === null || isProtectedReport(d) ? PROTECTED_SUBJECT : d.subject;
       const flags = [...new Set(input.flags)];
       const quarantine = flags.some((f) => QUARANTINE_FLAGS.has(f));
       const outboxIds: number[] = [];

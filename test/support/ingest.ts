@@ -73,7 +73,7 @@ export function ingestHarness(opts: { at?: string; config?: Config } = {}) {
     const input: ApplyInput = {
       messageRowId: rowId,
       decoded: d,
-      fallback: { sender: null, subject: '', messageId: null },
+      fallback: { sender: null, messageId: null },
       classification,
       flags,
       ...(member === undefined

@@ -78,7 +78,7 @@ function caseFrom(db: Db, sender: string, messageId: string): number {
     {
       messageRowId: stored.rowId,
       decoded: buildDecoded({ messageId, from: { address: sender, name: null } }),
-      fallback: { sender, subject: 'test', messageId },
+      fallback: { sender, messageId },
       classification: { kind: 'new-report', linkedTo: null },
       flags: [],
     },

@@ -107,7 +107,7 @@ describe('applyMessage()', () => {
     const again = applyMessage(deps(db), {
       messageRowId: rowId,
       decoded: buildDecoded({ messageId: 'r1@x' }),
-      fallback: { sender: null, subject: '', messageId: null },
+      fallback: { sender: null, messageId: null },
       classification,
       flags: [],
     });

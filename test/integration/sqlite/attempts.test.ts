@@ -114,8 +114,34 @@ describe('the intake pipeline on a message whose processing fails (#10)', () => 
     await restarted.resumePending();
     expect(decodes).toBe(1);
     expect(message(db, id)).toMatchObject({ state: 'applied', attempts: 4, failure: 'processing-failed' });
-    expect(message(db, id).last_error).toBeNull();
+    expect(message(db, id).last_error).toBe(
+      'the process stopped during processing (crash or kill), 3 time(s)',
+    );
     expect(staffNotices(db)).toBeGreaterThan(0);
+  });
+
+  it('keeps the subject of a mail it could not process out of every clear column: it may have come encrypted (#10 review)', async () => {
+    const db = migratedDb(clock);
+    const pipeline = await pipelineWith(db, () => {
+      throw new Error('always');
+    });
+    const raw = Buffer.from(
+      readMail('report-plain.eml')
+        .toString('latin1')
+        .replace(/^Subject:.*$/im, 'Subject: CANARY-q9 the real subject'),
+      'latin1',
+    );
+    expect(raw.includes('CANARY-q9')).toBe(true);
+    await pipeline.handle(fetched(raw));
+    await pipeline.resumePending();
+    await pipeline.resumePending();
+    const dump = JSON.stringify([
+      db.prepare('SELECT * FROM cases').all(),
+      db.prepare('SELECT * FROM outbox').all(),
+      db.prepare('SELECT * FROM events').all(),
+    ]);
+    expect(dump).toContain('processing-failed');
+    expect(dump).not.toContain('CANARY-q9');
   });
 
   it('goes on with the next message of the mailbox after one that fails', async () => {
