@@ -186,7 +186,7 @@ const REFUSAL_SUBJECT = {
  */
 export function applyStaffMail(
   t: TxTools,
-  caseId: string | null,
+  threadedCase: string | null,
   input: StaffMailInput,
   conflict?: { tag: string; thread: string },
 ): void {
@@ -194,6 +194,9 @@ export function applyStaffMail(
   const at = now.toISOString();
   const address = input.member.address.toLowerCase();
   const commandCount = input.parsed.commands.length + input.parsed.rejected.length;
+  // Commands go only to the case the authenticated subject names, never to one that unsigned
+  // In-Reply-To/References point at (#10 review): without a tag they meet the "no case" answer.
+  const caseId = commandCount > 0 && !input.namesCase ? null : threadedCase;
   const thread = {
     inReplyTo: t.messageId,
     references: [...t.references, ...(t.messageId === null ? [] : [t.messageId])],
@@ -209,7 +212,8 @@ export function applyStaffMail(
   ): void => {
     t.event(caseId, type, { reason, commands: commandCount }, { actor: `unverified:${address}`, auth: null });
     // Only mail that tried to command is answered: a plain unsigned staff mail is just recorded.
-    if (commandCount === 0) return;
+    // A tampered one always is: the commands someone added on the way are in its outer Subject.
+    if (commandCount === 0 && type !== 'staff.tampered') return;
     if (rejectionsLastHour(db, address, now) >= config.commands.max_rejections_per_hour) {
       t.event(caseId, 'staff.rejection-rate-limited', {}, { actor: 'system', auth: null });
       return;

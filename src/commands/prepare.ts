@@ -1,6 +1,7 @@
 import { authenticateStaff, type StaffAuth } from '../authenticate/staff-auth.js';
 import type { DkimVerdict } from '../authenticate/dkim.js';
 import { parseCommands, type ParsedCommands } from '../classify/commands.js';
+import { subjectTags } from '../classify/thread.js';
 import type { Config, StaffMember } from '../config/schema.js';
 import type { DecodedMessage } from '../decode/types.js';
 import { ownText } from './reply-text.js';
@@ -15,6 +16,11 @@ export interface StaffMailInput {
    * must list Subject) and for a trusted Authentication-Results.
    */
   parsed: ParsedCommands;
+  /**
+   * Whether the covered subject carries a case tag. Commands apply only to the case it names:
+   * In-Reply-To and References are not signed, so they may not choose the case (#10 review).
+   */
+  namesCase: boolean;
   /** The member's own text (quoted thread and signature removed). */
   ownText: string;
   /**
@@ -49,7 +55,15 @@ export function prepareStaffMail(
   );
   const covered = auth.ok && auth.method !== 'pgp' ? decoded.outerSubject : decoded.subject;
   const parsed = parseCommands(covered, opts.caseIdPattern);
-  return { member, auth, parsed, ownText: ownText(decoded.text), tampered: tampering(decoded, opts) };
+  const namesCase = subjectTags(covered, opts.caseIdPattern).length > 0;
+  return {
+    member,
+    auth,
+    parsed,
+    namesCase,
+    ownText: ownText(decoded.text),
+    tampered: tampering(decoded, opts),
+  };
 }
 
 /**

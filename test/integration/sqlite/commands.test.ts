@@ -232,6 +232,38 @@ describe('staff commands through applyMessage()', () => {
     },
   );
 
+  it('tells the member of a tampered mail even when their signed subject carried no commands (#10 review)', () => {
+    const db = withCase();
+    const genuine = staffMail('alice', 'Re: [SEC-2026-0001] thanks');
+    ingest(db, { ...genuine, outerSubject: 'Re: [SEC-2026-0001] thanks /close spam' });
+    expect(kase(db).stage).toBe('received');
+    expect(db.prepare("SELECT data FROM events WHERE type = 'staff.tampered'").all()).toHaveLength(1);
+    expect(mails(db, 'command-rejected')).toEqual([
+      expect.objectContaining({ recipients: ['alice@psirt.test'] }),
+    ]);
+  });
+
+  it('does not apply signed commands to the case an unsigned In-Reply-To names when the signed subject names none (#10 review)', () => {
+    const db = withCase();
+    const notice = db
+      .prepare("SELECT message_id FROM outbox WHERE kind = 'staff-notification' ORDER BY id LIMIT 1")
+      .get() as { message_id: string };
+    ingest(db, {
+      ...staffMail('alice', 'Re: looks bogus /close spam'),
+      outerSubject: 'Re: [SEC-2026-0001] ...',
+      inReplyTo: notice.message_id,
+      references: [notice.message_id],
+    });
+    expect(kase(db)).toMatchObject({ stage: 'received' });
+    expect(mails(db, 'command-confirmation')[0]!.payload.outcomes).toEqual([
+      {
+        text: '/close',
+        applied: false,
+        detail: 'no case: reply to a case mail and keep the [case id] tag in the subject',
+      },
+    ]);
+  });
+
   it('changes nothing when the same signed mail is delivered again', () => {
     const db = withCase();
     const mail = staffMail('alice', 'Re: [SEC-2026-0001] /tag firmware');

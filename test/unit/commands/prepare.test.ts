@@ -49,6 +49,15 @@ describe('prepareStaffMail(): commands only from what the signature covers (issu
     );
   });
 
+  it('says whether the signed subject names a case (the unsigned threading headers may not choose it)', () => {
+    expect(prepare(signedMail('Re: looks bogus /close spam', 'Re: [SEC-2026-0009] ...')).namesCase).toBe(
+      false,
+    );
+    expect(prepare(signedMail('Re: [SEC-2026-0001] /close spam', 'Re: [SEC-2026-0001] ...')).namesCase).toBe(
+      true,
+    );
+  });
+
   it('does not authenticate a PGP signature that does not cover the subject (no protected headers)', () => {
     const s = 'Re: [SEC-2026-0001] x /assign bob';
     const p = prepare(signedMail(s, s, { protectedHeaders: null }));
