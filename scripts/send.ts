@@ -24,16 +24,30 @@ const USAGE =
   'usage: npm run send -- report [--from reporter1] [--subject TEXT] [--body TEXT] [--encrypt]\n' +
   '       npm run send -- command CASE "/commands …" [--as alice] [--body TEXT]\n';
 
-const { values, positionals } = parseArgs({
-  allowPositionals: true,
-  options: {
-    from: { type: 'string', default: 'reporter1' },
-    as: { type: 'string', default: 'alice' },
-    subject: { type: 'string', default: 'Remote code execution in the firmware updater' },
-    body: { type: 'string' },
-    encrypt: { type: 'boolean', default: false },
-  },
-});
+function readArgs() {
+  try {
+    return parseArgs({
+      allowPositionals: true,
+      options: {
+        from: { type: 'string', default: 'reporter1' },
+        as: { type: 'string', default: 'alice' },
+        subject: { type: 'string', default: 'Remote code execution in the firmware updater' },
+        body: { type: 'string' },
+        encrypt: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (err) {
+    // An unknown option: say so with the usage, not a stack trace.
+    process.stderr.write(`send: ${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
+    process.exit(2);
+  }
+}
+const { values, positionals } = readArgs();
+if (values.help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
 const stack = readStack();
 const [what, ...rest] = positionals;
 

@@ -35,6 +35,9 @@ export async function runDoctor(config: Config, opts: DoctorOptions): Promise<Ch
   );
   const database = checkDatabase(config.database.path, migrations, opts.quick);
   if (opts.quick) {
+    // No usable database: its line already says what to run; a heartbeat line would only repeat
+    // the driver's error.
+    if (!database.ok) return [configLine, database];
     const beat = checkHeartbeats(config.database.path, opts.clock, opts.heartbeatMaxAgeSeconds ?? 60);
     return [configLine, database, beat];
   }

@@ -189,6 +189,15 @@ describe('psirt commands that read the database (issue #10)', () => {
       },
     );
 
+    it('doctor --quick names the missing database once, with no heartbeat line repeating the driver error', async () => {
+      const dbPath = join(mkdtempSync(join(tmpdir(), 'psirt-nodb-')), 'sub', 'psirt.db');
+      const r = await runCli(['doctor', '--quick'], stackEnv(stack, { PSIRT_DATABASE__PATH: dbPath }));
+      expect(r.stdout).toMatch(/✗ sqlite/);
+      expect(r.stdout).not.toMatch(/heartbeat/);
+      expect(r.code).toBe(1);
+      expect(existsSync(dbPath)).toBe(false);
+    });
+
     it('migrate --status says every migration is pending and creates no file', async () => {
       const dbPath = join(mkdtempSync(join(tmpdir(), 'psirt-nodb-')), 'psirt.db');
       const r = await runCli(['migrate', '--status'], stackEnv(stack, { PSIRT_DATABASE__PATH: dbPath }));
