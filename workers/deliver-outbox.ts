@@ -269,7 +269,12 @@ async function protectSubject(
       reportRow === null
         ? null
         : await deps.reports.get(reportRow, () =>
-            viewReport(deps, reportRow, c.reporter_address, c.flags.includes('corrupt')),
+            viewReport(
+              deps,
+              reportRow,
+              c.reporter_address,
+              c.flags.some((f) => NOT_DECODED.has(f)),
+            ),
           );
     if (view?.subject != null)
       subject = withRealSubject(

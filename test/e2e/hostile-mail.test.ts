@@ -154,8 +154,12 @@ describe('one hostile mail never stops the desk (#10)', () => {
             { timeoutMs: 30_000, what: 'staff told about the quarantined mail' },
           );
         }
-        // The throw: an error the last-resort handler logged (exit 70); the kill: no error, a crash.
-        expect(messageRow(dbPath, throwing.messageId)?.last_error).toBeNull();
+        // Both ended the process before an error could be recorded (the throw: logged by the
+        // last-resort handler, exit 70; the kill: a crash): the quarantine records that it stopped.
+        for (const m of [throwing, killing])
+          expect(messageRow(dbPath, m.messageId)?.last_error).toBe(
+            'the process stopped during processing (crash or kill), 3 time(s)',
+          );
         expect(service.output()).toContain('"process.uncaught-exception"');
         expect(service.exits.filter((e) => e === 70)).toHaveLength(3);
         expect(service.exits.filter((e) => e === 'SIGKILL')).toHaveLength(3);
