@@ -98,6 +98,8 @@ describe('openMessage()', () => {
     const armored = await openpgp.sign({
       message: await openpgp.createMessage({ binary: Buffer.from('signed only') }),
       signingKeys: alice.key,
+      // Before the fixtures' fixed NOW it is checked at: a wall-clock date after it is "in the future".
+      date: new Date('2026-11-30T10:00:00Z'),
     });
     const opened = await openMessage(armored, [await teamKey()], limits);
     expect(opened.kind).toBe('not-encrypted');
