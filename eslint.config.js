@@ -22,7 +22,7 @@ const OWNERS = {
   'date-holidays': ['src/config', 'src/calendar'],
   luxon: ['src/calendar'],
   handlebars: ['src/outbox'],
-  'ae-cvss-calculator': ['src/classify'],
+  'ae-cvss-calculator': ['src/commands'],
   mailauth: ['src/authenticate'],
   'email-reply-parser': ['src/commands'],
 };
