@@ -22,7 +22,7 @@ const OWNERS = {
   'date-holidays': ['src/config', 'src/calendar'],
   luxon: ['src/calendar'],
   handlebars: ['src/outbox'],
-  'ae-cvss-calculator': ['src/classify'],
+  'ae-cvss-calculator': ['src/commands'],
   mailauth: ['src/authenticate'],
   'email-reply-parser': ['src/commands'],
 };
@@ -33,6 +33,7 @@ const STAGES = [
   'pgp',
   'intake',
   'decode',
+  'unwrap',
   'classify',
   'cases',
   'outbox',
@@ -48,10 +49,14 @@ const ALLOWED = {
   core: { values: [], types: [] },
   config: { values: ['core'], types: [] },
   calendar: { values: ['core'], types: ['config'] },
-  // pgp is an adapter (owns openpgp) used by decode directly and by outbox through injection.
+  // pgp is an adapter (owns openpgp) used by unwrap directly and by outbox through injection.
   pgp: { values: ['core'], types: ['config'] },
   intake: { values: ['core'], types: ['config'] },
-  decode: { values: ['core', 'pgp'], types: ['config', 'intake'] },
+  // decode: MIME only (owns mailparser); it knows nothing of OpenPGP.
+  decode: { values: ['core'], types: ['config', 'intake'] },
+  // unwrap: the OpenPGP layers (decrypt, verify, keys, protected headers); it calls decode's
+  // parse functions for every entity it finds inside the message, so mailparser stays in decode.
+  unwrap: { values: ['core', 'pgp', 'decode'], types: ['config'] },
   classify: { values: ['core'], types: ['config', 'decode'] },
   // authenticate: DKIM (owns mailauth) and the pure decision who sent a staff mail.
   authenticate: { values: ['core'], types: ['config', 'decode'] },

@@ -20,9 +20,11 @@ import { pathToFileURL } from 'node:url';
 import { replySubject } from '../src/cases/subject.js';
 import { prng } from './bench-corpus.js';
 import { classify, type ClassifyContext, type ThreadIndex } from '../src/classify/classify.js';
+import { fixedClock } from '../src/core/clock.js';
 import { PsirtError } from '../src/core/errors.js';
 import { scanRawHeaders } from '../src/core/raw-headers.js';
-import { decodeMessage, type DecodeDeps } from '../src/decode/decode.js';
+import { decodeOptions, type DecodeDeps } from '../src/unwrap/options.js';
+import { decodeMessage } from '../src/unwrap/unwrap.js';
 import { KEYS_DIR, NOW, publicKey, teamKey } from '../test/support/mail-fixtures.js';
 import { REPO } from '../test/support/stack.js';
 
@@ -327,14 +329,14 @@ const PROBES: { name: string; raw: () => Buffer }[] = [
 export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
   const started = performance.now();
   const seeds = loadSeeds();
-  const deps: DecodeDeps = {
-    teamKeys: [await teamKey()],
-    senderKeys: ['reporter1', 'reporter2', 'reporter3', 'alice'].map((k) =>
+  const deps = decodeOptions(
+    { pgp: { max_decompressed_bytes: 10 << 20 } },
+    [await teamKey()],
+    fixedClock(NOW),
+    ['reporter1', 'reporter2', 'reporter3', 'alice'].map((k) =>
       publicKey(k as 'reporter1' | 'reporter2' | 'reporter3' | 'alice'),
     ),
-    maxDecompressedBytes: 10 << 20,
-    now: NOW,
-  };
+  );
   const report: FuzzReport = {
     seed: opts.seed,
     n: opts.n,

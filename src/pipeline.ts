@@ -23,7 +23,8 @@ import type { Clock } from './core/clock.js';
 import { describeError, PsirtError } from './core/errors.js';
 import type { Logger } from './core/log.js';
 import { scanRawHeaders, type RawHeaderScan } from './core/raw-headers.js';
-import { decodeMessage } from './decode/decode.js';
+import { decodeOptions } from './unwrap/options.js';
+import { decodeMessage } from './unwrap/unwrap.js';
 import type { DecodedMessage } from './decode/types.js';
 import type { FetchedRaw, FileTo, IntakeHandlers } from './intake/imap-poller.js';
 import type { MailerQueue } from './jobs/queues.js';
@@ -170,12 +171,7 @@ export function createPipeline(deps: PipelineDeps): IntakeHandlers {
       }
       deps.beforeDecode?.(raw);
       try {
-        decoded = await decodeMessage(raw, {
-          teamKeys: deps.teamKeys,
-          senderKeys,
-          maxDecompressedBytes: config.pgp.max_decompressed_bytes,
-          now: clock.now(),
-        });
+        decoded = await decodeMessage(raw, decodeOptions(config, deps.teamKeys, clock, senderKeys));
       } catch (err) {
         // Unparseable mail still becomes a case: flagged, quarantined, staff told (invariant 2).
         flags.push('corrupt');

@@ -22,7 +22,7 @@ import { parseCaseIdFormat } from '../src/core/case-id.js';
 import type { Clock } from '../src/core/clock.js';
 import { describeError, PsirtError } from '../src/core/errors.js';
 import type { Logger } from '../src/core/log.js';
-import { decodeMessage } from '../src/decode/decode.js';
+import { decodeMessage } from '../src/unwrap/unwrap.js';
 import { composeMail, type OutgoingMail, type Protection, type Sealer } from '../src/outbox/compose.js';
 import { reportView, UNDECODED_VIEW, type ReportCache, type ReportView } from '../src/outbox/report-view.js';
 import { formatDate, formatFingerprint, formatSpan } from '../src/outbox/render.js';

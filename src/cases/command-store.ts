@@ -1,5 +1,5 @@
 import type { Calendar } from '../calendar/calendar.js';
-import type { Resolution, Severity } from '../classify/commands.js';
+import type { Resolution, Severity } from '../commands/grammar.js';
 import { planCommands, type CaseState, type CommandOutcome } from '../commands/plan.js';
 import type { StaffMailInput } from '../commands/prepare.js';
 import type { Stage } from '../commands/lifecycle.js';

@@ -1,5 +1,5 @@
 import type { Calendar } from '../calendar/calendar.js';
-import type { Resolution, Severity } from '../classify/commands.js';
+import type { Resolution, Severity } from '../commands/grammar.js';
 import type { Stage } from '../commands/lifecycle.js';
 import type { CaseState } from '../commands/plan.js';
 import type { Config } from '../config/schema.js';

@@ -1,12 +1,6 @@
-import type {
-  CommandName,
-  ParsedCommands,
-  Resolution,
-  Severity,
-  StaffCommand,
-} from '../classify/commands.js';
-import { COMMAND_HELP } from '../classify/commands.js';
-import { scoreCvss } from '../classify/cvss.js';
+import type { CommandName, ParsedCommands, Resolution, Severity, StaffCommand } from './grammar.js';
+import { COMMAND_HELP } from './grammar.js';
+import { scoreCvss } from './cvss.js';
 import type { RaciActivity, StaffMember, StatusEvent } from '../config/schema.js';
 import { assertNever } from '../core/errors.js';
 import { transition, type Stage, type StageChange } from './lifecycle.js';

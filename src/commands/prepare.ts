@@ -1,6 +1,6 @@
 import { authenticateStaff, type StaffAuth } from '../authenticate/staff-auth.js';
 import type { DkimVerdict } from '../authenticate/dkim.js';
-import { parseCommands, type ParsedCommands } from '../classify/commands.js';
+import { parseCommands, type ParsedCommands } from './grammar.js';
 import { subjectTags } from '../classify/thread.js';
 import type { Config, StaffMember } from '../config/schema.js';
 import type { DecodedMessage } from '../decode/types.js';

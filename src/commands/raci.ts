@@ -1,4 +1,4 @@
-import type { CommandName } from '../classify/commands.js';
+import type { CommandName } from './grammar.js';
 import type { RaciActivity, StaffMember } from '../config/schema.js';
 
 /** Commands every staff member may run: they change nothing on the case. */

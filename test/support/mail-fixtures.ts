@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { fixedClock } from '../../src/core/clock.js';
-import type { DecodeDeps } from '../../src/decode/decode.js';
+import { decodeOptions, type DecodeDeps } from '../../src/unwrap/options.js';
 import { loadTeamKeys, type TeamKey } from '../../src/pgp/keyring.js';
 
 /**
@@ -56,10 +56,7 @@ export function teamKey(name: KeyName = 'team'): Promise<TeamKey> {
 /** Decode dependencies with the team key, no known sender keys, a 10 MiB cap and a fixed clock. */
 export async function decodeDeps(overrides: Partial<DecodeDeps> = {}): Promise<DecodeDeps> {
   return {
-    teamKeys: [await teamKey()],
-    senderKeys: [],
-    maxDecompressedBytes: 10 << 20,
-    now: NOW,
+    ...decodeOptions({ pgp: { max_decompressed_bytes: 10 << 20 } }, [await teamKey()], fixedClock(NOW)),
     ...overrides,
   };
 }

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { parseAuthenticationResults } from '../../../src/authenticate/auth-results.js';
 import { baseSubject, sanitizeSubject } from '../../../src/cases/subject.js';
-import { parseCommands } from '../../../src/classify/commands.js';
-import { findArmorBlocks } from '../../../src/decode/armor-blocks.js';
-import { readAutocryptKey } from '../../../src/decode/autocrypt.js';
+import { parseCommands } from '../../../src/commands/grammar.js';
+import { findArmorBlocks } from '../../../src/unwrap/armor-blocks.js';
+import { readAutocryptKey } from '../../../src/unwrap/autocrypt.js';
 import { cleanSubject, idsIn } from '../../../src/decode/envelope.js';
 import { readKeyBlock } from '../../../src/pgp/read-keys.js';
 import { publicKey } from '../../support/mail-fixtures.js';

@@ -1,5 +1,5 @@
 import cvss from 'ae-cvss-calculator';
-import type { Severity } from './commands.js';
+import type { Severity } from './grammar.js';
 
 const { Cvss3P1, Cvss4P0 } = cvss;
 
