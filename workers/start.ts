@@ -100,7 +100,7 @@ export async function runService(
       const armored = await readFile(file, 'utf8').catch((err: unknown) => {
         throw new Error(`staff[${i}].key_file: cannot read ${file}`, { cause: err });
       });
-      staffKeys.set(s.address.toLowerCase(), await readStaffKey(file, armored, s.fingerprint, `staff[${i}]`));
+      staffKeys.set(s.address, await readStaffKey(file, armored, s.fingerprint, `staff[${i}]`));
     }
   } catch (err) {
     process.off('SIGTERM', onSignal);
