@@ -15,7 +15,8 @@ import { formatChecks, migrationsDir, runDoctor } from '../src/doctor.js';
 import { countCases, countDeadlines, listCases, listDeadlines, showCase } from '../src/cases/queries.js';
 import { formatCaseDetail, formatCaseList, formatDeadlines, formatRaci } from './cases-cli.js';
 import { createCalendar } from '../src/calendar/calendar.js';
-import { ROLES, runService, type Role } from './start.js';
+import { ROLES, type Role } from '../src/roles/roles.js';
+import { runService } from './start.js';
 
 /** Exit codes: 0 ok, 1 a check or the service failed, 2 bad usage or invalid configuration. */
 const EXIT_FAILED = 1;
