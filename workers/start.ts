@@ -10,7 +10,7 @@ import { parseCaseIdFormat } from '../src/core/case-id.js';
 import { loadTeamKeys, type TeamKey } from '../src/pgp/keyring.js';
 import { readStaffKey } from '../src/pgp/sealer.js';
 import { ReportCache } from '../src/outbox/report-view.js';
-import { migrationsDir } from '../src/doctor.js';
+import { migrationsDir } from '../src/cli/doctor.js';
 import { ROLE_STARTERS, type Role } from '../src/roles/roles.js';
 
 const HEARTBEAT_MS = 15_000;
