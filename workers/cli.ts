@@ -60,27 +60,31 @@ program
   .option('--json', 'print the results as JSON')
   .action((opts: { quick?: boolean; json?: boolean }) => run.doctor(config('nothing checked'), opts));
 
+/** The last options of a listing command. */
+const listing = (cmd: Command): Command =>
+  cmd.option('--limit <n>', 'show at most this many (default 1000)', '1000').option('--json', 'print JSON');
+
 const casesCmd = program.command('cases').description('inspect cases');
-casesCmd
-  .command('list')
-  .description('cases, newest first, with their next deadline and the business time left')
-  .option('--all', 'include closed cases')
-  .option('--limit <n>', 'show at most this many (default 1000)', '1000')
-  .option('--json', 'print JSON')
-  .action((opts: { all?: boolean; json?: boolean; limit: string }) => run.casesList(config(), opts));
+listing(
+  casesCmd
+    .command('list')
+    .description('cases, newest first, with their next deadline and the business time left')
+    .option('--all', 'include closed cases'),
+).action((opts: { all?: boolean; json?: boolean; limit: string }) => run.casesList(config(), opts));
 casesCmd
   .command('show <id>')
   .description('one case: timeline, messages, flags, keys, outbox')
   .option('--json', 'print JSON')
   .action((id: string, opts: { json?: boolean }) => run.casesShow(config(), id, opts));
 
-program
-  .command('deadlines')
-  .description('open deadlines across cases, soonest first, with business time left and the next escalation')
-  .option('--late', 'only deadlines already missed')
-  .option('--limit <n>', 'show at most this many (default 1000)', '1000')
-  .option('--json', 'print JSON')
-  .action((opts: { late?: boolean; json?: boolean; limit: string }) => run.deadlines(config(), opts));
+listing(
+  program
+    .command('deadlines')
+    .description(
+      'open deadlines across cases, soonest first, with business time left and the next escalation',
+    )
+    .option('--late', 'only deadlines already missed'),
+).action((opts: { late?: boolean; json?: boolean; limit: string }) => run.deadlines(config(), opts));
 
 program
   .command('raci')
