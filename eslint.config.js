@@ -27,6 +27,12 @@ const OWNERS = {
   'email-reply-parser': ['src/commands'],
 };
 
+/**
+ * Composition code in src/ (like src/*.ts): it may import every stage, and no stage imports it.
+ * roles/: the process roles `psirt start` runs; cli/: the bodies of the `psirt` commands.
+ */
+const COMPOSITION = ['roles', 'cli'];
+
 const STAGES = [
   'core',
   'config',
@@ -91,6 +97,12 @@ function stageRule(stage) {
     { group: ['**/workers/**', '**/test/**'], message: 'src/ never imports workers/ or test/' },
     { group: ['../*.js'], message: `src/${stage} may not import the composition roots (src/*.ts)` },
   ];
+  for (const root of COMPOSITION) {
+    patterns.push({
+      group: [`../${root}/*`],
+      message: `src/${stage} may not import src/${root} (composition code)`,
+    });
+  }
   for (const other of STAGES) {
     if (other === stage || values.includes(other)) continue;
     patterns.push({
@@ -135,20 +147,20 @@ export default tseslint.config(
     },
   },
   ...STAGES.map(stageRule),
-  {
-    files: ['src/*.ts'],
+  ...['src', ...COMPOSITION.map((c) => `src/${c}`)].map((folder) => ({
+    files: [folder === 'src' ? 'src/*.ts' : `${folder}/**/*.ts`],
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',
         {
           patterns: [
-            ...libraryPatterns('src'),
+            ...libraryPatterns(folder),
             { group: ['**/workers/**', '**/test/**'], message: 'src/ never imports workers/ or test/' },
           ],
         },
       ],
     },
-  },
+  })),
   {
     files: ['workers/**/*.ts'],
     rules: {

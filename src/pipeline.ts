@@ -30,6 +30,7 @@ import type { FetchedRaw, FileTo, IntakeHandlers } from './intake/imap-poller.js
 import type { MailerQueue } from './jobs/queues.js';
 import { reportView, type ReportCache } from './outbox/report-view.js';
 import type { TeamKey } from './pgp/keyring.js';
+import { staffByAddress } from './core/staff.js';
 
 /** What the composition root builds once and every role shares. */
 export interface ServiceDeps {
@@ -92,7 +93,7 @@ export function createPipeline(deps: PipelineDeps): IntakeHandlers {
     ourAddresses: [
       ...new Set([config.organisation.security_address, config.smtp.from_address, config.imap.user]),
     ].map((a) => a.toLowerCase()),
-    staffAddresses: config.staff.map((s) => s.address.toLowerCase()),
+    staffAddresses: config.staff.map((s) => s.address),
     caseIdPattern: deps.caseIdFormat.pattern,
   };
 
@@ -103,7 +104,7 @@ export function createPipeline(deps: PipelineDeps): IntakeHandlers {
     address: string,
     mlog: Logger,
   ): Promise<StaffMailInput | undefined> {
-    const member = config.staff.find((m) => m.address.toLowerCase() === address);
+    const member = staffByAddress(config.staff, address);
     if (member === undefined) return undefined;
     const dkim = config.commands.dkim_verify
       ? await verifyDkim(raw, address, deps.dnsResolver === undefined ? {} : { resolver: deps.dnsResolver })

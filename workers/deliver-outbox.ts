@@ -32,6 +32,7 @@ import type { TeamKey } from '../src/pgp/keyring.js';
 import { helpText } from '../src/commands/plan.js';
 import { ownText } from '../src/commands/reply-text.js';
 import { expertsFor, RESOLVED_BY, type OutsideExpertiseNeed } from '../src/policy/escalation.js';
+import { staffByAddress } from '../src/core/staff.js';
 
 export interface DeliverDeps {
   config: Config;
@@ -299,7 +300,7 @@ function staffMail(
   const { config, db } = deps;
   const tz = config.calendar.time_zone;
   const recipient = row.recipients[0] ?? '';
-  const member = config.staff.find((m) => m.address.toLowerCase() === recipient);
+  const member = staffByAddress(config.staff, recipient);
   const snap = row.payload.snapshot ?? null;
   const common = {
     caseId: c?.id ?? '',
@@ -357,7 +358,7 @@ function escalationMail(
   const staffName = (address: string | null): string =>
     address === null
       ? 'nobody (the security staff are told)'
-      : (config.staff.find((m) => m.address.toLowerCase() === address)?.name ?? address) + ` <${address}>`;
+      : (staffByAddress(config.staff, address)?.name ?? address) + ` <${address}>`;
   const given = p.need as Partial<OutsideExpertiseNeed> | undefined;
   const need: OutsideExpertiseNeed = { tags: given?.tags ?? [], fixDays: given?.fixDays ?? null };
   const data = {

@@ -10,12 +10,8 @@ import { parseCaseIdFormat } from '../src/core/case-id.js';
 import { loadTeamKeys, type TeamKey } from '../src/pgp/keyring.js';
 import { readStaffKey } from '../src/pgp/sealer.js';
 import { ReportCache } from '../src/outbox/report-view.js';
-import { migrationsDir } from '../src/doctor.js';
-import { startIntake, type RoleDeps, type RunningRole } from '../src/main.js';
-import { startEscalation, startMailer } from './roles.js';
-
-export const ROLES = ['intake', 'mailer', 'escalation'] as const;
-export type Role = (typeof ROLES)[number];
+import { migrationsDir } from '../src/cli/doctor.js';
+import { ROLE_STARTERS, type Role } from '../src/roles/roles.js';
 
 const HEARTBEAT_MS = 15_000;
 
@@ -51,12 +47,6 @@ export function installLastResortHandlers(log: Logger): void {
   process.on('uncaughtException', die('process.uncaught-exception'));
   process.on('unhandledRejection', die('process.unhandled-rejection'));
 }
-
-const STARTERS: Record<Role, (deps: RoleDeps) => RunningRole> = {
-  intake: startIntake,
-  mailer: startMailer,
-  escalation: startEscalation,
-};
 
 /**
  * The composition root of `psirt start`: migrate, unlock the team keys, start the chosen roles in
@@ -100,7 +90,7 @@ export async function runService(
       const armored = await readFile(file, 'utf8').catch((err: unknown) => {
         throw new Error(`staff[${i}].key_file: cannot read ${file}`, { cause: err });
       });
-      staffKeys.set(s.address.toLowerCase(), await readStaffKey(file, armored, s.fingerprint, `staff[${i}]`));
+      staffKeys.set(s.address, await readStaffKey(file, armored, s.fingerprint, `staff[${i}]`));
     }
   } catch (err) {
     process.off('SIGTERM', onSignal);
@@ -123,7 +113,7 @@ export async function runService(
     reports: new ReportCache(),
     ...(beforeDecode === undefined ? {} : { beforeDecode }),
   };
-  const running = roles.map((role) => STARTERS[role]({ ...shared, log: log.child({ role }) }));
+  const running = roles.map((role) => ROLE_STARTERS[role]({ ...shared, log: log.child({ role }) }));
   const beat = (): void => {
     for (const r of running) writeHeartbeat(db, clock, r.name, startedAt);
   };

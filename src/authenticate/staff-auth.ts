@@ -82,7 +82,7 @@ export function authenticateStaff(
 ): StaffAuth {
   const { commands, now } = opts;
   const from = msg.from?.address ?? '';
-  if (from !== member.address.toLowerCase()) {
+  if (from !== member.address) {
     return { ok: false, reason: `From: ${from} is not ${member.address}` };
   }
   const reasons: string[] = [];

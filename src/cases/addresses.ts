@@ -4,7 +4,7 @@ import type { Config } from '../config/schema.js';
 
 /** Addresses of the staff with the security role (alerts, and reminders for unassigned cases). */
 export function securityStaff(config: Pick<Config, 'staff'>): string[] {
-  return config.staff.filter((m) => m.roles.includes('security')).map((m) => m.address.toLowerCase());
+  return config.staff.filter((m) => m.roles.includes('security')).map((m) => m.address);
 }
 
 /** The domain of our Message-IDs: that of the security address. */

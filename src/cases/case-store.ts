@@ -22,6 +22,7 @@ import {
   type KnownBy,
 } from './first-contact.js';
 import { isProtectedReport, PROTECTED_SUBJECT, replySubject, sanitizeSubject } from './subject.js';
+import { staffByAddress } from '../core/staff.js';
 
 /** Why a case needs a human's attention before anything else; quarantine flags move the mail aside. */
 export type CaseFlag =
@@ -239,7 +240,7 @@ export function applyMessage(deps: ApplyDeps, input: ApplyInput): ApplyResult {
       const backgroundOutboxIds: number[] = [];
       const c = input.classification;
       // From: is not proof: a staff address is "unverified" until applyStaffMail authenticates it.
-      const staffAddress = config.staff.some((m) => m.address.toLowerCase() === sender);
+      const staffAddress = staffByAddress(config.staff, sender) !== undefined;
       const actor = sender === '' ? 'unknown' : staffAddress ? `unverified:${sender}` : `reporter:${sender}`;
       const ev = (
         caseId: string | null,
@@ -291,8 +292,8 @@ export function applyMessage(deps: ApplyDeps, input: ApplyInput): ApplyResult {
           addOutbox({
             caseId,
             kind: 'staff-notification',
-            dedupeKey: `notify:${input.messageRowId}:${s.address.toLowerCase()}`,
-            recipients: [s.address.toLowerCase()],
+            dedupeKey: `notify:${input.messageRowId}:${s.address}`,
+            recipients: [s.address],
             inReplyTo: null,
             references: [],
             subject: sanitizeSubject(

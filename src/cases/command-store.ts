@@ -192,7 +192,7 @@ export function applyStaffMail(
 ): void {
   const { db, config, now } = t;
   const at = now.toISOString();
-  const address = input.member.address.toLowerCase();
+  const address = input.member.address;
   const commandCount = input.parsed.commands.length + input.parsed.rejected.length;
   // Commands go only to the case the authenticated subject names, never to one that unsigned
   // In-Reply-To/References point at (#10 review): without a tag they meet the "no case" answer.

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 
@@ -27,6 +27,24 @@ export function openDatabase(path: string, options: { readonly?: boolean; mustEx
   db.pragma('foreign_keys = ON');
   cacheStatements(db);
   return db;
+}
+
+/** An existing database opened read-only, or why it is not. */
+export type ExistingDb =
+  { state: 'open'; db: Db } | { state: 'missing' } | { state: 'unreadable'; error: unknown };
+
+/**
+ * Opens the database at `path` read-only, for a command or check that only reads: a missing file
+ * is answered `missing` (the caller says what to run), never created empty as a side effect
+ * (issue #10). The caller closes an `open` one.
+ */
+export function openExisting(path: string): ExistingDb {
+  if (path !== ':memory:' && !existsSync(path)) return { state: 'missing' };
+  try {
+    return { state: 'open', db: openDatabase(path, { readonly: true }) };
+  } catch (error) {
+    return { state: 'unreadable', error };
+  }
 }
 
 /**

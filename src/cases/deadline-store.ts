@@ -292,9 +292,9 @@ export function fireEscalation(
       const at = now.toISOString();
       const recipients =
         e.recipient === 'oncall'
-          ? [config.escalation.oncall_address.toLowerCase()]
+          ? [config.escalation.oncall_address]
           : e.recipient === 'accountable'
-            ? [config.escalation.accountable_address.toLowerCase()]
+            ? [config.escalation.accountable_address]
             : c.assignee !== null
               ? [c.assignee]
               : securityStaff(config);

@@ -1,24 +1,25 @@
-import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { fail, pass, type CheckResult } from '../core/check.js';
 import type { Clock } from '../core/clock.js';
 import { describeError } from '../core/errors.js';
-import { openDatabase, type Db } from './db.js';
+import { openExisting, type Db } from './db.js';
 import { migrationStatus, type Migration } from './migrate.js';
 
 /** Opens the database read-only, checks its integrity and that no migration is pending. */
 export function checkDatabase(path: string, migrations: readonly Migration[], quick: boolean): CheckResult {
   const name = 'sqlite';
-  if (path !== ':memory:' && !existsSync(path)) {
+  const opened = openExisting(path);
+  if (opened.state === 'missing') {
     return fail(
       name,
       `${path} does not exist`,
       'run `psirt migrate` (or `psirt start`, which migrates) to create it',
     );
   }
-  let db: Db | undefined;
+  const fix = 'check the file and its permissions (database.path)';
+  if (opened.state === 'unreadable') return fail(name, `${path}: ${describeError(opened.error)}`, fix);
+  const { db } = opened;
   try {
-    db = openDatabase(path, { readonly: true });
     if (!quick) {
       const verdict = db.pragma('quick_check', { simple: true });
       if (verdict !== 'ok')
@@ -35,9 +36,9 @@ export function checkDatabase(path: string, migrations: readonly Migration[], qu
     const cases = (db.prepare('SELECT count(*) AS n FROM cases').get() as { n: number }).n;
     return pass(name, `${path}: schema version ${status.applied.length}, ${cases} case(s)`);
   } catch (err) {
-    return fail(name, `${path}: ${describeError(err)}`, 'check the file and its permissions (database.path)');
+    return fail(name, `${path}: ${describeError(err)}`, fix);
   } finally {
-    db?.close();
+    db.close();
   }
 }
 
@@ -71,9 +72,11 @@ export function removeHeartbeat(db: Db, role: string): void {
 /** The service is healthy when every role on this host beat within `maxAgeSeconds`. */
 export function checkHeartbeats(path: string, clock: Clock, maxAgeSeconds: number): CheckResult {
   const name = 'heartbeat';
-  let db: Db | undefined;
+  const opened = openExisting(path);
+  if (opened.state === 'missing') return fail(name, `${path} does not exist`, 'check database.path');
+  if (opened.state === 'unreadable') return fail(name, describeError(opened.error), 'check database.path');
+  const { db } = opened;
   try {
-    db = openDatabase(path, { readonly: true });
     const rows = db
       .prepare('SELECT * FROM heartbeats WHERE host = ? ORDER BY role')
       .all(hostname()) as Heartbeat[];
@@ -101,6 +104,6 @@ export function checkHeartbeats(path: string, clock: Clock, maxAgeSeconds: numbe
   } catch (err) {
     return fail(name, describeError(err), 'check database.path');
   } finally {
-    db?.close();
+    db.close();
   }
 }

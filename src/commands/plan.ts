@@ -5,6 +5,7 @@ import type { RaciActivity, StaffMember, StatusEvent } from '../config/schema.js
 import { assertNever } from '../core/errors.js';
 import { transition, type Stage, type StageChange } from './lifecycle.js';
 import { commandsFor, mayRun } from './raci.js';
+import { staffByAddress } from '../core/staff.js';
 
 /** A case as the commands see it (the store maps its row to this and back). */
 export interface CaseState {
@@ -156,8 +157,8 @@ const ON_CLOSED: ReadonlySet<CommandName> = new Set([
 export function findStaff(staff: readonly StaffMember[], who: string): StaffMember | null {
   const w = who.toLowerCase();
   return (
-    staff.find((s) => s.address.toLowerCase() === w) ??
-    staff.find((s) => s.address.toLowerCase().split('@')[0] === w) ??
+    staffByAddress(staff, w) ??
+    staff.find((s) => s.address.split('@')[0] === w) ??
     staff.find((s) => s.name.toLowerCase() === w || s.name.toLowerCase().split(/\s+/)[0] === w) ??
     null
   );
@@ -217,7 +218,7 @@ export function planCommands(state: CaseState, parsed: ParsedCommands, ctx: Plan
             `no staff member "${c.staff}" (staff: ${ctx.staff.map((m) => m.address.split('@')[0]).join(', ')})`,
           );
         }
-        const address = member.address.toLowerCase();
+        const address = member.address;
         if (s.assignee === address) return `already assigned to ${member.name}`;
         events.push({ type: 'case.assigned', data: { assignee: address, previous: s.assignee } });
         s.assignee = address;
@@ -412,7 +413,7 @@ export function planCommands(state: CaseState, parsed: ParsedCommands, ctx: Plan
     reply,
     ack,
     help,
-    assigned: assigned === ctx.actor.address.toLowerCase() ? null : assigned,
+    assigned: assigned === ctx.actor.address ? null : assigned,
   };
 }
 

@@ -5,7 +5,7 @@ import { describe, expect, inject, it } from 'vitest';
 import { openDatabase } from '../../src/cases/db.js';
 import { migrate, readMigrations } from '../../src/cases/migrate.js';
 import { systemClock } from '../../src/core/clock.js';
-import { migrationsDir } from '../../src/doctor.js';
+import { migrationsDir } from '../../src/cli/doctor.js';
 import { runCli, spawnCli } from '../support/cli.js';
 import { tempDbPath } from '../support/db.js';
 import { eventually } from '../support/eventually.js';

@@ -1,8 +1,8 @@
-import type { Calendar } from '../src/calendar/calendar.js';
-import { describeAckHeld, type AckStatus } from '../src/cases/first-contact.js';
-import type { CaseDetail, CaseListRow, DeadlineRow } from '../src/cases/queries.js';
-import type { Config } from '../src/config/schema.js';
-import { rolesFor } from '../src/commands/raci.js';
+import type { Calendar } from '../calendar/calendar.js';
+import { describeAckHeld, type AckStatus } from '../cases/first-contact.js';
+import type { CaseDetail, CaseListRow, DeadlineRow } from '../cases/queries.js';
+import type { Config } from '../config/schema.js';
+import { rolesFor } from '../commands/raci.js';
 
 /** Terminal rendering of `psirt cases list|show`. */
 

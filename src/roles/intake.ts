@@ -1,18 +1,8 @@
 import { dirname, join } from 'node:path';
-import { startImapIntake } from './intake/imap-poller.js';
-import { createMailerQueue } from './jobs/queues.js';
-import { createPipeline, type ServiceDeps } from './pipeline.js';
-
-/** What every role gets from the composition root. */
-export type RoleDeps = ServiceDeps;
-
-/** A running role; `stop()` releases what it holds and resolves when it is quiet. */
-export interface RunningRole {
-  name: string;
-  stop(): Promise<void>;
-  /** Intake only: resolves after the next complete mailbox sync (tests, demo). */
-  synced?: () => Promise<void>;
-}
+import { startImapIntake } from '../intake/imap-poller.js';
+import { createMailerQueue } from '../jobs/queues.js';
+import { createPipeline } from '../pipeline.js';
+import type { RoleDeps, RunningRole } from './role.js';
 
 /** The intake role: IMAP → decode → classify → case → outbox (DESIGN.md "The flow"). */
 export function startIntake(deps: RoleDeps): RunningRole {

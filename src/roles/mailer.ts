@@ -1,0 +1,71 @@
+import { join } from 'node:path';
+import { unsentOutboxIds } from '../cases/outbox-store.js';
+import { describeError } from '../core/errors.js';
+import { packageRoot } from '../core/paths.js';
+import { createMailerQueue, QUEUES, type MailerJob } from '../jobs/queues.js';
+import { startWorker } from '../jobs/worker.js';
+import { createSmtpTransport } from '../outbox/smtp-transport.js';
+import { loadTemplates } from '../outbox/templates.js';
+import { createSealer } from '../pgp/sealer.js';
+// NB! Temporary path: deliver-outbox.ts moves to src/outbox/ in the same issue (#11), then this
+// import follows it and the exception goes.
+// eslint-disable-next-line @typescript-eslint/no-restricted-imports
+import { deliverOutbox, staleClaimMs } from '../../workers/deliver-outbox.js';
+import { repeat, type RoleDeps, type RunningRole } from './role.js';
+
+/**
+ * The mailer role: a BullMQ worker sending outbox rows, and a reconciler that re-enqueues every
+ * unsent row at start and every `mailer.reconcile_interval_seconds` — so a lost enqueue, a Redis
+ * restart or a FLUSHALL only delays mail (invariant 1).
+ */
+export function startMailer(deps: RoleDeps): RunningRole {
+  const { config, log } = deps;
+  const team = deps.teamKeys[0];
+  if (team === undefined) throw new Error('no team key loaded');
+  const templates = loadTemplates(
+    config.templates.dir === '' ? join(packageRoot(), 'config', 'templates') : config.templates.dir,
+  );
+  const transport = createSmtpTransport(config.smtp);
+  const queue = createMailerQueue(config.redis);
+  const deliverDeps = { ...deps, templates, transport, sealer: createSealer(team) };
+  const worker = startWorker<MailerJob>(config.redis, log, {
+    queue: QUEUES.mailer,
+    role: 'mailer',
+    concurrency: config.mailer.concurrency,
+    // A job held by a worker that died is released after 15 s instead of BullMQ's 30 s.
+    lockDuration: 15_000,
+    stalledInterval: 15_000,
+    process: async ({ outboxId }) => {
+      const alerts = await deliverOutbox(deliverDeps, outboxId);
+      await queue.enqueue(alerts);
+    },
+  });
+
+  const reconcile = async (): Promise<void> => {
+    const ids = unsentOutboxIds(deps.db, deps.clock, staleClaimMs(config));
+    if (ids.length === 0) return;
+    try {
+      await queue.enqueue(ids);
+      // Rows whose job still exists (waiting, retrying, or held by a worker) are left as they are.
+      log.info(
+        { event: 'outbox.reconciled', unsent: ids.length },
+        'unsent outbox rows checked; missing jobs re-created',
+      );
+    } catch (err) {
+      log.warn(
+        { event: 'outbox.reconcile-failed', err: describeError(err) },
+        'reconcile failed; next round retries',
+      );
+    }
+  };
+  const stopReconciling = repeat(reconcile, config.mailer.reconcile_interval_seconds);
+  return {
+    name: 'mailer',
+    async stop() {
+      stopReconciling();
+      await worker.close();
+      await queue.close();
+      transport.close();
+    },
+  };
+}
