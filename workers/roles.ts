@@ -1,6 +1,5 @@
 import { Queue, Worker } from 'bullmq';
 import { unsentOutboxIds } from '../src/cases/outbox-store.js';
-import { mintMessageId } from '../src/cases/case-store.js';
 import { dueEscalations, fireEscalation, rederiveOpenCases } from '../src/cases/deadline-store.js';
 import { describeError } from '../src/core/errors.js';
 import { packageRoot } from '../src/core/paths.js';
@@ -119,7 +118,7 @@ export function startEscalation(deps: RoleDeps): RunningRole {
       const ids = dueEscalations(db, clock.now());
       if (ids.length === 0) break;
       for (const id of ids) {
-        const outboxId = fireEscalation(db, clock, config, id, mintMessageId);
+        const outboxId = fireEscalation(db, clock, config, id);
         if (outboxId !== null) sent.push(outboxId);
       }
       if (ids.length < 500) break;
