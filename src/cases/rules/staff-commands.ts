@@ -24,7 +24,7 @@ export interface StaffCaseFacts {
   reporterThread: string[];
   deadlines: DeadlineRow[];
   pauses: PauseEvent[];
-  /** The case's `duplicate-of` links, newest first. */
+  /** The case's `duplicate-of` links. */
   duplicateLinks: { otherId: string; createdAt: string }[];
 }
 
@@ -105,17 +105,19 @@ export function applyCommands(
   staffMails(m, caseId, f, plan, snap, authLabel, ctx);
 }
 
-/** The case's latest `duplicate-of` link once the plan's links are written (INSERT OR IGNORE). */
+/**
+ * The case's latest `duplicate-of` link once the plan's links are written (INSERT OR IGNORE), as
+ * the store's `ORDER BY created_at DESC` over its `(case_id, other_id, kind)` key returns it:
+ * links made at the same instant come in `other_id` order.
+ */
 function duplicateOf(f: StaffCaseFacts, plan: CommandPlan, at: string): string | null {
-  const known = new Set(f.duplicateLinks.map((l) => l.otherId));
-  const added = plan.links
-    .filter((l) => l.kind === 'duplicate-of' && !known.has(l.otherId))
-    .map((l) => ({ otherId: l.otherId, createdAt: at }));
-  const links = [...added, ...f.duplicateLinks];
-  const latest = links.reduce<(typeof links)[number] | null>(
-    (best, l) => (best === null || l.createdAt > best.createdAt ? l : best),
-    null,
-  );
+  const links = new Map(f.duplicateLinks.map((l) => [l.otherId, l.createdAt]));
+  for (const l of plan.links)
+    if (l.kind === 'duplicate-of' && !links.has(l.otherId)) links.set(l.otherId, at);
+  let latest: { otherId: string; createdAt: string } | null = null;
+  for (const [otherId, createdAt] of [...links].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    if (latest === null || createdAt > latest.createdAt) latest = { otherId, createdAt };
+  }
   return latest?.otherId ?? null;
 }
 
