@@ -13,6 +13,7 @@ const OWNERS = {
   mailparser: ['src/decode'],
   openpgp: ['src/pgp'],
   nodemailer: ['src/outbox'],
+  // Not src/cases/rules: the pure case core (see caseRulesRule).
   'better-sqlite3': ['src/cases'],
   bullmq: ['src/jobs', 'workers'],
   ioredis: ['src/jobs'],
@@ -119,6 +120,39 @@ function stageRule(stage) {
   };
 }
 
+/**
+ * src/cases/rules: the pure case core (what a mail does to a case, as a change). No SQLite and no
+ * store values — only their types; the pure helpers beside the stores (subject, addresses) may
+ * be used. Same stage rule as src/cases otherwise.
+ */
+function caseRulesRule() {
+  const { values, types } = ALLOWED.cases;
+  const patterns = [
+    ...libraryPatterns('src/cases/rules'),
+    { group: ['**/workers/**', '**/test/**'], message: 'src/ never imports workers/ or test/' },
+    { group: ['../../*.js'], message: 'src/cases/rules may not import the composition roots (src/*.ts)' },
+    {
+      group: ['../*.js', '!../subject.js', '!../addresses.js'],
+      message: 'src/cases/rules is pure: only types from the stores (use import type)',
+      allowTypeImports: true,
+    },
+  ];
+  for (const other of STAGES) {
+    if (other === 'cases' || values.includes(other)) continue;
+    patterns.push({
+      group: [`../../${other}/*`],
+      message: types.includes(other)
+        ? `src/cases/rules may import only types from src/${other} (use import type)`
+        : `src/cases/rules may not import src/${other}`,
+      ...(types.includes(other) ? { allowTypeImports: true } : {}),
+    });
+  }
+  return {
+    files: ['src/cases/rules/**/*.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns }] },
+  };
+}
+
 export default tseslint.config(
   { ignores: ['dist/', 'coverage/', '.stack', '.stack/', 'node_modules/', 'test/fixtures/'] },
   js.configs.recommended,
@@ -147,6 +181,7 @@ export default tseslint.config(
     },
   },
   ...STAGES.map(stageRule),
+  caseRulesRule(),
   ...['src', ...COMPOSITION.map((c) => `src/${c}`)].map((folder) => ({
     files: [folder === 'src' ? 'src/*.ts' : `${folder}/**/*.ts`],
     rules: {

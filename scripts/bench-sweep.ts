@@ -6,7 +6,6 @@
 import { rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createCalendar } from '../src/calendar/calendar.js';
-import { mintMessageId } from '../src/cases/case-store.js';
 import { dueEscalations, fireEscalation } from '../src/cases/deadline-store.js';
 import { listCases, listDeadlines } from '../src/cases/queries.js';
 import { loadConfig } from '../src/config/load.js';
@@ -121,7 +120,7 @@ export async function sweepAtScale(
   const s0 = performance.now();
   const ids = dueEscalations(db, new Date());
   let sent = 0;
-  for (const id of ids) if (fireEscalation(db, systemClock, config, id, mintMessageId) !== null) sent += 1;
+  for (const id of ids) if (fireEscalation(db, systemClock, config, id) !== null) sent += 1;
   const sweepMs = performance.now() - s0;
   const idle0 = performance.now();
   dueEscalations(db, new Date());

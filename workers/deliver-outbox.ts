@@ -1,5 +1,5 @@
 import type { Calendar } from '../src/calendar/calendar.js';
-import { mintMessageId, pinnedKey } from '../src/cases/case-store.js';
+import { pinnedKey } from '../src/cases/case-store.js';
 import { describeAckHeld } from '../src/cases/first-contact.js';
 import type { Db } from '../src/cases/db.js';
 import { readStoredRaw } from '../src/cases/intake-store.js';
@@ -521,7 +521,6 @@ function alertIds(deps: DeliverDeps, row: OutboxRow, error: string): number[] {
   const id = markFailed(deps.db, deps.clock, row, error, {
     recipients: securityStaff(deps.config),
     domain: mailDomain(deps.config),
-    mintId: mintMessageId,
   });
   return id === null ? [] : [id];
 }

@@ -1,49 +1,19 @@
-import type { SignatureVerdict } from '../decode/types.js';
 import type { Db } from './db.js';
+import {
+  REPLIED_TO_US,
+  type AckHeld,
+  type AckStatus,
+  type CorrespondentFacts,
+} from './rules/first-contact.js';
+
+export type { AckHeld, AckStatus, KnownBy } from './rules/first-contact.js';
 
 /**
- * How a sender proved they are someone we already correspond with (issue #10). Anyone else is a
- * first contact and gets the stricter acknowledgment limit (`acknowledgment.max_first_contact_per_hour`):
- *
- * - `pinned-key`: a key for the address was pinned from an earlier mail (we encrypt to it);
- * - `signature`: this mail carries a valid signature by the address's pinned key (a key the mail
- *   itself brought counts once it is pinned — a key that differs from the pinned one does not);
- * - `replied-to-us`: the address once answered a mail we sent it, naming that mail's Message-ID in
- *   In-Reply-To/References. Our Message-IDs carry a random token, so only someone who received
- *   our mail can do this: it proves the mailbox, where `From:` proves nothing.
- *
- * A subject tag (`[SEC-…]`) is guessable and proves nothing; neither does having sent reports
- * before, nor an acknowledgment we sent that was never answered.
+ * What the store knows of `sender` for `rules/first-contact.ts` `knownBy`, read before the mail's
+ * own writes. A key pinned from an earlier mail counts only once a mail signed by it proved that
+ * the sender holds it: anyone can attach a key they made to a forged From: (issue #10 review).
  */
-export type KnownBy = 'pinned-key' | 'signature' | 'replied-to-us';
-
-/** Why the flood guard held a new report's acknowledgment back (event `acknowledgment.held`). */
-export interface AckHeld {
-  /** `first-contact`: the stricter limit for senders we do not know yet applied. */
-  reason: 'first-contact' | 'rate-limit';
-  /** The limit that applied, and how many acknowledgments the sender got in the last hour. */
-  limit: number;
-  lastHour: number;
-}
-
-/** Event recorded when a sender replies to a mail we sent them (the `replied-to-us` proof). */
-export const REPLIED_TO_US = 'reporter.replied-to-us';
-
-/** Why `sender` is a known correspondent, or null for a first contact. Runs inside the apply transaction. */
-export function knownCorrespondent(
-  db: Db,
-  sender: string,
-  messageRowId: number,
-  signature: SignatureVerdict | null,
-): KnownBy | null {
-  if (signature?.state === 'valid') {
-    const byPinned = db
-      .prepare("SELECT 1 FROM reporter_keys WHERE address = ? AND fingerprint = ? AND status = 'pinned'")
-      .get(sender, signature.fingerprint.toUpperCase());
-    if (byPinned !== undefined) return 'signature';
-  }
-  // A key pinned from an earlier mail counts only once a mail signed by it proved that the
-  // sender holds it: anyone can attach a key they made to a forged From: (issue #10 review).
+export function readCorrespondent(db: Db, sender: string, messageRowId: number): CorrespondentFacts {
   const provenPin = db
     .prepare(
       `SELECT 1 FROM reporter_keys k
@@ -56,8 +26,7 @@ export function knownCorrespondent(
        LIMIT 1`,
     )
     .get(sender, messageRowId);
-  if (provenPin !== undefined) return 'pinned-key';
-  return repliedToUs(db, sender) ? 'replied-to-us' : null;
+  return { provenPin: provenPin !== undefined, repliedToUs: repliedToUs(db, sender) };
 }
 
 /**
@@ -112,13 +81,6 @@ export function describeAckHeld(held: AckHeld | undefined): string {
     ? `first contact (no pinned key, no valid signature by their key, never replied to our mail): ${got}, the limit for first contact is ${held.limit} per hour (acknowledgment.max_first_contact_per_hour)`
     : `${got}, the limit is ${held.limit} per hour (acknowledgment.max_per_sender_per_hour)`;
 }
-
-/** What became of a case's acknowledgment, for `psirt cases show` and `/ack`. */
-export type AckStatus =
-  | { state: 'mailed'; outboxId: number; outboxState: string; byCommand: boolean }
-  | { state: 'held'; held: AckHeld }
-  | { state: 'skipped'; reason: string }
-  | { state: 'none' };
 
 export function acknowledgmentOf(db: Db, caseId: string): AckStatus {
   const row = db

@@ -1,4 +1,5 @@
 import type { Clock } from '../core/clock.js';
+import { mintMessageId } from '../core/message-id.js';
 import type { Db } from './db.js';
 import { appendEvent } from './events.js';
 import { sanitizeSubject } from './subject.js';
@@ -115,11 +116,7 @@ export function markFailed(
   clock: Clock,
   row: OutboxRow,
   error: string,
-  alert: {
-    recipients: string[];
-    domain: string;
-    mintId: (caseId: string, kind: string, domain: string) => string;
-  },
+  alert: { recipients: string[]; domain: string },
 ): number | null {
   return db
     .transaction((): number | null => {
@@ -145,7 +142,7 @@ export function markFailed(
           row.case_id,
           `alert:${row.id}`,
           JSON.stringify(alert.recipients),
-          alert.mintId(row.case_id, 'alert', alert.domain),
+          mintMessageId(row.case_id, 'alert', alert.domain),
           sanitizeSubject(`[${row.case_id}] Delivery failed: ${row.kind}`),
           JSON.stringify({
             template: 'delivery-failed',

@@ -1,4 +1,3 @@
-import { mintMessageId } from '../cases/case-store.js';
 import { dueEscalations, fireEscalation, rederiveOpenCases } from '../cases/deadline-store.js';
 import { describeError } from '../core/errors.js';
 import { createMailerQueue, QUEUES } from '../jobs/queues.js';
@@ -29,7 +28,7 @@ export function startEscalation(deps: RoleDeps): RunningRole {
       const ids = dueEscalations(db, clock.now());
       if (ids.length === 0) break;
       for (const id of ids) {
-        const outboxId = fireEscalation(db, clock, config, id, mintMessageId);
+        const outboxId = fireEscalation(db, clock, config, id);
         if (outboxId !== null) sent.push(outboxId);
       }
       if (ids.length < 500) break;

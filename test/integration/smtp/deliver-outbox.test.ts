@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { createCalendar } from '../../../src/calendar/calendar.js';
-import { applyMessage } from '../../../src/cases/case-store.js';
+import { applyMessage } from '../../../src/cases/apply.js';
 import type { Db } from '../../../src/cases/db.js';
 import { storeRaw } from '../../../src/cases/intake-store.js';
 import { loadConfig } from '../../../src/config/load.js';

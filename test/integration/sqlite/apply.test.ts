@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyMessage } from '../../../src/cases/case-store.js';
+import { applyMessage } from '../../../src/cases/apply.js';
 import type { Db } from '../../../src/cases/db.js';
 import { verifyEventChain } from '../../../src/cases/events.js';
 import type { DecodedMessage } from '../../../src/decode/types.js';

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { mintMessageId } from '../../../src/cases/case-store.js';
 import { openDatabase, type Db } from '../../../src/cases/db.js';
 import { dueEscalations, fireEscalation, rederiveOpenCases } from '../../../src/cases/deadline-store.js';
 import { verifyEventChain } from '../../../src/cases/events.js';
@@ -43,7 +42,7 @@ function signed(local: string, subject: string): DecodedMessage {
 function sweep(db: Db): number[] {
   const sent: number[] = [];
   for (const id of dueEscalations(db, clock.now())) {
-    const o = fireEscalation(db, clock, config, id, mintMessageId);
+    const o = fireEscalation(db, clock, config, id);
     if (o !== null) sent.push(o);
   }
   return sent;
@@ -157,8 +156,8 @@ describe('the escalation ladder in SQLite', () => {
     expect(ids).toHaveLength(3);
     // Interleave the two workers: each tries every step.
     const sent = ids.flatMap((id) => [
-      fireEscalation(db, clock, config, id, mintMessageId),
-      fireEscalation(other, clock, config, id, mintMessageId),
+      fireEscalation(db, clock, config, id),
+      fireEscalation(other, clock, config, id),
     ]);
     expect(sent.filter((x) => x !== null)).toHaveLength(3);
     expect(escalationMails(db)).toHaveLength(3);

@@ -1,0 +1,126 @@
+import { assertNever } from '../core/errors.js';
+import { QUARANTINE_FLAGS, type ApplyDeps, type ApplyInput, type ApplyResult } from './case-store.js';
+import { writeChange } from './change-store.js';
+import { readFollowUp, readNewReport } from './mail-facts.js';
+import { fileTo, startChange, type CaseChange, type MailFacts } from './rules/change.js';
+import {
+  decideAutomated,
+  decideDuplicate,
+  decideFollowUp,
+  decideNewReport,
+  decideStaffRecorded,
+} from './rules/message.js';
+import { decideStaffMail } from './rules/staff-mail.js';
+import { readStaffFacts } from './staff-facts.js';
+import { isProtectedReport, PROTECTED_SUBJECT } from './subject.js';
+import { staffByAddress } from '../core/staff.js';
+
+/**
+ * Step (d) of the flow: applies a classified message in one IMMEDIATE transaction — case, events,
+ * deadlines, outbox rows and the message state change together, or not at all (invariants 2, 3, 7).
+ * Reads what the rules need, lets the rules (`rules/`, pure) decide the change, writes it.
+ * Idempotent: a message already applied returns what it produced without writing again.
+ */
+export function applyMessage(deps: ApplyDeps, input: ApplyInput): ApplyResult {
+  const { db, config } = deps;
+  return db
+    .transaction((): ApplyResult => {
+      const row = db
+        .prepare('SELECT state, case_id, failure FROM messages WHERE id = ?')
+        .get(input.messageRowId) as
+        { state: string; case_id: string | null; failure: string | null } | undefined;
+      if (!row) throw new Error(`message ${input.messageRowId} is not stored`);
+      if (row.state !== 'received') {
+        const ids = (
+          db
+            .prepare('SELECT id FROM outbox WHERE payload ->> ? = ?')
+            .all('$.messageRowId', input.messageRowId) as {
+            id: number;
+          }[]
+        ).map((r) => r.id);
+        return {
+          caseId: row.case_id,
+          outboxIds: ids,
+          backgroundOutboxIds: [],
+          quarantine: row.failure !== null,
+        };
+      }
+      const change = decide(deps, input, mailFactsOf(deps, input));
+      const written = writeChange(db, config, change);
+      return { caseId: change.message.caseId, ...written, quarantine: change.quarantine };
+    })
+    .immediate();
+}
+
+/** What the rules know of the mail itself. */
+function mailFactsOf(deps: ApplyDeps, input: ApplyInput): MailFacts {
+  const { clock, config } = deps;
+  const now = clock.now();
+  const d = input.decoded;
+  const sender = (d?.from?.address ?? input.fallback.sender ?? '').toLowerCase();
+  const flags = [...new Set(input.flags)];
+  const quarantine = flags.some((f) => QUARANTINE_FLAGS.has(f));
+  // From: is not proof: a staff address is "unverified" until the staff rules authenticate it.
+  const staffAddress = staffByAddress(config.staff, sender) !== undefined;
+  return {
+    messageRowId: input.messageRowId,
+    messageId: d?.messageId ?? input.fallback.messageId,
+    sender,
+    senderName: d?.from?.name ?? null,
+    actor: sender === '' ? 'unknown' : staffAddress ? `unverified:${sender}` : `reporter:${sender}`,
+    // A report that came encrypted or with protected headers keeps its subject inside the
+    // stored mail: everything written in clear (case row, outbox rows) shows PROTECTED_SUBJECT.
+    // So does mail that could not be decoded (corrupt, oversize, processing failed): nothing
+    // says it was not encrypted, and its outer Subject may be the real one (#10 review).
+    subject: d === null || isProtectedReport(d) ? PROTECTED_SUBJECT : d.subject,
+    flags,
+    quarantine,
+    failure: quarantine ? flags.filter((f) => QUARANTINE_FLAGS.has(f)).join(',') : null,
+    inReplyTo: d?.inReplyTo ?? null,
+    references: d?.references ?? [],
+    verdict: d ? JSON.stringify({ encryption: d.encryption, signature: d.signature }) : null,
+    now,
+    at: now.toISOString(),
+  };
+}
+
+/** Reads the facts the classification's rules need and lets them decide the change. */
+function decide(deps: ApplyDeps, input: ApplyInput, mail: MailFacts): CaseChange {
+  const { db, config, calendar, caseIdFormat } = deps;
+  const ctx = { config, calendar, caseIdFormat };
+  const c = input.classification;
+  const d = input.decoded;
+  switch (c.kind) {
+    case 'duplicate':
+      return decideDuplicate(mail, c);
+    case 'automated':
+      return decideAutomated(mail, c, d?.delivery ?? null);
+    case 'staff': {
+      if (input.staff === undefined) return decideStaffRecorded(mail, c);
+      const change = startChange(mail);
+      const facts = readStaffFacts(db, c.caseId, input.staff, mail.now);
+      decideStaffMail(change, mail, c.caseId, input.staff, facts, {
+        config,
+        calendar,
+        caseIdPattern: caseIdFormat.pattern,
+        conflict: c.conflict,
+      });
+      return fileTo(change, c.caseId);
+    }
+    case 'follow-up':
+      return decideFollowUp(mail, c, d?.keys ?? [], readFollowUp(db, c.caseId, mail.sender, d), ctx);
+    case 'new-report': {
+      const facts = readNewReport(db, {
+        config,
+        caseIdFormat,
+        sender: mail.sender,
+        messageRowId: mail.messageRowId,
+        now: mail.now,
+        decoded: d,
+      });
+      return decideNewReport(mail, c, d?.keys ?? [], facts, ctx);
+    }
+    default:
+      return assertNever(c);
+  }
+}
