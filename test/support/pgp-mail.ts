@@ -92,6 +92,8 @@ export interface StaffMailOptions extends MailContent {
 /**
  * A mail as a staff member's client sends it: PGP/MIME multipart/signed (RFC 3156 §5) by the
  * real gpg over the exact bytes of the text part, signed now, or unsigned when `signer` is null.
+ * NB! "Now" is the wall clock: check it at the wall clock (`now: new Date()`), never at the
+ * fixtures' fixed NOW, which a run on or after NOW's day passes (a time bomb we had).
  */
 export function staffMail(o: StaffMailOptions): { raw: Buffer; messageId: string } {
   const messageId = o.messageId ?? `${randomUUID()}@staff.psirt.test`;
@@ -144,7 +146,8 @@ export interface EncryptedMailOptions extends MailContent {
 /**
  * A PGP/MIME signed-and-encrypted mail to the team key, made by the real gpg, whose encrypted
  * MIME entity carries protected headers (`protected-headers="v1"` and RFC 9788 `hp="cipher"`):
- * the real Subject and Message-ID inside, `outerSubject` outside.
+ * the real Subject and Message-ID inside, `outerSubject` outside. Signed at the wall clock, as
+ * `staffMail`.
  */
 export function encryptedMail(o: EncryptedMailOptions): { raw: Buffer; messageId: string } {
   const messageId = o.messageId ?? `${randomUUID()}@e2e.psirt.test`;
