@@ -1,4 +1,5 @@
 import { randomInt } from 'node:crypto';
+import { prng } from '../../scripts/bench-corpus.js';
 
 /**
  * Seeded randomness for tests whose random choices decide what they exercise (the kill -9 test's
@@ -17,28 +18,16 @@ export function testSeed(env: NodeJS.ProcessEnv = process.env): number {
   return seed;
 }
 
-/** mulberry32: a small 32-bit PRNG; the same seed gives the same sequence in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
-
 /**
- * Runs `fn` with a seeded `random` (the seed from {@link testSeed}); prints the seed first and,
- * when `fn` fails, appends the replay line to the failure's message.
+ * Runs `fn` with a seeded `random` (mulberry32, the bench's PRNG) from {@link testSeed}: prints
+ * the seed first and, when `fn` fails, appends the replay line to the failure's message.
  */
 export async function withTestSeed<T>(name: string, fn: (random: () => number) => Promise<T>): Promise<T> {
   const seed = testSeed();
   const replay = `replay with PSIRT_TEST_SEED=${seed}`;
   process.stdout.write(`${name}: seed ${seed} (${replay})\n`);
   try {
-    return await fn(seededRandom(seed));
+    return await fn(prng(seed));
   } catch (err) {
     if (err instanceof Error) err.message += `\n(${name}: ${replay})`;
     throw err;
