@@ -100,34 +100,28 @@ describe('failure recovery (real Dovecot, Postfix, Redis)', () => {
         await delivery;
         const service = await startService(stack, {}, dbPath);
         try {
-          await eventually(
-            () =>
-              count(
-                dbPath,
-                "SELECT count(*) AS n FROM messages WHERE message_id LIKE ? AND state = 'applied'",
-                `${run}-%`,
-              ) === total
-                ? true
-                : undefined,
-            { timeoutMs: 90_000, intervalMs: 500, what: 'all reports applied' },
+          const reach = (what: string, n: number, sql: string, ...params: unknown[]) =>
+            eventually(() => (count(dbPath, sql, ...params) === n ? true : undefined), {
+              timeoutMs: 90_000,
+              intervalMs: 500,
+              what,
+            });
+          await reach(
+            'all reports applied',
+            total,
+            "SELECT count(*) AS n FROM messages WHERE message_id LIKE ? AND state = 'applied'",
+            `${run}-%`,
           );
-          await eventually(
-            () =>
-              count(
-                dbPath,
-                "SELECT count(*) AS n FROM outbox o JOIN messages m ON m.case_id = o.case_id WHERE m.message_id LIKE ? AND o.kind = 'acknowledgment' AND o.state = 'sent'",
-                `${run}-%`,
-              ) === total
-                ? true
-                : undefined,
-            { timeoutMs: 90_000, intervalMs: 500, what: 'all acknowledgments sent' },
+          await reach(
+            'all acknowledgments sent',
+            total,
+            "SELECT count(*) AS n FROM outbox o JOIN messages m ON m.case_id = o.case_id WHERE m.message_id LIKE ? AND o.kind = 'acknowledgment' AND o.state = 'sent'",
+            `${run}-%`,
           );
-          await eventually(
-            () =>
-              count(dbPath, "SELECT count(*) AS n FROM outbox WHERE state <> 'sent'") === 0
-                ? true
-                : undefined,
-            { timeoutMs: 90_000, intervalMs: 500, what: 'every outbox row sent (notifications too)' },
+          await reach(
+            'every outbox row sent (notifications too)',
+            0,
+            "SELECT count(*) AS n FROM outbox WHERE state <> 'sent'",
           );
         } finally {
           expect(await service.stop()).toBe(0);
