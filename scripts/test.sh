@@ -25,10 +25,10 @@ npm run --silent lint
 step "typecheck"
 npm run --silent typecheck
 
-step "tests: unit → integration → e2e"
+step "tests: unit → integration → e2e, with coverage thresholds (vitest.config.ts)"
 report=.vitest-report.json
 status=0
-npx vitest run --reporter=default --reporter=json --outputFile.json="$report" || status=$?
+npx vitest run --coverage --reporter=default --reporter=json --outputFile.json="$report" || status=$?
 # One plain closing line that any CI reads: "N passed, N failed".
 node -e '
   const r = JSON.parse(require("node:fs").readFileSync(process.argv[1], "utf8"));

@@ -1,7 +1,7 @@
 import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { eventually } from '../support/eventually.js';
-import { decryptAs, staffMail, type StaffMailOptions } from '../support/pgp-mail.js';
+import { decryptAs, type StaffMailOptions } from '../support/pgp-mail.js';
 import {
   appliedCase,
   deliver,
@@ -10,6 +10,7 @@ import {
   mailById,
   mailWithSubject,
   queryDb,
+  sendStaffMail,
   startService,
   type RunningService,
 } from '../support/service.js';
@@ -37,14 +38,7 @@ const kase = () =>
 
 /** Sends a staff mail through Postfix and waits until the intake applied it. */
 async function send(o: Omit<StaffMailOptions, 'from' | 'body'> & { from?: string; body?: string }) {
-  const from = o.from ?? 'Alice Tester <alice@psirt.test>';
-  const mail = staffMail({ body: 'Internal: looks real.', ...o, from });
-  await deliver(stack, mail.raw, /<(.+)>/.exec(from)?.[1] ?? from);
-  await eventually(
-    () => query("SELECT id FROM messages WHERE message_id = ? AND state = 'applied'", mail.messageId)[0],
-    { timeoutMs: 20_000, what: `staff mail ${mail.messageId} applied` },
-  );
-  return mail;
+  return sendStaffMail(stack, service.dbPath, { body: 'Internal: looks real.', ...o });
 }
 
 /** Mail about the case in a mailbox (subject carries the case id). */

@@ -4,16 +4,18 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { runCli } from '../support/cli.js';
 import { tempDbPath } from '../support/db.js';
 import { eventually } from '../support/eventually.js';
-import { staffMail } from '../support/pgp-mail.js';
 import {
+  appliedCase,
   deliver,
   drainSecurityInbox,
   fixture,
   mailById,
   queryDb,
+  sendStaffMail,
   startService,
   type RunningService,
 } from '../support/service.js';
+import { sweepStream, sweptSince } from '../support/sweeps.js';
 
 /**
  * Issue #5 acceptance on the real stack: a test policy in seconds (triage due 20 s after the
@@ -32,27 +34,15 @@ const query = <T>(sql: string, ...params: unknown[]): T[] => queryDb<T>(dbPath, 
 async function newCase(): Promise<string> {
   const report = fixture('report-plain.eml');
   await deliver(stack, report.raw);
-  return eventually(
-    () =>
-      query<{ case_id: string }>(
-        "SELECT case_id FROM messages WHERE message_id = ? AND state = 'applied'",
-        report.messageId,
-      )[0]?.case_id,
-    { timeoutMs: 20_000, what: 'the case' },
-  );
+  return appliedCase(dbPath, report.messageId);
 }
 
 async function command(caseId: string, commands: string): Promise<void> {
-  const mail = staffMail({
-    from: 'Alice Tester <alice@psirt.test>',
-    signer: 'alice',
-    subject: `Re: [${caseId}] report ${commands}`,
-    body: 'ok',
-  });
-  await deliver(stack, mail.raw, 'alice@psirt.test');
-  await eventually(
-    () => query("SELECT id FROM messages WHERE message_id = ? AND state = 'applied'", mail.messageId)[0],
-    { timeoutMs: 20_000, what: `${commands} applied` },
+  await sendStaffMail(
+    stack,
+    dbPath,
+    { subject: `Re: [${caseId}] report ${commands}` },
+    `${commands} applied`,
   );
 }
 
@@ -110,8 +100,9 @@ describe('deadlines and escalation (real Dovecot, Postfix, Redis; two sweeping p
     expect(oncall.text).toContain('/triage');
     expect(oncall.text).not.toContain('app.psirt.test'); // report-plain.eml's body: never in escalations
     await escalationIn(caseId, 'lead');
-    // Give both sweepers more rounds: still exactly one mail per step.
-    await new Promise((r) => setTimeout(r, 4000));
+    // Both sweepers get more rounds (four sweeps begun after the last step was sent, seen in
+    // BullMQ's event stream): still exactly one mail per step.
+    await sweptSince(stack.redisUrl, sweepStream(service.env), Date.now(), { count: 4 });
     const sent = escalationsOf(caseId);
     expect(sent.map((s) => s.recipients)).toEqual([
       '["bob@psirt.test"]',
@@ -143,8 +134,16 @@ describe('deadlines and escalation (real Dovecot, Postfix, Redis; two sweeping p
     expect(outside.subject).toBe(`[${caseId}] Escalation: outside expertise needed`);
     expect(outside.text).toMatch(/its fix date is 4[56] days after the report \(the limit is 30\)/);
     expect(outside.text).toContain('Test Crypto Review (cryptography): crypto-review@psirt.test');
-    // The triage deadline (20 s) passes: no ladder step, since the case was triaged.
-    await new Promise((r) => setTimeout(r, 27_000));
+    // The triage deadline (20 s) passes: no ladder step, since the case was triaged. /triage
+    // stopped the three steps; once a sweep began after the last one's time, it would have
+    // sent any that was still pending.
+    const steps = query<{ state: string; fire_at: string }>(
+      "SELECT state, fire_at FROM escalations WHERE case_id = ? AND deadline = 'triage'",
+      caseId,
+    );
+    expect(steps.map((s) => s.state)).toEqual(['stopped', 'stopped', 'stopped']);
+    const lastStep = Math.max(...steps.map((s) => Date.parse(s.fire_at)));
+    await sweptSince(stack.redisUrl, sweepStream(service.env), lastStep);
     expect(escalationsOf(caseId).map((s) => s.subject)).toEqual([
       `[${caseId}] Escalation: outside expertise needed`,
     ]);

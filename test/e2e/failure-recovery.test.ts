@@ -6,6 +6,7 @@ import { openDatabase } from '../../src/cases/db.js';
 import { tempDbPath } from '../support/db.js';
 import { eventually } from '../support/eventually.js';
 import { openMailbox } from '../support/mailbox.js';
+import { withTestSeed } from '../support/seed.js';
 import { drainSecurityInbox, startService } from '../support/service.js';
 import { address, type StackInfo } from '../support/stack.js';
 
@@ -81,85 +82,94 @@ async function acknowledgments(
 }
 
 describe('failure recovery (real Dovecot, Postfix, Redis)', () => {
-  it('kill -9 ten times while 200 reports arrive: one case per report, every acknowledgment sent, duplicates only with the same Message-ID', async () => {
-    await drainSecurityInbox(stack);
-    const run = `crash-${randomUUID()}`;
-    const total = 200;
-    const dbPath = tempDbPath();
-    const delivery = deliverReports(stack, run, total, 12);
-    for (let round = 0; round < 10; round++) {
-      const service = await startService(stack, {}, dbPath);
-      await new Promise((r) => setTimeout(r, 400 + Math.random() * 900));
-      expect(await service.stop('SIGKILL')).toBeNull();
-    }
-    await delivery;
-    const service = await startService(stack, {}, dbPath);
-    try {
-      await eventually(
-        () =>
-          count(
-            dbPath,
+  it(
+    'kill -9 ten times while 200 reports arrive: one case per report, every acknowledgment sent, duplicates only with the same Message-ID',
+    () =>
+      // The kill times are random: the seed is printed and named on failure (PSIRT_TEST_SEED replays).
+      withTestSeed('kill -9 test', async (random) => {
+        await drainSecurityInbox(stack);
+        const run = `crash-${randomUUID()}`;
+        const total = 200;
+        const dbPath = tempDbPath();
+        const delivery = deliverReports(stack, run, total, 12);
+        for (let round = 0; round < 10; round++) {
+          const service = await startService(stack, {}, dbPath);
+          await new Promise((r) => setTimeout(r, 400 + random() * 900));
+          expect(await service.stop('SIGKILL')).toBeNull();
+        }
+        await delivery;
+        const service = await startService(stack, {}, dbPath);
+        try {
+          const reach = (what: string, n: number, sql: string, ...params: unknown[]) =>
+            eventually(() => (count(dbPath, sql, ...params) === n ? true : undefined), {
+              timeoutMs: 90_000,
+              intervalMs: 500,
+              what,
+            });
+          await reach(
+            'all reports applied',
+            total,
             "SELECT count(*) AS n FROM messages WHERE message_id LIKE ? AND state = 'applied'",
             `${run}-%`,
-          ) === total
-            ? true
-            : undefined,
-        { timeoutMs: 90_000, intervalMs: 500, what: 'all reports applied' },
-      );
-      await eventually(
-        () =>
-          count(
-            dbPath,
+          );
+          await reach(
+            'all acknowledgments sent',
+            total,
             "SELECT count(*) AS n FROM outbox o JOIN messages m ON m.case_id = o.case_id WHERE m.message_id LIKE ? AND o.kind = 'acknowledgment' AND o.state = 'sent'",
             `${run}-%`,
-          ) === total
-            ? true
-            : undefined,
-        { timeoutMs: 90_000, intervalMs: 500, what: 'all acknowledgments sent' },
-      );
-      await eventually(
-        () =>
-          count(dbPath, "SELECT count(*) AS n FROM outbox WHERE state <> 'sent'") === 0 ? true : undefined,
-        { timeoutMs: 90_000, intervalMs: 500, what: 'every outbox row sent (notifications too)' },
-      );
-    } finally {
-      expect(await service.stop()).toBe(0);
-    }
-    expect(
-      count(dbPath, 'SELECT count(DISTINCT case_id) AS n FROM messages WHERE message_id LIKE ?', `${run}-%`),
-    ).toBe(total);
-    expect(count(dbPath, 'SELECT count(*) AS n FROM cases')).toBe(total);
-    // Every mail was filed out of the INBOX exactly once, and every staff notification went out.
-    expect(
-      count(
-        dbPath,
-        "SELECT count(*) AS n FROM messages WHERE message_id LIKE ? AND filed_to = 'processed'",
-        `${run}-%`,
-      ),
-    ).toBe(total);
-    const box = await openMailbox(stack, 'security');
-    const left = await box.status('INBOX', { messages: true }).finally(() => box.logout());
-    expect(left === false ? -1 : left.messages).toBe(0);
-    expect(
-      count(dbPath, "SELECT count(*) AS n FROM outbox WHERE kind = 'staff-notification' AND state <> 'sent'"),
-    ).toBe(0);
-    const acks = await eventually(
-      async () => {
-        const a = await acknowledgments(stack, run);
-        return new Set(a.map((x) => x.inReplyTo)).size === total ? a : undefined;
-      },
-      { timeoutMs: 60_000, intervalMs: 1000, what: 'every acknowledgment in a reporter mailbox' },
-    );
-    // Decision 0002: a re-send after a crash carries the same Message-ID, so per report there is
-    // exactly one distinct acknowledgment Message-ID, however many copies arrived.
-    const idsPerReport = new Map<string, Set<string>>();
-    for (const a of acks)
-      idsPerReport.set(a.inReplyTo, (idsPerReport.get(a.inReplyTo) ?? new Set()).add(a.messageId));
-    expect([...idsPerReport.values()].every((ids) => ids.size === 1)).toBe(true);
-    process.stdout.write(
-      `crash test: ${total} reports, ${acks.length} acknowledgment copies (${acks.length - total} duplicates by policy)\n`,
-    );
-  }, 300_000);
+          );
+          await reach(
+            'every outbox row sent (notifications too)',
+            0,
+            "SELECT count(*) AS n FROM outbox WHERE state <> 'sent'",
+          );
+        } finally {
+          expect(await service.stop()).toBe(0);
+        }
+        expect(
+          count(
+            dbPath,
+            'SELECT count(DISTINCT case_id) AS n FROM messages WHERE message_id LIKE ?',
+            `${run}-%`,
+          ),
+        ).toBe(total);
+        expect(count(dbPath, 'SELECT count(*) AS n FROM cases')).toBe(total);
+        // Every mail was filed out of the INBOX exactly once, and every staff notification went out.
+        expect(
+          count(
+            dbPath,
+            "SELECT count(*) AS n FROM messages WHERE message_id LIKE ? AND filed_to = 'processed'",
+            `${run}-%`,
+          ),
+        ).toBe(total);
+        const box = await openMailbox(stack, 'security');
+        const left = await box.status('INBOX', { messages: true }).finally(() => box.logout());
+        expect(left === false ? -1 : left.messages).toBe(0);
+        expect(
+          count(
+            dbPath,
+            "SELECT count(*) AS n FROM outbox WHERE kind = 'staff-notification' AND state <> 'sent'",
+          ),
+        ).toBe(0);
+        const acks = await eventually(
+          async () => {
+            const a = await acknowledgments(stack, run);
+            return new Set(a.map((x) => x.inReplyTo)).size === total ? a : undefined;
+          },
+          { timeoutMs: 60_000, intervalMs: 1000, what: 'every acknowledgment in a reporter mailbox' },
+        );
+        // Decision 0002: a re-send after a crash carries the same Message-ID, so per report there is
+        // exactly one distinct acknowledgment Message-ID, however many copies arrived.
+        const idsPerReport = new Map<string, Set<string>>();
+        for (const a of acks)
+          idsPerReport.set(a.inReplyTo, (idsPerReport.get(a.inReplyTo) ?? new Set()).add(a.messageId));
+        expect([...idsPerReport.values()].every((ids) => ids.size === 1)).toBe(true);
+        process.stdout.write(
+          `crash test: ${total} reports, ${acks.length} acknowledgment copies (${acks.length - total} duplicates by policy)\n`,
+        );
+      }),
+    300_000,
+  );
 
   it('FLUSHALL on Redis with acknowledgments pending: all of them still arrive', async () => {
     await drainSecurityInbox(stack);

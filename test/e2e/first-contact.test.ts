@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { eventually } from '../support/eventually.js';
-import { decryptAs, staffMail } from '../support/pgp-mail.js';
+import { ALICE, decryptAs, staffMail } from '../support/pgp-mail.js';
 import {
+  appliedCase,
   deliver,
   drainSecurityInbox,
   fixture,
@@ -25,14 +26,7 @@ const query = <T>(sql: string, ...params: unknown[]): T[] => queryDb<T>(service.
 /** Delivers a report and waits until its case is committed; returns the case id. */
 async function report(raw: Buffer, messageId: string, from: string): Promise<string> {
   await deliver(stack, raw, from);
-  return eventually(
-    () =>
-      query<{ case_id: string }>(
-        "SELECT case_id FROM messages WHERE message_id = ? AND state = 'applied'",
-        messageId,
-      )[0]?.case_id,
-    { timeoutMs: 20_000, what: `case for ${messageId}` },
-  );
+  return appliedCase(service.dbPath, messageId, `case for ${messageId}`);
 }
 
 /** Every outbox row of the case sent (or failed): nothing more will leave for it. */
@@ -104,10 +98,9 @@ describe('acknowledgments to first contacts and known correspondents (issue #10,
 
     // alice sends it with a signed /ack: the same acknowledgment, on the reporter's thread.
     const ack = staffMail({
-      from: 'Alice Tester <alice@psirt.test>',
+      ...ALICE,
       subject: `Re: [${second}] Second report /ack`,
       body: 'Looks genuine, answer them.',
-      signer: 'alice',
     });
     await deliver(stack, ack.raw, 'alice@psirt.test');
     const held = await eventually(async () => (await repliesTo(stack, 'reporter3', two.messageId))[0], {

@@ -4,10 +4,10 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { eventually } from '../support/eventually.js';
 import { openMailbox } from '../support/mailbox.js';
 import {
+  ALICE,
   decryptAs,
   decryptEntity,
   encryptedMail,
-  staffMail,
   type StaffMailOptions,
 } from '../support/pgp-mail.js';
 import {
@@ -16,7 +16,9 @@ import {
   drainSecurityInbox,
   mailById,
   queryDb,
+  sendStaffMail,
   startService,
+  whenApplied,
   type RunningService,
 } from '../support/service.js';
 
@@ -51,18 +53,8 @@ const templateOf = (r: Row): string => (JSON.parse(r.payload) as { template: str
 const rows = (): Row[] =>
   query<Row>('SELECT id, kind, recipients, message_id, state, payload FROM outbox WHERE case_id = ?', caseId);
 
-async function applied(messageId: string): Promise<void> {
-  await eventually(
-    () => query("SELECT id FROM messages WHERE message_id = ? AND state = 'applied'", messageId)[0],
-    { timeoutMs: 20_000, what: `mail ${messageId} applied` },
-  );
-}
-
 async function sendStaff(o: Omit<StaffMailOptions, 'from' | 'body' | 'signer'> & { body?: string }) {
-  const mail = staffMail({ from: 'Alice Tester <alice@psirt.test>', signer: 'alice', body: 'ok', ...o });
-  await deliver(stack, mail.raw, 'alice@psirt.test');
-  await applied(mail.messageId);
-  return mail;
+  return sendStaffMail(stack, service.dbPath, o);
 }
 
 /** Every message in every folder of every mailbox of the stack, raw. */
@@ -155,14 +147,14 @@ describe('RFC 9788 header protection of everything we send (issue #10, item 1)',
     // alice answers from a client that encrypts to the team key with protected headers (her
     // subject quotes the real one, as a reply from the decrypted notification does).
     const command = encryptedMail({
-      from: 'Alice Tester <alice@psirt.test>',
+      from: ALICE.from,
       subject: `Re: [${caseId}] New report: ${CANARY} pre-auth RCE /assign bob /triage /tag zero-day /reply`,
       outerSubject: '...',
       body: 'Thanks, we reproduced it and are working on a fix.',
       signer: 'alice',
     });
     await deliver(stack, command.raw, 'alice@psirt.test');
-    await applied(command.messageId);
+    await whenApplied(service.dbPath, command.messageId);
     const want = [
       'acknowledgment',
       'staff-notification',

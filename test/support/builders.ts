@@ -43,28 +43,41 @@ export function buildDecoded(
   };
 }
 
+/** What the staff member's client signed: the mail's Message-ID (inside and out), when, its digest. */
+export interface StaffSignature {
+  messageId?: string;
+  /** The signature's creation time (ISO 8601); commands older than the replay window are refused. */
+  signedAt?: string;
+  /** The signed bytes' digest: distinct per mail, or the replay guard refuses the second. */
+  digest?: string;
+}
+
 /**
  * A mail from a staff member signed by their configured key, the subject in protected headers
- * covered by the signature (RFC 9788), as Thunderbird and neomutt send it.
+ * covered by the signature (RFC 9788), as Thunderbird and neomutt send it. `overrides` change the
+ * mail as received (an outer `messageId` or `outerSubject` there is a rewrite in transit);
+ * `signed` changes what was signed. The one builder of a decoded signed staff mail.
  */
 export function buildSignedStaffMail(
   member: { address: string; fingerprint?: string | undefined },
   subject: string,
-  overrides: Omit<Partial<DecodedMessage>, 'headers'> = {},
+  overrides: Parameters<typeof buildDecoded>[0] = {},
+  signed: StaffSignature = {},
 ): DecodedMessage {
   const fpr = member.fingerprint ?? '';
+  const messageId = signed.messageId ?? 'cmd-1@staff.test';
   return buildDecoded({
-    messageId: 'cmd-1@staff.test',
+    messageId,
     from: { address: member.address, name: null },
     subject,
     outerSubject: subject,
-    protectedHeaders: { subject, messageId: 'cmd-1@staff.test', encrypted: false, signed: true },
+    protectedHeaders: { subject, messageId, encrypted: false, signed: true },
     signature: {
       state: 'valid',
       fingerprint: fpr,
       keyId: fpr.slice(-16),
-      createdAt: '2026-11-24T11:59:00.000Z',
-      digest: 'd'.repeat(64),
+      createdAt: signed.signedAt ?? '2026-11-24T11:59:00.000Z',
+      digest: signed.digest ?? 'd'.repeat(64),
       format: 'pgp-mime',
     },
     ...overrides,

@@ -28,17 +28,55 @@ export function decryptAs(key: string, raw: Buffer): { text: string; status: str
 
 const crlf = (s: string): string => s.replace(/\r?\n/g, '\r\n');
 
-export interface StaffMailOptions {
+/** Now, as a mail client writes the Date header (RFC 5322 §3.3): signed at the wall clock. */
+const rfc5322Date = (): string => new Date().toUTCString().replace('GMT', '+0000');
+
+/** A staff member in the stack (test/stack) whose fixture key signs: alice. */
+export const ALICE = { from: 'Alice Tester <alice@psirt.test>', signer: 'alice' } as const;
+
+/**
+ * The identity headers of a mail, outer or protected (RFC 9788 copies the same ones inside):
+ * From, To (security@ unless told), Subject, Date, Message-ID.
+ */
+function mailHeaders(h: {
+  from: string;
+  to?: string | undefined;
+  subject: string;
+  date: string;
+  messageId: string;
+}): string[] {
+  return [
+    `From: ${h.from}`,
+    `To: ${h.to ?? 'security@psirt.test'}`,
+    `Subject: ${h.subject}`,
+    `Date: ${h.date}`,
+    `Message-ID: <${h.messageId}>`,
+  ];
+}
+
+/** In-Reply-To and References (RFC 5322 §3.6.4), each only when given. */
+function threadHeaders(inReplyTo: string | undefined, references: readonly string[] = []): string[] {
+  return [
+    ...(inReplyTo ? [`In-Reply-To: <${inReplyTo}>`] : []),
+    ...(references.length > 0 ? [`References: ${references.map((r) => `<${r}>`).join(' ')}`] : []),
+  ];
+}
+
+/** What every built mail has: who sends it, its (signed or protected) subject, its text. */
+interface MailContent {
   from: string;
   subject: string;
   body: string;
+  inReplyTo?: string;
+  messageId?: string;
+}
+
+export interface StaffMailOptions extends MailContent {
   /** Fixture key that signs (`alice`, or an unrelated `reporter3`); null: not signed. */
   signer: string | null;
-  inReplyTo?: string;
   references?: readonly string[];
   /** Extra header lines, e.g. a forged Reply-To or Authentication-Results. */
   headers?: readonly string[];
-  messageId?: string;
   /**
    * Copy Subject, From, To, Date and Message-ID into the signed part, marked `hp="clear"` and
    * `protected-headers="v1"` (RFC 9788; neomutt's and Thunderbird's protected headers), so the
@@ -54,19 +92,16 @@ export interface StaffMailOptions {
 /**
  * A mail as a staff member's client sends it: PGP/MIME multipart/signed (RFC 3156 §5) by the
  * real gpg over the exact bytes of the text part, signed now, or unsigned when `signer` is null.
+ * NB! "Now" is the wall clock: check it at the wall clock (`now: new Date()`), never at the
+ * fixtures' fixed NOW, which a run on or after NOW's day passes (a time bomb we had).
  */
 export function staffMail(o: StaffMailOptions): { raw: Buffer; messageId: string } {
   const messageId = o.messageId ?? `${randomUUID()}@staff.psirt.test`;
-  const date = new Date().toUTCString().replace('GMT', '+0000');
+  const date = rfc5322Date();
   const outerId = o.outerMessageId ?? messageId;
   const head = [
-    `From: ${o.from}`,
-    'To: security@psirt.test',
-    `Subject: ${o.outerSubject ?? o.subject}`,
-    `Date: ${date}`,
-    `Message-ID: <${outerId}>`,
-    ...(o.inReplyTo ? [`In-Reply-To: <${o.inReplyTo}>`] : []),
-    ...(o.references?.length ? [`References: ${o.references.map((r) => `<${r}>`).join(' ')}`] : []),
+    ...mailHeaders({ from: o.from, subject: o.outerSubject ?? o.subject, date, messageId: outerId }),
+    ...threadHeaders(o.inReplyTo, o.references),
     ...(o.headers ?? []),
     'MIME-Version: 1.0',
   ];
@@ -74,11 +109,7 @@ export function staffMail(o: StaffMailOptions): { raw: Buffer; messageId: string
     o.signer !== null && (o.protectedHeaders ?? true)
       ? [
           'Content-Type: text/plain; charset=utf-8; protected-headers="v1"; hp="clear"',
-          `From: ${o.from}`,
-          'To: security@psirt.test',
-          `Subject: ${o.subject}`,
-          `Date: ${date}`,
-          `Message-ID: <${messageId}>`,
+          ...mailHeaders({ from: o.from, subject: o.subject, date, messageId }),
         ]
       : ['Content-Type: text/plain; charset=utf-8'];
   const part = crlf(`${inner.join('\n')}\nContent-Transfer-Encoding: 8bit\n\n${o.body}`);
@@ -102,45 +133,33 @@ export function staffMail(o: StaffMailOptions): { raw: Buffer; messageId: string
   return { raw: Buffer.from(raw), messageId: outerId };
 }
 
-export interface EncryptedMailOptions {
-  from: string;
+export interface EncryptedMailOptions extends MailContent {
   to?: string;
-  /** The real subject, only inside (protected headers, as Thunderbird and K-9 write them). */
-  subject: string;
   /** What the outer Subject shows (Thunderbird writes `...`). */
   outerSubject: string;
-  body: string;
   /** Fixture key that signs inside the encryption (sign-then-encrypt, RFC 3156 §6.2). */
   signer: string;
   /** Attach the signer's public key inside the encrypted part (so it can be pinned). */
   attachKey?: boolean;
-  inReplyTo?: string;
-  messageId?: string;
 }
 
 /**
  * A PGP/MIME signed-and-encrypted mail to the team key, made by the real gpg, whose encrypted
  * MIME entity carries protected headers (`protected-headers="v1"` and RFC 9788 `hp="cipher"`):
- * the real Subject and Message-ID inside, `outerSubject` outside.
+ * the real Subject and Message-ID inside, `outerSubject` outside. Signed at the wall clock, as
+ * `staffMail`.
  */
 export function encryptedMail(o: EncryptedMailOptions): { raw: Buffer; messageId: string } {
   const messageId = o.messageId ?? `${randomUUID()}@e2e.psirt.test`;
-  const date = new Date().toUTCString().replace('GMT', '+0000');
-  const to = o.to ?? 'security@psirt.test';
-  const common = [
-    `From: ${o.from}`,
-    `To: ${to}`,
-    `Date: ${date}`,
-    `Message-ID: <${messageId}>`,
-    ...(o.inReplyTo ? [`In-Reply-To: <${o.inReplyTo}>`, `References: <${o.inReplyTo}>`] : []),
-  ];
+  const envelope = { from: o.from, to: o.to, date: rfc5322Date(), messageId };
+  const thread = o.inReplyTo === undefined ? [] : threadHeaders(o.inReplyTo, [o.inReplyTo]);
   const b = `psirt-inner-${randomUUID()}`;
   const key = o.attachKey ? readFileSync(join(KEYS, `${o.signer}.pub.asc`), 'utf8') : null;
   const inner = crlf(
     [
       `Content-Type: multipart/mixed; boundary="${b}"; protected-headers="v1"; hp="cipher"`,
-      ...common,
-      `Subject: ${o.subject}`,
+      ...mailHeaders({ ...envelope, subject: o.subject }),
+      ...thread,
       `HP-Outer: Subject: ${o.outerSubject}`,
       '',
       `--${b}`,
@@ -168,8 +187,8 @@ export function encryptedMail(o: EncryptedMailOptions): { raw: Buffer; messageId
   const outerB = `psirt-enc-${randomUUID()}`;
   const raw = crlf(
     [
-      ...common,
-      `Subject: ${o.outerSubject}`,
+      ...mailHeaders({ ...envelope, subject: o.outerSubject }),
+      ...thread,
       'MIME-Version: 1.0',
       `Content-Type: multipart/encrypted; protocol="application/pgp-encrypted"; boundary="${outerB}"`,
       '',

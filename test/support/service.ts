@@ -9,6 +9,7 @@ import { spawnCli } from './cli.js';
 import { tempDbPath } from './db.js';
 import { eventually } from './eventually.js';
 import { openMailbox } from './mailbox.js';
+import { ALICE, staffMail, type StaffMailOptions } from './pgp-mail.js';
 import { address, REPO, stackEnv, type StackInfo } from './stack.js';
 
 export const MAIL_FIXTURES = join(REPO, 'test', 'fixtures', 'mail');
@@ -113,17 +114,45 @@ export async function drainSecurityInbox(stack: StackInfo): Promise<void> {
   }
 }
 
-/** Waits until the intake applied the mail with this Message-ID; its case id. */
-export function appliedCase(dbPath: string, messageId: string): Promise<string> {
+/** Waits until the intake applied the mail with this Message-ID; its row id and case id. */
+export function whenApplied(
+  dbPath: string,
+  messageId: string,
+  what = `mail ${messageId} applied`,
+): Promise<{ id: number; case_id: string | null }> {
   return eventually(
     () =>
-      queryDb<{ case_id: string }>(
+      queryDb<{ id: number; case_id: string | null }>(
         dbPath,
-        "SELECT case_id FROM messages WHERE message_id = ? AND state = 'applied'",
+        "SELECT id, case_id FROM messages WHERE message_id = ? AND state = 'applied'",
         messageId,
-      )[0]?.case_id,
-    { timeoutMs: 20_000, what: 'the case' },
+      )[0],
+    { timeoutMs: 20_000, what },
   );
+}
+
+/** Waits until the intake applied the mail with this Message-ID; its case id. */
+export async function appliedCase(dbPath: string, messageId: string, what = 'the case'): Promise<string> {
+  const row = await whenApplied(dbPath, messageId, what);
+  if (row.case_id === null) throw new Error(`${what}: ${messageId} was applied without a case`);
+  return row.case_id;
+}
+
+/**
+ * Builds a staff mail (signed by alice unless told otherwise), delivers it through Postfix from
+ * the address in its From, and waits until the intake applied it.
+ */
+export async function sendStaffMail(
+  stack: StackInfo,
+  dbPath: string,
+  o: Partial<StaffMailOptions> & { subject: string },
+  what?: string,
+): Promise<{ raw: Buffer; messageId: string }> {
+  const from = o.from ?? ALICE.from;
+  const mail = staffMail({ signer: ALICE.signer, body: 'ok', ...o, from });
+  await deliver(stack, mail.raw, /<(.+)>/.exec(from)?.[1] ?? from);
+  await whenApplied(dbPath, mail.messageId, what);
+  return mail;
 }
 
 /** Rows from the service's SQLite file, opened read-only for one query. */

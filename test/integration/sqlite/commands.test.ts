@@ -3,7 +3,7 @@ import type { Db } from '../../../src/cases/db.js';
 import { verifyEventChain } from '../../../src/cases/events.js';
 import { loadOutbox, markSent } from '../../../src/cases/outbox-store.js';
 import type { DecodedMessage } from '../../../src/decode/types.js';
-import { buildDecoded } from '../../support/builders.js';
+import { buildDecoded, buildSignedStaffMail } from '../../support/builders.js';
 import { migratedDb } from '../../support/db.js';
 import { ingestHarness } from '../../support/ingest.js';
 
@@ -19,25 +19,21 @@ function staffMail(
   over: Partial<DecodedMessage> & { signedAt?: string } = {},
 ): DecodedMessage {
   n += 1;
-  const fpr = staffMember(local).fingerprint!;
   const { signedAt, ...rest } = over;
-  return buildDecoded({
-    messageId: `staff-${n}@psirt.test`,
-    from: { address: `${local}@psirt.test`, name: local },
+  return buildSignedStaffMail(
+    staffMember(local),
     subject,
-    text: 'Internal: looks real.\n\nOn Mon, Jane wrote:\n> SECRET-REPORT-DETAIL\n',
-    signature: {
-      state: 'valid',
-      fingerprint: fpr,
-      keyId: fpr.slice(-16),
-      createdAt: signedAt ?? clock.now().toISOString(),
-      digest: `${n}`.padStart(64, '0'),
-      format: 'pgp-mime',
+    {
+      from: { address: `${local}@psirt.test`, name: local },
+      text: 'Internal: looks real.\n\nOn Mon, Jane wrote:\n> SECRET-REPORT-DETAIL\n',
+      ...rest,
     },
-    // Signed as Thunderbird and neomutt sign: the subject in protected headers (RFC 9788).
-    protectedHeaders: { subject, messageId: `staff-${n}@psirt.test`, encrypted: false, signed: true },
-    ...rest,
-  });
+    {
+      messageId: `staff-${n}@psirt.test`,
+      signedAt: signedAt ?? clock.now().toISOString(),
+      digest: `${n}`.padStart(64, '0'),
+    },
+  );
 }
 
 const kase = (db: Db, id = 'SEC-2026-0001') =>

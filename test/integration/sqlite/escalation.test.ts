@@ -4,7 +4,7 @@ import { dueEscalations, fireEscalation, rederiveOpenCases } from '../../../src/
 import { verifyEventChain } from '../../../src/cases/events.js';
 import { loadConfig } from '../../../src/config/load.js';
 import type { DecodedMessage } from '../../../src/decode/types.js';
-import { buildDecoded } from '../../support/builders.js';
+import { buildDecoded, buildSignedStaffMail } from '../../support/builders.js';
 import { migratedDb, tempDbPath } from '../../support/db.js';
 import { ingestHarness } from '../../support/ingest.js';
 
@@ -19,23 +19,17 @@ let n = 0;
 
 function signed(local: string, subject: string): DecodedMessage {
   n += 1;
-  const fpr = config.staff.find((s) => s.address === `${local}@psirt.test`)!.fingerprint!;
-  return buildDecoded({
-    messageId: `esc-${n}@psirt.test`,
-    from: { address: `${local}@psirt.test`, name: local },
+  const member = config.staff.find((s) => s.address === `${local}@psirt.test`)!;
+  return buildSignedStaffMail(
+    member,
     subject,
-    text: 'ok',
-    signature: {
-      state: 'valid',
-      fingerprint: fpr,
-      keyId: fpr.slice(-16),
-      createdAt: clock.now().toISOString(),
+    { from: { address: member.address, name: local }, text: 'ok' },
+    {
+      messageId: `esc-${n}@psirt.test`,
+      signedAt: clock.now().toISOString(),
       digest: `e${n}`.padStart(64, '0'),
-      format: 'pgp-mime',
     },
-    // Signed as Thunderbird and neomutt sign: the subject in protected headers (RFC 9788).
-    protectedHeaders: { subject, messageId: `esc-${n}@psirt.test`, encrypted: false, signed: true },
-  });
+  );
 }
 
 /** One sweep as the escalation worker runs it. */

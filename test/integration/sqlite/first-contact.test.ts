@@ -202,22 +202,19 @@ describe('/ack (issue #10)', () => {
   const command = (db: Db, subject: string, who = 'alice') => {
     s += 1;
     const member = config.staff.find((m) => m.address === `${who}@psirt.test`)!;
-    const messageId = `cmd-${s}@psirt.test`;
-    const mail = buildSignedStaffMail(member, subject, {
-      messageId,
-      from: { address: member.address, name: who },
-      text: 'ok',
-    });
-    return ingest(db, {
-      ...mail,
-      protectedHeaders: { subject, messageId, encrypted: false, signed: true },
-      signature: {
-        ...SIGNED,
-        fingerprint: member.fingerprint!,
-        createdAt: clock.now().toISOString(),
-        digest: `${s}`.padStart(64, '1'),
-      },
-    });
+    return ingest(
+      db,
+      buildSignedStaffMail(
+        member,
+        subject,
+        { from: { address: member.address, name: who }, text: 'ok' },
+        {
+          messageId: `cmd-${s}@psirt.test`,
+          signedAt: clock.now().toISOString(),
+          digest: `${s}`.padStart(64, '1'),
+        },
+      ),
+    );
   };
   const confirmation = (db: Db) =>
     JSON.parse(
