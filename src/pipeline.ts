@@ -5,7 +5,8 @@ import { classify, type Classification, type ClassifyContext } from './classify/
 import { prepareStaffMail, type StaffMailInput } from './commands/prepare.js';
 import { subjectTags, threadIds } from './classify/thread.js';
 import type { Config } from './config/schema.js';
-import { applyMessage, loadThreadIndex, pinnedKey, type CaseFlag } from './cases/case-store.js';
+import { applyMessage, loadThreadIndex, pinnedKey } from './cases/case-store.js';
+import type { CaseFlag } from './core/flags.js';
 import type { Db } from './cases/db.js';
 import {
   beginAttempt,

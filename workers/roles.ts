@@ -11,7 +11,7 @@ import { createSmtpTransport } from '../src/outbox/smtp-transport.js';
 import { loadTemplates } from '../src/outbox/templates.js';
 import { createSealer } from '../src/pgp/sealer.js';
 import { join } from 'node:path';
-import { deliverOutbox, staleClaimMs } from './deliver-outbox.js';
+import { deliverOutbox, staleClaimMs } from '../src/outbox/deliver.js';
 
 /**
  * The mailer role: a BullMQ worker sending outbox rows, and a reconciler that re-enqueues every

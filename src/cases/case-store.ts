@@ -1,16 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import type { Calendar } from '../calendar/calendar.js';
 import type { Classification, ThreadIndex } from '../classify/classify.js';
-import type { CommandOutcome } from '../commands/plan.js';
-import type { Config, StatusEvent } from '../config/schema.js';
+import type { Config } from '../config/schema.js';
 import { mailDomain } from './addresses.js';
 import type { CaseIdFormat } from '../core/case-id.js';
 import type { Clock } from '../core/clock.js';
+import { UNREADABLE_FLAGS, type CaseFlag } from '../core/flags.js';
 import type { DecodedMessage, FoundKey } from '../decode/types.js';
 import { policyOf } from '../policy/deadlines.js';
 import type { Db } from './db.js';
 import type { StaffMailInput } from '../commands/prepare.js';
-import { applyStaffMail, type CaseSnapshot, type NewOutboxRow } from './command-store.js';
+import { applyStaffMail, type NewOutboxRow } from './command-store.js';
 import { syncDeadlines } from './deadline-store.js';
 import { appendEvent } from './events.js';
 import {
@@ -22,77 +22,6 @@ import {
   type KnownBy,
 } from './first-contact.js';
 import { isProtectedReport, PROTECTED_SUBJECT, replySubject, sanitizeSubject } from './subject.js';
-
-/** Why a case needs a human's attention before anything else; quarantine flags move the mail aside. */
-export type CaseFlag =
-  | 'undecryptable'
-  | 'corrupt'
-  | 'oversize'
-  | 'key-changed'
-  | 'signature-invalid'
-  /** Processing threw or crashed `intake.max_attempts` times; never decoded again (#10). */
-  | 'processing-failed';
-export const QUARANTINE_FLAGS: ReadonlySet<CaseFlag> = new Set([
-  'undecryptable',
-  'corrupt',
-  'oversize',
-  'processing-failed',
-]);
-
-export type OutboxTemplate =
-  | 'acknowledgment'
-  | 'staff-notification'
-  | 'delivery-failed'
-  | 'command-confirmation'
-  | 'command-rejected'
-  | 'assignment'
-  | 'reporter-status'
-  | 'reporter-reply'
-  | 'escalation'
-  | 'outside-expertise';
-
-/** Outbox payload: what the mailer needs to render and seal the mail. Never report content. */
-export interface OutboxPayload {
-  template: OutboxTemplate;
-  /** The stored inbound message this mail is about (the mailer re-decodes it for staff). */
-  messageRowId: number;
-  /**
-   * `auto-replied` for answers to a mail, `auto-generated` for the rest (RFC 3834); `no` for a
-   * person's words relayed (`/reply`).
-   */
-  autoSubmitted: 'auto-replied' | 'auto-generated' | 'no';
-  /** Staff notification: new report or follow-up. */
-  event?: 'new-report' | 'follow-up';
-  /** Staff notification of a new report: the acknowledgment was held back, and why (issue #10). */
-  ackHeld?: AckHeld;
-  flags: CaseFlag[];
-  /** delivery-failed: the outbox row that could not be delivered. */
-  failedOutboxId?: number;
-  /** command-confirmation: each command and what became of it. */
-  outcomes?: CommandOutcome[];
-  help?: boolean;
-  /** The case after the change (metadata only). */
-  snapshot?: CaseSnapshot | null;
-  authLabel?: string;
-  /** command-rejected: why the mail was not authenticated (or was a replay), and what it tried. */
-  reason?: string;
-  replay?: boolean;
-  tampered?: boolean;
-  claimedMessageId?: string | null;
-  commands?: string[];
-  /** assignment: who assigned. reporter-reply: who wrote. */
-  by?: string;
-  staffName?: string;
-  /** reporter-status: which status mail. */
-  statusEvent?: StatusEvent;
-  /** escalation / outside-expertise: the step, its deadline and why. */
-  escalationId?: number;
-  deadline?: string;
-  dueAt?: string;
-  step?: number;
-  recipientRole?: 'assignee' | 'oncall' | 'accountable';
-  need?: { tags: string[]; fixDays: number | null } | Record<string, never>;
-}
 
 /** Outbox kinds nobody is waiting on. */
 const BACKGROUND_KINDS: ReadonlySet<string> = new Set(['staff-notification', 'assignment']);
@@ -192,8 +121,6 @@ function yearIn(zone: string, at: Date): number {
   return Number(new Intl.DateTimeFormat('en', { timeZone: zone, year: 'numeric' }).format(at));
 }
 
-type InsertOutbox = Omit<NewOutboxRow, 'payload'> & { payload: OutboxPayload | Record<string, unknown> };
-
 /**
  * Step (d) of the flow: applies a classified message in one IMMEDIATE transaction — case, events,
  * deadlines, outbox rows and the message state change together, or not at all (invariants 2, 3, 7).
@@ -234,7 +161,7 @@ export function applyMessage(deps: ApplyDeps, input: ApplyInput): ApplyResult {
       // says it was not encrypted, and its outer Subject may be the real one (#10 review).
       const subject = d === null || isProtectedReport(d) ? PROTECTED_SUBJECT : d.subject;
       const flags = [...new Set(input.flags)];
-      const quarantine = flags.some((f) => QUARANTINE_FLAGS.has(f));
+      const quarantine = flags.some((f) => UNREADABLE_FLAGS.has(f));
       const outboxIds: number[] = [];
       const backgroundOutboxIds: number[] = [];
       const c = input.classification;
@@ -256,7 +183,7 @@ export function applyMessage(deps: ApplyDeps, input: ApplyInput): ApplyResult {
           data: { messageRowId: input.messageRowId, ...data },
         });
       };
-      const addOutbox = (o: InsertOutbox): void => {
+      const addOutbox = (o: NewOutboxRow): void => {
         const info = db
           .prepare(
             `INSERT INTO outbox (case_id, kind, dedupe_key, recipients, message_id, in_reply_to, refs, subject, payload, created_at)
@@ -329,7 +256,7 @@ export function applyMessage(deps: ApplyDeps, input: ApplyInput): ApplyResult {
         ).run(at, caseId);
         syncDeadlines(db, caseId, config, deps.calendar, at);
       };
-      const failure = quarantine ? flags.filter((f) => QUARANTINE_FLAGS.has(f)).join(',') : null;
+      const failure = quarantine ? flags.filter((f) => UNREADABLE_FLAGS.has(f)).join(',') : null;
 
       switch (c.kind) {
         case 'duplicate':

@@ -1,32 +1,16 @@
 import type { Calendar } from '../calendar/calendar.js';
-import type { Resolution, Severity } from '../classify/commands.js';
 import { planCommands, type CaseState, type CommandOutcome } from '../commands/plan.js';
 import type { StaffMailInput } from '../commands/prepare.js';
-import type { Stage } from '../commands/lifecycle.js';
 import type { Config, StatusEvent } from '../config/schema.js';
+import type { CaseFlag } from '../core/flags.js';
+import type { CaseSnapshot } from '../outbox/kinds/snapshot.js';
+import type { OutboxPayload } from '../outbox/kinds/index.js';
+import type { ReporterReplyPayload } from '../outbox/kinds/reporter-reply.js';
+import type { ReporterStatusPayload } from '../outbox/kinds/reporter-status.js';
 import type { Db } from './db.js';
 import { loadCaseRow, syncDeadlines, toState } from './deadline-store.js';
 import { acknowledgmentOf } from './first-contact.js';
 import { replySubject, sanitizeSubject } from './subject.js';
-
-/** What the confirmation and status mails show of a case: metadata only, never report content. */
-export interface CaseSnapshot {
-  stage: Stage;
-  resolution: Resolution | null;
-  severity: Severity | null;
-  cvssScore: number | null;
-  cvssVector: string | null;
-  assignee: string | null;
-  onHold: boolean;
-  waitingOnReporter: boolean;
-  tags: string[];
-  cve: string | null;
-  fixDue: string | null;
-  discloseOn: string | null;
-  advisoryUrl: string | null;
-  credit: string | null;
-  duplicateOf: string | null;
-}
 
 function saveState(db: Db, s: CaseState, at: string): void {
   db.prepare(
@@ -143,7 +127,7 @@ export interface NewOutboxRow {
   inReplyTo: string | null;
   references: string[];
   subject: string;
-  payload: Record<string, unknown>;
+  payload: OutboxPayload;
 }
 
 export interface Actor {
@@ -388,7 +372,9 @@ export function applyStaffMail(
   const toReporter = (
     kind: 'reporter-status' | 'reporter-reply',
     key: string,
-    extra: Record<string, unknown>,
+    extra:
+      | Pick<ReporterStatusPayload, 'template' | 'autoSubmitted' | 'statusEvent'>
+      | Pick<ReporterReplyPayload, 'template' | 'autoSubmitted' | 'staffName'>,
   ): void => {
     const th = reporterThread(db, caseId, reporter);
     t.outbox({
@@ -431,7 +417,7 @@ export function applyStaffMail(
           // The report's flags: unreadable mail gets only "it arrived", as automatically.
           flags: JSON.parse(
             (db.prepare('SELECT flags FROM cases WHERE id = ?').get(caseId) as { flags: string }).flags,
-          ) as string[],
+          ) as CaseFlag[],
         },
       });
     }

@@ -7,6 +7,8 @@ import { mailDomain, securityStaff } from './addresses.js';
 import type { Clock } from '../core/clock.js';
 import { deriveDeadlines, policyOf, type CaseFacts, DERIVED_KINDS } from '../policy/deadlines.js';
 import { outsideExpertiseNeed, planLadder } from '../policy/escalation.js';
+import type { EscalationNeed } from '../outbox/kinds/escalation.js';
+import type { OutboxPayload } from '../outbox/kinds/index.js';
 import type { Db } from './db.js';
 import { appendEvent } from './events.js';
 import { sanitizeSubject } from './subject.js';
@@ -332,8 +334,8 @@ export function fireEscalation(
             dueAt: deadline.due_at,
             step: e.step,
             recipientRole: e.recipient,
-            need: JSON.parse(e.reason) as unknown,
-          }),
+            need: JSON.parse(e.reason) as EscalationNeed,
+          } satisfies OutboxPayload),
           at,
         );
       const outboxId = info.changes > 0 ? Number(info.lastInsertRowid) : null;

@@ -2,7 +2,8 @@ import type { Clock } from '../core/clock.js';
 import type { Db } from './db.js';
 import { appendEvent } from './events.js';
 import { sanitizeSubject } from './subject.js';
-import type { OutboxPayload } from './case-store.js';
+import type { MailCase } from '../outbox/kinds/kind.js';
+import type { OutboxPayload } from '../outbox/kinds/index.js';
 
 const REPORTER_KINDS: ReadonlySet<string> = new Set(['acknowledgment', 'reporter-status', 'reporter-reply']);
 
@@ -18,7 +19,8 @@ export interface OutboxRow {
   in_reply_to: string | null;
   refs: string[];
   subject: string;
-  payload: OutboxPayload & Record<string, unknown>;
+  /** The stored JSON, not yet validated: the mailer reads it with its kind's schema (readPayload). */
+  payload: unknown;
   state: OutboxState;
   attempts: number;
   last_error: string | null;
@@ -38,7 +40,7 @@ function parseRow(r: RawRow): OutboxRow {
     ...r,
     recipients: JSON.parse(r.recipients) as string[],
     refs: r.refs ? r.refs.split(' ').filter((x) => x !== '') : [],
-    payload: JSON.parse(r.payload) as OutboxRow['payload'],
+    payload: JSON.parse(r.payload) as unknown,
   };
 }
 
@@ -152,7 +154,7 @@ export function markFailed(
             failedOutboxId: row.id,
             autoSubmitted: 'auto-generated',
             flags: [],
-          }),
+          } satisfies OutboxPayload),
           at,
         );
       return info.changes > 0 ? Number(info.lastInsertRowid) : null;
@@ -172,18 +174,8 @@ export function unsentOutboxIds(db: Db, clock: Clock, staleAfterMs: number): num
   ).map((r) => r.id);
 }
 
-export interface CaseSummaryForMail {
-  id: string;
-  stage: string;
-  severity: string | null;
-  assignee: string | null;
-  reporter_address: string;
-  reporter_name: string | null;
-  subject: string;
-  flags: string[];
-  created_at: string;
-  deadlines: Record<string, string>;
-}
+/** What the mailer shows of a case (the type lives with the mail kinds that render it). */
+export type CaseSummaryForMail = MailCase;
 
 export function caseForMail(db: Db, caseId: string): CaseSummaryForMail | null {
   const c = db

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createCalendar } from '../../src/calendar/calendar.js';
-import { applyMessage, loadThreadIndex, type ApplyInput, type CaseFlag } from '../../src/cases/case-store.js';
+import { applyMessage, loadThreadIndex, type ApplyInput } from '../../src/cases/case-store.js';
+import type { CaseFlag } from '../../src/core/flags.js';
 import type { Db } from '../../src/cases/db.js';
 import { storeRaw } from '../../src/cases/intake-store.js';
 import { classify } from '../../src/classify/classify.js';
