@@ -191,6 +191,15 @@ export function isPermanent(err: unknown): boolean {
 }
 
 /**
+ * Renders one stored row as it would be sent (payload read and validated, template rendered,
+ * subject protected), without sealing or sending it. Throws PayloadError for a payload that
+ * does not parse.
+ */
+export async function renderOutbox(deps: DeliverDeps, row: OutboxRow): Promise<BuiltMail> {
+  return protectSubject(deps, row, await buildMail(deps, row, readPayload(row)));
+}
+
+/**
  * Sends one outbox row (the mailer job). Idempotent: a row that is not pending (or stale
  * `sending`) is left alone, so a duplicate job does nothing.
  * 1. claim the row in SQLite (committed before any SMTP traffic)
