@@ -6,7 +6,8 @@ import { prepareStaffMail, type StaffMailInput } from './commands/prepare.js';
 import { subjectTags, threadIds } from './classify/thread.js';
 import type { Config } from './config/schema.js';
 import { applyMessage } from './cases/apply.js';
-import { loadThreadIndex, pinnedKey, type CaseFlag } from './cases/case-store.js';
+import { loadThreadIndex, pinnedKey } from './cases/case-store.js';
+import type { CaseFlag } from './core/flags.js';
 import type { Db } from './cases/db.js';
 import {
   beginAttempt,

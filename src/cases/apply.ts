@@ -1,5 +1,6 @@
 import { assertNever } from '../core/errors.js';
-import { QUARANTINE_FLAGS, type ApplyDeps, type ApplyInput, type ApplyResult } from './case-store.js';
+import { UNREADABLE_FLAGS } from '../core/flags.js';
+import type { ApplyDeps, ApplyInput, ApplyResult } from './case-store.js';
 import { writeChange } from './change-store.js';
 import { readFollowUp, readNewReport } from './mail-facts.js';
 import { fileTo, startChange, type CaseChange, type MailFacts } from './rules/change.js';
@@ -59,7 +60,7 @@ function mailFactsOf(deps: ApplyDeps, input: ApplyInput): MailFacts {
   const d = input.decoded;
   const sender = (d?.from?.address ?? input.fallback.sender ?? '').toLowerCase();
   const flags = [...new Set(input.flags)];
-  const quarantine = flags.some((f) => QUARANTINE_FLAGS.has(f));
+  const quarantine = flags.some((f) => UNREADABLE_FLAGS.has(f));
   // From: is not proof: a staff address is "unverified" until the staff rules authenticate it.
   const staffAddress = staffByAddress(config.staff, sender) !== undefined;
   return {
@@ -75,7 +76,7 @@ function mailFactsOf(deps: ApplyDeps, input: ApplyInput): MailFacts {
     subject: d === null || isProtectedReport(d) ? PROTECTED_SUBJECT : d.subject,
     flags,
     quarantine,
-    failure: quarantine ? flags.filter((f) => QUARANTINE_FLAGS.has(f)).join(',') : null,
+    failure: quarantine ? flags.filter((f) => UNREADABLE_FLAGS.has(f)).join(',') : null,
     inReplyTo: d?.inReplyTo ?? null,
     references: d?.references ?? [],
     verdict: d ? JSON.stringify({ encryption: d.encryption, signature: d.signature }) : null,

@@ -1,85 +1,12 @@
 import type { Calendar } from '../calendar/calendar.js';
 import type { Classification, ThreadIndex } from '../classify/classify.js';
-import type { CommandOutcome } from '../commands/plan.js';
-import type { Config, StatusEvent } from '../config/schema.js';
+import type { Config } from '../config/schema.js';
 import type { CaseIdFormat } from '../core/case-id.js';
 import type { Clock } from '../core/clock.js';
 import type { DecodedMessage } from '../decode/types.js';
 import type { Db } from './db.js';
 import type { StaffMailInput } from '../commands/prepare.js';
-import type { CaseSnapshot } from './command-store.js';
-import type { AckHeld } from './first-contact.js';
-
-/** Why a case needs a human's attention before anything else; quarantine flags move the mail aside. */
-export type CaseFlag =
-  | 'undecryptable'
-  | 'corrupt'
-  | 'oversize'
-  | 'key-changed'
-  | 'signature-invalid'
-  /** Processing threw or crashed `intake.max_attempts` times; never decoded again (#10). */
-  | 'processing-failed';
-export const QUARANTINE_FLAGS: ReadonlySet<CaseFlag> = new Set([
-  'undecryptable',
-  'corrupt',
-  'oversize',
-  'processing-failed',
-]);
-
-export type OutboxTemplate =
-  | 'acknowledgment'
-  | 'staff-notification'
-  | 'delivery-failed'
-  | 'command-confirmation'
-  | 'command-rejected'
-  | 'assignment'
-  | 'reporter-status'
-  | 'reporter-reply'
-  | 'escalation'
-  | 'outside-expertise';
-
-/** Outbox payload: what the mailer needs to render and seal the mail. Never report content. */
-export interface OutboxPayload {
-  template: OutboxTemplate;
-  /** The stored inbound message this mail is about (the mailer re-decodes it for staff). */
-  messageRowId: number;
-  /**
-   * `auto-replied` for answers to a mail, `auto-generated` for the rest (RFC 3834); `no` for a
-   * person's words relayed (`/reply`).
-   */
-  autoSubmitted: 'auto-replied' | 'auto-generated' | 'no';
-  /** Staff notification: new report or follow-up. */
-  event?: 'new-report' | 'follow-up';
-  /** Staff notification of a new report: the acknowledgment was held back, and why (issue #10). */
-  ackHeld?: AckHeld;
-  flags: CaseFlag[];
-  /** delivery-failed: the outbox row that could not be delivered. */
-  failedOutboxId?: number;
-  /** command-confirmation: each command and what became of it. */
-  outcomes?: CommandOutcome[];
-  help?: boolean;
-  /** The case after the change (metadata only). */
-  snapshot?: CaseSnapshot | null;
-  authLabel?: string;
-  /** command-rejected: why the mail was not authenticated (or was a replay), and what it tried. */
-  reason?: string;
-  replay?: boolean;
-  tampered?: boolean;
-  claimedMessageId?: string | null;
-  commands?: string[];
-  /** assignment: who assigned. reporter-reply: who wrote. */
-  by?: string;
-  staffName?: string;
-  /** reporter-status: which status mail. */
-  statusEvent?: StatusEvent;
-  /** escalation / outside-expertise: the step, its deadline and why. */
-  escalationId?: number;
-  deadline?: string;
-  dueAt?: string;
-  step?: number;
-  recipientRole?: 'assignee' | 'oncall' | 'accountable';
-  need?: { tags: string[]; fixDays: number | null } | Record<string, never>;
-}
+import type { CaseFlag } from '../core/flags.js';
 
 export interface ApplyDeps {
   db: Db;

@@ -1,26 +1,6 @@
-import type { Resolution, Severity } from '../commands/grammar.js';
-import type { Stage } from '../commands/lifecycle.js';
+import type { OutboxPayload } from '../outbox/kinds/index.js';
 
 /** Types of staff-mail changes shared by the rules (rules/staff-mail.ts) and the stores. */
-
-/** What the confirmation and status mails show of a case: metadata only, never report content. */
-export interface CaseSnapshot {
-  stage: Stage;
-  resolution: Resolution | null;
-  severity: Severity | null;
-  cvssScore: number | null;
-  cvssVector: string | null;
-  assignee: string | null;
-  onHold: boolean;
-  waitingOnReporter: boolean;
-  tags: string[];
-  cve: string | null;
-  fixDue: string | null;
-  discloseOn: string | null;
-  advisoryUrl: string | null;
-  credit: string | null;
-  duplicateOf: string | null;
-}
 
 /** An outbox row to insert; the store mints its Message-ID. */
 export interface NewOutboxRow {
@@ -31,7 +11,7 @@ export interface NewOutboxRow {
   inReplyTo: string | null;
   references: string[];
   subject: string;
-  payload: Record<string, unknown>;
+  payload: OutboxPayload;
 }
 
 export interface Actor {

@@ -188,7 +188,7 @@ export function fireEscalation(db: Db, clock: Clock, config: Config, id: number)
           first?.message_id ?? null,
           first?.message_id ?? null,
           mail.subject,
-          mail.payload,
+          JSON.stringify(mail.payload),
           at,
         );
       const outboxId = info.changes > 0 ? Number(info.lastInsertRowid) : null;

@@ -1,3 +1,4 @@
+import type { CaseFlag } from '../core/flags.js';
 import type { Config } from '../config/schema.js';
 import type { CaseIdFormat } from '../core/case-id.js';
 import type { DecodedMessage } from '../decode/types.js';
@@ -34,7 +35,7 @@ export function readFollowUp(
   ]);
   return {
     caseRow,
-    caseFlags: JSON.parse(caseRow.flags) as string[],
+    caseFlags: JSON.parse(caseRow.flags) as CaseFlag[],
     storedKeys: storedKeys(db, sender),
     answeredOutbox: answered,
     ...(caseRow.waiting_on_reporter === 1 ? readDeadlineFacts(db, caseId) : { deadlines: [], pauses: [] }),

@@ -3,7 +3,8 @@ import { mintMessageId } from '../core/message-id.js';
 import type { Db } from './db.js';
 import { appendEvent } from './events.js';
 import { sanitizeSubject } from './subject.js';
-import type { OutboxPayload } from './case-store.js';
+import type { MailCase } from '../outbox/kinds/kind.js';
+import type { OutboxPayload } from '../outbox/kinds/index.js';
 
 const REPORTER_KINDS: ReadonlySet<string> = new Set(['acknowledgment', 'reporter-status', 'reporter-reply']);
 
@@ -19,7 +20,8 @@ export interface OutboxRow {
   in_reply_to: string | null;
   refs: string[];
   subject: string;
-  payload: OutboxPayload & Record<string, unknown>;
+  /** The stored JSON, not yet validated: the mailer reads it with its kind's schema (readPayload). */
+  payload: unknown;
   state: OutboxState;
   attempts: number;
   last_error: string | null;
@@ -39,7 +41,7 @@ function parseRow(r: RawRow): OutboxRow {
     ...r,
     recipients: JSON.parse(r.recipients) as string[],
     refs: r.refs ? r.refs.split(' ').filter((x) => x !== '') : [],
-    payload: JSON.parse(r.payload) as OutboxRow['payload'],
+    payload: JSON.parse(r.payload) as unknown,
   };
 }
 
@@ -149,7 +151,7 @@ export function markFailed(
             failedOutboxId: row.id,
             autoSubmitted: 'auto-generated',
             flags: [],
-          }),
+          } satisfies OutboxPayload),
           at,
         );
       return info.changes > 0 ? Number(info.lastInsertRowid) : null;
@@ -169,18 +171,8 @@ export function unsentOutboxIds(db: Db, clock: Clock, staleAfterMs: number): num
   ).map((r) => r.id);
 }
 
-export interface CaseSummaryForMail {
-  id: string;
-  stage: string;
-  severity: string | null;
-  assignee: string | null;
-  reporter_address: string;
-  reporter_name: string | null;
-  subject: string;
-  flags: string[];
-  created_at: string;
-  deadlines: Record<string, string>;
-}
+/** What the mailer shows of a case (the type lives with the mail kinds that render it). */
+export type CaseSummaryForMail = MailCase;
 
 export function caseForMail(db: Db, caseId: string): CaseSummaryForMail | null {
   const c = db

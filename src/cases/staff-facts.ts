@@ -1,3 +1,4 @@
+import type { CaseFlag } from '../core/flags.js';
 import type { StaffMailInput } from '../commands/prepare.js';
 import type { Db } from './db.js';
 import { loadCaseRow, readDeadlineFacts } from './deadline-store.js';
@@ -77,7 +78,7 @@ function readStaffCase(db: Db, caseId: string, input: StaffMailInput): StaffFact
     .all(caseId) as { other_id: string; created_at: string }[];
   return {
     row,
-    flags: JSON.parse(flags) as string[],
+    flags: JSON.parse(flags) as CaseFlag[],
     acknowledgment: acknowledgmentOf(db, caseId).state,
     existingCases: new Set(named.filter((id) => exists.get(id) !== undefined)),
     reportRowId: report?.id ?? null,

@@ -7,10 +7,7 @@ import { startWorker } from '../jobs/worker.js';
 import { createSmtpTransport } from '../outbox/smtp-transport.js';
 import { loadTemplates } from '../outbox/templates.js';
 import { createSealer } from '../pgp/sealer.js';
-// NB! Temporary path: deliver-outbox.ts moves to src/outbox/ in the same issue (#11), then this
-// import follows it and the exception goes.
-// eslint-disable-next-line @typescript-eslint/no-restricted-imports
-import { deliverOutbox, staleClaimMs } from '../../workers/deliver-outbox.js';
+import { deliverOutbox, staleClaimMs } from '../outbox/deliver.js';
 import { repeat, type RoleDeps, type RunningRole } from './role.js';
 
 /**

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { createCalendar } from '../../src/calendar/calendar.js';
 import { applyMessage } from '../../src/cases/apply.js';
-import { loadThreadIndex, type ApplyInput, type CaseFlag } from '../../src/cases/case-store.js';
+import { loadThreadIndex, type ApplyInput } from '../../src/cases/case-store.js';
+import type { CaseFlag } from '../../src/core/flags.js';
 import type { Db } from '../../src/cases/db.js';
 import { storeRaw } from '../../src/cases/intake-store.js';
 import { classify } from '../../src/classify/classify.js';

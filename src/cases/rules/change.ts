@@ -1,5 +1,5 @@
 import type { CaseState } from '../../commands/plan.js';
-import type { CaseFlag } from '../case-store.js';
+import type { CaseFlag } from '../../core/flags.js';
 import type { Actor, NewOutboxRow } from '../command-store.js';
 import type { NewEvent } from '../events.js';
 import type { DeadlineSync } from './deadlines.js';
@@ -23,7 +23,7 @@ export interface NewCaseRow {
   reporterName: string | null;
   /** Already sanitized. */
   subject: string;
-  flags: string[];
+  flags: CaseFlag[];
 }
 
 /** What happens to the acknowledge deadline before the deadlines are synced. */
@@ -55,7 +55,7 @@ export interface CaseChange {
     state?: CaseState;
     /** The reporter answered: the case no longer waits on them (/pause). */
     clearWaiting?: boolean;
-    flags?: string[];
+    flags?: CaseFlag[];
     /** `updated_at` moves to `at`. */
     touch?: boolean;
   } | null;

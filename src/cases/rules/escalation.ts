@@ -1,6 +1,8 @@
 import type { Config } from '../../config/schema.js';
 import { securityStaff } from '../addresses.js';
 import { sanitizeSubject } from '../subject.js';
+import type { EscalationNeed } from '../../outbox/kinds/escalation.js';
+import type { OutboxPayload } from '../../outbox/kinds/index.js';
 
 /** A stored escalation step. */
 export interface EscalationRow {
@@ -30,7 +32,7 @@ export function escalationMail(
   e: EscalationRow,
   deadline: { due_at: string },
   now: Date,
-): { subject: string; payload: string } {
+): { subject: string; payload: OutboxPayload } {
   const late = now.getTime() >= Date.parse(deadline.due_at);
   const what =
     e.deadline === 'outside-expertise'
@@ -39,7 +41,7 @@ export function escalationMail(
   return {
     // Never the report's subject: escalations carry ids, stages and deadlines only.
     subject: sanitizeSubject(`[${e.case_id}] Escalation: ${what}`),
-    payload: JSON.stringify({
+    payload: {
       template: e.deadline === 'outside-expertise' ? 'outside-expertise' : 'escalation',
       messageRowId: 0,
       autoSubmitted: 'auto-generated',
@@ -49,7 +51,7 @@ export function escalationMail(
       dueAt: deadline.due_at,
       step: e.step,
       recipientRole: e.recipient,
-      need: JSON.parse(e.reason) as unknown,
-    }),
+      need: JSON.parse(e.reason) as EscalationNeed,
+    },
   };
 }

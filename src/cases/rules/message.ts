@@ -1,3 +1,4 @@
+import type { CaseFlag } from '../../core/flags.js';
 import type { Calendar } from '../../calendar/calendar.js';
 import type { Classification } from '../../classify/classify.js';
 import type { Config } from '../../config/schema.js';
@@ -121,13 +122,13 @@ function pinKeys(
   return pins;
 }
 
-const withKeyChanged = (flags: readonly string[]): string[] =>
+const withKeyChanged = (flags: readonly CaseFlag[]): CaseFlag[] =>
   flags.includes('key-changed') ? [...flags] : [...flags, 'key-changed'];
 
 /** What a follow-up's rules read. */
 export interface FollowUpFacts {
   caseRow: CaseRow;
-  caseFlags: string[];
+  caseFlags: CaseFlag[];
   storedKeys: StoredKey[];
   /** Our outbox row this mail answers, when it proves the sender's mailbox for the first time. */
   answeredOutbox: number | null;

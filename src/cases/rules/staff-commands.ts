@@ -1,8 +1,10 @@
+import type { CaseFlag } from '../../core/flags.js';
 import type { Calendar } from '../../calendar/calendar.js';
 import { planCommands, type CaseState, type CommandPlan } from '../../commands/plan.js';
 import type { StaffMailInput } from '../../commands/prepare.js';
 import type { Config, StatusEvent } from '../../config/schema.js';
-import type { Actor, CaseSnapshot } from '../command-store.js';
+import type { CaseSnapshot } from '../../outbox/kinds/snapshot.js';
+import type { Actor } from '../command-store.js';
 import type { AckStatus } from './first-contact.js';
 import { replySubject, sanitizeSubject } from '../subject.js';
 import { toState, type CaseRow } from './case-row.js';
@@ -14,7 +16,7 @@ import { planDeadlineSync, PAUSE_EVENTS, type DeadlineRow, type PauseEvent } fro
 /** What the staff rules read about the case the commands go to. */
 export interface StaffCaseFacts {
   row: CaseRow;
-  flags: string[];
+  flags: CaseFlag[];
   acknowledgment: AckStatus['state'];
   /** Which of the case ids the commands name (/duplicate, /link) exist. */
   existingCases: ReadonlySet<string>;

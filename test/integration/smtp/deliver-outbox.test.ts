@@ -15,7 +15,7 @@ import { createSmtpTransport } from '../../../src/outbox/smtp-transport.js';
 import { loadTemplates } from '../../../src/outbox/templates.js';
 import { loadTeamKeys, type TeamKey } from '../../../src/pgp/keyring.js';
 import { createSealer } from '../../../src/pgp/sealer.js';
-import { deliverOutbox, TransientSendError, type DeliverDeps } from '../../../workers/deliver-outbox.js';
+import { deliverOutbox, TransientSendError, type DeliverDeps } from '../../../src/outbox/deliver.js';
 import { ReportCache } from '../../../src/outbox/report-view.js';
 import { buildDecoded } from '../../support/builders.js';
 import { migratedDb } from '../../support/db.js';

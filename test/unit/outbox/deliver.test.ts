@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isPermanent } from '../../../workers/deliver-outbox.js';
+import { isPermanent } from '../../../src/outbox/deliver.js';
 
 describe('isPermanent()', () => {
   it.each([

@@ -1,0 +1,109 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Db } from '../../src/cases/db.js';
+import { dueEscalations, fireEscalation } from '../../src/cases/deadline-store.js';
+import { loadOutbox, markFailed, type OutboxRow } from '../../src/cases/outbox-store.js';
+import { loadTeamKeys } from '../../src/pgp/keyring.js';
+import { createSealer } from '../../src/pgp/sealer.js';
+import type { DeliverDeps } from '../../src/outbox/deliver.js';
+import { ReportCache } from '../../src/outbox/report-view.js';
+import { createSmtpTransport } from '../../src/outbox/smtp-transport.js';
+import { loadTemplates } from '../../src/outbox/templates.js';
+import { createLogger } from '../../src/core/log.js';
+import { buildDecoded } from './builders.js';
+import { migratedDb } from './db.js';
+import { ingestHarness } from './ingest.js';
+import { REPO } from './stack.js';
+
+const harness = ingestHarness();
+const { clock, config, ingest } = harness;
+
+/** A staff mail signed by the member's configured key (or unsigned), as the intake decodes it. */
+function staffMail(local: string, subject: string, n: number, signed = true) {
+  const fpr = config.staff.find((s) => s.address === `${local}@psirt.test`)!.fingerprint!;
+  return buildDecoded({
+    messageId: `render-staff-${n}@psirt.test`,
+    from: { address: `${local}@psirt.test`, name: local },
+    subject,
+    text: 'Thanks, we reproduced it.\n',
+    signature: signed
+      ? {
+          state: 'valid',
+          fingerprint: fpr,
+          keyId: fpr.slice(-16),
+          createdAt: clock.now().toISOString(),
+          digest: `${n}`.padStart(64, '0'),
+          format: 'pgp-mime',
+        }
+      : { state: 'none' },
+    protectedHeaders: signed
+      ? { subject, messageId: `render-staff-${n}@psirt.test`, encrypted: false, signed: true }
+      : null,
+  });
+}
+
+/**
+ * A database holding an outbox row of every mail kind (and both acknowledgment and both
+ * staff-notification variants), written by the real writers in src/cases.
+ */
+export function outboxOfEveryKind(): { db: Db; rows: OutboxRow[] } {
+  const db = migratedDb(clock);
+  const report = ingest(db, buildDecoded({ messageId: 'render-report@reporter.test' }));
+  const caseId = report.result.caseId!;
+  ingest(
+    db,
+    buildDecoded({
+      messageId: 'render-unreadable@reporter.test',
+      from: { address: 'reporter2@psirt.test', name: null },
+    }),
+    ['corrupt'],
+  );
+  const ack = db.prepare("SELECT message_id FROM outbox WHERE kind = 'acknowledgment' ORDER BY id").get() as {
+    message_id: string;
+  };
+  ingest(
+    db,
+    buildDecoded({
+      messageId: 'render-follow-up@reporter.test',
+      inReplyTo: ack.message_id,
+      references: [ack.message_id],
+      subject: `Re: [${caseId}] XSS in the login form`,
+    }),
+  );
+  ingest(
+    db,
+    staffMail('alice', `Re: [${caseId}] report /assign bob /severity high /triage /tag firmware /reply`, 1),
+  );
+  ingest(db, staffMail('carol', `Re: [${caseId}] report /verified`, 2, false));
+  ingest(db, staffMail('alice', 'Commands /help', 3));
+  const first = loadOutbox(db, Number(report.result.outboxIds[0]))!;
+  markFailed(db, clock, first, '550 5.1.1 no such user', {
+    recipients: ['security@psirt.test'],
+    domain: 'psirt.test',
+  });
+  clock.set('2026-12-20T12:00:00Z');
+  for (const id of dueEscalations(db, clock.now())) fireEscalation(db, clock, config, id);
+  const ids = db.prepare('SELECT id FROM outbox ORDER BY id').all() as { id: number }[];
+  return { db, rows: ids.map((r) => loadOutbox(db, r.id)!) };
+}
+
+/** The mailer's dependencies on the test profile, without SMTP (rendering only). */
+export async function renderDeps(db: Db): Promise<DeliverDeps> {
+  const teamKeys = await loadTeamKeys(config.pgp, clock);
+  return {
+    config,
+    db,
+    clock,
+    log: createLogger('silent'),
+    templates: loadTemplates(join(REPO, 'config', 'templates')),
+    sealer: createSealer(teamKeys[0]!),
+    // Never connects: rendering sends nothing.
+    transport: createSmtpTransport(config.smtp),
+    teamKeys,
+    staffKeys: new Map([
+      ['alice@psirt.test', readFileSync(join(REPO, 'test/fixtures/keys/alice.pub.asc'), 'utf8')],
+    ]),
+    calendar: harness.calendar,
+    reports: new ReportCache(),
+  };
+}
