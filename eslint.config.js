@@ -9,24 +9,24 @@ import prettier from 'eslint-config-prettier';
  * imports workers/ or test/. Values flow only through the composition roots (src/*.ts, workers/).
  */
 const OWNERS = {
-  imapflow: ['src/intake'],
-  mailparser: ['src/decode'],
+  imapflow: ['src/1-intake'],
+  mailparser: ['src/2-decode'],
   openpgp: ['src/pgp'],
-  nodemailer: ['src/outbox'],
-  // Not src/cases/rules: the pure case core (see caseRulesRule).
-  'better-sqlite3': ['src/cases'],
+  nodemailer: ['src/8-outbox'],
+  // Not src/7-cases/rules: the pure case core (see caseRulesRule).
+  'better-sqlite3': ['src/7-cases'],
   bullmq: ['src/jobs', 'workers'],
   ioredis: ['src/jobs'],
   pino: ['src/core'],
-  // src/outbox: the schemas that validate each mail kind's stored payload when it is read.
-  zod: ['src/config', 'src/outbox'],
+  // src/8-outbox: the schemas that validate each mail kind's stored payload when it is read.
+  zod: ['src/config', 'src/8-outbox'],
   'smol-toml': ['src/config'],
   'date-holidays': ['src/config', 'src/calendar'],
   luxon: ['src/calendar'],
-  handlebars: ['src/outbox'],
-  'ae-cvss-calculator': ['src/commands'],
-  mailauth: ['src/authenticate'],
-  'email-reply-parser': ['src/commands'],
+  handlebars: ['src/8-outbox'],
+  'ae-cvss-calculator': ['src/6-commands'],
+  mailauth: ['src/5-authenticate'],
+  'email-reply-parser': ['src/6-commands'],
 };
 
 /**
@@ -35,22 +35,23 @@ const OWNERS = {
  */
 const COMPOSITION = ['roles', 'cli'];
 
-const STAGES = [
-  'core',
-  'config',
-  'pgp',
-  'intake',
-  'decode',
-  'unwrap',
-  'classify',
-  'cases',
-  'outbox',
-  'jobs',
-  'calendar',
-  'authenticate',
-  'commands',
-  'policy',
-];
+/**
+ * The pipeline stages, numbered in flow order in the tree (src/1-intake … src/8-outbox), and the
+ * shared folders beside them. Rules below name stages by their short name; `dir()` gives the folder.
+ */
+const DIR = {
+  intake: '1-intake',
+  decode: '2-decode',
+  unwrap: '3-unwrap',
+  classify: '4-classify',
+  authenticate: '5-authenticate',
+  commands: '6-commands',
+  cases: '7-cases',
+  outbox: '8-outbox',
+};
+const dir = (stage) => DIR[stage] ?? stage;
+
+const STAGES = [...Object.keys(DIR), 'core', 'config', 'pgp', 'calendar', 'policy', 'jobs'];
 
 /** For each folder: the sibling stages it may import values from, and those it may import types from. */
 const ALLOWED = {
@@ -75,14 +76,14 @@ const ALLOWED = {
     values: ['core', 'classify', 'policy', 'authenticate'],
     types: ['config', 'decode', 'calendar'],
   },
-  // cases imports the outbox payload types (src/outbox/kinds) it writes: the writer and the mailer
+  // cases imports the outbox payload types (src/8-outbox/kinds) it writes: the writer and the mailer
   // share one type per mail kind (#11). Types only: no value flows back up.
   cases: {
     values: ['core', 'commands', 'policy'],
     types: ['config', 'classify', 'decode', 'calendar', 'authenticate', 'outbox'],
   },
   // outbox holds the mailer (deliver.ts, moved from workers/ in #11): it claims and marks outbox
-  // rows and reads cases through src/cases (the owner of every SQL statement), decodes stored
+  // rows and reads cases through src/7-cases (the owner of every SQL statement), decodes stored
   // reports again (no plaintext at rest), and its kind modules render command help (commands),
   // expert lists (policy) and held-acknowledgment notes (cases/first-contact). Nothing imports
   // outbox values except the composition roots, so no cycle.
@@ -103,68 +104,68 @@ function libraryPatterns(folder) {
 }
 
 /**
- * The import rules of one stage, for its files `depth` folders below src/ (1: src/outbox/x.ts,
- * 2: a subfolder such as src/outbox/kinds/x.ts), since the patterns are relative paths.
+ * The import rules of one stage, for its files `depth` folders below src/ (1: src/8-outbox/x.ts,
+ * 2: a subfolder such as src/8-outbox/kinds/x.ts), since the patterns are relative paths.
  */
 function stageRule(stage, depth) {
   const { values, types } = ALLOWED[stage];
   const up = '../'.repeat(depth);
   const patterns = [
-    ...libraryPatterns(`src/${stage}`),
+    ...libraryPatterns(`src/${dir(stage)}`),
     { group: ['**/workers/**', '**/test/**'], message: 'src/ never imports workers/ or test/' },
-    { group: [`${up}*.js`], message: `src/${stage} may not import the composition roots (src/*.ts)` },
+    { group: [`${up}*.js`], message: `src/${dir(stage)} may not import the composition roots (src/*.ts)` },
   ];
   for (const root of COMPOSITION) {
     patterns.push({
-      group: [`../${root}/*`],
-      message: `src/${stage} may not import src/${root} (composition code)`,
+      group: [`${up}${root}/*`],
+      message: `src/${dir(stage)} may not import src/${root} (composition code)`,
     });
   }
   for (const other of STAGES) {
     if (other === stage || values.includes(other)) continue;
     patterns.push({
-      group: [`${up}${other}/*`],
+      group: [`${up}${dir(other)}/*`],
       message: types.includes(other)
-        ? `src/${stage} may import only types from src/${other} (use import type)`
-        : `src/${stage} may not import src/${other}`,
+        ? `src/${dir(stage)} may import only types from src/${dir(other)} (use import type)`
+        : `src/${dir(stage)} may not import src/${dir(other)}`,
       ...(types.includes(other) ? { allowTypeImports: true } : {}),
     });
   }
   return {
-    files: [depth === 1 ? `src/${stage}/*.ts` : `src/${stage}/*/**/*.ts`],
+    files: [depth === 1 ? `src/${dir(stage)}/*.ts` : `src/${dir(stage)}/*/**/*.ts`],
     rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns }] },
   };
 }
 
 /**
- * src/cases/rules: the pure case core (what a mail does to a case, as a change). No SQLite and no
+ * src/7-cases/rules: the pure case core (what a mail does to a case, as a change). No SQLite and no
  * store values — only their types; the pure helpers beside the stores (subject, addresses) may
- * be used. Same stage rule as src/cases otherwise.
+ * be used. Same stage rule as src/7-cases otherwise.
  */
 function caseRulesRule() {
   const { values, types } = ALLOWED.cases;
   const patterns = [
-    ...libraryPatterns('src/cases/rules'),
+    ...libraryPatterns('src/7-cases/rules'),
     { group: ['**/workers/**', '**/test/**'], message: 'src/ never imports workers/ or test/' },
-    { group: ['../../*.js'], message: 'src/cases/rules may not import the composition roots (src/*.ts)' },
+    { group: ['../../*.js'], message: 'src/7-cases/rules may not import the composition roots (src/*.ts)' },
     {
       group: ['../*.js', '!../subject.js', '!../addresses.js'],
-      message: 'src/cases/rules is pure: only types from the stores (use import type)',
+      message: 'src/7-cases/rules is pure: only types from the stores (use import type)',
       allowTypeImports: true,
     },
   ];
   for (const other of STAGES) {
     if (other === 'cases' || values.includes(other)) continue;
     patterns.push({
-      group: [`../../${other}/*`],
+      group: [`../../${dir(other)}/*`],
       message: types.includes(other)
-        ? `src/cases/rules may import only types from src/${other} (use import type)`
-        : `src/cases/rules may not import src/${other}`,
+        ? `src/7-cases/rules may import only types from src/${dir(other)} (use import type)`
+        : `src/7-cases/rules may not import src/${dir(other)}`,
       ...(types.includes(other) ? { allowTypeImports: true } : {}),
     });
   }
   return {
-    files: ['src/cases/rules/**/*.ts'],
+    files: ['src/7-cases/rules/**/*.ts'],
     rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns }] },
   };
 }

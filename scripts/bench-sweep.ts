@@ -6,8 +6,8 @@
 import { rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createCalendar } from '../src/calendar/calendar.js';
-import { dueEscalations, fireEscalation } from '../src/cases/deadline-store.js';
-import { listCases, listDeadlines } from '../src/cases/queries.js';
+import { dueEscalations, fireEscalation } from '../src/7-cases/deadline-store.js';
+import { listCases, listDeadlines } from '../src/7-cases/queries.js';
 import { loadConfig } from '../src/config/load.js';
 import { systemClock } from '../src/core/clock.js';
 import { policyOf } from '../src/policy/deadlines.js';

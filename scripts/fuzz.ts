@@ -17,14 +17,14 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { replySubject } from '../src/cases/subject.js';
+import { replySubject } from '../src/7-cases/subject.js';
 import { prng } from './bench-corpus.js';
-import { classify, type ClassifyContext, type ThreadIndex } from '../src/classify/classify.js';
+import { classify, type ClassifyContext, type ThreadIndex } from '../src/4-classify/classify.js';
 import { fixedClock } from '../src/core/clock.js';
 import { PsirtError } from '../src/core/errors.js';
 import { scanRawHeaders } from '../src/core/raw-headers.js';
-import { decodeOptions, type DecodeDeps } from '../src/unwrap/options.js';
-import { decodeMessage } from '../src/unwrap/unwrap.js';
+import { decodeOptions, type DecodeDeps } from '../src/3-unwrap/options.js';
+import { decodeMessage } from '../src/3-unwrap/unwrap.js';
 import { KEYS_DIR, NOW, publicKey, teamKey } from '../test/support/mail-fixtures.js';
 import { REPO } from '../test/support/stack.js';
 

@@ -1,14 +1,14 @@
 import { open } from 'node:fs/promises';
 import type { Calendar } from './calendar/calendar.js';
-import { verifyDkim, type DnsResolver } from './authenticate/dkim.js';
-import { classify, type Classification, type ClassifyContext } from './classify/classify.js';
-import { prepareStaffMail, type StaffMailInput } from './commands/prepare.js';
-import { subjectTags, threadIds } from './classify/thread.js';
+import { verifyDkim, type DnsResolver } from './5-authenticate/dkim.js';
+import { classify, type Classification, type ClassifyContext } from './4-classify/classify.js';
+import { prepareStaffMail, type StaffMailInput } from './6-commands/prepare.js';
+import { subjectTags, threadIds } from './4-classify/thread.js';
 import type { Config } from './config/schema.js';
-import { applyMessage } from './cases/apply.js';
-import { loadThreadIndex, pinnedKey } from './cases/case-store.js';
+import { applyMessage } from './7-cases/apply.js';
+import { loadThreadIndex, pinnedKey } from './7-cases/case-store.js';
 import type { CaseFlag } from './core/flags.js';
-import type { Db } from './cases/db.js';
+import type { Db } from './7-cases/db.js';
 import {
   beginAttempt,
   getCheckpoint,
@@ -19,18 +19,18 @@ import {
   recordAttemptError,
   storeRaw,
   unfiledMessages,
-} from './cases/intake-store.js';
+} from './7-cases/intake-store.js';
 import type { CaseIdFormat } from './core/case-id.js';
 import type { Clock } from './core/clock.js';
 import { describeError, PsirtError } from './core/errors.js';
 import type { Logger } from './core/log.js';
 import { scanRawHeaders, type RawHeaderScan } from './core/raw-headers.js';
-import { decodeOptions } from './unwrap/options.js';
-import { decodeMessage } from './unwrap/unwrap.js';
-import type { DecodedMessage } from './decode/types.js';
-import type { FetchedRaw, FileTo, IntakeHandlers } from './intake/imap-poller.js';
+import { decodeOptions } from './3-unwrap/options.js';
+import { decodeMessage } from './3-unwrap/unwrap.js';
+import type { DecodedMessage } from './2-decode/types.js';
+import type { FetchedRaw, FileTo, IntakeHandlers } from './1-intake/imap-poller.js';
 import type { MailerQueue } from './jobs/queues.js';
-import { reportView, type ReportCache } from './outbox/report-view.js';
+import { reportView, type ReportCache } from './8-outbox/report-view.js';
 import type { TeamKey } from './pgp/keyring.js';
 import { staffByAddress } from './core/staff.js';
 

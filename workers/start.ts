@@ -1,7 +1,7 @@
 import type { Config } from '../src/config/schema.js';
-import { openDatabase } from '../src/cases/db.js';
-import { removeHeartbeat, writeHeartbeat } from '../src/cases/health.js';
-import { migrate, readMigrations } from '../src/cases/migrate.js';
+import { openDatabase } from '../src/7-cases/db.js';
+import { removeHeartbeat, writeHeartbeat } from '../src/7-cases/health.js';
+import { migrate, readMigrations } from '../src/7-cases/migrate.js';
 import type { Clock } from '../src/core/clock.js';
 import type { Logger } from '../src/core/log.js';
 import { readFile } from 'node:fs/promises';
@@ -9,7 +9,7 @@ import { createCalendar } from '../src/calendar/calendar.js';
 import { parseCaseIdFormat } from '../src/core/case-id.js';
 import { loadTeamKeys, type TeamKey } from '../src/pgp/keyring.js';
 import { readStaffKey } from '../src/pgp/sealer.js';
-import { ReportCache } from '../src/outbox/report-view.js';
+import { ReportCache } from '../src/8-outbox/report-view.js';
 import { migrationsDir } from '../src/cli/doctor.js';
 import { ROLE_STARTERS, type Role } from '../src/roles/roles.js';
 

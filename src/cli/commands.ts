@@ -1,7 +1,7 @@
 import { createCalendar } from '../calendar/calendar.js';
-import { openDatabase, openExisting, type Db } from '../cases/db.js';
-import { migrate, migrationStatus, readMigrations } from '../cases/migrate.js';
-import { countCases, countDeadlines, listCases, listDeadlines, showCase } from '../cases/queries.js';
+import { openDatabase, openExisting, type Db } from '../7-cases/db.js';
+import { migrate, migrationStatus, readMigrations } from '../7-cases/migrate.js';
+import { countCases, countDeadlines, listCases, listDeadlines, showCase } from '../7-cases/queries.js';
 import { printableConfig } from '../config/print.js';
 import type { Config } from '../config/schema.js';
 import { systemClock } from '../core/clock.js';

@@ -1,7 +1,7 @@
 import { ConfigError, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import { openExisting, type Db } from '../cases/db.js';
-import { migrationStatus, readMigrations } from '../cases/migrate.js';
+import { openExisting, type Db } from '../7-cases/db.js';
+import { migrationStatus, readMigrations } from '../7-cases/migrate.js';
 import { describeError } from '../core/errors.js';
 import { migrationsDir } from './doctor.js';
 

@@ -1,14 +1,14 @@
 import { join } from 'node:path';
 import type { Config } from '../config/schema.js';
-import { checkDatabase, checkHeartbeats } from '../cases/health.js';
-import { readMigrations } from '../cases/migrate.js';
+import { checkDatabase, checkHeartbeats } from '../7-cases/health.js';
+import { readMigrations } from '../7-cases/migrate.js';
 import { fail, pass, type CheckResult } from '../core/check.js';
 import type { Clock } from '../core/clock.js';
 import { packageRoot } from '../core/paths.js';
 import { checkTeamKeys } from '../pgp/keyring.js';
-import { checkImap } from '../intake/imap-client.js';
+import { checkImap } from '../1-intake/imap-client.js';
 import { checkRedis } from '../jobs/redis.js';
-import { checkSmtp } from '../outbox/smtp-transport.js';
+import { checkSmtp } from '../8-outbox/smtp-transport.js';
 
 export interface DoctorOptions {
   /** Only what a container HEALTHCHECK needs: the database and the running roles' heartbeats. */

@@ -1,8 +1,8 @@
 import type { Calendar } from '../calendar/calendar.js';
-import { describeAckHeld, type AckStatus } from '../cases/first-contact.js';
-import type { CaseDetail, CaseListRow, DeadlineRow } from '../cases/queries.js';
+import { describeAckHeld, type AckStatus } from '../7-cases/first-contact.js';
+import type { CaseDetail, CaseListRow, DeadlineRow } from '../7-cases/queries.js';
 import type { Config } from '../config/schema.js';
-import { rolesFor } from '../commands/raci.js';
+import { rolesFor } from '../6-commands/raci.js';
 
 /** Terminal rendering of `psirt cases list|show`. */
 

@@ -3,7 +3,7 @@ import type { TeamKey } from './keyring.js';
 import { detachedSign, micalgOf, signAndEncrypt } from './sign-and-encrypt.js';
 
 /**
- * Signing and encryption of outgoing mail with the team key (injected into src/outbox as its
+ * Signing and encryption of outgoing mail with the team key (injected into src/8-outbox as its
  * `Sealer`). Output is what GnuPG 2.2 reads: SEIPD v1, no AEAD (libraries.md §3.5).
  */
 export interface TeamSealer {

@@ -1,4 +1,4 @@
-import { dueEscalations, fireEscalation, rederiveOpenCases } from '../cases/deadline-store.js';
+import { dueEscalations, fireEscalation, rederiveOpenCases } from '../7-cases/deadline-store.js';
 import { describeError } from '../core/errors.js';
 import { createMailerQueue, QUEUES } from '../jobs/queues.js';
 import { createSweepScheduler, startWorker } from '../jobs/worker.js';

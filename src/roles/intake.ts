@@ -1,5 +1,5 @@
 import { dirname, join } from 'node:path';
-import { startImapIntake } from '../intake/imap-poller.js';
+import { startImapIntake } from '../1-intake/imap-poller.js';
 import { createMailerQueue } from '../jobs/queues.js';
 import { createPipeline } from '../pipeline.js';
 import type { RoleDeps, RunningRole } from './role.js';

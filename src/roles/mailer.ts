@@ -1,13 +1,13 @@
 import { join } from 'node:path';
-import { unsentOutboxIds } from '../cases/outbox-store.js';
+import { unsentOutboxIds } from '../7-cases/outbox-store.js';
 import { describeError } from '../core/errors.js';
 import { packageRoot } from '../core/paths.js';
 import { createMailerQueue, QUEUES, type MailerJob } from '../jobs/queues.js';
 import { startWorker } from '../jobs/worker.js';
-import { createSmtpTransport } from '../outbox/smtp-transport.js';
-import { loadTemplates } from '../outbox/templates.js';
+import { createSmtpTransport } from '../8-outbox/smtp-transport.js';
+import { loadTemplates } from '../8-outbox/templates.js';
 import { createSealer } from '../pgp/sealer.js';
-import { deliverOutbox, staleClaimMs } from '../outbox/deliver.js';
+import { deliverOutbox, staleClaimMs } from '../8-outbox/deliver.js';
 import { repeat, type RoleDeps, type RunningRole } from './role.js';
 
 /**

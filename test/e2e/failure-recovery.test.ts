@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import nodemailer from 'nodemailer';
 import { describe, expect, inject, it } from 'vitest';
-import { openDatabase } from '../../src/cases/db.js';
+import { openDatabase } from '../../src/7-cases/db.js';
 import { tempDbPath } from '../support/db.js';
 import { eventually } from '../support/eventually.js';
 import { openMailbox } from '../support/mailbox.js';

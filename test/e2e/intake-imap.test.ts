@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { describe, expect, inject, it } from 'vitest';
-import { openDatabase } from '../../src/cases/db.js';
+import { openDatabase } from '../../src/7-cases/db.js';
 import { eventually } from '../support/eventually.js';
 import { openMailbox } from '../support/mailbox.js';
 import { deliver, drainSecurityInbox, fixture, inSecurityFolder, startService } from '../support/service.js';

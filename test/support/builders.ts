@@ -1,4 +1,4 @@
-import type { DecodedMessage } from '../../src/decode/types.js';
+import type { DecodedMessage } from '../../src/2-decode/types.js';
 
 type DeepPartialHeaders = Partial<DecodedMessage['headers']>;
 

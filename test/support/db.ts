@@ -1,8 +1,8 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openDatabase, type Db } from '../../src/cases/db.js';
-import { migrate, readMigrations } from '../../src/cases/migrate.js';
+import { openDatabase, type Db } from '../../src/7-cases/db.js';
+import { migrate, readMigrations } from '../../src/7-cases/migrate.js';
 import { fixedClock } from '../../src/core/clock.js';
 import { REPO } from './stack.js';
 

@@ -1,18 +1,18 @@
 import { createHash } from 'node:crypto';
 import { createCalendar } from '../../src/calendar/calendar.js';
-import { applyMessage } from '../../src/cases/apply.js';
-import { loadThreadIndex, type ApplyInput } from '../../src/cases/case-store.js';
+import { applyMessage } from '../../src/7-cases/apply.js';
+import { loadThreadIndex, type ApplyInput } from '../../src/7-cases/case-store.js';
 import type { CaseFlag } from '../../src/core/flags.js';
-import type { Db } from '../../src/cases/db.js';
-import { storeRaw } from '../../src/cases/intake-store.js';
-import { classify } from '../../src/classify/classify.js';
-import { subjectTags, threadIds } from '../../src/classify/thread.js';
-import { prepareStaffMail } from '../../src/commands/prepare.js';
+import type { Db } from '../../src/7-cases/db.js';
+import { storeRaw } from '../../src/7-cases/intake-store.js';
+import { classify } from '../../src/4-classify/classify.js';
+import { subjectTags, threadIds } from '../../src/4-classify/thread.js';
+import { prepareStaffMail } from '../../src/6-commands/prepare.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { parseCaseIdFormat } from '../../src/core/case-id.js';
 import type { Clock } from '../../src/core/clock.js';
-import type { DecodedMessage } from '../../src/decode/types.js';
+import type { DecodedMessage } from '../../src/2-decode/types.js';
 
 /** A clock the test moves forward. */
 export interface SettableClock extends Clock {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { fixedClock } from '../../src/core/clock.js';
-import { decodeOptions, type DecodeDeps } from '../../src/unwrap/options.js';
+import { decodeOptions, type DecodeDeps } from '../../src/3-unwrap/options.js';
 import { loadTeamKeys, type TeamKey } from '../../src/pgp/keyring.js';
 
 /**

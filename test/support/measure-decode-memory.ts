@@ -16,7 +16,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { simpleParser } from 'mailparser';
-import { decodeMessage } from '../../src/unwrap/unwrap.js';
+import { decodeMessage } from '../../src/3-unwrap/unwrap.js';
 import { decodeDeps } from './mail-fixtures.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;

@@ -1,14 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Db } from '../../src/cases/db.js';
-import { dueEscalations, fireEscalation } from '../../src/cases/deadline-store.js';
-import { loadOutbox, markFailed, type OutboxRow } from '../../src/cases/outbox-store.js';
+import type { Db } from '../../src/7-cases/db.js';
+import { dueEscalations, fireEscalation } from '../../src/7-cases/deadline-store.js';
+import { loadOutbox, markFailed, type OutboxRow } from '../../src/7-cases/outbox-store.js';
 import { loadTeamKeys } from '../../src/pgp/keyring.js';
 import { createSealer } from '../../src/pgp/sealer.js';
-import type { DeliverDeps } from '../../src/outbox/deliver.js';
-import { ReportCache } from '../../src/outbox/report-view.js';
-import { createSmtpTransport } from '../../src/outbox/smtp-transport.js';
-import { loadTemplates } from '../../src/outbox/templates.js';
+import type { DeliverDeps } from '../../src/8-outbox/deliver.js';
+import { ReportCache } from '../../src/8-outbox/report-view.js';
+import { createSmtpTransport } from '../../src/8-outbox/smtp-transport.js';
+import { loadTemplates } from '../../src/8-outbox/templates.js';
 import { createLogger } from '../../src/core/log.js';
 import { buildDecoded } from './builders.js';
 import { migratedDb } from './db.js';
@@ -44,7 +44,7 @@ function staffMail(local: string, subject: string, n: number, signed = true) {
 
 /**
  * A database holding an outbox row of every mail kind (and both acknowledgment and both
- * staff-notification variants), written by the real writers in src/cases.
+ * staff-notification variants), written by the real writers in src/7-cases.
  */
 export function outboxOfEveryKind(): { db: Db; rows: OutboxRow[] } {
   const db = migratedDb(clock);

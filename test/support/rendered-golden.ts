@@ -1,5 +1,5 @@
-import type { OutboxRow } from '../../src/cases/outbox-store.js';
-import type { BuiltMail } from '../../src/outbox/kinds/kind.js';
+import type { OutboxRow } from '../../src/7-cases/outbox-store.js';
+import type { BuiltMail } from '../../src/8-outbox/kinds/kind.js';
 
 /** Minted Message-IDs carry a random token: the golden shows them by their kind. */
 const MINTED = /[a-z0-9-]+\.([a-z-]+)\.[0-9a-f]{12}@psirt\.test/g;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import type { SearchObject } from 'imapflow';
 import nodemailer from 'nodemailer';
-import { openDatabase } from '../../src/cases/db.js';
+import { openDatabase } from '../../src/7-cases/db.js';
 import { spawnCli } from './cli.js';
 import { tempDbPath } from './db.js';
 import { eventually } from './eventually.js';

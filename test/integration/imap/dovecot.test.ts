@@ -1,5 +1,5 @@
 import { describe, expect, inject, it } from 'vitest';
-import { checkImap } from '../../../src/intake/imap-client.js';
+import { checkImap } from '../../../src/1-intake/imap-client.js';
 import { loadConfig } from '../../../src/config/load.js';
 import { openMailbox } from '../../support/mailbox.js';
 import { stackEnv } from '../../support/stack.js';

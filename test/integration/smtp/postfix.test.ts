@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { simpleParser } from 'mailparser';
 import nodemailer from 'nodemailer';
 import { describe, expect, inject, it } from 'vitest';
-import { checkSmtp } from '../../../src/outbox/smtp-transport.js';
+import { checkSmtp } from '../../../src/8-outbox/smtp-transport.js';
 import { loadConfig } from '../../../src/config/load.js';
 import { waitForMessage } from '../../support/mailbox.js';
 import { address, stackEnv } from '../../support/stack.js';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { applyMessage } from '../../../src/cases/apply.js';
-import type { Db } from '../../../src/cases/db.js';
-import { verifyEventChain } from '../../../src/cases/events.js';
-import type { DecodedMessage } from '../../../src/decode/types.js';
+import { applyMessage } from '../../../src/7-cases/apply.js';
+import type { Db } from '../../../src/7-cases/db.js';
+import { verifyEventChain } from '../../../src/7-cases/events.js';
+import type { DecodedMessage } from '../../../src/2-decode/types.js';
 import { buildDecoded } from '../../support/builders.js';
 import { migratedDb } from '../../support/db.js';
 import { ingestHarness } from '../../support/ingest.js';

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { openDatabase, type Db } from '../../../src/cases/db.js';
-import { dueEscalations, fireEscalation, rederiveOpenCases } from '../../../src/cases/deadline-store.js';
-import { verifyEventChain } from '../../../src/cases/events.js';
+import { openDatabase, type Db } from '../../../src/7-cases/db.js';
+import { dueEscalations, fireEscalation, rederiveOpenCases } from '../../../src/7-cases/deadline-store.js';
+import { verifyEventChain } from '../../../src/7-cases/events.js';
 import { loadConfig } from '../../../src/config/load.js';
-import type { DecodedMessage } from '../../../src/decode/types.js';
+import type { DecodedMessage } from '../../../src/2-decode/types.js';
 import { buildDecoded, buildSignedStaffMail } from '../../support/builders.js';
 import { migratedDb, tempDbPath } from '../../support/db.js';
 import { ingestHarness } from '../../support/ingest.js';

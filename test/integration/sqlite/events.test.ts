@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { appendEvent, GENESIS_HASH, verifyEventChain } from '../../../src/cases/events.js';
+import { appendEvent, GENESIS_HASH, verifyEventChain } from '../../../src/7-cases/events.js';
 import { fixedClock } from '../../../src/core/clock.js';
 import { migratedDb } from '../../support/db.js';
 

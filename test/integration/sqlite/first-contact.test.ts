@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { Db } from '../../../src/cases/db.js';
-import { verifyEventChain } from '../../../src/cases/events.js';
-import { loadOutbox, markSent } from '../../../src/cases/outbox-store.js';
-import { showCase } from '../../../src/cases/queries.js';
-import type { DecodedMessage, FoundKey, SignatureVerdict } from '../../../src/decode/types.js';
+import type { Db } from '../../../src/7-cases/db.js';
+import { verifyEventChain } from '../../../src/7-cases/events.js';
+import { loadOutbox, markSent } from '../../../src/7-cases/outbox-store.js';
+import { showCase } from '../../../src/7-cases/queries.js';
+import type { DecodedMessage, FoundKey, SignatureVerdict } from '../../../src/2-decode/types.js';
 import { buildDecoded, buildSignedStaffMail } from '../../support/builders.js';
 import { migratedDb } from '../../support/db.js';
 import { ingestHarness } from '../../support/ingest.js';

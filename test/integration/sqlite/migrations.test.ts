@@ -4,8 +4,8 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync, appendFileSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openDatabase } from '../../../src/cases/db.js';
-import { migrate, migrationStatus, readMigrations } from '../../../src/cases/migrate.js';
+import { openDatabase } from '../../../src/7-cases/db.js';
+import { migrate, migrationStatus, readMigrations } from '../../../src/7-cases/migrate.js';
 import { fixedClock } from '../../../src/core/clock.js';
 import { MIGRATIONS_DIR, tempDbPath } from '../../support/db.js';
 import { REPO } from '../../support/stack.js';
@@ -111,8 +111,8 @@ describe('migrations', () => {
   it('apply once when two processes migrate the same file at the same time', async () => {
     const path = tempDbPath();
     const script = `
-      import { openDatabase } from './src/cases/db.ts';
-      import { migrate, readMigrations } from './src/cases/migrate.ts';
+      import { openDatabase } from './src/7-cases/db.ts';
+      import { migrate, readMigrations } from './src/7-cases/migrate.ts';
       const db = openDatabase(${JSON.stringify(path)});
       const n = migrate(db, readMigrations('migrations'), { now: () => new Date() }).length;
       process.stdout.write(String(n));`;

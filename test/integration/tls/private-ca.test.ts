@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../../../src/config/load.js';
-import { checkImap } from '../../../src/intake/imap-client.js';
-import { checkSmtp } from '../../../src/outbox/smtp-transport.js';
+import { checkImap } from '../../../src/1-intake/imap-client.js';
+import { checkSmtp } from '../../../src/8-outbox/smtp-transport.js';
 import { makePrivateCa, type PrivateCa } from '../../support/private-ca.js';
 import { startTcpProxy, type TcpProxy } from '../../support/tcp-proxy.js';
 

@@ -4,7 +4,7 @@ import {
   isAligned,
   parseAuthenticationResults,
   trustedDkimFromAuthResults,
-} from '../../../src/authenticate/auth-results.js';
+} from '../../../src/5-authenticate/auth-results.js';
 
 const TRUSTED = ['mx.corp.example'];
 

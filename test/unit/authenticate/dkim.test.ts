@@ -2,7 +2,7 @@ import { createHash, generateKeyPairSync } from 'node:crypto';
 import { promises as dns } from 'node:dns';
 import { dkimSign } from 'mailauth';
 import { afterEach, beforeAll, describe, expect, expectTypeOf, it, vi } from 'vitest';
-import { verifyDkim, type DnsResolver } from '../../../src/authenticate/dkim.js';
+import { verifyDkim, type DnsResolver } from '../../../src/5-authenticate/dkim.js';
 
 const NOW = new Date('2025-06-02T09:00:00Z');
 const HOUR = 3600 * 1000;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { authenticateStaff } from '../../../src/authenticate/staff-auth.js';
+import { authenticateStaff } from '../../../src/5-authenticate/staff-auth.js';
 import { loadConfig } from '../../../src/config/load.js';
-import type { DecodedMessage } from '../../../src/decode/types.js';
+import type { DecodedMessage } from '../../../src/2-decode/types.js';
 import { buildDecoded, buildSignedStaffMail } from '../../support/builders.js';
 
 const config = loadConfig({ env: { PSIRT_ENV: 'test', PSIRT_IMAP__PASSWORD: 'x' } });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { openedState, toState } from '../../../src/cases/rules/case-row.js';
-import { pausesFrom, planDeadlineSync } from '../../../src/cases/rules/deadlines.js';
-import { threadOf } from '../../../src/cases/rules/thread.js';
+import { openedState, toState } from '../../../src/7-cases/rules/case-row.js';
+import { pausesFrom, planDeadlineSync } from '../../../src/7-cases/rules/deadlines.js';
+import { threadOf } from '../../../src/7-cases/rules/thread.js';
 import { AT, calendar, caseRow, config } from './rules-support.js';
 
 const plus = (s: number): string => new Date(Date.parse(AT) + s * 1000).toISOString();

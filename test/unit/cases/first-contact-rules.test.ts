@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { decideAcknowledgment, knownBy, mayAnswerRefusal } from '../../../src/cases/rules/first-contact.js';
-import { planKeyPins } from '../../../src/cases/rules/keys.js';
-import type { FoundKey, SignatureVerdict } from '../../../src/decode/types.js';
+import { decideAcknowledgment, knownBy, mayAnswerRefusal } from '../../../src/7-cases/rules/first-contact.js';
+import { planKeyPins } from '../../../src/7-cases/rules/keys.js';
+import type { FoundKey, SignatureVerdict } from '../../../src/2-decode/types.js';
 
 const SENDER = 'reporter1@psirt.test';
 const key = (fingerprint: string, addresses = [SENDER]): FoundKey => ({

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { FoundKey, SignatureVerdict } from '../../../src/decode/types.js';
-import { toState } from '../../../src/cases/rules/case-row.js';
-import { decideAutomated, decideFollowUp, decideNewReport } from '../../../src/cases/rules/message.js';
+import type { FoundKey, SignatureVerdict } from '../../../src/2-decode/types.js';
+import { toState } from '../../../src/7-cases/rules/case-row.js';
+import { decideAutomated, decideFollowUp, decideNewReport } from '../../../src/7-cases/rules/message.js';
 import { AT, caseRow, config, ctx, mail } from './rules-support.js';
 
 const newFacts = {

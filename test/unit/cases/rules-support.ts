@@ -1,7 +1,7 @@
 import { createCalendar } from '../../../src/calendar/calendar.js';
-import { openedState } from '../../../src/cases/rules/case-row.js';
-import type { CaseRow } from '../../../src/cases/rules/case-row.js';
-import type { MailFacts } from '../../../src/cases/rules/change.js';
+import { openedState } from '../../../src/7-cases/rules/case-row.js';
+import type { CaseRow } from '../../../src/7-cases/rules/case-row.js';
+import type { MailFacts } from '../../../src/7-cases/rules/change.js';
 import { loadConfig } from '../../../src/config/load.js';
 import { parseCaseIdFormat } from '../../../src/core/case-id.js';
 

@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { startChange } from '../../../src/cases/rules/change.js';
+import { startChange } from '../../../src/7-cases/rules/change.js';
 import {
   decideStaffMail,
   refusalOf,
   staffTarget,
   type StaffFacts,
-} from '../../../src/cases/rules/staff-mail.js';
-import type { StaffCaseFacts } from '../../../src/cases/rules/staff-commands.js';
-import { parseCommands } from '../../../src/commands/grammar.js';
-import type { StaffMailInput } from '../../../src/commands/prepare.js';
+} from '../../../src/7-cases/rules/staff-mail.js';
+import type { StaffCaseFacts } from '../../../src/7-cases/rules/staff-commands.js';
+import { parseCommands } from '../../../src/6-commands/grammar.js';
+import type { StaffMailInput } from '../../../src/6-commands/prepare.js';
 import { AT, calendar, caseIdFormat, caseRow, config, mail } from './rules-support.js';
 
 const alice = config.staff.find((s) => s.address.startsWith('alice@'))!;

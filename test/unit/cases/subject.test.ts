@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { baseSubject, replySubject, sanitizeSubject } from '../../../src/cases/subject.js';
-import { parseCommands } from '../../../src/commands/grammar.js';
+import { baseSubject, replySubject, sanitizeSubject } from '../../../src/7-cases/subject.js';
+import { parseCommands } from '../../../src/6-commands/grammar.js';
 import { parseCaseIdFormat } from '../../../src/core/case-id.js';
 
 const pattern = parseCaseIdFormat('SEC-{year}-{seq:4}').pattern;

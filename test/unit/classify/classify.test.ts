@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classify, type ClassifyContext, type ThreadIndex } from '../../../src/classify/classify.js';
+import { classify, type ClassifyContext, type ThreadIndex } from '../../../src/4-classify/classify.js';
 import { parseCaseIdFormat } from '../../../src/core/case-id.js';
 import { buildDecoded } from '../../support/builders.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { scoreCvss, severityOf } from '../../../src/commands/cvss.js';
+import { scoreCvss, severityOf } from '../../../src/6-commands/cvss.js';
 
 describe('scoreCvss()', () => {
   it('scores the issue example 9.8, critical', () => {

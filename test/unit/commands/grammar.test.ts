@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { COMMAND_HELP, parseCommands } from '../../../src/commands/grammar.js';
+import { COMMAND_HELP, parseCommands } from '../../../src/6-commands/grammar.js';
 import { REPO } from '../../support/stack.js';
 import { parseCaseIdFormat } from '../../../src/core/case-id.js';
 

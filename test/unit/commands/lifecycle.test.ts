@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { STAGES, transition, type Stage, type StageChange } from '../../../src/commands/lifecycle.js';
+import { STAGES, transition, type Stage, type StageChange } from '../../../src/6-commands/lifecycle.js';
 
 describe('transition()', () => {
   it('walks the whole lifecycle received → triage → verifying → fixing → disclosure → closed', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseCommands } from '../../../src/commands/grammar.js';
-import { helpText, planCommands, type CaseState, type PlanContext } from '../../../src/commands/plan.js';
+import { parseCommands } from '../../../src/6-commands/grammar.js';
+import { helpText, planCommands, type CaseState, type PlanContext } from '../../../src/6-commands/plan.js';
 import { loadConfig } from '../../../src/config/load.js';
 import { parseCaseIdFormat } from '../../../src/core/case-id.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { prepareStaffMail } from '../../../src/commands/prepare.js';
+import { prepareStaffMail } from '../../../src/6-commands/prepare.js';
 import { loadConfig } from '../../../src/config/load.js';
-import type { DecodedMessage } from '../../../src/decode/types.js';
+import type { DecodedMessage } from '../../../src/2-decode/types.js';
 import { buildSignedStaffMail } from '../../support/builders.js';
 
 const config = loadConfig({ env: { PSIRT_ENV: 'test', PSIRT_IMAP__PASSWORD: 'x' } });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { commandsFor, mayRun, rolesFor } from '../../../src/commands/raci.js';
+import { commandsFor, mayRun, rolesFor } from '../../../src/6-commands/raci.js';
 import { loadConfig } from '../../../src/config/load.js';
 
 const config = loadConfig({ env: { PSIRT_ENV: 'test', PSIRT_IMAP__PASSWORD: 'x' } });

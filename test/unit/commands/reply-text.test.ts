@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ownText } from '../../../src/commands/reply-text.js';
+import { ownText } from '../../../src/6-commands/reply-text.js';
 
 describe('ownText()', () => {
   it('drops the quoted report, the attribution line and the signature block', () => {

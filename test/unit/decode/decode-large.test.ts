@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import * as openpgp from 'openpgp';
 import { describe, expect, it } from 'vitest';
-import { decodeMessage } from '../../../src/unwrap/unwrap.js';
+import { decodeMessage } from '../../../src/3-unwrap/unwrap.js';
 import { decodeDeps, FINGERPRINTS, publicKey, teamKey, type KeyName } from '../../support/mail-fixtures.js';
 
 /**

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { parseAuthenticationResults } from '../../../src/authenticate/auth-results.js';
-import { baseSubject, sanitizeSubject } from '../../../src/cases/subject.js';
-import { parseCommands } from '../../../src/commands/grammar.js';
-import { findArmorBlocks } from '../../../src/unwrap/armor-blocks.js';
-import { readAutocryptKey } from '../../../src/unwrap/autocrypt.js';
-import { cleanSubject, idsIn } from '../../../src/decode/envelope.js';
+import { parseAuthenticationResults } from '../../../src/5-authenticate/auth-results.js';
+import { baseSubject, sanitizeSubject } from '../../../src/7-cases/subject.js';
+import { parseCommands } from '../../../src/6-commands/grammar.js';
+import { findArmorBlocks } from '../../../src/3-unwrap/armor-blocks.js';
+import { readAutocryptKey } from '../../../src/3-unwrap/autocrypt.js';
+import { cleanSubject, idsIn } from '../../../src/2-decode/envelope.js';
 import { readKeyBlock } from '../../../src/pgp/read-keys.js';
 import { publicKey } from '../../support/mail-fixtures.js';
 

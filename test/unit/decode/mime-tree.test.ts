@@ -5,7 +5,7 @@ import {
   readHeaderBlock,
   splitMultipart,
   toCanonicalCrlf,
-} from '../../../src/decode/mime-tree.js';
+} from '../../../src/2-decode/mime-tree.js';
 
 const parts = (body: string, boundary = 'b') =>
   splitMultipart(Buffer.from(body, 'latin1'), boundary).map(String);

@@ -6,7 +6,7 @@ import {
   PREFIX_BYTES,
   type KeepPolicy,
   type PartInfo,
-} from '../../../src/decode/parse-mime.js';
+} from '../../../src/2-decode/parse-mime.js';
 
 const MB = 1 << 20;
 const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');

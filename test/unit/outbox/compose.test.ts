@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { simpleParser } from 'mailparser';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { fixedClock } from '../../../src/core/clock.js';
-import { composeMail, type OutgoingMail, type Sealer } from '../../../src/outbox/compose.js';
+import { composeMail, type OutgoingMail, type Sealer } from '../../../src/8-outbox/compose.js';
 import { loadTeamKeys, type TeamKey } from '../../../src/pgp/keyring.js';
 import { createSealer } from '../../../src/pgp/sealer.js';
 import { KEYS, TEAM_PASSPHRASE, withGpg } from '../../support/gpg.js';

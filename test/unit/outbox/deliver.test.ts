@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isPermanent } from '../../../src/outbox/deliver.js';
+import { isPermanent } from '../../../src/8-outbox/deliver.js';
 
 describe('isPermanent()', () => {
   it.each([

@@ -5,7 +5,7 @@ import {
   flagsSchema,
   messageRowIdSchema,
   staffProtection,
-} from '../../../src/outbox/kinds/kind.js';
+} from '../../../src/8-outbox/kinds/kind.js';
 
 /**
  * A mail kind that exists only in the tests (#11): what adding a kind takes — its payload

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { NewOutboxRow } from '../../../src/cases/command-store.js';
+import type { NewOutboxRow } from '../../../src/7-cases/command-store.js';
 import {
   MAIL_KINDS,
   PayloadError,
@@ -7,8 +7,8 @@ import {
   readPayloadWith,
   type OutboxPayload,
   type Registry,
-} from '../../../src/outbox/kinds/index.js';
-import type { PayloadBase } from '../../../src/outbox/kinds/kind.js';
+} from '../../../src/8-outbox/kinds/index.js';
+import type { PayloadBase } from '../../../src/8-outbox/kinds/kind.js';
 import { embargoReminder, type EmbargoReminderPayload } from './fake-kind.js';
 
 type WithFake = OutboxPayload | EmbargoReminderPayload;
@@ -154,7 +154,7 @@ describe('mail kinds (#11)', () => {
   });
 
   describe('the writer side', () => {
-    it('types an outbox row written in src/cases with the payload the mailer reads', () => {
+    it('types an outbox row written in src/7-cases with the payload the mailer reads', () => {
       const row: NewOutboxRow = {
         caseId: 'SEC-2026-0001',
         kind: 'reporter-status',

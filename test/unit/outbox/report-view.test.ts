@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { DecodedAttachment } from '../../../src/decode/types.js';
-import { reportView } from '../../../src/outbox/report-view.js';
-import { loadTemplates } from '../../../src/outbox/templates.js';
+import type { DecodedAttachment } from '../../../src/2-decode/types.js';
+import { reportView } from '../../../src/8-outbox/report-view.js';
+import { loadTemplates } from '../../../src/8-outbox/templates.js';
 import { buildDecoded } from '../../support/builders.js';
 import { REPO } from '../../support/stack.js';
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { decodeMessage } from '../../../src/unwrap/unwrap.js';
+import { decodeMessage } from '../../../src/3-unwrap/unwrap.js';
 import {
   buildPgpMime,
   decodeDeps,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeMessage } from '../../../src/unwrap/unwrap.js';
+import { decodeMessage } from '../../../src/3-unwrap/unwrap.js';
 import { decodeDeps, FINGERPRINTS, readMail } from '../../support/mail-fixtures.js';
 
 const decode = async (name: string) => decodeMessage(readMail(name), await decodeDeps());

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeMessage } from '../../../src/unwrap/unwrap.js';
+import { decodeMessage } from '../../../src/3-unwrap/unwrap.js';
 import { buildPgpMime, decodeDeps, publicKey } from '../../support/mail-fixtures.js';
 import { staffMail } from '../../support/pgp-mail.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeMessage } from '../../../src/unwrap/unwrap.js';
+import { decodeMessage } from '../../../src/3-unwrap/unwrap.js';
 import { DAMAGED_SIGNATURE } from '../../../src/pgp/verify-signature.js';
 import { decodeDeps, FINGERPRINTS, publicKey, readMail, SIGNED_AT } from '../../support/mail-fixtures.js';
 

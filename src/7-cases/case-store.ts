@@ -1,0 +1,105 @@
+import type { Calendar } from '../calendar/calendar.js';
+import type { Classification, ThreadIndex } from '../4-classify/classify.js';
+import type { Config } from '../config/schema.js';
+import type { CaseIdFormat } from '../core/case-id.js';
+import type { Clock } from '../core/clock.js';
+import type { DecodedMessage } from '../2-decode/types.js';
+import type { Db } from './db.js';
+import type { StaffMailInput } from '../6-commands/prepare.js';
+import type { CaseFlag } from '../core/flags.js';
+
+export interface ApplyDeps {
+  db: Db;
+  clock: Clock;
+  config: Config;
+  caseIdFormat: CaseIdFormat;
+  calendar: Calendar;
+}
+
+/** What the intake knows about one stored message when it applies it. */
+export interface ApplyInput {
+  messageRowId: number;
+  /** Null when the mail could not be parsed at all. */
+  decoded: DecodedMessage | null;
+  /** Sender and subject from a raw header scan, used when `decoded` is null. */
+  fallback: { sender: string | null; messageId: string | null };
+  classification: Classification;
+  flags: CaseFlag[];
+  /** For a staff mail: its authentication and commands, worked out before the transaction. */
+  staff?: StaffMailInput;
+}
+
+export interface ApplyResult {
+  caseId: string | null;
+  outboxIds: number[];
+  /**
+   * The subset nobody waits for (staff notifications, assignment notices): queued behind the
+   * acknowledgments and answers so a burst of reports does not delay the first reply.
+   */
+  backgroundOutboxIds: number[];
+  quarantine: boolean;
+}
+
+/** Lookups for `classify()`: which case each referenced Message-ID and subject tag belongs to. */
+export function loadThreadIndex(
+  db: Db,
+  q: {
+    messageRowId: number;
+    messageId: string | null;
+    threadIds: string[];
+    tags: string[];
+    bouncedMessageId: string | null;
+  },
+): ThreadIndex {
+  const caseByMessageId = new Map<string, string>();
+  const byInbound = db.prepare(
+    'SELECT case_id FROM messages WHERE message_id = ? AND case_id IS NOT NULL LIMIT 1',
+  );
+  const byOutbound = db.prepare('SELECT case_id FROM outbox WHERE message_id = ? AND case_id IS NOT NULL');
+  for (const id of q.threadIds) {
+    const hit = (byInbound.get(id) ?? byOutbound.get(id)) as { case_id: string } | undefined;
+    if (hit) caseByMessageId.set(id, hit.case_id);
+  }
+  const participantsByCase = new Map<string, string[]>();
+  for (const tag of q.tags) {
+    const c = db.prepare('SELECT reporter_address FROM cases WHERE id = ?').get(tag) as
+      { reporter_address: string } | undefined;
+    if (!c) continue;
+    const senders = db
+      .prepare(
+        "SELECT DISTINCT sender FROM messages WHERE case_id = ? AND sender IS NOT NULL AND state = 'applied'",
+      )
+      .all(tag) as { sender: string }[];
+    participantsByCase.set(tag, [c.reporter_address, ...senders.map((s) => s.sender)]);
+  }
+  const same =
+    q.messageId === null
+      ? undefined
+      : (db
+          .prepare(
+            'SELECT id, case_id FROM messages WHERE message_id = ? AND id <> ? AND state <> ? ORDER BY id LIMIT 1',
+          )
+          .get(q.messageId, q.messageRowId, 'received') as
+          { id: number; case_id: string | null } | undefined);
+  const bounced =
+    q.bouncedMessageId === null
+      ? undefined
+      : (db.prepare('SELECT id, case_id FROM outbox WHERE message_id = ?').get(q.bouncedMessageId) as
+          { id: number; case_id: string | null } | undefined);
+  return {
+    caseByMessageId,
+    participantsByCase,
+    sameMessageId: same ? { messageRowId: same.id, caseId: same.case_id } : null,
+    bouncedOutbox: bounced ? { outboxId: bounced.id, caseId: bounced.case_id } : null,
+  };
+}
+
+/** The pinned public key of a reporter, if any (never a `changed` one). */
+export function pinnedKey(db: Db, address: string): { fingerprint: string; armored: string } | null {
+  const row = db
+    .prepare(
+      "SELECT fingerprint, armored FROM reporter_keys WHERE address = ? AND status = 'pinned' ORDER BY id LIMIT 1",
+    )
+    .get(address.toLowerCase()) as { fingerprint: string; armored: string } | undefined;
+  return row ?? null;
+}

@@ -1,0 +1,158 @@
+import type { CaseState } from '../6-commands/plan.js';
+import type { Config } from '../config/schema.js';
+import { mintMessageId } from '../core/message-id.js';
+import { mailDomain } from './addresses.js';
+import type { Db } from './db.js';
+import { writeAcknowledge, writeDeadlineSync } from './deadline-store.js';
+import { appendEvent } from './events.js';
+import type { CaseChange, PlannedOutbox } from './rules/change.js';
+import type { KeyPins } from './rules/keys.js';
+import { threadOf } from './rules/thread.js';
+
+/** Outbox kinds nobody is waiting on. */
+const BACKGROUND_KINDS: ReadonlySet<string> = new Set(['staff-notification', 'assignment']);
+
+export interface WrittenOutbox {
+  outboxIds: number[];
+  /** The subset nobody waits for (staff notifications, assignment notices). */
+  backgroundOutboxIds: number[];
+}
+
+/**
+ * Writes one mail's change inside the caller's IMMEDIATE transaction: the case, its links, keys
+ * and signature, the events in order, the deadline effect, the outbox rows in order (their
+ * Message-IDs minted here), and the message's verdict. Returns the outbox rows written.
+ */
+export function writeChange(db: Db, config: Config, change: CaseChange): WrittenOutbox {
+  const at = change.at;
+  if (change.newCase !== null) {
+    const c = change.newCase;
+    db.prepare(
+      `INSERT INTO cases (id, year, seq, reporter_address, reporter_name, subject, flags, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(c.id, c.year, c.seq, c.reporterAddress, c.reporterName, c.subject, JSON.stringify(c.flags), at, at);
+  }
+  writeCase(db, change.caseWrites, at);
+  for (const l of change.links) {
+    db.prepare(
+      'INSERT OR IGNORE INTO case_links (case_id, other_id, kind, created_at) VALUES (?, ?, ?, ?)',
+    ).run(l.caseId, l.otherId, l.kind, at);
+  }
+  if (change.signature !== null) {
+    const s = change.signature;
+    db.prepare(
+      'INSERT INTO command_signatures (digest, method, staff, message_row, used_at) VALUES (?, ?, ?, ?, ?)',
+    ).run(s.digest, s.method, s.staff, change.message.rowId, at);
+  }
+  if (change.keys !== null) writeKeys(db, change.keys.address, change.keys.pins, change.message.rowId, at);
+  if (change.bounce !== null) {
+    db.prepare('UPDATE outbox SET last_error = ? WHERE id = ?').run(
+      change.bounce.error,
+      change.bounce.outboxId,
+    );
+  }
+  // One instant for the whole change: the deadlines were derived from these events at `at`.
+  const clock = { now: () => new Date(at) };
+  for (const e of change.events) appendEvent(db, clock, e);
+  if (change.acknowledge !== null) writeAcknowledge(db, change.acknowledge, at);
+  if (change.deadlines !== null) writeDeadlineSync(db, change.deadlines);
+  const written = writeOutbox(db, config, change.outbox, at);
+  const m = change.message;
+  db.prepare(
+    'UPDATE messages SET state = ?, case_id = ?, failure = ?, sender = ?, verdict = ? WHERE id = ?',
+  ).run('applied', m.caseId, m.failure, m.sender, m.verdict, m.rowId);
+  return written;
+}
+
+function writeCase(db: Db, w: CaseChange['caseWrites'], at: string): void {
+  if (w === null) return;
+  if (w.clearWaiting === true) {
+    db.prepare('UPDATE cases SET waiting_on_reporter = 0 WHERE id = ? AND waiting_on_reporter = 1').run(w.id);
+  }
+  if (w.state !== undefined) saveState(db, w.state, at);
+  if (w.flags !== undefined)
+    db.prepare('UPDATE cases SET flags = ? WHERE id = ?').run(JSON.stringify(w.flags), w.id);
+  if (w.touch === true) db.prepare('UPDATE cases SET updated_at = ? WHERE id = ?').run(at, w.id);
+}
+
+function saveState(db: Db, s: CaseState, at: string): void {
+  db.prepare(
+    `UPDATE cases SET stage = ?, resolution = ?, severity = ?, cvss_vector = ?, cvss_score = ?, assignee = ?,
+       on_hold = ?, waiting_on_reporter = ?, tags = ?, cve = ?, fix_by = ?, disclose_on = ?, advisory_url = ?,
+       credit = ?, external = ?, closed_at = ?, reopened_at = ?, triaged_at = ?, verified_at = ?, fixed_at = ?,
+       published_at = ?, updated_at = ?
+     WHERE id = ?`,
+  ).run(
+    s.stage,
+    s.resolution,
+    s.severity,
+    s.cvssVector,
+    s.cvssScore,
+    s.assignee,
+    s.onHold ? 1 : 0,
+    s.waitingOnReporter ? 1 : 0,
+    JSON.stringify(s.tags),
+    s.cve,
+    s.fixBy,
+    s.discloseOn,
+    s.advisoryUrl,
+    s.credit,
+    JSON.stringify(s.external),
+    s.closedAt,
+    s.reopenedAt,
+    s.triagedAt,
+    s.verifiedAt,
+    s.fixedAt,
+    s.publishedAt,
+    at,
+    s.id,
+  );
+}
+
+function writeKeys(db: Db, address: string, pins: KeyPins, messageRowId: number, at: string): void {
+  for (const id of pins.seen)
+    db.prepare('UPDATE reporter_keys SET last_seen_at = ? WHERE id = ?').run(at, id);
+  for (const k of pins.inserts) {
+    db.prepare(
+      `INSERT INTO reporter_keys (address, fingerprint, armored, source, status, first_seen_at, last_seen_at, first_message_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(address, k.fingerprint, k.armored, k.source, k.status, at, at, messageRowId);
+  }
+}
+
+/**
+ * Inserts the rows in order, minting each Message-ID (invariant 3: it derives from the row). A
+ * row on the reporter's thread threads after the ones of this change before it.
+ */
+function writeOutbox(db: Db, config: Config, rows: readonly PlannedOutbox[], at: string): WrittenOutbox {
+  const out: WrittenOutbox = { outboxIds: [], backgroundOutboxIds: [] };
+  const onThread: string[] = [];
+  const insert = db.prepare(
+    `INSERT INTO outbox (case_id, kind, dedupe_key, recipients, message_id, in_reply_to, refs, subject, payload, created_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING`,
+  );
+  for (const o of rows) {
+    const thread =
+      o.reporterThread === undefined
+        ? { inReplyTo: o.inReplyTo, references: o.references }
+        : threadOf([...o.reporterThread, ...onThread]);
+    const messageId = mintMessageId(o.caseId ?? 'psirt', o.kind, mailDomain(config));
+    const info = insert.run(
+      o.caseId,
+      o.kind,
+      o.dedupeKey,
+      JSON.stringify(o.recipients),
+      messageId,
+      thread.inReplyTo,
+      thread.references.join(' '),
+      o.subject,
+      JSON.stringify(o.payload),
+      at,
+    );
+    if (info.changes === 0) continue;
+    if (o.reporterThread !== undefined) onThread.push(messageId);
+    out.outboxIds.push(Number(info.lastInsertRowid));
+    if (BACKGROUND_KINDS.has(o.kind)) out.backgroundOutboxIds.push(Number(info.lastInsertRowid));
+  }
+  return out;
+}

@@ -1,0 +1,81 @@
+import type { CaseFlag } from '../core/flags.js';
+import type { Config } from '../config/schema.js';
+import type { CaseIdFormat } from '../core/case-id.js';
+import type { DecodedMessage } from '../2-decode/types.js';
+import type { Db } from './db.js';
+import { loadCaseRow, readDeadlineFacts } from './deadline-store.js';
+import { answeredOutbox, mailboxOf, readCorrespondent } from './first-contact.js';
+import type { StoredKey } from './rules/keys.js';
+import type { FollowUpFacts, NewReportFacts } from './rules/message.js';
+
+/** What `rules/message.ts` reads from the store for a classified mail, before any write. */
+
+function storedKeys(db: Db, sender: string): StoredKey[] {
+  if (sender === '') return [];
+  return db
+    .prepare('SELECT id, fingerprint, status FROM reporter_keys WHERE address = ? ORDER BY id')
+    .all(sender) as StoredKey[];
+}
+
+function yearIn(zone: string, at: Date): number {
+  return Number(new Intl.DateTimeFormat('en', { timeZone: zone, year: 'numeric' }).format(at));
+}
+
+export function readFollowUp(
+  db: Db,
+  caseId: string,
+  sender: string,
+  d: DecodedMessage | null,
+): FollowUpFacts {
+  const caseRow = loadCaseRow(db, caseId);
+  if (caseRow === null) throw new Error(`case ${caseId} is not stored`);
+  const answered = answeredOutbox(db, sender, [
+    ...(d?.inReplyTo ? [d.inReplyTo] : []),
+    ...(d?.references ?? []),
+  ]);
+  return {
+    caseRow,
+    caseFlags: JSON.parse(caseRow.flags) as CaseFlag[],
+    storedKeys: storedKeys(db, sender),
+    answeredOutbox: answered,
+    ...(caseRow.waiting_on_reporter === 1 ? readDeadlineFacts(db, caseId) : { deadlines: [], pauses: [] }),
+  };
+}
+
+export function readNewReport(
+  db: Db,
+  q: {
+    config: Config;
+    caseIdFormat: CaseIdFormat;
+    sender: string;
+    messageRowId: number;
+    now: Date;
+    decoded: DecodedMessage | null;
+  },
+): NewReportFacts {
+  const year = q.caseIdFormat.hasYear ? yearIn(q.config.calendar.time_zone, q.now) : 0;
+  const next = db.prepare('SELECT COALESCE(MAX(seq), 0) + 1 AS seq FROM cases WHERE year = ?').get(year) as {
+    seq: number;
+  };
+  const hourAgo = new Date(q.now.getTime() - 3_600_000).toISOString();
+  // Counted per mailbox: `user+1@`, `user+2@` and `user@` share one allowance.
+  const box = mailboxOf(q.sender);
+  const recent = db
+    .prepare(
+      `SELECT count(*) AS n FROM outbox o JOIN cases c ON c.id = o.case_id
+       WHERE o.kind = 'acknowledgment' AND o.created_at > ?
+         AND (c.reporter_address = ? OR c.reporter_address LIKE ? ESCAPE '\\')`,
+    )
+    .get(hourAgo, box.mailbox, box.tagged) as { n: number };
+  return {
+    year,
+    seq: next.seq,
+    storedKeys: storedKeys(db, q.sender),
+    correspondent:
+      q.sender === ''
+        ? { provenPin: false, repliedToUs: false }
+        : readCorrespondent(db, q.sender, q.messageRowId),
+    acksLastHour: recent.n,
+    signature: q.decoded?.signature ?? null,
+  };
+}

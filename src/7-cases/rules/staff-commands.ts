@@ -1,0 +1,267 @@
+import type { CaseFlag } from '../../core/flags.js';
+import type { Calendar } from '../../calendar/calendar.js';
+import { planCommands, type CaseState, type CommandPlan } from '../../6-commands/plan.js';
+import type { StaffMailInput } from '../../6-commands/prepare.js';
+import type { Config, StatusEvent } from '../../config/schema.js';
+import type { CaseSnapshot } from '../../8-outbox/kinds/snapshot.js';
+import type { Actor } from '../command-store.js';
+import type { AckStatus } from './first-contact.js';
+import { replySubject, sanitizeSubject } from '../subject.js';
+import { toState, type CaseRow } from './case-row.js';
+import { addEvent, type CaseChange, type MailFacts } from './change.js';
+import { planDeadlineSync, PAUSE_EVENTS, type DeadlineRow, type PauseEvent } from './deadlines.js';
+
+/** What an authenticated staff mail's commands do to its case (issue #4). Pure. */
+
+/** What the staff rules read about the case the commands go to. */
+export interface StaffCaseFacts {
+  row: CaseRow;
+  flags: CaseFlag[];
+  acknowledgment: AckStatus['state'];
+  /** Which of the case ids the commands name (/duplicate, /link) exist. */
+  existingCases: ReadonlySet<string>;
+  /** The first stored message the reporter filed to the case (the report). */
+  reportRowId: number | null;
+  /** Message-IDs of the reporter's thread, oldest first. */
+  reporterThread: string[];
+  deadlines: DeadlineRow[];
+  pauses: PauseEvent[];
+  /** The case's `duplicate-of` links. */
+  duplicateLinks: { otherId: string; createdAt: string }[];
+}
+
+export interface StaffContext {
+  config: Config;
+  calendar: Calendar;
+  caseIdPattern: string;
+}
+
+/** A staff mail being decided. */
+export interface StaffMail {
+  change: CaseChange;
+  mail: MailFacts;
+  input: StaffMailInput;
+  caseId: string | null;
+  address: string;
+  commandCount: number;
+  thread: { inReplyTo: string | null; references: string[] };
+}
+
+function localDate(zone: string, at: Date): string {
+  return new Intl.DateTimeFormat('en-CA', {
+    timeZone: zone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+  }).format(at);
+}
+
+/** Plans the commands and records what they change: case, events, links, deadlines, mails. */
+export function applyCommands(
+  m: StaffMail,
+  caseId: string,
+  f: StaffCaseFacts,
+  who: Actor,
+  authLabel: string,
+  ctx: StaffContext,
+): void {
+  const { change, mail, input } = m;
+  const plan = planCommands(toState(f.row), input.parsed, {
+    now: mail.at,
+    today: localDate(ctx.config.calendar.time_zone, mail.now),
+    actor: input.member,
+    staff: ctx.config.staff,
+    raci: ctx.config.raci,
+    statusEvents: ctx.config.status_mails.events,
+    caseExists: (id) => f.existingCases.has(id),
+    ownText: input.ownText,
+    acknowledgment: f.acknowledgment,
+  });
+  change.caseWrites = { id: caseId, state: plan.final };
+  for (const e of plan.events) addEvent(change, mail, caseId, e.type, e.data, who);
+  for (const o of plan.outcomes.filter((x) => !x.applied)) {
+    addEvent(change, mail, caseId, 'command.rejected', { command: o.text, reason: o.detail }, who);
+  }
+  if (!plan.reply) addEvent(change, mail, caseId, 'case.note', { chars: input.ownText.length }, who);
+  // The acknowledge deadline the flood guard cancelled runs again, with its first due date, and
+  // is met when this mail reaches the reporter (outbox-store markSent), like any reporter mail.
+  if (plan.ack) change.acknowledge = { effect: 'reopen', caseId };
+  for (const l of plan.links) change.links.push({ caseId, otherId: l.otherId, kind: l.kind });
+  const deadlines = f.deadlines.map((d) =>
+    plan.ack && d.kind === 'acknowledge' && d.state === 'cancelled' ? { ...d, state: 'open' } : d,
+  );
+  const pauses = [
+    ...f.pauses,
+    ...plan.events
+      .filter((e) => PAUSE_EVENTS.includes(e.type))
+      .map((e) => ({ at: mail.at, type: e.type, data: e.data })),
+  ];
+  change.deadlines = planDeadlineSync(
+    { state: plan.final, createdAt: f.row.created_at, deadlines, pauses },
+    ctx.config,
+    ctx.calendar,
+    mail.at,
+  );
+  const fix = change.deadlines.after.find((d) => d.kind === 'fix' && d.state !== 'cancelled');
+  const snap = snapshotOf(plan.final, fix?.due_at ?? null, duplicateOf(f, plan, mail.at));
+  staffMails(m, caseId, f, plan, snap, authLabel, ctx);
+}
+
+/**
+ * The case's latest `duplicate-of` link once the plan's links are written (INSERT OR IGNORE), as
+ * the store's `ORDER BY created_at DESC` over its `(case_id, other_id, kind)` key returns it:
+ * links made at the same instant come in `other_id` order.
+ */
+function duplicateOf(f: StaffCaseFacts, plan: CommandPlan, at: string): string | null {
+  const links = new Map(f.duplicateLinks.map((l) => [l.otherId, l.createdAt]));
+  for (const l of plan.links)
+    if (l.kind === 'duplicate-of' && !links.has(l.otherId)) links.set(l.otherId, at);
+  let latest: { otherId: string; createdAt: string } | null = null;
+  for (const [otherId, createdAt] of [...links].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    if (latest === null || createdAt > latest.createdAt) latest = { otherId, createdAt };
+  }
+  return latest?.otherId ?? null;
+}
+
+/** What the confirmation and status mails show of a case: metadata only, never report content. */
+export function snapshotOf(s: CaseState, fixDue: string | null, duplicateLink: string | null): CaseSnapshot {
+  return {
+    stage: s.stage,
+    resolution: s.resolution,
+    severity: s.severity,
+    cvssScore: s.cvssScore,
+    cvssVector: s.cvssVector,
+    assignee: s.assignee,
+    onHold: s.onHold,
+    waitingOnReporter: s.waitingOnReporter,
+    tags: s.tags,
+    cve: s.cve,
+    fixDue,
+    discloseOn: s.discloseOn,
+    advisoryUrl: s.advisoryUrl,
+    credit: s.credit,
+    duplicateOf: s.resolution === 'duplicate' ? duplicateLink : null,
+  };
+}
+
+/** The mails of an applied staff mail: confirmation, assignment notice, reporter mails. */
+function staffMails(
+  m: StaffMail,
+  caseId: string,
+  f: StaffCaseFacts,
+  plan: CommandPlan,
+  snap: CaseSnapshot,
+  authLabel: string,
+  ctx: StaffContext,
+): void {
+  const { change, mail, input } = m;
+  const messageRowId = mail.messageRowId;
+  // The confirmation threads under the command mail; its subject drops the commands, so that
+  // replying to it does not send them again.
+  change.outbox.push({
+    caseId,
+    kind: 'command-confirmation',
+    dedupeKey: `confirm:${messageRowId}`,
+    recipients: [m.address],
+    ...m.thread,
+    subject: replySubject(caseId, f.row.subject, ctx.caseIdPattern),
+    payload: {
+      template: 'command-confirmation',
+      messageRowId,
+      autoSubmitted: 'auto-replied',
+      flags: [],
+      outcomes: plan.outcomes,
+      help: plan.help,
+      snapshot: snap,
+      authLabel,
+    },
+  });
+  if (plan.assigned !== null) {
+    change.outbox.push({
+      caseId,
+      kind: 'assignment',
+      dedupeKey: `assign:${messageRowId}:${plan.assigned}`,
+      recipients: [plan.assigned],
+      inReplyTo: null,
+      references: [],
+      subject: sanitizeSubject(`[${caseId}] Assigned to you by ${input.member.name}`),
+      payload: {
+        template: 'assignment',
+        messageRowId,
+        autoSubmitted: 'auto-generated',
+        flags: [],
+        by: input.member.name,
+        snapshot: snap,
+      },
+    });
+  }
+  if (plan.final.reporterAddress !== '') reporterMails(m, caseId, f, plan, snap, ctx);
+}
+
+/** Status mails, the held acknowledgment and the `/reply` relay, on the reporter's thread. */
+function reporterMails(
+  m: StaffMail,
+  caseId: string,
+  f: StaffCaseFacts,
+  plan: CommandPlan,
+  snap: CaseSnapshot,
+  ctx: StaffContext,
+): void {
+  const { change, mail, input } = m;
+  const messageRowId = mail.messageRowId;
+  const reporter = plan.final.reporterAddress;
+  const onThread = {
+    caseId,
+    recipients: [reporter],
+    inReplyTo: null,
+    references: [],
+    reporterThread: f.reporterThread,
+    subject: replySubject(caseId, f.row.subject, ctx.caseIdPattern),
+  };
+  for (const event of plan.statusMails) {
+    change.outbox.push({
+      ...onThread,
+      kind: 'reporter-status',
+      dedupeKey: `status:${messageRowId}:${event}`,
+      payload: {
+        messageRowId,
+        flags: [],
+        snapshot: snap,
+        template: 'reporter-status',
+        autoSubmitted: 'auto-generated',
+        statusEvent: event satisfies StatusEvent,
+      },
+    });
+  }
+  if (plan.ack) {
+    // The held acknowledgment itself: the same template, on the reporter's thread (issue #10).
+    change.outbox.push({
+      ...onThread,
+      kind: 'acknowledgment',
+      dedupeKey: `ack-command:${caseId}`,
+      payload: {
+        template: 'acknowledgment',
+        messageRowId: f.reportRowId ?? messageRowId,
+        autoSubmitted: 'auto-replied',
+        // The report's flags: unreadable mail gets only "it arrived", as automatically.
+        flags: f.flags,
+      },
+    });
+  }
+  if (plan.reply) {
+    change.outbox.push({
+      ...onThread,
+      kind: 'reporter-reply',
+      dedupeKey: `reply:${messageRowId}`,
+      payload: {
+        messageRowId,
+        flags: [],
+        snapshot: snap,
+        template: 'reporter-reply',
+        // A person wrote it: not an automatic reply (RFC 3834 §5).
+        autoSubmitted: 'no',
+        staffName: input.member.name,
+      },
+    });
+  }
+}

@@ -1,0 +1,261 @@
+import type { Calendar } from '../calendar/calendar.js';
+import { pinnedKey } from '../7-cases/case-store.js';
+import type { Db } from '../7-cases/db.js';
+import { readStoredRaw } from '../7-cases/intake-store.js';
+import {
+  caseForMail,
+  claimOutbox,
+  reportMessageRow,
+  firstNotification,
+  loadOutbox,
+  markFailed,
+  markRetry,
+  markSent,
+  type OutboxRow,
+} from '../7-cases/outbox-store.js';
+import type { Config } from '../config/schema.js';
+import { mailDomain, securityStaff } from '../7-cases/addresses.js';
+import { neutralSubject, PROTECTED_SUBJECT, withRealSubject } from '../7-cases/subject.js';
+import { parseCaseIdFormat } from '../core/case-id.js';
+import type { Clock } from '../core/clock.js';
+import { describeError, PsirtError } from '../core/errors.js';
+import { hasFlagIn, NOT_DECODED_FLAGS } from '../core/flags.js';
+import type { Logger } from '../core/log.js';
+import { decodeMessage } from '../3-unwrap/unwrap.js';
+import { decodeOptions } from '../3-unwrap/options.js';
+import { composeMail, type OutgoingMail, type Sealer } from './compose.js';
+import { readPayload, PayloadError } from './kinds/index.js';
+import type { BuiltMail, MailContext, ReadMail } from './kinds/kind.js';
+import { reportView, UNDECODED_VIEW, type ReportCache, type ReportView } from './report-view.js';
+import type { SmtpTransport } from './smtp-transport.js';
+import type { Templates } from './templates.js';
+import type { TeamKey } from '../pgp/keyring.js';
+import { ownText } from '../6-commands/reply-text.js';
+
+export interface DeliverDeps {
+  config: Config;
+  db: Db;
+  clock: Clock;
+  log: Logger;
+  templates: Templates;
+  sealer: Sealer;
+  transport: SmtpTransport;
+  teamKeys: readonly TeamKey[];
+  staffKeys: ReadonlyMap<string, string>;
+  calendar: Calendar;
+  /** Decoded reports by message row: one decode serves every staff member's notification. */
+  reports: ReportCache;
+}
+
+/** A claim older than this belongs to a crashed worker; the row is sent again (decision 0002). */
+export const staleClaimMs = (config: Config): number => config.mailer.stale_claim_seconds * 1000;
+
+/** Thrown for a failure a retry can fix (4xx, network): BullMQ retries the job with backoff. */
+export class TransientSendError extends PsirtError {
+  constructor(message: string, cause: unknown) {
+    super('smtp_transient', message, { cause, retryable: true });
+  }
+}
+
+/**
+ * Renders one row: the headers every mail shares, then its kind's rendering of the payload
+ * (`mail`, read and validated before).
+ */
+function buildMail(deps: DeliverDeps, row: OutboxRow, mail: ReadMail): Promise<BuiltMail> {
+  const { config, db } = deps;
+  const c = row.case_id === null ? null : caseForMail(db, row.case_id);
+  const team = deps.teamKeys[0];
+  if (team === undefined) throw new PsirtError('no_team_key', 'no team key is loaded');
+  const autoSubmitted = mail.payload.autoSubmitted;
+  const base: Omit<OutgoingMail, 'text'> = {
+    from: { name: config.smtp.from_name, address: config.smtp.from_address },
+    to: row.recipients,
+    // Settled by protectSubject once the protection is known.
+    subject: row.subject,
+    outerSubject: row.subject,
+    messageId: row.message_id,
+    inReplyTo: row.in_reply_to,
+    references: row.refs,
+    headers:
+      autoSubmitted === 'no' ? {} : { 'Auto-Submitted': autoSubmitted, 'X-Auto-Response-Suppress': 'All' },
+    date: deps.clock.now(),
+  };
+  // Only a staff mail may have no case (a command mail that named none): the kind decides.
+  return mail.render({ ctx: mailContext(deps, team), row, case: c, base });
+}
+
+/** What the kind modules may look up, bound to this mailer's store, decoder and keys. */
+function mailContext(deps: DeliverDeps, team: TeamKey): MailContext {
+  const { db } = deps;
+  return {
+    config: deps.config,
+    clock: deps.clock,
+    calendar: deps.calendar,
+    templates: deps.templates,
+    teamFingerprint: team.fingerprint,
+    staffKeys: deps.staffKeys,
+    pinnedKey: (address) => pinnedKey(db, address),
+    firstNotification: (caseId, recipient, beforeId) => firstNotification(db, caseId, recipient, beforeId),
+    report: (rowId, reporter, notDecoded) =>
+      deps.reports.get(rowId, () => viewReport(deps, rowId, reporter, notDecoded)),
+    staffText: (rowId) => staffText(deps, rowId),
+    hasReply: (rowId) => hasReply(db, rowId),
+    outboxRow: (id) => loadOutbox(db, id),
+  };
+}
+
+/**
+ * RFC 9788 header protection of one mail: encrypted mail shows outside only the case tag
+ * (`Re: [SEC-2026-0001] ...`) and carries the real subject inside — for a protected report the
+ * one decrypted again from the stored report, since only PROTECTED_SUBJECT is stored in clear.
+ * Signed mail keeps the row's subject, which for a protected report is already neutral.
+ */
+async function protectSubject(deps: DeliverDeps, row: OutboxRow, built: BuiltMail): Promise<BuiltMail> {
+  if (built.protection.kind !== 'encrypted')
+    return { ...built, mail: { ...built.mail, subject: row.subject, outerSubject: row.subject } };
+  const c = row.case_id === null ? null : caseForMail(deps.db, row.case_id);
+  let subject = row.subject;
+  if (c !== null && c.subject === PROTECTED_SUBJECT) {
+    const reportRow = reportMessageRow(deps.db, c.id);
+    const view =
+      reportRow === null
+        ? null
+        : await deps.reports.get(reportRow, () =>
+            viewReport(deps, reportRow, c.reporter_address, hasFlagIn(NOT_DECODED_FLAGS, c.flags)),
+          );
+    if (view?.subject != null)
+      subject = withRealSubject(
+        row.subject,
+        view.subject,
+        parseCaseIdFormat(deps.config.cases.id_format).pattern,
+      );
+  }
+  return {
+    ...built,
+    mail: { ...built.mail, subject, outerSubject: neutralSubject(row.subject, row.case_id) },
+  };
+}
+
+/** Whether the command mail of a confirmation also queued a `/reply` to the reporter. */
+function hasReply(db: Db, messageRowId: number): boolean {
+  return db.prepare('SELECT 1 FROM outbox WHERE dedupe_key = ?').get(`reply:${messageRowId}`) !== undefined;
+}
+
+/**
+ * The staff member's own text of a stored command mail, decoded again (a `/reply` is kept only as
+ * the stored mail, possibly encrypted to the team key: no plaintext at rest).
+ */
+async function staffText(deps: DeliverDeps, rowId: number): Promise<string> {
+  const raw = await readStoredRaw(deps.db, rowId, deps.config.imap.max_message_bytes);
+  if (raw === null) throw new PsirtError('reply_missing', `stored message ${rowId} is not readable`);
+  const decoded = await decodeMessage(raw, decodeOptions(deps.config, deps.teamKeys, deps.clock));
+  const text = ownText(decoded.text);
+  if (text === '') throw new PsirtError('reply_empty', `stored message ${rowId} has no text to relay`);
+  return text;
+}
+
+/** Decodes a stored report for staff (decrypting it again: no plaintext is kept at rest). */
+async function viewReport(
+  deps: DeliverDeps,
+  rowId: number,
+  reporter: string,
+  corrupt: boolean,
+): Promise<ReportView> {
+  const raw = await readStoredRaw(deps.db, rowId, deps.config.imap.max_message_bytes);
+  if (raw === null || corrupt) return UNDECODED_VIEW;
+  const pinned = pinnedKey(deps.db, reporter);
+  return reportView(
+    await decodeMessage(
+      raw,
+      decodeOptions(deps.config, deps.teamKeys, deps.clock, pinned === null ? [] : [pinned.armored]),
+    ),
+  );
+}
+
+/**
+ * True when retrying cannot help: the server answered 5xx, or nodemailer refused the envelope
+ * itself (`EENVELOPE` with no SMTP reply: no recipient left, an address it will not put in
+ * RCPT TO) — that refusal repeats identically on every retry (#10). An `EENVELOPE` that carries
+ * a server reply is judged by that reply (4xx stays transient).
+ */
+export function isPermanent(err: unknown): boolean {
+  const { responseCode, code } = (err ?? {}) as { responseCode?: unknown; code?: unknown };
+  if (typeof responseCode === 'number') return responseCode >= 500 && responseCode < 600;
+  return code === 'EENVELOPE';
+}
+
+/**
+ * Renders one stored row as it would be sent (payload read and validated, template rendered,
+ * subject protected), without sealing or sending it. Throws PayloadError for a payload that
+ * does not parse.
+ */
+export async function renderOutbox(deps: DeliverDeps, row: OutboxRow): Promise<BuiltMail> {
+  return protectSubject(deps, row, await buildMail(deps, row, readPayload(row)));
+}
+
+/**
+ * Sends one outbox row (the mailer job). Idempotent: a row that is not pending (or stale
+ * `sending`) is left alone, so a duplicate job does nothing.
+ * 1. claim the row in SQLite (committed before any SMTP traffic)
+ * 2. read the payload with its kind's schema: one that does not parse (an older version, a
+ *    missing field) → failed + staff alert, never rendered with defaults
+ * 3. render the template, seal (sign / encrypt), compose the MIME message
+ * 4. submit over SMTP; on 250 mark it sent at once
+ * 5. 5xx or a local envelope refusal → failed + staff alert; anything else → pending again and
+ *    TransientSendError (retry)
+ * Returns the ids of alert rows created (to enqueue).
+ */
+export async function deliverOutbox(deps: DeliverDeps, outboxId: number): Promise<number[]> {
+  const { db, clock } = deps;
+  const row = claimOutbox(db, clock, outboxId, staleClaimMs(deps.config));
+  if (row === null) return [];
+  const log = deps.log.child({ outboxId, caseId: row.case_id, kind: row.kind });
+  let mail: ReadMail;
+  try {
+    mail = readPayload(row);
+  } catch (err) {
+    if (!(err instanceof PayloadError)) throw err;
+    // Names the template and fields only: never a value from the payload.
+    log.error(
+      { event: 'outbox.payload-invalid', template: err.template, fields: err.fields },
+      'the stored payload does not parse',
+    );
+    return alertIds(deps, row, err.message);
+  }
+  let raw: Buffer;
+  let envelopeFrom: string;
+  try {
+    const built = await protectSubject(deps, row, await buildMail(deps, row, mail));
+    envelopeFrom = built.envelopeFrom;
+    raw = await composeMail(built.mail, built.protection, deps.sealer);
+  } catch (err) {
+    // A render/seal failure will not fix itself by retrying: fail the row and tell staff.
+    log.error({ event: 'outbox.render-failed', err: describeError(err) }, 'could not build the mail');
+    return alertIds(deps, row, `could not build the mail: ${describeError(err)}`);
+  }
+  try {
+    const info = await deps.transport.sendMail({ envelope: { from: envelopeFrom, to: row.recipients }, raw });
+    markSent(db, clock, row, info.response);
+    log.info({ event: 'outbox.sent', recipients: row.recipients.length }, 'sent');
+    return [];
+  } catch (err) {
+    if (isPermanent(err)) {
+      log.warn({ event: 'outbox.failed', err: describeError(err) }, 'refused permanently');
+      return alertIds(deps, row, describeError(err));
+    }
+    markRetry(db, row, describeError(err));
+    log.warn(
+      { event: 'outbox.deferred', err: describeError(err), attempt: row.attempts },
+      'transient failure; will retry',
+    );
+    throw new TransientSendError(describeError(err), err);
+  }
+}
+
+function alertIds(deps: DeliverDeps, row: OutboxRow, error: string): number[] {
+  const id = markFailed(deps.db, deps.clock, row, error, {
+    recipients: securityStaff(deps.config),
+    domain: mailDomain(deps.config),
+  });
+  return id === null ? [] : [id];
+}
