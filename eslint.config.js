@@ -4,9 +4,10 @@ import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
 
 /**
- * Import direction (STYLE.md §2): each I/O library is owned by one folder, stages import only
- * `core`, `config` types and the types of the stage directly upstream, and nothing in src/
- * imports workers/ or test/. Values flow only through the composition roots (src/*.ts, workers/).
+ * Import direction (STYLE.md §2): each I/O library is owned by one folder, each stage imports
+ * values and types only from the folders `ALLOWED` lists for it, and nothing in src/ imports
+ * src/roles, src/cli, workers/ or test/. Values flow only through the composition code
+ * (src/*.ts, src/roles, src/cli) and workers/.
  */
 const OWNERS = {
   imapflow: ['src/1-intake'],
@@ -154,6 +155,12 @@ function caseRulesRule() {
       allowTypeImports: true,
     },
   ];
+  for (const root of COMPOSITION) {
+    patterns.push({
+      group: [`../../${root}/*`],
+      message: `src/7-cases/rules may not import src/${root} (composition code)`,
+    });
+  }
   for (const other of STAGES) {
     if (other === 'cases' || values.includes(other)) continue;
     patterns.push({

@@ -133,12 +133,17 @@ describe('one hostile mail never stops the desk (#10)', () => {
           m.raw = Buffer.concat([Buffer.from('Received: from e2e\r\n'), m.raw]);
           await deliver(stack, m.raw);
         }
+        // One batch files the later report to Processed and then the two to Quarantine (two IMAP
+        // moves, in that order): wait until all three are filed, not only the first move.
         const filed = await eventually(
           () => {
             const r = messageRow(dbPath, later.messageId);
-            return r?.filed_to === 'processed' ? r : undefined;
+            const quarantined = [throwing, killing].every(
+              (m) => messageRow(dbPath, m.messageId)?.filed_to === 'quarantine',
+            );
+            return r?.filed_to === 'processed' && quarantined ? r : undefined;
           },
-          { timeoutMs: 200_000, intervalMs: 500, what: 'the later report processed' },
+          { timeoutMs: 200_000, intervalMs: 500, what: 'the later report processed, the two quarantined' },
         );
         expect(filed.case_id).not.toBeNull();
         for (const m of [throwing, killing]) {

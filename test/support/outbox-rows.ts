@@ -10,7 +10,7 @@ import { ReportCache } from '../../src/8-outbox/report-view.js';
 import { createSmtpTransport } from '../../src/8-outbox/smtp-transport.js';
 import { loadTemplates } from '../../src/8-outbox/templates.js';
 import { createLogger } from '../../src/core/log.js';
-import { buildDecoded } from './builders.js';
+import { buildDecoded, buildSignedStaffMail } from './builders.js';
 import { migratedDb } from './db.js';
 import { ingestHarness } from './ingest.js';
 import { REPO } from './stack.js';
@@ -20,25 +20,19 @@ const { clock, config, ingest } = harness;
 
 /** A staff mail signed by the member's configured key (or unsigned), as the intake decodes it. */
 function staffMail(local: string, subject: string, n: number, signed = true) {
-  const fpr = config.staff.find((s) => s.address === `${local}@psirt.test`)!.fingerprint!;
-  return buildDecoded({
-    messageId: `render-staff-${n}@psirt.test`,
-    from: { address: `${local}@psirt.test`, name: local },
+  const member = config.staff.find((s) => s.address === `${local}@psirt.test`)!;
+  const messageId = `render-staff-${n}@psirt.test`;
+  const mail = {
+    messageId,
+    from: { address: member.address, name: local },
     subject,
     text: 'Thanks, we reproduced it.\n',
-    signature: signed
-      ? {
-          state: 'valid',
-          fingerprint: fpr,
-          keyId: fpr.slice(-16),
-          createdAt: clock.now().toISOString(),
-          digest: `${n}`.padStart(64, '0'),
-          format: 'pgp-mime',
-        }
-      : { state: 'none' },
-    protectedHeaders: signed
-      ? { subject, messageId: `render-staff-${n}@psirt.test`, encrypted: false, signed: true }
-      : null,
+  };
+  if (!signed) return buildDecoded({ ...mail, signature: { state: 'none' }, protectedHeaders: null });
+  return buildSignedStaffMail(member, subject, mail, {
+    messageId,
+    signedAt: clock.now().toISOString(),
+    digest: `${n}`.padStart(64, '0'),
   });
 }
 

@@ -135,8 +135,13 @@ function reader<P extends PayloadBase>(
         ok: false,
         problem: {
           fields: issues.map((i) => (i.path.length === 0 ? '(payload)' : i.path.join('.'))),
+          // The zod code and expected type only: zod's message can quote a stored key or value
+          // (an unrecognised key's name), and this text reaches last_error, an event and an alert.
           detail: issues
-            .map((i) => `${i.path.length === 0 ? '(payload)' : i.path.join('.')}: ${i.message}`)
+            .map((i) => {
+              const where = i.path.length === 0 ? '(payload)' : i.path.join('.');
+              return `${where}: ${i.code}${i.code === 'invalid_type' ? ` (expected ${i.expected})` : ''}`;
+            })
             .join('; '),
         },
       };

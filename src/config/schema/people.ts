@@ -1,12 +1,13 @@
 import { z } from 'zod';
-import { address, fingerprint, nonEmpty, positiveInt, ROLES, UNITS } from './fields.js';
+import { address, email, fingerprint, nonEmpty, positiveInt, ROLES, UNITS } from './fields.js';
 
 /** Who we are and who works the cases: the organisation, the staff, and the escalation ladder. */
 
 export const organisation = z.strictObject({
   name: nonEmpty,
   /** Public address reporters write to; shown in templates and security.txt. */
-  security_address: address,
+  /** Kept as written (not lower-cased): it is shown and sent, never compared (#11 review). */
+  security_address: email,
 });
 
 export const staffMember = z.strictObject({

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { address, email, nonEmpty, port, positiveInt } from './fields.js';
+import { email, nonEmpty, port, positiveInt } from './fields.js';
 
 /** The two mail servers we talk to: IMAP (intake) and SMTP (the mailer), and what they share. */
 
@@ -82,7 +82,8 @@ export const smtp = z
     password: z.string().optional(),
     pool_size: z.number().int().min(1).max(20),
     /** Header `From:` of every mail we send. */
-    from_address: address,
+    /** Kept as written, like organisation.security_address: shown and sent, never compared. */
+    from_address: email,
     from_name: nonEmpty,
     /** SMTP envelope sender (MAIL FROM) for mail that may bounce; `""` means the null sender. */
     envelope_from: z.union([email, z.literal('')]),

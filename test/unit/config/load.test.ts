@@ -30,6 +30,22 @@ function issuesFor(env: Record<string, string>, file?: string): string[] {
 }
 
 describe('loadConfig()', () => {
+  it('keeps the shown addresses as written and lower-cases the compared ones (#11 review)', () => {
+    const cfg = loadConfig({
+      env: {
+        ...base,
+        PSIRT_ORGANISATION__SECURITY_ADDRESS: 'PSIRT-Desk@Example.ORG',
+        PSIRT_SMTP__FROM_ADDRESS: 'PSIRT-Desk@Example.ORG',
+        PSIRT_ESCALATION__ONCALL_ADDRESS: 'OnCall@Example.ORG',
+      },
+    });
+    // Shown in From:, Reply-To:, templates and sent as MAIL FROM: never changed.
+    expect(cfg.organisation.security_address).toBe('PSIRT-Desk@Example.ORG');
+    expect(cfg.smtp.from_address).toBe('PSIRT-Desk@Example.ORG');
+    // Compared with incoming addresses: lower-cased once, in the schema.
+    expect(cfg.escalation.oncall_address).toBe('oncall@example.org');
+  });
+
   it('loads the shipped defaults layered with the test profile', () => {
     const cfg = loadConfig({ env: base });
     expect(cfg.imap.user).toBe('security@psirt.test');

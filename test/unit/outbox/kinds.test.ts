@@ -93,6 +93,32 @@ describe('mail kinds (#11)', () => {
       );
     });
 
+    it('names fields and zod codes only, never a stored key or value (#11 review)', () => {
+      const secret = 'rce-in-login-php';
+      const payload = {
+        template: 'escalation',
+        messageRowId: 0,
+        autoSubmitted: 'auto-generated',
+        flags: [],
+        escalationId: 1,
+        deadline: 'triage',
+        dueAt: '2026-12-01T12:00:00.000Z',
+        step: 0,
+        recipientRole: 'oncall',
+        need: { [secret]: true },
+      };
+      let message = '';
+      try {
+        readPayload({ id: 9, payload });
+      } catch (err) {
+        message = err instanceof PayloadError ? err.message : String(err);
+      }
+      expect(message).toMatch(
+        /^outbox row 9 \(escalation\): payload does not parse: need: unrecognized_keys/,
+      );
+      expect(message).not.toContain(secret);
+    });
+
     it('refuses a payload that is not an object', () => {
       expect(() => readPayload({ id: 3, payload: null })).toThrow(PayloadError);
     });
