@@ -22,7 +22,7 @@ export const EXIT_UNCAUGHT = 70;
  * The fault-injection hook of the e2e tests (#10), or undefined. NB! No configuration key, no
  * environment variable and no mail can set it: only code already running inside this process
  * can, by putting a function under this registry symbol before the start — the e2e harness does
- * so with `node --import test/support/fault-injection.mjs`, a file that is not in the package or
+ * so with `node --import test/support/fault-injection.ts`, a file that is not in the package or
  * the container image.
  */
 const FAULT_HOOK = Symbol.for('psirt-inbox.test.before-decode');

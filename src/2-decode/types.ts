@@ -1,5 +1,5 @@
 /**
- * The contract between decode (MIME + PGP) and classify. Everything here is derived from the raw
+ * The contract between decode + unwrap (MIME, then the OpenPGP layers) and classify. Everything here is derived from the raw
  * bytes alone; nothing is looked up in the database. Report content lives only in `text`,
  * `html` and `attachments[].content`: never log those fields.
  */
