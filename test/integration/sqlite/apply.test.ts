@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { applyMessage } from '../../../src/7-cases/apply.js';
 import type { Db } from '../../../src/7-cases/db.js';
 import { verifyEventChain } from '../../../src/7-cases/events.js';
+import { loadCaseRow } from '../../../src/7-cases/deadline-store.js';
+import { openedState, toState } from '../../../src/7-cases/rules/case-row.js';
 import type { DecodedMessage } from '../../../src/2-decode/types.js';
 import { buildDecoded } from '../../support/builders.js';
 import { migratedDb } from '../../support/db.js';
@@ -28,6 +30,14 @@ const encryptedReport = (over: Partial<DecodedMessage> = {}) =>
   buildDecoded({ messageId: 'enc@x', encryption: DECRYPTED, ...over });
 
 describe('applyMessage()', () => {
+  it('plans a new case from the state the table gives a new row (openedState mirrors the column defaults)', () => {
+    const db = migratedDb(clock);
+    const { result } = ingest(db, buildDecoded({ messageId: 'defaults@x' }));
+    const id = result.caseId!;
+    const row = loadCaseRow(db, id)!;
+    expect(toState(row)).toEqual(openedState(id, row.reporter_address));
+  });
+
   it.each([
     [
       'encrypted with protected headers',

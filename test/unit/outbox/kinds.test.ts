@@ -86,6 +86,20 @@ describe('mail kinds (#11)', () => {
     });
   });
 
+  /** A complete escalation payload, as fireEscalation writes it. */
+  const ESCALATION = {
+    template: 'escalation',
+    messageRowId: 0,
+    autoSubmitted: 'auto-generated',
+    flags: [],
+    escalationId: 1,
+    deadline: 'triage',
+    dueAt: '2026-11-24T12:00:00.000Z',
+    step: 0,
+    recipientRole: 'oncall',
+    need: {},
+  } as const;
+
   describe('readPayload()', () => {
     it('refuses a template no module renders', () => {
       expect(() => readPayload({ id: 3, payload: { template: 'advisory', autoSubmitted: 'no' } })).toThrow(
@@ -95,18 +109,7 @@ describe('mail kinds (#11)', () => {
 
     it('names fields and zod codes only, never a stored key or value (#11 review)', () => {
       const secret = 'rce-in-login-php';
-      const payload = {
-        template: 'escalation',
-        messageRowId: 0,
-        autoSubmitted: 'auto-generated',
-        flags: [],
-        escalationId: 1,
-        deadline: 'triage',
-        dueAt: '2026-12-01T12:00:00.000Z',
-        step: 0,
-        recipientRole: 'oncall',
-        need: { [secret]: true },
-      };
+      const payload = { ...ESCALATION, need: { [secret]: true } };
       let message = '';
       try {
         readPayload({ id: 9, payload });
@@ -135,17 +138,9 @@ describe('mail kinds (#11)', () => {
     });
 
     it('refuses an escalation without its step instead of counting it as the first', () => {
-      const err = refusal(MAIL_KINDS, {
-        template: 'escalation',
-        messageRowId: 0,
-        autoSubmitted: 'auto-generated',
-        flags: [],
-        escalationId: 1,
-        deadline: 'triage',
-        dueAt: '2026-11-24T12:00:00.000Z',
-        recipientRole: 'oncall',
-        need: {},
-      });
+      const { step, ...withoutStep } = ESCALATION;
+      expect(step).toBe(0);
+      const err = refusal(MAIL_KINDS, withoutStep);
       expect(err?.fields).toEqual(['step']);
     });
 
