@@ -28,6 +28,11 @@ const OWNERS = {
   'ae-cvss-calculator': ['src/6-commands'],
   mailauth: ['src/5-authenticate'],
   'email-reply-parser': ['src/6-commands'],
+  // The program documents' Markdown becomes the HTML book in one place (#12).
+  marked: ['src/program'],
+  // The evidence archive and the progress bars of long CLI work (#12).
+  tar: ['src/cli'],
+  'cli-progress': ['src/cli'],
 };
 
 /**
@@ -52,7 +57,17 @@ const DIR = {
 };
 const dir = (stage) => DIR[stage] ?? stage;
 
-const STAGES = [...Object.keys(DIR), 'core', 'config', 'pgp', 'calendar', 'policy', 'jobs'];
+const STAGES = [
+  ...Object.keys(DIR),
+  'core',
+  'config',
+  'pgp',
+  'calendar',
+  'policy',
+  'jobs',
+  'program',
+  'evidence',
+];
 
 /** For each folder: the sibling stages it may import values from, and those it may import types from. */
 const ALLOWED = {
@@ -93,6 +108,15 @@ const ALLOWED = {
     types: ['config', 'cases', 'pgp', 'calendar', 'decode', 'commands'],
   },
   jobs: { values: ['core', 'config'], types: ['config'] },
+  // program: the ISO/IEC 18974 documents rendered, pure, from the configuration the service
+  // enforces (#12): the same deadline policy, calendar, ladder and RACI matrix.
+  program: { values: ['core', 'config', 'calendar', 'policy'], types: ['config', 'calendar', 'policy'] },
+  // evidence: the audit period's per-case stage verdicts, SLA figures and report, pure, from rows
+  // that src/7-cases reads (#12); the archive and its signature are composed in src/cli.
+  evidence: {
+    values: ['core', 'config', 'calendar', 'policy', 'program'],
+    types: ['config', 'cases', 'calendar', 'policy', 'program'],
+  },
 };
 
 function libraryPatterns(folder) {

@@ -83,3 +83,85 @@ export function verifyEventChain(db: Db): ChainVerdict {
   }
   return { ok: true, events: count };
 }
+
+/** One case's part of the chain: its events, the hash of its last one, and the first break in it. */
+export interface CaseChainVerdict {
+  caseId: string | null;
+  events: number;
+  firstEventId: number;
+  headEventId: number;
+  headHash: string;
+  /** The first event of this case whose content or link is wrong; null when all verify. */
+  broken: { eventId: number; reason: string } | null;
+}
+
+export interface ChainReport {
+  events: number;
+  /** The chain's last event (null on an empty chain). */
+  head: { eventId: number; hash: string } | null;
+  /** The first broken event of the whole chain, with the case it belongs to. */
+  firstBroken: { eventId: number; caseId: string | null; reason: string } | null;
+  /** Per case (key: case id, or '' for events of no case), in order of first event. */
+  cases: Map<string, CaseChainVerdict>;
+}
+
+/**
+ * Walks the whole chain in id order and checks every row on its own: its content against its
+ * hash, and its link against the row before it. A changed row is blamed on its own case. A link
+ * that no longer matches is blamed on the row before it when the ids are consecutive (that row
+ * was changed and its hash recomputed) and on the row after a gap otherwise (rows were removed).
+ * Every break is found, not only the first, so each case gets its own verdict (`psirt verify`,
+ * the evidence pack). Run it on a read-only handle or in a read transaction (one snapshot).
+ */
+export function verifyCaseChains(db: Db): ChainReport {
+  const cases = new Map<string, CaseChainVerdict>();
+  let prev: EventRow | null = null;
+  let count = 0;
+  let firstBroken: ChainReport['firstBroken'] = null;
+  const blame = (row: EventRow, reason: string): void => {
+    const verdict = cases.get(row.case_id ?? '');
+    if (verdict !== undefined) verdict.broken ??= { eventId: row.id, reason };
+    if (firstBroken === null || row.id < firstBroken.eventId)
+      firstBroken = { eventId: row.id, caseId: row.case_id, reason };
+  };
+  for (const row of db.prepare('SELECT * FROM events ORDER BY id').iterate() as IterableIterator<EventRow>) {
+    count += 1;
+    const key = row.case_id ?? '';
+    let verdict = cases.get(key);
+    if (verdict === undefined) {
+      verdict = {
+        caseId: row.case_id,
+        events: 0,
+        firstEventId: row.id,
+        headEventId: row.id,
+        headHash: row.hash,
+        broken: null,
+      };
+      cases.set(key, verdict);
+    }
+    verdict.events += 1;
+    verdict.headEventId = row.id;
+    verdict.headHash = row.hash;
+    if (hashEvent(row.prev_hash, row) !== row.hash) blame(row, 'content does not match its hash');
+    const expected = prev?.hash ?? GENESIS_HASH;
+    if (row.prev_hash !== expected) {
+      if (prev !== null && row.id === prev.id + 1)
+        blame(prev, `its hash was changed: event ${row.id} no longer links to it`);
+      else
+        blame(
+          row,
+          prev === null
+            ? 'the events before it were removed'
+            : `events ${prev.id + 1}…${row.id - 1} before it were removed`,
+        );
+    }
+    prev = row;
+  }
+  const last: EventRow | null = prev;
+  return {
+    events: count,
+    head: last === null ? null : { eventId: last.id, hash: last.hash },
+    firstBroken,
+    cases,
+  };
+}

@@ -10,6 +10,7 @@ import {
   statusMails,
 } from './schema/governance.js';
 import { escalation, organisation, staffMember } from './schema/people.js';
+import { publicChannel, staffing } from './schema/program.js';
 import { calendar, deadlines } from './schema/time.js';
 import { imap, smtp } from './schema/transport.js';
 
@@ -107,6 +108,8 @@ export const ConfigSchema = z
     database,
     pgp,
     staff: z.array(staffMember).min(1, 'at least one staff member is needed'),
+    staffing,
+    public_channel: publicChannel,
     escalation,
     cases,
     calendar,
@@ -140,6 +143,22 @@ export const ConfigSchema = z
           code: 'custom',
           path: ['staff', i, 'fingerprint'],
           message: 'is required with key_file (it pins the key)',
+        });
+      }
+    });
+    v.staffing.allocations.forEach((a, i) => {
+      const holder = v.staff.find((s) => s.address === a.holder);
+      if (holder === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['staffing', 'allocations', i, 'holder'],
+          message: `${a.holder} is not listed in [[staff]]`,
+        });
+      } else if (!holder.roles.includes(a.role)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['staffing', 'allocations', i, 'role'],
+          message: `${a.holder} does not hold the "${a.role}" role (staff roles: ${holder.roles.join(', ')})`,
         });
       }
     });

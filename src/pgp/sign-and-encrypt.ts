@@ -87,3 +87,21 @@ export async function micalgOf(armoredSignature: string): Promise<string> {
     throw new PsirtError('pgp_signature_invalid', 'signature has no hash');
   return `pgp-${openpgp.enums.read(openpgp.enums.hash, algo).toLowerCase()}`;
 }
+
+/**
+ * An OpenPGP cleartext-signed text by the team key (RFC 9580 §7; RFC 9116 §2.3 allows it for
+ * security.txt). Lines are signed as text (trailing whitespace is not part of the signature, as
+ * the cleartext framework defines). Throws `PsirtError('pgp_sign_failed')`.
+ */
+export async function cleartextSign(text: string, signingKey: TeamKey, date?: Date): Promise<string> {
+  try {
+    return await openpgp.sign({
+      message: await openpgp.createCleartextMessage({ text }),
+      signingKeys: signingKey.key,
+      ...(date === undefined ? {} : { date }),
+      config: OUTGOING,
+    });
+  } catch (err) {
+    throw new PsirtError('pgp_sign_failed', `could not sign: ${describeError(err)}`, { cause: err });
+  }
+}

@@ -45,6 +45,8 @@ const expert = z.strictObject({
   name: nonEmpty,
   /** How to reach them (address, phone, contract reference): shown in the escalation. */
   contact: nonEmpty,
+  /** The agreement they work under (§4.2.2.3): "annual retainer, contract 2026-17". */
+  contract: nonEmpty.optional(),
   expertise: z.array(nonEmpty).min(1, 'name at least one field'),
 });
 
