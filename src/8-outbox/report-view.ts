@@ -1,5 +1,5 @@
 import type { DecodedMessage } from '../2-decode/types.js';
-import { formatFingerprint } from './render.js';
+import { formatFingerprint } from '../core/fingerprint.js';
 
 /** What a staff notification shows of a report: text, attachment list, verdicts, decode notes. */
 export interface ReportView {

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { hasFlagIn, UNREADABLE_FLAGS } from '../../core/flags.js';
-import { formatDate, formatFingerprint, formatSpan } from '../render.js';
+import { formatFingerprint } from '../../core/fingerprint.js';
+import { formatSpan } from '../../policy/wording.js';
+import { formatDate } from '../render.js';
 import {
   autoSubmittedSchema,
   defineKind,
@@ -35,7 +37,12 @@ export const acknowledgment = defineKind(acknowledgmentSchema, ({ ctx, row, payl
     securityAddress: config.organisation.security_address,
     receivedAt: received,
     triageBy,
-    verifyBy: formatDate(ctx.calendar.add(new Date(c.created_at), config.deadlines.verify).toISOString(), tz),
+    // The verify deadline the case store derived (deriveDeadlines), the one the escalation
+    // sweep enforces; computed the same way only for a case that has none stored.
+    verifyBy: formatDate(
+      c.deadlines.verify ?? ctx.calendar.add(new Date(c.created_at), config.deadlines.verify).toISOString(),
+      tz,
+    ),
     fixCritical: formatSpan({ amount: fix.critical, unit: fix.unit }),
     fixHigh: formatSpan({ amount: fix.high, unit: fix.unit }),
     fixMedium: formatSpan({ amount: fix.medium, unit: fix.unit }),

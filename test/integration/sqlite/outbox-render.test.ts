@@ -4,6 +4,7 @@ import pino from 'pino';
 import { describe, expect, it, vi } from 'vitest';
 import { loadOutbox } from '../../../src/7-cases/outbox-store.js';
 import { deliverOutbox, renderOutbox } from '../../../src/8-outbox/deliver.js';
+import { formatDate } from '../../../src/8-outbox/render.js';
 import { outboxOfEveryKind, renderDeps } from '../../support/outbox-rows.js';
 import { goldenOf } from '../../support/rendered-golden.js';
 import { REPO } from '../../support/stack.js';
@@ -19,6 +20,18 @@ describe('renderOutbox()', () => {
     const rendered = [];
     for (const row of rows) rendered.push(goldenOf(row, await renderOutbox(deps, row)));
     expect(rendered).toEqual(golden);
+  });
+
+  it("promises the reporter the case's stored verify deadline, the one the sweep enforces (#12)", async () => {
+    const { db, rows } = outboxOfEveryKind();
+    const ack = rows.find((r) => r.kind === 'acknowledgment')!;
+    // A verify deadline that the policy alone would not give (as after a pause or a reopen).
+    db.prepare("UPDATE deadlines SET due_at = ? WHERE case_id = ? AND kind = 'verify'").run(
+      '2026-12-03T08:30:00.000Z',
+      ack.case_id,
+    );
+    const { mail } = await renderOutbox(await renderDeps(db), ack);
+    expect(mail.text).toContain(`severity) by ${formatDate('2026-12-03T08:30:00.000Z', 'UTC')}.`);
   });
 });
 
