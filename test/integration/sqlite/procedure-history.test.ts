@@ -11,6 +11,7 @@ import { policyOf } from '../../../src/policy/deadlines.js';
 import { recordStart } from '../../../src/roles/procedure.js';
 import { migratedDb, tempDbPath } from '../../support/db.js';
 import { settableClock } from '../../support/ingest.js';
+import { fixedClock } from '../../../src/core/clock.js';
 import { NOW } from '../../support/mail-fixtures.js';
 
 /** A secret no stored row may hold: the IMAP password of the start. */
@@ -21,7 +22,7 @@ const configWith = (env: Record<string, string> = {}): Config =>
 
 let teamKeys: TeamKey[];
 beforeAll(async () => {
-  teamKeys = await loadTeamKeys(configWith().pgp, settableClock(NOW));
+  teamKeys = await loadTeamKeys(configWith().pgp, fixedClock(NOW));
 });
 
 /** The service's database file, opened again as a fresh start would. */
@@ -64,7 +65,7 @@ function rows(path: string) {
 
 function freshFile(): string {
   const path = tempDbPath();
-  migratedDb(settableClock(NOW), path).close();
+  migratedDb(fixedClock(NOW), path).close();
   return path;
 }
 
