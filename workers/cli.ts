@@ -1,23 +1,17 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import * as run from '../src/cli/commands.js';
 import { configOrExit, EXIT_CONFIG, EXIT_FAILED } from '../src/cli/context.js';
+import { verify } from '../src/cli/verify.js';
 import { recordServiceConfig } from '../src/config/load.js';
 import { systemClock } from '../src/core/clock.js';
 import { describeError } from '../src/core/errors.js';
 import { createLogger } from '../src/core/log.js';
-import { packageRoot } from '../src/core/paths.js';
+import { packageVersion } from '../src/core/paths.js';
 import { ROLES, type Role } from '../src/roles/roles.js';
 import { runService } from './start.js';
 
 /** The `psirt` bin: the commands and their options; their bodies are in src/cli/commands.ts. */
-
-function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string };
-  return pkg.version;
-}
 
 const program = new Command('psirt')
   .description('psirt-inbox: runs the security@ mailbox as a coordinated vulnerability disclosure desk')
@@ -104,5 +98,13 @@ program
   .description('apply pending database migrations (start does this too)')
   .option('--status', 'list applied and pending migrations, change nothing')
   .action((opts: { status?: boolean }) => run.migrateCommand(config(), opts));
+
+program
+  .command('verify')
+  .description(
+    "check every case's event hash chain and the chain heads of the evidence archives; exit 1 naming the first broken case",
+  )
+  .option('--json', 'print the per-case verdicts as JSON')
+  .action((opts: { json?: boolean }) => verify(config('nothing verified'), opts));
 
 await program.parseAsync(process.argv);

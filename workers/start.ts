@@ -12,6 +12,8 @@ import { readStaffKey } from '../src/pgp/sealer.js';
 import { ReportCache } from '../src/8-outbox/report-view.js';
 import { migrationsDir } from '../src/cli/doctor.js';
 import { ROLE_STARTERS, type Role } from '../src/roles/roles.js';
+import { recordStart } from '../src/roles/procedure.js';
+import { packageVersion } from '../src/core/paths.js';
 
 const HEARTBEAT_MS = 15_000;
 
@@ -53,8 +55,9 @@ export function installLastResortHandlers(log: Logger): void {
  * this process, beat, and shut down cleanly on SIGTERM/SIGINT. Resolves when the service stopped.
  * 1. open SQLite and apply pending migrations (each in its own transaction)
  * 2. unlock the team keys — a wrong passphrase stops the start here, not at the first report
- * 3. start each role, write heartbeats every 15 s
- * 4. on a signal: stop the roles, remove the heartbeats, close SQLite
+ * 3. record the start and the procedure version in force (configuration digest, #12)
+ * 4. start each role, write heartbeats every 15 s
+ * 5. on a signal: stop the roles, remove the heartbeats, close SQLite
  */
 export async function runService(
   config: Config,
@@ -72,6 +75,7 @@ export async function runService(
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   installLastResortHandlers(log);
+  const calendar = createCalendar(config.calendar);
   const db = openDatabase(config.database.path);
   let teamKeys: TeamKey[];
   const staffKeys = new Map<string, string>();
@@ -92,6 +96,7 @@ export async function runService(
       });
       staffKeys.set(s.address, await readStaffKey(file, armored, s.fingerprint, `staff[${i}]`));
     }
+    recordStart(db, clock, log, config, { teamKeys, calendar, roles, version: packageVersion() });
   } catch (err) {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
@@ -108,7 +113,7 @@ export async function runService(
     clock,
     teamKeys,
     staffKeys,
-    calendar: createCalendar(config.calendar),
+    calendar,
     caseIdFormat: parseCaseIdFormat(config.cases.id_format),
     reports: new ReportCache(),
     ...(beforeDecode === undefined ? {} : { beforeDecode }),

@@ -76,6 +76,9 @@ export interface CaseDetail {
     auth: string | null;
     message_id: string | null;
     data: unknown;
+    /** The event's place in the hash chain, so a shared timeline can be checked (#12). */
+    prev_hash: string;
+    hash: string;
   }[];
   messages: {
     id: number;
@@ -122,7 +125,7 @@ export function showCase(db: Db, id: string): CaseDetail | null {
     timeline: (
       db
         .prepare(
-          'SELECT id, at, type, actor, auth, message_id, data FROM events WHERE case_id = ? ORDER BY id',
+          'SELECT id, at, type, actor, auth, message_id, data, prev_hash, hash FROM events WHERE case_id = ? ORDER BY id',
         )
         .all(id) as (Omit<CaseDetail['timeline'][number], 'data'> & { data: string })[]
     ).map((e) => ({ ...e, data: parse(e.data) })),

@@ -113,10 +113,12 @@ export function formatCaseDetail(d: CaseDetail): string {
     out.push('', 'Links:');
     for (const l of d.links) out.push(`  ${l.kind} ${l.other_id}`);
   }
-  out.push('', 'Timeline:');
+  // Each event's id and the first 16 hex digits of its chain hash (`--json`: in full, with the
+  // previous hash), so a timeline shared outside the database can be checked (`psirt verify`).
+  out.push('', 'Timeline (event, hash):');
   for (const e of d.timeline) {
     out.push(
-      `  ${e.at}  ${e.type.padEnd(24)} ${e.actor}${e.auth ? ` [${e.auth}]` : ''}${e.message_id ? ` <${e.message_id}>` : ''}  ${JSON.stringify(e.data)}`,
+      `  #${e.id} ${e.hash.slice(0, 16)}  ${e.at}  ${e.type.padEnd(24)} ${e.actor}${e.auth ? ` [${e.auth}]` : ''}${e.message_id ? ` <${e.message_id}>` : ''}  ${JSON.stringify(e.data)}`,
     );
   }
   return out.join('\n');

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -20,4 +20,10 @@ export function packageRoot(): string {
     if (up === dir) throw new Error('psirt-inbox: cannot find the package root (package.json + migrations/)');
     dir = up;
   }
+}
+
+/** The version in package.json: `psirt --version`, and the procedure history records it per start. */
+export function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string };
+  return pkg.version;
 }
