@@ -9,7 +9,9 @@ import type { Config } from './schema.js';
  * reaches the digest's input anywhere it is stored. Hex, 64 digits.
  */
 export function configDigest(config: Config): string {
-  return createHash('sha256').update(canonicalJson(redactConfig(config))).digest('hex');
+  return createHash('sha256')
+    .update(canonicalJson(redactConfig(config)))
+    .digest('hex');
 }
 
 /** JSON with object keys sorted at every level: equal values give equal text. */

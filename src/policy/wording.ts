@@ -39,7 +39,7 @@ function joinWords(words: readonly string[]): string {
 }
 
 /** "Monday to Friday" for a run of days, else "Monday, Wednesday and Friday"; "every day" for all seven. */
-export function formatWorkingWeek(days: CalendarConfig['working_days']): string {
+export function formatWorkingWeek(days: readonly CalendarConfig['working_days'][number][]): string {
   const idx = [...new Set(days)].map((d) => WEEK.indexOf(d)).sort((a, b) => a - b);
   if (idx.length === 7) return 'every day';
   const first = idx[0] ?? 0;

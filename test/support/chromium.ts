@@ -22,7 +22,9 @@ export interface OpenedPage {
 
 export async function withChromium<T>(htmlFile: string, use: (opened: OpenedPage) => Promise<T>): Promise<T> {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} is missing: run \`bash test/stack/stack.sh start\` (it installs Debian's chromium)`);
+    throw new Error(
+      `${CHROMIUM} is missing: run \`bash test/stack/stack.sh start\` (it installs Debian's chromium)`,
+    );
   }
   const profile = mkdtempSync(join(tmpdir(), 'psirt-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {

@@ -27,13 +27,17 @@ export const publicChannel = z.strictObject({
    * and time such as "2027-11-30T23:00:00Z". Keep it less than a year ahead; the service warns
    * the accountable role `watch_before` ahead of it. Unset: `psirt program` refuses to render.
    */
-  expires: z.iso.datetime({ offset: true, message: 'must be an ISO date-time such as 2027-11-30T23:00:00Z' }).optional(),
+  expires: z.iso
+    .datetime({ offset: true, message: 'must be an ISO date-time such as 2027-11-30T23:00:00Z' })
+    .optional(),
   /** RFC 9116 Encryption: where the team key is (https:, openpgp4fpr:, dns:). Empty: openpgp4fpr:<team key>. */
   encryption: z.array(uri(['https:', 'openpgp4fpr:', 'dns:'], 'an https:, openpgp4fpr: or dns: URI')),
   /** RFC 9116 Policy: the published disclosure policy (the rendered procedure, for instance). */
   policy: z.array(https),
   /** RFC 9116 Preferred-Languages: language tags (RFC 5646), e.g. ["en", "de"]. */
-  preferred_languages: z.array(z.string().regex(/^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$/, 'must be a language tag such as "en"')),
+  preferred_languages: z.array(
+    z.string().regex(/^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$/, 'must be a language tag such as "en"'),
+  ),
   /** RFC 9116 Canonical: the URLs where this security.txt is published. */
   canonical: z.array(https),
   /** RFC 9116 Acknowledgments and Hiring (optional). */
