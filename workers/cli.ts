@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, Option } from 'commander';
 import * as run from '../src/cli/commands.js';
+import { program as runProgram } from '../src/cli/program.js';
 import { configOrExit, EXIT_CONFIG, EXIT_FAILED } from '../src/cli/context.js';
 import { verify } from '../src/cli/verify.js';
 import { recordServiceConfig } from '../src/config/load.js';
@@ -85,6 +86,15 @@ program
   .description('the RACI matrix: who is responsible and accountable for each activity, and its commands')
   .option('--json', 'print JSON')
   .action((opts: { json?: boolean }) => run.raci(config(), opts));
+
+program
+  .command('program')
+  .description(
+    'render the ISO/IEC 18974 program documents (security.txt signed, SECURITY.md, procedure, roles, staffing, expertise, RACI, HTML book) into a folder',
+  )
+  .requiredOption('--out <dir>', 'folder to write into (created if missing; files overwritten)')
+  .option('--json', 'print the written files with their SHA-256 as JSON')
+  .action((opts: { out: string; json?: boolean }) => runProgram(config(), opts));
 
 const configCmd = program.command('config').description('inspect the configuration');
 configCmd

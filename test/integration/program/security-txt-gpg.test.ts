@@ -20,7 +20,7 @@ let signed: string;
 beforeAll(async () => {
   now = new Date();
   const expires = new Date(now.getTime() + 182 * 86_400_000).toISOString();
-  const config = loadExampleConfig({ PSIRT_PUBLIC_CHANNEL__EXPIRES: expires });
+  const { config } = loadExampleConfig({ PSIRT_PUBLIC_CHANNEL__EXPIRES: expires });
   unsigned = renderSecurityTxt({
     config,
     teamKey: { fingerprint: FINGERPRINTS.team, expires: null },

@@ -21,7 +21,7 @@ const WRITE_GOLDEN = process.env.PSIRT_WRITE_GOLDEN === '1';
 
 let example: Config;
 beforeAll(() => {
-  example = loadExampleConfig();
+  example = loadExampleConfig().config;
 });
 
 function inputOf(config: Config, generatedAt = NOW): ProgramInput {
