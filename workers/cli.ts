@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import * as run from '../src/cli/commands.js';
 import { configOrExit, EXIT_CONFIG, EXIT_FAILED } from '../src/cli/context.js';
+import { evidence, type EvidenceOptions } from '../src/cli/evidence.js';
 import { recordServiceConfig } from '../src/config/load.js';
 import { systemClock } from '../src/core/clock.js';
 import { describeError } from '../src/core/errors.js';
@@ -104,5 +105,21 @@ program
   .description('apply pending database migrations (start does this too)')
   .option('--status', 'list applied and pending migrations, change nothing')
   .action((opts: { status?: boolean }) => run.migrateCommand(config(), opts));
+
+program
+  .command('evidence')
+  .description(
+    'write the evidence archive of an audit period: per-case stages met or missed, SLA summary, chain verification, program documents, signed manifest',
+  )
+  .requiredOption('--from <date>', 'first day of the period, YYYY-MM-DD in the calendar zone (inclusive)')
+  .requiredOption('--to <date>', 'last day of the period, YYYY-MM-DD in the calendar zone (inclusive)')
+  .option('--out <file>', 'the archive to write (default psirt-evidence-<from>-<to>.tar.gz here)')
+  .option('--include-subjects', "include the cases' subjects (they may hold a reporter's words)")
+  .option('--json', 'print what was written as JSON')
+  .action((opts: EvidenceOptions) =>
+    // MERGE(#12): wire the real renderProgram from src/program/render.ts here (another part of
+    // #12, not on this branch); until then the archive holds no program documents.
+    evidence(config(), opts, { renderProgram: () => [] }),
+  );
 
 await program.parseAsync(process.argv);
