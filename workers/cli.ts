@@ -3,7 +3,9 @@ import { Command, Option } from 'commander';
 import * as run from '../src/cli/commands.js';
 import { program as runProgram } from '../src/cli/program.js';
 import { configOrExit, EXIT_CONFIG, EXIT_FAILED } from '../src/cli/context.js';
+import { evidence, type EvidenceOptions } from '../src/cli/evidence.js';
 import { verify } from '../src/cli/verify.js';
+import { renderProgram } from '../src/program/render.js';
 import { recordServiceConfig } from '../src/config/load.js';
 import { systemClock } from '../src/core/clock.js';
 import { describeError } from '../src/core/errors.js';
@@ -116,5 +118,19 @@ program
   )
   .option('--json', 'print the per-case verdicts as JSON')
   .action((opts: { json?: boolean }) => verify(config('nothing verified'), opts));
+
+program
+  .command('evidence')
+  .description(
+    'write the evidence archive of an audit period: per-case stages met or missed, SLA summary, chain verification, program documents, signed manifest',
+  )
+  .requiredOption('--from <date>', 'first day of the period, YYYY-MM-DD in the calendar zone (inclusive)')
+  .requiredOption('--to <date>', 'last day of the period, YYYY-MM-DD in the calendar zone (inclusive)')
+  .option('--out <file>', 'the archive to write (default psirt-evidence-<from>-<to>.tar.gz here)')
+  .option('--include-subjects', "include the cases' subjects (they may hold a reporter's words)")
+  .option('--json', 'print what was written as JSON')
+  .action((opts: EvidenceOptions) =>
+    evidence(config(), opts, { renderProgram }),
+  );
 
 await program.parseAsync(process.argv);

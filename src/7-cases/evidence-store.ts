@@ -1,0 +1,274 @@
+import type { Db } from './db.js';
+import { verifyCaseChains, type ChainReport } from './events.js';
+
+/**
+ * The reads of `psirt evidence` (issue #12): what an auditor may see of the cases handled in an
+ * audit period, and the record of each archive written.
+ *
+ * What leaves the store, decided here so no caller can widen it:
+ *   - case rows: stage, resolution, severity, CVSS, assignee (staff), dates, hold and waiting
+ *     flags, agreed dates, outside expertise called (organisation names staff typed with
+ *     /external, names from the configured expert list), the case it duplicates;
+ *   - the subject only when asked for (`includeSubjects`): it may be a reporter's words;
+ *   - events: type, time, the actor's ROLE (`system`, `reporter`, `staff` with the staff
+ *     address) and a few non-content fields per type (stage names, resolution, severity, hold
+ *     flag). Never the `data` JSON as stored: notes, URLs and organisation texts are left there;
+ *   - never a body, raw mail, outbox row, reporter name or reporter ADDRESS: a reporter is
+ *     personal data an auditor does not need to check a deadline, so "reporter" is all the
+ *     evidence says of them (the actor column is cut to its role in SQL, the address never
+ *     leaves SQLite).
+ */
+
+export interface EvidenceCaseRow {
+  id: string;
+  stage: string;
+  resolution: string | null;
+  severity: string | null;
+  cvss_vector: string | null;
+  cvss_score: number | null;
+  assignee: string | null;
+  on_hold: boolean;
+  waiting_on_reporter: boolean;
+  created_at: string;
+  closed_at: string | null;
+  triaged_at: string | null;
+  verified_at: string | null;
+  fixed_at: string | null;
+  published_at: string | null;
+  reopened_at: string | null;
+  fix_by: string | null;
+  disclose_on: string | null;
+  /** Outside expertise called in (/external). */
+  external: string[];
+  /** The case this one was closed as a duplicate of (case_links). */
+  duplicate_of: string | null;
+  /** Only with `includeSubjects`; otherwise absent. */
+  subject?: string;
+}
+
+/** The event types that mark a stage or a fact the evidence reports; others are not read. */
+export const EVIDENCE_EVENT_TYPES = [
+  'case.opened',
+  'acknowledgment.queued',
+  'acknowledgment.held',
+  'acknowledgment.skipped',
+  'acknowledgment.rate-limited',
+  'case.assigned',
+  'case.stage-changed',
+  'case.severity-set',
+  'case.fix-by-set',
+  'case.disclosure-scheduled',
+  'case.published',
+  'case.closed',
+  'case.reopened',
+  'case.hold',
+  'case.waiting-on-reporter',
+  'case.external-expertise',
+  'case.linked',
+  'escalation.sent',
+] as const;
+
+export interface EvidenceEvent {
+  id: number;
+  case_id: string;
+  at: string;
+  type: string;
+  actor: 'system' | 'reporter' | 'staff' | 'other';
+  /** The staff member's address when `actor` is staff. */
+  staff: string | null;
+  /** Non-content details: stage names, resolution, severity, hold flag (see above). */
+  detail: Record<string, string | boolean>;
+}
+
+export interface EvidenceDeadline {
+  case_id: string;
+  kind: string;
+  due_at: string;
+  met_at: string | null;
+  state: string;
+  policy: string;
+  calendar: string;
+}
+
+export interface ProcedureVersionRow {
+  config_digest: string;
+  first_started_at: string;
+  policy_digest: string;
+  calendar_digest: string;
+  team_fingerprint: string;
+  team_key_expires: string | null;
+  /** The redacted configuration as it ran (secrets "[redacted]"). */
+  config_json: string;
+}
+
+export interface ProcedureStartRow {
+  id: number;
+  started_at: string;
+  config_digest: string;
+  roles: string;
+  version: string;
+}
+
+export interface EvidencePeriod {
+  cases: EvidenceCaseRow[];
+  events: EvidenceEvent[];
+  deadlines: EvidenceDeadline[];
+  /** Outside-expertise escalations sent (the escalation ladder's call to the experts). */
+  expertCalls: { case_id: string; sent_at: string }[];
+  /** The procedure versions in force during the period: the last start before it and every start in it. */
+  versions: ProcedureVersionRow[];
+  starts: ProcedureStartRow[];
+}
+
+/**
+ * Everything `psirt evidence` reports for the period [from, to] (instants, inclusive): the cases
+ * received in it or with any event in it, with all their evidence events, deadlines and expert
+ * calls, and the procedure versions in force. Run it on a read-only handle: one read
+ * transaction, so every part comes from the same snapshot.
+ */
+export function readEvidencePeriod(
+  db: Db,
+  opts: { from: Date; to: Date; includeSubjects: boolean },
+): EvidencePeriod {
+  const read = db.transaction(() => readPeriod(db, opts));
+  return read.deferred();
+}
+
+/** The cases of the period (received in it, or with any event in it), as the CTE `s`. */
+const SELECTED = `WITH s (id) AS (
+  SELECT id FROM cases WHERE created_at BETWEEN @from AND @to
+  UNION SELECT case_id FROM events WHERE case_id IS NOT NULL AND at BETWEEN @from AND @to)`;
+
+function readPeriod(db: Db, opts: { from: Date; to: Date; includeSubjects: boolean }): EvidencePeriod {
+  const from = opts.from.toISOString();
+  const to = opts.to.toISOString();
+  const period = { from, to };
+  const cases = (
+    db
+      .prepare(
+        `${SELECTED} SELECT c.id, c.stage, c.resolution, c.severity, c.cvss_vector, c.cvss_score, c.assignee, c.on_hold,
+                c.waiting_on_reporter, c.created_at, c.closed_at, c.triaged_at, c.verified_at, c.fixed_at,
+                c.published_at, c.reopened_at, c.fix_by, c.disclose_on, c.external, c.subject,
+                (SELECT l.other_id FROM case_links l WHERE l.case_id = c.id AND l.kind = 'duplicate-of'
+                  ORDER BY l.created_at DESC LIMIT 1) AS duplicate_of
+         FROM cases c JOIN s ON s.id = c.id
+         ORDER BY c.created_at, c.id`,
+      )
+      .all(period) as (Omit<EvidenceCaseRow, 'on_hold' | 'waiting_on_reporter' | 'external' | 'subject'> & {
+      on_hold: number;
+      waiting_on_reporter: number;
+      external: string;
+      subject: string;
+    })[]
+  ).map(({ subject, ...r }) => ({
+    ...r,
+    on_hold: r.on_hold === 1,
+    waiting_on_reporter: r.waiting_on_reporter === 1,
+    external: JSON.parse(r.external) as string[],
+    ...(opts.includeSubjects ? { subject } : {}),
+  }));
+  const types = EVIDENCE_EVENT_TYPES.map((t) => `'${t}'`).join(', ');
+  const events = (
+    db
+      .prepare(
+        `${SELECTED} SELECT e.id, e.case_id, e.at, e.type,
+                CASE WHEN e.actor = 'system' THEN 'system'
+                     WHEN e.actor LIKE 'reporter:%' THEN 'reporter'
+                     WHEN e.actor LIKE 'staff:%' THEN 'staff' ELSE 'other' END AS actor,
+                CASE WHEN e.actor LIKE 'staff:%' THEN substr(e.actor, 7) END AS staff,
+                json_object(
+                  'from', json_extract(e.data, '$.from'), 'to', json_extract(e.data, '$.to'),
+                  'resolution', json_extract(e.data, '$.resolution'),
+                  'duplicateOf', json_extract(e.data, '$.duplicateOf'),
+                  'severity', json_extract(e.data, '$.severity'),
+                  'onHold', CASE e.type WHEN 'case.hold' THEN json_extract(e.data, '$.onHold') END,
+                  'waiting', CASE e.type WHEN 'case.waiting-on-reporter' THEN json_extract(e.data, '$.waiting') END,
+                  'deadline', CASE e.type WHEN 'escalation.sent' THEN json_extract(e.data, '$.deadline') END,
+                  'assignee', CASE e.type WHEN 'case.assigned' THEN json_extract(e.data, '$.assignee') END
+                ) AS detail
+         FROM events e JOIN s ON s.id = e.case_id
+         WHERE e.type IN (${types})
+         ORDER BY e.id`,
+      )
+      .all(period) as (Omit<EvidenceEvent, 'detail'> & { detail: string })[]
+  ).map((e) => ({ ...e, detail: present(JSON.parse(e.detail) as Record<string, unknown>) }));
+  const deadlines = db
+    .prepare(
+      `${SELECTED} SELECT d.case_id, d.kind, d.due_at, d.met_at, d.state, d.policy, d.calendar
+       FROM deadlines d JOIN s ON s.id = d.case_id ORDER BY d.case_id, d.due_at`,
+    )
+    .all(period) as EvidenceDeadline[];
+  const expertCalls = db
+    .prepare(
+      `${SELECTED} SELECT x.case_id, x.sent_at FROM escalations x JOIN s ON s.id = x.case_id
+       WHERE x.deadline = 'outside-expertise' AND x.state = 'sent' AND x.sent_at IS NOT NULL ORDER BY x.sent_at`,
+    )
+    .all(period) as EvidencePeriod['expertCalls'];
+  const starts = db
+    .prepare(
+      `SELECT id, started_at, config_digest, roles, version FROM procedure_starts
+       WHERE started_at BETWEEN @from AND @to
+          OR id = (SELECT id FROM procedure_starts WHERE started_at < @from ORDER BY started_at DESC, id DESC LIMIT 1)
+       ORDER BY started_at, id`,
+    )
+    .all(period) as ProcedureStartRow[];
+  const versions = db
+    .prepare(
+      `SELECT v.config_digest, v.first_started_at, v.policy_digest, v.calendar_digest, v.team_fingerprint,
+              v.team_key_expires, v.config_json
+       FROM procedure_versions v
+       WHERE v.config_digest IN (SELECT value FROM json_each(?))
+       ORDER BY v.first_started_at`,
+    )
+    .all(JSON.stringify([...new Set(starts.map((s) => s.config_digest))])) as ProcedureVersionRow[];
+  return { cases, events, deadlines, expertCalls, versions, starts };
+}
+
+/** The JSON object without its null members (json_object keeps them). SQLite gives 0/1 for booleans. */
+function present(o: Record<string, unknown>): Record<string, string | boolean> {
+  const out: Record<string, string | boolean> = {};
+  for (const [k, v] of Object.entries(o)) {
+    if (typeof v === 'string') out[k] = v;
+    else if (typeof v === 'number' || typeof v === 'boolean') out[k] = v === true || v === 1;
+  }
+  return out;
+}
+
+/**
+ * The period's rows and the verdict of the whole event chain from ONE snapshot (one read
+ * transaction): the chain head the archive records is the head the verdicts were computed on.
+ */
+export function readEvidenceSnapshot(
+  db: Db,
+  opts: { from: Date; to: Date; includeSubjects: boolean },
+): { period: EvidencePeriod; chain: ChainReport } {
+  return db.transaction(() => ({ period: readPeriod(db, opts), chain: verifyCaseChains(db) })).deferred();
+}
+
+export interface EvidenceExport {
+  writtenAt: Date;
+  periodFrom: string;
+  periodTo: string;
+  head: { eventId: number; hash: string } | null;
+  manifestSha256: string;
+  archive: string;
+}
+
+/** Records one written archive (`psirt verify` checks its chain head later); returns the row id. */
+export function recordEvidenceExport(db: Db, e: EvidenceExport): number {
+  const info = db
+    .prepare(
+      `INSERT INTO evidence_exports (written_at, period_from, period_to, head_event_id, head_hash, manifest_sha256, archive)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    )
+    .run(
+      e.writtenAt.toISOString(),
+      e.periodFrom,
+      e.periodTo,
+      e.head?.eventId ?? null,
+      e.head?.hash ?? null,
+      e.manifestSha256,
+      e.archive,
+    );
+  return Number(info.lastInsertRowid);
+}

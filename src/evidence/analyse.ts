@@ -1,0 +1,253 @@
+import type { Calendar } from '../calendar/calendar.js';
+import type { StaffMember } from '../config/schema.js';
+import { staffByAddress } from '../core/staff.js';
+import type {
+  EvidenceCaseRow,
+  EvidenceDeadline,
+  EvidenceEvent,
+  EvidencePeriod,
+} from '../7-cases/evidence-store.js';
+import type { CaseChainVerdict } from '../7-cases/events.js';
+
+/**
+ * The per-case part of the evidence pack (issue #12): each stage of the procedure with its
+ * deadline met or missed and by how many business days of the configured calendar. Pure: the
+ * rows read by src/7-cases, the calendar and the export time in, the verdicts out.
+ */
+
+/** The stage deadlines, in the order the procedure runs them (deadlines.kind). */
+export const EVIDENCE_STAGES = ['acknowledge', 'triage', 'verify', 'fix', 'disclose'] as const;
+export type EvidenceStage = (typeof EVIDENCE_STAGES)[number];
+
+/**
+ * How one stage went:
+ *   met        done by its due time; `businessDays` is the margin (≥ 0)
+ *   missed     done after it (`doneAt`), not done while the case is still open (`stillOpen`),
+ *              or the case closed without it after it was due; `businessDays` is the lateness
+ *              (at `doneAt`, at the export for a still open one, at the close otherwise)
+ *   open       not due yet at the export; `businessDays` is the time left
+ *   paused     the clock stands (waiting on the reporter, on hold)
+ *   cancelled  the case closed before it was due
+ *   none       the stage never had a deadline (e.g. no severity, so no fix deadline)
+ */
+export type StageVerdict = 'met' | 'missed' | 'open' | 'paused' | 'cancelled' | 'none';
+
+export interface StageResult {
+  stage: EvidenceStage;
+  verdict: StageVerdict;
+  dueAt: string | null;
+  doneAt: string | null;
+  /** Margin (met), lateness (missed), time left (open); business days, two decimals. */
+  businessDays: number | null;
+  /** Missed and not done while the case is open: still late at the export. */
+  stillOpen: boolean;
+  /** Business days from the stage's start (received or reopened; fixed for disclose) to done. */
+  takenBusinessDays: number | null;
+  /** Which policy and calendar digests produced the due time (deadlines.policy, .calendar). */
+  policy: string | null;
+  calendar: string | null;
+}
+
+export interface ChainResult {
+  ok: boolean;
+  events: number;
+  headEventId: number | null;
+  headHash: string | null;
+  broken: { eventId: number; reason: string } | null;
+}
+
+export interface CaseEvidence {
+  id: string;
+  stage: string;
+  resolution: string | null;
+  duplicateOf: string | null;
+  onHold: boolean;
+  waitingOnReporter: boolean;
+  severity: string | null;
+  cvss: { score: number | null; vector: string | null };
+  assignee: { address: string; name: string | null } | null;
+  received: string;
+  acknowledged: string | null;
+  triaged: string | null;
+  verified: string | null;
+  fixDue: string | null;
+  fixed: string | null;
+  disclosureAgreed: string | null;
+  published: string | null;
+  closed: string | null;
+  reopened: string | null;
+  outsideExpertise: { organisations: string[]; escalatedAt: string[] };
+  stages: StageResult[];
+  chain: ChainResult;
+  events: { id: number; at: string; type: string; actor: string; detail: Record<string, string | boolean> }[];
+  subject?: string;
+}
+
+const round2 = (n: number): number => Math.round(n * 100) / 100;
+
+/** One stage's verdict from its stored deadline, at export time `now`. */
+export function judgeStage(
+  stage: EvidenceStage,
+  deadline: EvidenceDeadline | undefined,
+  c: Pick<EvidenceCaseRow, 'created_at' | 'reopened_at' | 'fixed_at' | 'closed_at'>,
+  calendar: Calendar,
+  now: Date,
+): StageResult {
+  const base = { stage, stillOpen: false, takenBusinessDays: null, doneAt: null };
+  if (deadline === undefined)
+    return { ...base, verdict: 'none', dueAt: null, businessDays: null, policy: null, calendar: null };
+  const due = new Date(deadline.due_at);
+  const known = { dueAt: deadline.due_at, policy: deadline.policy, calendar: deadline.calendar };
+  const days = (a: Date, b: Date): number => round2(calendar.businessDaysBetween(a, b));
+  if (deadline.met_at !== null) {
+    const done = new Date(deadline.met_at);
+    const started = stage === 'disclose' ? c.fixed_at : (c.reopened_at ?? c.created_at);
+    const taken = started === null ? null : Math.max(0, days(new Date(started), done));
+    const late = done.getTime() > due.getTime();
+    return {
+      ...base,
+      ...known,
+      doneAt: deadline.met_at,
+      verdict: late ? 'missed' : 'met',
+      businessDays: late ? days(due, done) : days(done, due),
+      takenBusinessDays: taken,
+    };
+  }
+  if (deadline.state === 'paused') return { ...base, ...known, verdict: 'paused', businessDays: null };
+  const closedAt = c.closed_at === null ? null : new Date(c.closed_at);
+  if (closedAt !== null || deadline.state === 'cancelled') {
+    const end = closedAt ?? now;
+    if (end.getTime() <= due.getTime())
+      return { ...base, ...known, verdict: 'cancelled', businessDays: null };
+    return { ...base, ...known, verdict: 'missed', businessDays: days(due, end) };
+  }
+  if (now.getTime() > due.getTime())
+    return { ...base, ...known, verdict: 'missed', stillOpen: true, businessDays: days(due, now) };
+  return { ...base, ...known, verdict: 'open', businessDays: days(now, due) };
+}
+
+/** The human words for a stage result: "missed, still open, 3 business days late". */
+export function describeStage(r: StageResult): string {
+  const n = (d: number | null): string => `${String(d ?? 0)} business day${d === 1 ? '' : 's'}`;
+  switch (r.verdict) {
+    case 'met':
+      return r.businessDays === 0 ? 'met, on the due time' : `met, ${n(r.businessDays)} early`;
+    case 'missed':
+      if (r.stillOpen) return `missed, still open, ${n(r.businessDays)} late`;
+      if (r.doneAt === null) return `missed, closed without it, ${n(r.businessDays)} late`;
+      return `missed, ${n(r.businessDays)} late`;
+    case 'open':
+      return `open, ${n(r.businessDays)} left`;
+    case 'paused':
+      return 'paused (waiting on the reporter or on hold)';
+    case 'cancelled':
+      return 'not needed (closed before it was due)';
+    case 'none':
+      return 'no deadline';
+  }
+}
+
+/** The chain verdict of a case; a case without any event in the chain is itself a break. */
+export function chainOf(verdict: CaseChainVerdict | undefined): ChainResult {
+  if (verdict === undefined)
+    return {
+      ok: false,
+      events: 0,
+      headEventId: null,
+      headHash: null,
+      broken: { eventId: 0, reason: 'no event of this case is in the chain' },
+    };
+  return {
+    ok: verdict.broken === null,
+    events: verdict.events,
+    headEventId: verdict.headEventId,
+    headHash: verdict.headHash,
+    broken: verdict.broken,
+  };
+}
+
+export interface AnalyseOptions {
+  calendar: Calendar;
+  staff: readonly StaffMember[];
+  now: Date;
+  chains: ReadonlyMap<string, CaseChainVerdict>;
+  /** Called after each case (progress on long exports). */
+  onCase?: (done: number, total: number) => void;
+}
+
+/** Every case of the period with its stages judged; cases with a broken chain first. */
+export function analyseCases(period: EvidencePeriod, opts: AnalyseOptions): CaseEvidence[] {
+  const byCase = <T extends { case_id: string }>(rows: readonly T[]): Map<string, T[]> => {
+    const m = new Map<string, T[]>();
+    for (const r of rows) m.set(r.case_id, [...(m.get(r.case_id) ?? []), r]);
+    return m;
+  };
+  const deadlines = byCase(period.deadlines);
+  const events = byCase(period.events);
+  const calls = byCase(period.expertCalls);
+  const out = period.cases.map((c, i) => {
+    const result = analyseCase(
+      c,
+      deadlines.get(c.id) ?? [],
+      events.get(c.id) ?? [],
+      (calls.get(c.id) ?? []).map((x) => x.sent_at),
+      opts,
+    );
+    opts.onCase?.(i + 1, period.cases.length);
+    return result;
+  });
+  return [...out.filter((c) => !c.chain.ok), ...out.filter((c) => c.chain.ok)];
+}
+
+export function analyseCase(
+  c: EvidenceCaseRow,
+  deadlines: readonly EvidenceDeadline[],
+  events: readonly EvidenceEvent[],
+  expertCalls: readonly string[],
+  opts: Pick<AnalyseOptions, 'calendar' | 'staff' | 'now' | 'chains'>,
+): CaseEvidence {
+  const of = (kind: EvidenceStage): EvidenceDeadline | undefined => deadlines.find((d) => d.kind === kind);
+  const member = c.assignee === null ? undefined : staffByAddress(opts.staff, c.assignee);
+  const actorOf = (e: EvidenceEvent): string => {
+    if (e.actor !== 'staff' || e.staff === null) return e.actor;
+    return `staff: ${staffByAddress(opts.staff, e.staff)?.name ?? e.staff}`;
+  };
+  return {
+    id: c.id,
+    stage: c.stage,
+    resolution: c.resolution,
+    duplicateOf: c.duplicate_of,
+    onHold: c.on_hold,
+    waitingOnReporter: c.waiting_on_reporter,
+    severity: c.severity,
+    cvss: { score: c.cvss_score, vector: c.cvss_vector },
+    assignee: c.assignee === null ? null : { address: c.assignee, name: member?.name ?? null },
+    received: c.created_at,
+    acknowledged: of('acknowledge')?.met_at ?? null,
+    triaged: c.triaged_at,
+    verified: c.verified_at,
+    fixDue: of('fix')?.due_at ?? null,
+    fixed: c.fixed_at,
+    disclosureAgreed: c.disclose_on,
+    published: c.published_at,
+    closed: c.closed_at,
+    reopened: c.reopened_at,
+    outsideExpertise: { organisations: c.external, escalatedAt: [...expertCalls] },
+    stages: EVIDENCE_STAGES.map((s) => judgeStage(s, of(s), c, opts.calendar, opts.now)),
+    chain: chainOf(opts.chains.get(c.id)),
+    events: events.map((e) => ({ id: e.id, at: e.at, type: e.type, actor: actorOf(e), detail: e.detail })),
+    ...(c.subject === undefined ? {} : { subject: c.subject }),
+  };
+}
+
+/** "closed (duplicate of SEC-…)", "fixing, on hold". */
+export function stateOf(c: CaseEvidence): string {
+  const parts = [
+    c.stage === 'closed'
+      ? `closed (${c.resolution ?? '?'}${c.duplicateOf === null ? '' : ` of ${c.duplicateOf}`})`
+      : c.stage,
+  ];
+  if (c.onHold) parts.push('on hold');
+  if (c.waitingOnReporter) parts.push('waiting on the reporter');
+  return parts.join(', ');
+}

@@ -1,0 +1,268 @@
+import { describe, expect, it } from 'vitest';
+import { createCalendar } from '../../../src/calendar/calendar.js';
+import type { EvidencePeriod } from '../../../src/7-cases/evidence-store.js';
+import type { CaseChainVerdict, ChainReport } from '../../../src/7-cases/events.js';
+import { loadConfig } from '../../../src/config/load.js';
+import { buildEvidencePack, type EvidencePackInput } from '../../../src/evidence/pack.js';
+import { esc } from '../../../src/evidence/html.js';
+import { CLAUSES, type ProgramDocument, type ProgramInput } from '../../../src/program/types.js';
+
+const config = loadConfig({ env: { PSIRT_ENV: 'test', PSIRT_IMAP__PASSWORD: 'x' } });
+const calendar = createCalendar(config.calendar);
+const HOSTILE = `"><script>alert(1)</script><img src=x onerror=alert(2)>`;
+
+/** A fake of src/program/render.ts: one document per clause, naming the digest it was given. */
+const calls: ProgramInput[] = [];
+function fakeRenderProgram(input: ProgramInput): ProgramDocument[] {
+  calls.push(input);
+  return CLAUSES.map((clause) => ({
+    file: `${clause}.md`,
+    clauses: [clause],
+    title: `Document ${clause}`,
+    content: `# ${clause}\n\nconfiguration ${input.configDigest}\n`,
+  }));
+}
+
+function period(over: Partial<EvidencePeriod> = {}): EvidencePeriod {
+  return {
+    cases: [
+      {
+        id: 'SEC-2026-0001',
+        stage: 'fixing',
+        resolution: null,
+        severity: 'high',
+        cvss_vector: null,
+        cvss_score: null,
+        assignee: 'alice@psirt.test',
+        on_hold: false,
+        waiting_on_reporter: false,
+        created_at: '2026-11-02T09:00:00.000Z',
+        closed_at: null,
+        triaged_at: null,
+        verified_at: '2026-11-03T09:00:00.000Z',
+        fixed_at: null,
+        published_at: null,
+        reopened_at: null,
+        fix_by: null,
+        disclose_on: null,
+        external: [HOSTILE],
+        duplicate_of: null,
+        subject: HOSTILE,
+      },
+      {
+        id: 'SEC-2026-0002',
+        stage: 'received',
+        resolution: null,
+        severity: null,
+        cvss_vector: null,
+        cvss_score: null,
+        assignee: null,
+        on_hold: false,
+        waiting_on_reporter: false,
+        created_at: '2026-11-04T09:00:00.000Z',
+        closed_at: null,
+        triaged_at: null,
+        verified_at: null,
+        fixed_at: null,
+        published_at: null,
+        reopened_at: null,
+        fix_by: null,
+        disclose_on: null,
+        external: [],
+        duplicate_of: null,
+      },
+    ],
+    events: [],
+    deadlines: [
+      {
+        case_id: 'SEC-2026-0001',
+        kind: 'verify',
+        due_at: '2026-11-02T10:00:00.000Z',
+        met_at: '2026-11-03T09:00:00.000Z',
+        state: 'met',
+        policy: 'p',
+        calendar: calendar.id,
+      },
+    ],
+    expertCalls: [],
+    versions: [],
+    starts: [],
+    ...over,
+  };
+}
+
+const verdict = (caseId: string, broken: CaseChainVerdict['broken']): CaseChainVerdict => ({
+  caseId,
+  events: 2,
+  firstEventId: 1,
+  headEventId: 2,
+  headHash: 'h',
+  broken,
+});
+function chain(broken: CaseChainVerdict['broken'] = null): ChainReport {
+  return {
+    events: 4,
+    head: { eventId: 4, hash: 'h4' },
+    firstBroken:
+      broken === null ? null : { eventId: broken.eventId, caseId: 'SEC-2026-0002', reason: broken.reason },
+    cases: new Map([
+      ['SEC-2026-0001', verdict('SEC-2026-0001', null)],
+      ['SEC-2026-0002', verdict('SEC-2026-0002', broken)],
+    ]),
+  };
+}
+
+function input(over: Partial<EvidencePackInput> = {}): EvidencePackInput {
+  return {
+    period: { from: '2026-01-01', to: '2026-12-31' },
+    generatedAt: new Date('2026-12-01T12:00:00Z'),
+    config,
+    calendar,
+    data: period(),
+    chain: chain(),
+    includeSubjects: true,
+    current: { configDigest: 'c'.repeat(64), teamKey: { fingerprint: 'ABCD', expires: null } },
+    renderProgram: fakeRenderProgram,
+    ...over,
+  };
+}
+
+const file = (pack: ReturnType<typeof buildEvidencePack>, path: string): string => {
+  const f = pack.files.find((x) => x.path === path);
+  if (f === undefined) throw new Error(`no ${path} in ${pack.files.map((x) => x.path).join(', ')}`);
+  return f.content;
+};
+
+describe('esc', () => {
+  it('escapes the five HTML-special characters', () => {
+    expect(esc(`<a href="x" title='y'>&</a>`)).toBe(
+      '&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&lt;/a&gt;',
+    );
+  });
+});
+
+describe('buildEvidencePack', () => {
+  it('puts a hostile subject and organisation into report.html as text only', () => {
+    const html = file(buildEvidencePack(input()), 'report.html');
+    expect(html).not.toContain('<script>');
+    expect(html).not.toContain('<img');
+    expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+    expect(html).not.toMatch(/<script|src="http|href="http/);
+  });
+
+  it('marks the missed stage in the report with its lateness', () => {
+    const html = file(buildEvidencePack(input()), 'report.html');
+    expect(html).toMatch(/<td class="missed">missed, [\d.]+ business days? late/);
+  });
+
+  it('renders each recorded procedure version from its stored config and maps every clause to its files', () => {
+    calls.length = 0;
+    const digest = 'a'.repeat(64);
+    const pack = buildEvidencePack(
+      input({
+        current: { configDigest: digest, teamKey: { fingerprint: 'ABCD', expires: null } },
+        data: period({
+          versions: [
+            {
+              config_digest: digest,
+              first_started_at: '2026-10-01T08:00:00.000Z',
+              policy_digest: 'pol',
+              calendar_digest: 'cal',
+              team_fingerprint: 'ABCD',
+              team_key_expires: '2027-10-01T00:00:00.000Z',
+              config_json: JSON.stringify(config),
+            },
+          ],
+          starts: [
+            {
+              id: 1,
+              started_at: '2026-10-01T08:00:00.000Z',
+              config_digest: digest,
+              roles: 'all',
+              version: '0.1.0',
+            },
+          ],
+        }),
+      }),
+    );
+    expect(calls).toHaveLength(1);
+    expect(calls[0]).toMatchObject({
+      configDigest: digest,
+      generatedAt: new Date('2026-10-01T08:00:00.000Z'),
+    });
+    expect(calls[0]!.teamKey.expires).toEqual(new Date('2027-10-01T00:00:00.000Z'));
+    expect(file(pack, `program/${digest}/4.2.2.3.md`)).toContain(`configuration ${digest}`);
+    const index = file(pack, 'index.md');
+    for (const clause of CLAUSES) expect(index).toContain(`\`program/${digest}/${clause}.md\``);
+    expect(pack.summary.noStartRecorded).toBe(false);
+    const html = file(pack, 'report.html');
+    expect(html).toContain(`href="program/${digest}/4.2.1.1.md"`);
+  });
+
+  it('still exports with no start recorded: says so and renders the configuration at export', () => {
+    calls.length = 0;
+    const pack = buildEvidencePack(input());
+    expect(pack.summary.noStartRecorded).toBe(true);
+    expect(calls.map((c) => c.configDigest)).toEqual(['c'.repeat(64)]);
+    expect(file(pack, 'index.md')).toContain('No start of the service was recorded');
+    const json = JSON.parse(file(pack, 'evidence.json')) as { procedure: { versions: { source: string }[] } };
+    expect(json.procedure.versions.map((v) => v.source)).toEqual(['current']);
+  });
+
+  it('keeps exporting when a stored configuration no longer parses, naming why', () => {
+    const pack = buildEvidencePack(
+      input({
+        data: period({
+          versions: [
+            {
+              config_digest: 'b'.repeat(64),
+              first_started_at: '2026-10-01T08:00:00.000Z',
+              policy_digest: 'pol',
+              calendar_digest: 'cal',
+              team_fingerprint: 'ABCD',
+              team_key_expires: null,
+              config_json: '{"organisation":{}}',
+            },
+          ],
+        }),
+      }),
+    );
+    const json = JSON.parse(file(pack, 'evidence.json')) as {
+      procedure: { versions: { error: string | null }[] };
+    };
+    expect(json.procedure.versions[0]!.error).toMatch(/could not be rendered again/);
+    expect(pack.files.some((f) => f.path.startsWith(`program/${'b'.repeat(64)}/`))).toBe(false);
+  });
+
+  it('lists a case with a broken chain first, in the index and the JSON, naming the event', () => {
+    const pack = buildEvidencePack(
+      input({ chain: chain({ eventId: 3, reason: 'content does not match its hash' }) }),
+    );
+    const json = JSON.parse(file(pack, 'evidence.json')) as {
+      cases: { id: string }[];
+      chain: { brokenCases: unknown[] };
+    };
+    expect(json.cases.map((c) => c.id)).toEqual(['SEC-2026-0002', 'SEC-2026-0001']);
+    expect(json.chain.brokenCases).toEqual([
+      { caseId: 'SEC-2026-0002', eventId: 3, reason: 'content does not match its hash' },
+    ]);
+    expect(file(pack, 'index.md')).toContain('- **SEC-2026-0002**: event 3: content does not match its hash');
+    expect(pack.summary.brokenChains).toBe(1);
+  });
+
+  it('has no subject column in cases.csv or report.html without includeSubjects', () => {
+    const data = period();
+    const noSubjects = {
+      ...data,
+      cases: data.cases.map((c) => {
+        const copy = { ...c };
+        delete copy.subject;
+        return copy;
+      }),
+    };
+    const pack = buildEvidencePack(input({ includeSubjects: false, data: noSubjects }));
+    expect(file(pack, 'cases.csv').split('\r\n')[0]).not.toContain('subject');
+    expect(file(pack, 'report.html')).not.toContain('<th>subject</th>');
+    expect(file(buildEvidencePack(input()), 'report.html')).toContain('<th>subject</th>');
+  });
+});
