@@ -17,6 +17,7 @@ export const TEMPLATE_NAMES = [
   'reporter-reply',
   'escalation',
   'outside-expertise',
+  'channel-expiry',
   ...STATUS_EVENTS.map((e) => `status-${e}` as const),
 ] as const;
 

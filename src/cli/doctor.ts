@@ -1,11 +1,13 @@
 import { join } from 'node:path';
+import { createCalendar, type Calendar } from '../calendar/calendar.js';
 import type { Config } from '../config/schema.js';
 import { checkDatabase, checkHeartbeats } from '../7-cases/health.js';
 import { readMigrations } from '../7-cases/migrate.js';
-import { fail, pass, type CheckResult } from '../core/check.js';
+import { fail, pass, warn, type CheckResult } from '../core/check.js';
 import type { Clock } from '../core/clock.js';
 import { packageRoot } from '../core/paths.js';
-import { checkTeamKeys } from '../pgp/keyring.js';
+import { checkTeamKeys, type ExpiryNote } from '../pgp/keyring.js';
+import { expiryOutlook, timeLeft } from '../policy/channel-watch.js';
 import { checkImap } from '../1-intake/imap-client.js';
 import { checkRedis } from '../jobs/redis.js';
 import { checkSmtp } from '../8-outbox/smtp-transport.js';
@@ -41,13 +43,105 @@ export async function runDoctor(config: Config, opts: DoctorOptions): Promise<Ch
     const beat = checkHeartbeats(config.database.path, opts.clock, opts.heartbeatMaxAgeSeconds ?? 60);
     return [configLine, database, beat];
   }
+  const calendar = createCalendar(config.calendar);
+  const now = opts.clock.now();
   const [imap, smtp, redis, keys] = await Promise.all([
     checkImap(config.imap),
     checkSmtp(config.smtp),
     checkRedis(config.redis),
-    checkTeamKeys(config.pgp, opts.clock),
+    checkTeamKeys(config.pgp, opts.clock, keyExpiryNote(config, now, calendar)),
   ]);
-  return [configLine, database, imap, smtp, redis, ...keys, checkCommandAuth(config)];
+  return [
+    configLine,
+    database,
+    imap,
+    smtp,
+    redis,
+    ...keys,
+    checkSecurityTxt(config, now, calendar),
+    checkStaffingReview(config, now, calendar),
+    checkCommandAuth(config),
+  ];
+}
+
+const day = (d: Date): string => d.toISOString().slice(0, 10);
+/** "2027-10-31 23:00 UTC": Expires is an instant, shown to the minute. */
+const minute = (d: Date): string => `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+
+/**
+ * A team key's expiry as doctor words it: the date and the days left, and a warning within
+ * `public_channel.watch_before` (when the accountable role is alerted too).
+ */
+export function keyExpiryNote(config: Config, now: Date, calendar: Calendar): ExpiryNote {
+  return (expires) => {
+    const o = expiryOutlook(expires, now, config.public_channel.watch_before, calendar);
+    return {
+      text: `expires ${day(expires)} (${timeLeft(expires, now)})`,
+      warning:
+        o.state === 'soon' || o.state === 'past'
+          ? 'extend the key (gpg --quick-set-expire) and publish it, or rotate: a new key first in pgp.keys, the old one after it'
+          : null,
+    };
+  };
+}
+
+const RENEW_SECURITY_TXT =
+  'move public_channel.expires ahead (less than a year) and render the public channel again with psirt program';
+
+/**
+ * security.txt's Expires (RFC 9116 §2.5.5): fails once passed, warns within
+ * `public_channel.watch_before`, when more than a year ahead (the RFC advises less) or unset.
+ */
+export function checkSecurityTxt(config: Config, now: Date, calendar: Calendar): CheckResult {
+  const name = 'security.txt';
+  const configured = config.public_channel.expires;
+  if (configured === undefined)
+    return warn(
+      name,
+      'public_channel.expires is not set: psirt program cannot render security.txt',
+      'set public_channel.expires (RFC 9116 requires Expires), less than a year ahead',
+    );
+  const expires = new Date(configured);
+  const o = expiryOutlook(expires, now, config.public_channel.watch_before, calendar);
+  const left = timeLeft(expires, now);
+  if (o.state === 'past') return fail(name, `Expires ${minute(expires)} passed ${left}`, RENEW_SECURITY_TXT);
+  if (o.state === 'soon')
+    return warn(
+      name,
+      `Expires ${minute(expires)}, ${left}: renew before ${day(expires)}`,
+      RENEW_SECURITY_TXT,
+    );
+  const aYear = calendar.add(now, { amount: 365, unit: 'calendar_days' });
+  if (expires.getTime() > aYear.getTime())
+    return warn(
+      name,
+      `Expires ${minute(expires)}, ${left}: more than a year ahead (RFC 9116 §2.5.5 advises less)`,
+      'set public_channel.expires less than a year ahead',
+    );
+  return pass(name, `Expires ${minute(expires)}, ${left}`);
+}
+
+/**
+ * ISO/IEC 18974 §4.2.2.2: staffing and funding are reviewed by `staffing.review_by`; warns once
+ * that day has ended in the calendar's zone, or when no date is set.
+ */
+export function checkStaffingReview(config: Config, now: Date, calendar: Calendar): CheckResult {
+  const name = 'staffing review';
+  const by = config.staffing.review_by;
+  if (by === undefined)
+    return warn(
+      name,
+      'staffing.review_by is not set',
+      'set staffing.review_by to the date staffing and funding are next reviewed (ISO/IEC 18974 §4.2.2.2)',
+    );
+  const end = calendar.endOfDay(by);
+  if (now.getTime() > end.getTime())
+    return warn(
+      name,
+      `staffing.review_by ${by} has passed (${timeLeft(end, now)})`,
+      'review staffing.allocations and staffing.budget with their approvers, then move staffing.review_by',
+    );
+  return pass(name, `next review by ${by} (${timeLeft(end, now)})`);
 }
 
 /**
@@ -68,13 +162,16 @@ export function checkCommandAuth(config: Config): CheckResult {
   );
 }
 
-/** Renders results for a terminal: `✓ name  detail` or `✗ name  detail` + `fix: …`. */
+/**
+ * Renders results for a terminal: `✓ name  detail`, `! name  detail` (a warning) or
+ * `✗ name  detail`, the last two followed by `fix: …`.
+ */
 export function formatChecks(results: readonly CheckResult[]): string {
   const width = Math.max(...results.map((r) => r.name.length));
   const lines: string[] = [];
   for (const r of results) {
-    lines.push(`${r.ok ? '✓' : '✗'} ${r.name.padEnd(width)}  ${r.detail}`);
-    if (!r.ok && r.fix) lines.push(`  ${' '.repeat(width)}  fix: ${r.fix}`);
+    lines.push(`${r.ok ? (r.warning ? '!' : '✓') : '✗'} ${r.name.padEnd(width)}  ${r.detail}`);
+    if ((!r.ok || r.warning) && r.fix) lines.push(`  ${' '.repeat(width)}  fix: ${r.fix}`);
   }
   return lines.join('\n');
 }

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import * as openpgp from 'openpgp';
 import type { Config } from '../config/schema.js';
-import { fail, pass, type CheckResult } from '../core/check.js';
+import { fail, pass, warn, type CheckResult } from '../core/check.js';
 import { PsirtError, describeError } from '../core/errors.js';
 import type { Clock } from '../core/clock.js';
 
@@ -83,19 +83,38 @@ async function loadTeamKey(entry: PgpConfig['keys'][number], where: string, cloc
   return { fingerprint: key.getFingerprint().toUpperCase(), key, userIds: key.getUserIDs(), expires };
 }
 
-/** One doctor line per configured key. */
-export async function checkTeamKeys(cfg: PgpConfig, clock: Clock): Promise<CheckResult[]> {
+/**
+ * How doctor words a key's expiry (`text`, e.g. "expires 2036-11-21 (in 3642 days)") and, when it
+ * is near, what to do (`warning`); injected by the caller, who knows the watch and the calendar.
+ */
+export type ExpiryNote = (expires: Date) => { text: string; warning: string | null };
+
+const plainExpiry: ExpiryNote = (expires) => ({
+  text: `expires ${expires.toISOString().slice(0, 10)}`,
+  warning: null,
+});
+
+/**
+ * One doctor line per configured key: a warning when `note` says its expiry is near (every
+ * key, not only the signing one: the service refuses to start once any of them expired).
+ */
+export async function checkTeamKeys(
+  cfg: PgpConfig,
+  clock: Clock,
+  note: ExpiryNote = plainExpiry,
+): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
   for (const [i, entry] of cfg.keys.entries()) {
     const name = `pgp key ${i}`;
     try {
       const k = await loadTeamKey(entry, `pgp.keys[${i}]`, clock);
-      const until = k.expires ? `, expires ${k.expires.toISOString().slice(0, 10)}` : '';
+      const expiry = k.expires === null ? null : { at: k.expires, ...note(k.expires) };
+      const until = expiry === null ? ', never expires' : `, ${expiry.text}`;
+      const detail = `${k.fingerprint} (${k.userIds[0] ?? 'no user id'}) unlocked${until}${i === 0 ? ', signs outgoing mail' : ''}`;
       results.push(
-        pass(
-          name,
-          `${k.fingerprint} (${k.userIds[0] ?? 'no user id'}) unlocked${until}${i === 0 ? ', signs outgoing mail' : ''}`,
-        ),
+        expiry?.warning
+          ? warn(name, `${detail}: renew before ${expiry.at.toISOString().slice(0, 10)}`, expiry.warning)
+          : pass(name, detail),
       );
     } catch (err) {
       results.push(

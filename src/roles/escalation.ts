@@ -1,8 +1,32 @@
+import { recordChannelAlert } from '../7-cases/channel-watch-store.js';
 import { dueEscalations, fireEscalation, rederiveOpenCases } from '../7-cases/deadline-store.js';
 import { describeError } from '../core/errors.js';
 import { createMailerQueue, QUEUES } from '../jobs/queues.js';
 import { createSweepScheduler, startWorker } from '../jobs/worker.js';
+import { dueChannelAlerts, watchedExpiries } from '../policy/channel-watch.js';
 import { repeat, type RoleDeps, type RunningRole } from './role.js';
+
+/**
+ * The watch on the public channel (issue #12): security.txt's configured Expires and the signing
+ * team key's expiry (the first of `pgp.keys`, as loaded at start: no second read of the key)
+ * each alert the accountable role `public_channel.watch_before` ahead, once per date. Returns
+ * the outbox ids written.
+ */
+export function watchPublicChannel(
+  deps: Pick<RoleDeps, 'config' | 'db' | 'clock' | 'calendar'> & {
+    signingKey: { fingerprint: string; expires: Date | null } | undefined;
+  },
+): number[] {
+  const { config, db, clock } = deps;
+  const watched = watchedExpiries(config.public_channel.expires, deps.signingKey);
+  const due = dueChannelAlerts(watched, clock.now(), config.public_channel.watch_before, deps.calendar);
+  const sent: number[] = [];
+  for (const alert of due) {
+    const id = recordChannelAlert(db, clock, config, alert);
+    if (id !== null) sent.push(id);
+  }
+  return sent;
+}
 
 /**
  * The escalation role (issue #5): at start it derives the deadlines of open cases again when the
@@ -10,7 +34,8 @@ import { repeat, type RoleDeps, type RunningRole } from './role.js';
  * `escalation.sweep_interval_seconds`. A sweep claims each due step in SQLite and writes its mail
  * to the outbox in the same transaction, so several escalation workers send each step once. The
  * scheduler is re-created every `mailer.reconcile_interval_seconds`: a Redis restart or FLUSHALL
- * delays a step by at most that long and loses none.
+ * delays a step by at most that long and loses none. Each sweep also watches the public channel
+ * (watchPublicChannel).
  */
 export function startEscalation(deps: RoleDeps): RunningRole {
   const { config, log, db, clock } = deps;
@@ -33,6 +58,10 @@ export function startEscalation(deps: RoleDeps): RunningRole {
       }
       if (ids.length < 500) break;
     }
+    const channel = watchPublicChannel({ ...deps, signingKey: deps.teamKeys[0] });
+    if (channel.length > 0)
+      log.info({ event: 'channel.expiry-alerted', sent: channel.length }, 'public channel expiry alerted');
+    sent.push(...channel);
     if (sent.length === 0) return;
     log.info({ event: 'escalation.swept', sent: sent.length }, 'escalation steps sent');
     try {

@@ -122,7 +122,7 @@ describe('psirt doctor', () => {
 
   it('--json prints one object per check', async () => {
     const r = await runCli(['doctor', '--json'], env());
-    const results = JSON.parse(r.stdout) as { name: string; ok: boolean }[];
+    const results = JSON.parse(r.stdout) as { name: string; ok: boolean; warning?: boolean }[];
     expect(results.map((x) => x.name)).toEqual([
       'config',
       'sqlite',
@@ -130,7 +130,32 @@ describe('psirt doctor', () => {
       'smtp',
       'redis',
       'pgp key 0',
+      'security.txt',
+      'staffing review',
       'staff commands',
     ]);
+  });
+
+  describe('when the test profile sets neither security.txt Expires nor a staffing review date (#12)', () => {
+    it('prints both as warnings naming the key, and still exits 0', async () => {
+      const r = await runCli(['doctor'], env());
+      expect(r.stdout).toMatch(/^! security\.txt\s+public_channel\.expires is not set/m);
+      expect(r.stdout).toMatch(/^! staffing review\s+staffing\.review_by is not set$/m);
+      expect(r.code).toBe(0);
+    });
+
+    it('shows the Expires date and the days left once it is set', async () => {
+      const expires = new Date(Date.now() + 100 * 86_400_000).toISOString().slice(0, 19) + 'Z';
+      const r = await runCli(['doctor'], env({ PSIRT_PUBLIC_CHANNEL__EXPIRES: `"${expires}"` }));
+      expect(r.stdout).toMatch(
+        new RegExp(
+          `^✓ security\\.txt\\s+Expires ${expires.slice(0, 16).replace('T', ' ')} UTC, in (99|100) days$`,
+          'm',
+        ),
+      );
+      expect(r.stdout).toMatch(
+        /^✓ pgp key 0\s+\S+ .* unlocked, expires 2036-11-21 \(in \d+ days\), signs outgoing mail$/m,
+      );
+    });
   });
 });

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Db } from '../../src/7-cases/db.js';
+import { recordChannelAlert } from '../../src/7-cases/channel-watch-store.js';
 import { dueEscalations, fireEscalation } from '../../src/7-cases/deadline-store.js';
 import { loadOutbox, markFailed, type OutboxRow } from '../../src/7-cases/outbox-store.js';
 import { loadTeamKeys } from '../../src/pgp/keyring.js';
@@ -38,7 +39,8 @@ function staffMail(local: string, subject: string, n: number, signed = true) {
 
 /**
  * A database holding an outbox row of every mail kind (and both acknowledgment and both
- * staff-notification variants), written by the real writers in src/7-cases.
+ * staff-notification variants, both channel-expiry subjects), written by the real writers in
+ * src/7-cases.
  */
 export function outboxOfEveryKind(): { db: Db; rows: OutboxRow[] } {
   const db = migratedDb(clock);
@@ -77,6 +79,15 @@ export function outboxOfEveryKind(): { db: Db; rows: OutboxRow[] } {
   });
   clock.set('2026-12-20T12:00:00Z');
   for (const id of dueEscalations(db, clock.now())) fireEscalation(db, clock, config, id);
+  // The public-channel watch (#12): security.txt expiring ahead, the team key already expired.
+  recordChannelAlert(db, clock, config, {
+    subject: 'security.txt',
+    expiresAt: new Date('2027-01-10T00:00:00Z'),
+  });
+  recordChannelAlert(db, clock, config, {
+    subject: 'team-key:70391E1F60DD1FCF4E665A800F2409846A82D91C',
+    expiresAt: new Date('2026-12-18T12:00:00Z'),
+  });
   const ids = db.prepare('SELECT id FROM outbox ORDER BY id').all() as { id: number }[];
   return { db, rows: ids.map((r) => loadOutbox(db, r.id)!) };
 }

@@ -1,5 +1,6 @@
 import { acknowledgment, type AcknowledgmentPayload } from './acknowledgment.js';
 import { assignment, type AssignmentPayload } from './assignment.js';
+import { channelExpiry, type ChannelExpiryPayload } from './channel-expiry.js';
 import { commandConfirmation, type CommandConfirmationPayload } from './command-confirmation.js';
 import { commandRejected, type CommandRejectedPayload } from './command-rejected.js';
 import { deliveryFailed, type DeliveryFailedPayload } from './delivery-failed.js';
@@ -26,7 +27,8 @@ export type OutboxPayload =
   | ReporterStatusPayload
   | ReporterReplyPayload
   | EscalationPayload
-  | OutsideExpertisePayload;
+  | OutsideExpertisePayload
+  | ChannelExpiryPayload;
 
 export type OutboxTemplate = OutboxPayload['template'];
 
@@ -46,6 +48,7 @@ export const MAIL_KINDS = {
   'reporter-reply': reporterReply,
   escalation,
   'outside-expertise': outsideExpertise,
+  'channel-expiry': channelExpiry,
 } as const satisfies Registry<OutboxPayload>;
 
 /** A stored payload that does not parse: which row, which template, which fields. */

@@ -155,6 +155,24 @@ describe('mail kinds (#11)', () => {
       expect(err?.fields).toEqual(['flags.1']);
     });
 
+    it('refuses a channel-expiry alert about anything but security.txt or a team key fingerprint (#12)', () => {
+      const alert = {
+        template: 'channel-expiry',
+        autoSubmitted: 'auto-generated',
+        expiresAt: '2027-01-10T00:00:00.000Z',
+      };
+      expect(refusal(MAIL_KINDS, { ...alert, subject: 'security.txt' })).toBeNull();
+      expect(
+        refusal(MAIL_KINDS, { ...alert, subject: 'team-key:70391E1F60DD1FCF4E665A800F2409846A82D91C' }),
+      ).toBeNull();
+      expect(refusal(MAIL_KINDS, { ...alert, subject: 'team-key:not-a-fingerprint' })?.fields).toEqual([
+        'subject',
+      ]);
+      expect(refusal(MAIL_KINDS, { ...alert, subject: 'security.txt', expiresAt: 'soon' })?.fields).toEqual([
+        'expiresAt',
+      ]);
+    });
+
     it('reads a delivery-failed alert as markFailed writes it', () => {
       const read = readPayload({
         id: 9,
