@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { timeLeft, type ChannelSubject } from '../../policy/channel-watch.js';
-import { formatDate, formatFingerprint, formatSpan } from '../render.js';
+import { formatFingerprint } from '../../core/fingerprint.js';
+import { formatSpan } from '../../policy/wording.js';
+import { formatDate } from '../render.js';
 import { autoSubmittedSchema, defineCaselessKind, staffProtection } from './kind.js';
 
 const TEAM_KEY = 'team-key:';
