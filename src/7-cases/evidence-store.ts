@@ -1,5 +1,6 @@
 import type { Db } from './db.js';
 import { verifyCaseChains, type ChainReport } from './events.js';
+import { procedureVersionsInForce } from './procedure-store.js';
 
 /**
  * The reads of `psirt evidence` (issue #12): what an auditor may see of the cases handled in an
@@ -204,23 +205,28 @@ function readPeriod(db: Db, opts: { from: Date; to: Date; includeSubjects: boole
        WHERE x.deadline = 'outside-expertise' AND x.state = 'sent' AND x.sent_at IS NOT NULL ORDER BY x.sent_at`,
     )
     .all(period) as EvidencePeriod['expertCalls'];
-  const starts = db
-    .prepare(
-      `SELECT id, started_at, config_digest, roles, version FROM procedure_starts
-       WHERE started_at BETWEEN @from AND @to
-          OR id = (SELECT id FROM procedure_starts WHERE started_at < @from ORDER BY started_at DESC, id DESC LIMIT 1)
-       ORDER BY started_at, id`,
+  // One reading of "in force" for the evidence and everything else (src/7-cases/procedure-store.ts).
+  const inForce = procedureVersionsInForce(db, opts.from, opts.to);
+  const versions: ProcedureVersionRow[] = inForce.map((v) => ({
+    config_digest: v.configDigest,
+    first_started_at: v.firstStartedAt,
+    policy_digest: v.policyDigest,
+    calendar_digest: v.calendarDigest,
+    team_fingerprint: v.teamFingerprint,
+    team_key_expires: v.teamKeyExpires,
+    config_json: v.configJson,
+  }));
+  const starts: ProcedureStartRow[] = inForce
+    .flatMap((v) =>
+      v.starts.map((st) => ({
+        id: st.id,
+        started_at: st.startedAt,
+        config_digest: v.configDigest,
+        roles: st.roles.join(', '),
+        version: st.version,
+      })),
     )
-    .all(period) as ProcedureStartRow[];
-  const versions = db
-    .prepare(
-      `SELECT v.config_digest, v.first_started_at, v.policy_digest, v.calendar_digest, v.team_fingerprint,
-              v.team_key_expires, v.config_json
-       FROM procedure_versions v
-       WHERE v.config_digest IN (SELECT value FROM json_each(?))
-       ORDER BY v.first_started_at`,
-    )
-    .all(JSON.stringify([...new Set(starts.map((s) => s.config_digest))])) as ProcedureVersionRow[];
+    .sort((a, b) => a.started_at.localeCompare(b.started_at) || a.id - b.id);
   return { cases, events, deadlines, expertCalls, versions, starts };
 }
 

@@ -62,13 +62,26 @@ function readLayer(file: string, issues: string[]): Tree {
     return {};
   }
   try {
-    return parseToml(text);
+    return datesAsText(parseToml(text)) as Tree;
   } catch (err) {
     const where = err instanceof TomlError ? ` at line ${err.line}, column ${err.column}` : '';
     const first = (err as Error).message.split('\n')[0] ?? '';
     issues.push(`${file}: TOML syntax error${where}: ${first}`);
     return {};
   }
+}
+
+/**
+ * TOML dates and date-times (`expires = 2027-11-30T23:00:00Z`, `review_by = 2027-06-30`,
+ * unquoted) come from smol-toml as Date objects; the schema takes dates as text, quoted or not,
+ * so they become their ISO text here ("2027-06-30", "2027-11-30T23:00:00.000Z").
+ */
+function datesAsText(node: unknown): unknown {
+  if (node instanceof Date) return node.toISOString();
+  if (Array.isArray(node)) return node.map(datesAsText);
+  if (node !== null && typeof node === 'object')
+    return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, datesAsText(v)]));
+  return node;
 }
 
 function readSecretFile(file: string, key: string, issues: string[]): string | undefined {
@@ -93,7 +106,7 @@ export function formatKey(path: readonly PropertyKey[]): string {
 function envValue(raw: string, current: unknown, secret: boolean): unknown {
   if (secret || typeof current === 'string') return raw;
   try {
-    return (parseToml(`v = ${raw}`) as { v: unknown }).v;
+    return datesAsText((parseToml(`v = ${raw}`) as { v: unknown }).v);
   } catch {
     return raw; // not a TOML literal (e.g. a bare word): the value is the string itself
   }

@@ -9,13 +9,13 @@ import type { CalendarConfig, Span } from '../calendar/calendar.js';
 
 const UNIT_WORDS: Record<Span['unit'], [string, string]> = {
   business_days: ['business day', 'business days'],
-  calendar_days: ['day', 'days'],
+  calendar_days: ['calendar day', 'calendar days'],
   hours: ['hour', 'hours'],
   minutes: ['minute', 'minutes'],
   seconds: ['second', 'seconds'],
 };
 
-/** `3 business days`, `1 day`, `30 seconds`. */
+/** `3 business days`, `1 calendar day`, `30 seconds`. */
 export function formatSpan(span: Span): string {
   const [one, many] = UNIT_WORDS[span.unit];
   return `${span.amount} ${span.amount === 1 ? one : many}`;

@@ -1,4 +1,4 @@
-import type { Config, DeadlineUnit, GOVERNED_COMMANDS, RaciActivity } from '../config/schema.js';
+import type { Config, GOVERNED_COMMANDS, RaciActivity } from '../config/schema.js';
 import { RESOLUTIONS } from '../core/vocabulary.js';
 import { md, person } from './markdown.js';
 
@@ -59,19 +59,8 @@ export function rolesAllowed(activity: RaciActivity): string[] {
   return [...new Set([...activity.responsible, activity.accountable])];
 }
 
-const UNIT_WORDS: Record<DeadlineUnit, [string, string]> = {
-  business_days: ['business day', 'business days'],
-  calendar_days: ['calendar day', 'calendar days'],
-  hours: ['hour', 'hours'],
-  minutes: ['minute', 'minutes'],
-  seconds: ['second', 'seconds'],
-};
-
-/** "7 business days", "1 hour". */
-export function formatSpan(span: { amount: number; unit: DeadlineUnit }): string {
-  const [one, many] = UNIT_WORDS[span.unit];
-  return `${span.amount} ${span.amount === 1 ? one : many}`;
-}
+/** One wording of a span wherever a promise is stated (src/policy/wording.ts). */
+export { formatSpan } from '../policy/wording.js';
 
 /** A moment as the calendar's clock shows it: "Thu 10 Dec 2026 12:00 (Europe/Berlin)". */
 export function formatLocal(at: Date, zone: string): string {

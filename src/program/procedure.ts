@@ -1,6 +1,7 @@
 import { createCalendar, type Calendar } from '../calendar/calendar.js';
 import { MIN_RETENTION_YEARS, type Config } from '../config/schema.js';
 import { SEVERITIES } from '../core/vocabulary.js';
+import { formatWorkingWeek } from '../policy/wording.js';
 import {
   activityFor,
   COMMAND_SYNTAX,
@@ -21,16 +22,6 @@ import type { ProgramInput } from './types.js';
  * outside expertise, customer notification and record retention. Every number comes from the
  * configuration the service enforces, so the written procedure cannot drift from what it does.
  */
-
-const WEEKDAY_NAMES = {
-  mon: 'Monday',
-  tue: 'Tuesday',
-  wed: 'Wednesday',
-  thu: 'Thursday',
-  fri: 'Friday',
-  sat: 'Saturday',
-  sun: 'Sunday',
-} as const;
 
 type Deadlines = Config['deadlines'];
 type FixSeverity = Exclude<(typeof SEVERITIES)[number], 'none'>;
@@ -112,7 +103,7 @@ function principles(config: Config): string {
 
 function calendarSection(config: Config, calendar: Calendar): string {
   const c = config.calendar;
-  const days = c.working_days.map((d) => WEEKDAY_NAMES[d]).join(', ');
+  const days = formatWorkingWeek(c.working_days);
   const holidays = c.holiday_country
     ? `public holidays of ${md(c.holiday_country)}${c.holiday_region ? `, region ${md(c.holiday_region)}` : ''}`
     : 'no public holidays (none configured)';

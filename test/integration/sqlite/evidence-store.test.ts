@@ -40,7 +40,7 @@ const version = (db: Db, digest: string, at: string): void => {
      VALUES (?, ?, 'p', 'c', 'F', '{}')`,
   ).run(digest, at);
   db.prepare(
-    "INSERT INTO procedure_starts (started_at, config_digest, roles, version) VALUES (?, ?, 'all', '0.1.0')",
+    `INSERT INTO procedure_starts (started_at, config_digest, roles, version) VALUES (?, ?, '["intake","mailer","escalation"]', '0.1.0')`,
   ).run(at, digest);
 };
 

@@ -30,6 +30,25 @@ function issuesFor(env: Record<string, string>, file?: string): string[] {
 }
 
 describe('loadConfig()', () => {
+  it('takes unquoted TOML dates and date-times, in a file and from the environment (#12 review)', () => {
+    const file = tmpFile(
+      'dates.toml',
+      '[public_channel]\nexpires = 2027-11-30T23:00:00Z\n[staffing]\nreview_by = 2027-06-30\n' +
+        '[calendar]\nclosed_days = [2026-12-28]\n',
+    );
+    const cfg = loadConfig({ env: base, file });
+    expect(cfg.public_channel.expires).toBe('2027-11-30T23:00:00.000Z');
+    expect(cfg.staffing.review_by).toBe('2027-06-30');
+    expect(cfg.calendar.closed_days).toEqual(['2026-12-28']);
+    const fromEnv = loadConfig({
+      env: { ...base, PSIRT_PUBLIC_CHANNEL__EXPIRES: '2027-10-31T23:00:00+01:00' },
+    });
+    expect(new Date(fromEnv.public_channel.expires ?? '').toISOString()).toBe('2027-10-31T22:00:00.000Z');
+    // A local date-time has no zone: refused, naming the key.
+    const local = tmpFile('local.toml', '[public_channel]\nexpires = 2027-11-30T23:00:00\n');
+    expect(issuesFor(base, local).join('\n')).toMatch(/public_channel\.expires/);
+  });
+
   it('keeps the shown addresses as written and lower-cases the compared ones (#11 review)', () => {
     const cfg = loadConfig({
       env: {

@@ -6,7 +6,8 @@ describe('formatSpan()', () => {
   it.each([
     [{ amount: 3, unit: 'business_days' }, '3 business days'],
     [{ amount: 1, unit: 'business_days' }, '1 business day'],
-    [{ amount: 90, unit: 'calendar_days' }, '90 days'],
+    [{ amount: 90, unit: 'calendar_days' }, '90 calendar days'],
+    [{ amount: 1, unit: 'calendar_days' }, '1 calendar day'],
     [{ amount: 1, unit: 'hours' }, '1 hour'],
     [{ amount: 30, unit: 'seconds' }, '30 seconds'],
   ] as const)('words %o as "%s"', (span, words) => {

@@ -217,8 +217,8 @@ describe('renderSecurityMd() with config/example.toml', () => {
     it('promises what deadlines enforces, in the calendar configured', () => {
       expect(md()).toContain('We acknowledge your report within 3 business days');
       expect(md()).toContain('within 7 business days of your report');
-      expect(md()).toContain('| Critical | 7 days |');
-      expect(md()).toContain('| Low | 90 days |');
+      expect(md()).toContain('| Critical | 7 calendar days |');
+      expect(md()).toContain('| Low | 90 calendar days |');
       expect(md()).toContain('Monday to Friday in the Europe/Berlin time zone');
       expect(md()).toContain('public holidays and half-day holidays in DE-BE');
     });
@@ -226,9 +226,9 @@ describe('renderSecurityMd() with config/example.toml', () => {
     it('states disclosure on the agreed date, else deadlines.disclose after the fix (as deriveDeadlines counts)', () => {
       expect(md()).toContain('We agree the date of public disclosure with you.');
       expect(md()).toContain(
-        'Without an agreed date, we disclose within 90 days of the fix being available.',
+        'Without an agreed date, we disclose within 90 calendar days of the fix being available.',
       );
-      expect(md()).not.toMatch(/disclose within 90 days of your report/);
+      expect(md()).not.toMatch(/disclose within 90 (calendar )?days of your report/);
     });
 
     it('lists what to include and the safe-harbour text from public_channel', () => {
