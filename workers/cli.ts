@@ -129,6 +129,11 @@ program
   .option('--out <file>', 'the archive to write (default psirt-evidence-<from>-<to>.tar.gz here)')
   .option('--include-subjects', "include the cases' subjects (they may hold a reporter's words)")
   .option('--json', 'print what was written as JSON')
-  .action((opts: EvidenceOptions) => evidence(config(), opts, { renderProgram }));
+  .action((opts: EvidenceOptions) =>
+    evidence(config(), opts, {
+      // A configuration as it ran is documented even when it rendered no valid security.txt.
+      renderProgram: (input) => renderProgram(input, { securityTxt: 'when-valid' }),
+    }),
+  );
 
 await program.parseAsync(process.argv);

@@ -39,13 +39,23 @@ export interface Chapter {
 }
 
 /** The HTML of the 4.2.1.1 chapter: SECURITY.md as a section, security.txt as text. */
-export function publicChannelChapter(securityMd: string, securityTxt: string, fingerprint: string): string {
+export function publicChannelChapter(
+  securityMd: string,
+  securityTxt: string | { notRendered: string },
+  fingerprint: string,
+): string {
   return [
     '<h3>SECURITY.md</h3>',
     markdownToHtml(securityMd, 3),
     '<h3>security.txt</h3>',
-    `<p>Published at /.well-known/security.txt (RFC 9116), cleartext-signed with the team key ${escapeHtml(fingerprint)}. The signed text:</p>`,
-    `<pre>${escapeHtml(securityTxt)}</pre>`,
+    ...(typeof securityTxt === 'string'
+      ? [
+          `<p>Published at /.well-known/security.txt (RFC 9116), cleartext-signed with the team key ${escapeHtml(fingerprint)}. The signed text:</p>`,
+          `<pre>${escapeHtml(securityTxt)}</pre>`,
+        ]
+      : [
+          `<p class="not-rendered">This configuration renders no security.txt: ${escapeHtml(securityTxt.notRendered)}</p>`,
+        ]),
   ].join('\n');
 }
 

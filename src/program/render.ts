@@ -4,6 +4,7 @@ import { procedureSections } from './procedure.js';
 import { renderSecurityMd, renderSecurityTxt } from './public-channel.js';
 import { raciSections } from './raci.js';
 import { expertiseSections, rolesSections, staffingSections } from './resources.js';
+import { PsirtError } from '../core/errors.js';
 import { CLAUSES, type Clause, type ProgramDocument, type ProgramInput } from './types.js';
 
 /**
@@ -45,15 +46,41 @@ const DOCUMENTS: readonly MarkdownDocument[] = [
 
 const PUBLIC_CHANNEL_TITLE = 'The public channel for vulnerability reports';
 
+export interface RenderOptions {
+  /**
+   * "required" (`psirt program`): a security.txt that cannot be rendered — no or a stale
+   * public_channel.expires — stops the rendering. "when-valid" (the evidence pack, which
+   * documents a configuration as it was): the other documents are still rendered, and the book
+   * says why there is no security.txt.
+   */
+  securityTxt?: 'required' | 'when-valid';
+}
+
 /**
  * Renders every program document. Throws what the public-channel renderer throws (a PsirtError
- * naming the config key, e.g. a missing public_channel.expires).
+ * naming the config key, e.g. a missing public_channel.expires) unless `securityTxt` is
+ * "when-valid".
  */
-export function renderProgram(input: ProgramInput): ProgramDocument[] {
-  const securityTxt = renderSecurityTxt(input);
+export function renderProgram(input: ProgramInput, opts: RenderOptions = {}): ProgramDocument[] {
   const securityMd = renderSecurityMd(input);
+  let securityTxt: string | { notRendered: string };
+  try {
+    securityTxt = renderSecurityTxt(input);
+  } catch (err) {
+    if (opts.securityTxt !== 'when-valid' || !(err instanceof PsirtError)) throw err;
+    securityTxt = { notRendered: err.message };
+  }
   const docs: ProgramDocument[] = [
-    { file: 'security.txt', clauses: ['4.2.1.1'], title: 'security.txt (RFC 9116)', content: securityTxt },
+    ...(typeof securityTxt === 'string'
+      ? [
+          {
+            file: 'security.txt',
+            clauses: ['4.2.1.1'] as Clause[],
+            title: 'security.txt (RFC 9116)',
+            content: securityTxt,
+          },
+        ]
+      : []),
     { file: 'SECURITY.md', clauses: ['4.2.1.1'], title: 'SECURITY.md', content: securityMd },
   ];
   const chapters: Chapter[] = [

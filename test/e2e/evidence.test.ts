@@ -10,12 +10,17 @@ import type { Db } from '../../src/7-cases/db.js';
 import { openDatabase } from '../../src/7-cases/db.js';
 import { loadOutbox, markSent } from '../../src/7-cases/outbox-store.js';
 import { loadConfig } from '../../src/config/load.js';
+import { createCalendar } from '../../src/calendar/calendar.js';
+import { fixedClock } from '../../src/core/clock.js';
+import { recordProcedureStart } from '../../src/7-cases/procedure-store.js';
+import { procedureFacts } from '../../src/roles/procedure.js';
 import { buildDecoded, buildSignedStaffMail } from '../support/builders.js';
 import { withChromium } from '../support/chromium.js';
 import { runCli } from '../support/cli.js';
 import { migratedDb, tempDbPath } from '../support/db.js';
 import { withGpg } from '../support/gpg.js';
 import { ingestHarness } from '../support/ingest.js';
+import { teamKey } from '../support/mail-fixtures.js';
 
 /**
  * `psirt evidence` end to end (issue #12 acceptance): a database whose cases were driven through
@@ -207,6 +212,18 @@ describe('psirt evidence', () => {
 
   beforeAll(async () => {
     const db = migratedDb(clock, dbPath);
+    // Two procedure versions in the period, as two starts of the service record them: an
+    // earlier one with 7 business days to verify, then the configuration the CLI runs with (5).
+    const ctx = {
+      teamKeys: [await teamKey()],
+      calendar: createCalendar(config.calendar),
+      roles: ['intake', 'mailer', 'escalation'],
+      version: '0.1.0',
+    };
+    const earlier = structuredClone(config);
+    earlier.deadlines.verify = { amount: 7, unit: 'business_days' };
+    recordProcedureStart(db, fixedClock('2026-10-01T08:00:00Z'), procedureFacts(earlier, ctx));
+    recordProcedureStart(db, fixedClock('2026-11-01T08:00:00Z'), procedureFacts(config, ctx));
     buildCases(db);
     const stages = db.prepare('SELECT id, stage, resolution, on_hold FROM cases ORDER BY id').all();
     expect(stages).toEqual([
@@ -309,6 +326,44 @@ describe('psirt evidence', () => {
       expect(errors).toEqual([]);
       expect(requests).toEqual([]);
     });
+  });
+
+  it('holds the program documents of every procedure version in force in the period (#12 Deliver 3)', () => {
+    const versions = (
+      JSON.parse(readFileSync(join(root, 'evidence.json'), 'utf8')) as {
+        procedure: { versions: { configDigest: string; source: string; error: string | null }[] };
+      }
+    ).procedure.versions;
+    expect(versions.map((v) => [v.source, v.error])).toEqual([
+      ['recorded', null],
+      ['recorded', null],
+    ]);
+    const [then, now] = versions.map((v) => `program/${v.configDigest}`) as [string, string];
+    const files = filesBelow(root);
+    for (const doc of [
+      'procedure.md',
+      'roles.md',
+      'staffing.md',
+      'expertise.md',
+      'raci.md',
+      'SECURITY.md',
+      'book.html',
+    ]) {
+      expect(files).toContain(`${then}/${doc}`);
+      expect(files).toContain(`${now}/${doc}`);
+    }
+    // Each version's procedure states its own verify deadline.
+    expect(readFileSync(join(root, then, 'procedure.md'), 'utf8')).toContain('within **7 business days**');
+    expect(readFileSync(join(root, now, 'procedure.md'), 'utf8')).toContain('within **5 business days**');
+    // The test profile sets no public_channel.expires: no security.txt, and the book says why.
+    expect(files).not.toContain(`${now}/security.txt`);
+    expect(readFileSync(join(root, now, 'book.html'), 'utf8')).toMatch(
+      /renders no security\.txt: .*public_channel\.expires/,
+    );
+    // The index maps the procedure clause to both versions' files.
+    const index = readFileSync(join(root, 'index.md'), 'utf8');
+    expect(index).toContain(`${then}/procedure.md`);
+    expect(index).toContain(`${now}/procedure.md`);
   });
 
   it('holds neither canary in any file, nor in the archive bytes', () => {

@@ -65,6 +65,24 @@ describe('renderProgram() with config/example.toml', () => {
     expect(stable).toBe(readFileSync(golden, 'utf8'));
   });
 
+  it('without public_channel.expires: refuses by default, and "when-valid" renders the rest and says why', () => {
+    const { config } = loadExampleConfig();
+    delete config.public_channel.expires;
+    const input = { config, teamKey: key, configDigest: configDigest(config), generatedAt: NOW };
+    expect(() => renderProgram(input)).toThrow(/public_channel\.expires/);
+    const docs = renderProgram(input, { securityTxt: 'when-valid' });
+    expect(docs.map((d) => d.file)).toEqual([
+      'SECURITY.md',
+      'procedure.md',
+      'roles.md',
+      'staffing.md',
+      'expertise.md',
+      'raci.md',
+      'book.html',
+    ]);
+    expect(file(docs, 'book.html')).toMatch(/renders no security\.txt: public_channel\.expires is not set/);
+  });
+
   it('renders the eight files, the two public-channel ones for §4.2.1.1', () => {
     const { docs } = render();
     expect(docs.map((d) => d.file)).toEqual([
