@@ -8,23 +8,29 @@ import type { Clause, ProgramInput } from './types.js';
 
 /**
  * Characters that make emphasis, code spans, links, strikethrough or table cells anywhere in a
- * line (GFM); each is backslash-escaped. Values never start a line here (they follow a bullet, a
- * label or a cell boundary), so line-start syntax such as `#` or `-` needs no escape.
+ * line (GFM); each is backslash-escaped. A value may also start a line (a paragraph of
+ * safe-harbour text), so a leading heading, list, quote or setext marker is escaped too.
  */
 const MARKDOWN_SPECIAL = /[\\`*_[\]|~]/g;
+/** Every line break CommonMark or a browser honours, U+2028/U+2029 included (adversarial review). */
+const LINE_BREAKS = /[^\S\r\n\u2028\u2029\u0085\v\f]*[\r\n\u2028\u2029\u0085\v\f]+\s*/g;
 
 /**
  * A config value as literal Markdown text: `&` and `<` become entities (so no tag or entity can
  * be formed), Markdown punctuation is backslash-escaped (no emphasis, code span, link or table
- * cell boundary), and line breaks become spaces (a value stays on its line and in its cell).
+ * cell boundary), line breaks become spaces (a value stays on its line and in its cell), and a
+ * leading block marker (`#`, `-`, `+`, `=`, `1.`) is escaped so the value cannot open a block.
  */
 export function md(value: string | number): string {
   return String(value)
-    .replace(/\r\n|[\r\n]/g, ' ')
+    .replace(LINE_BREAKS, ' ')
+    .trim()
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
-    .replace(MARKDOWN_SPECIAL, (c) => `\\${c}`);
+    .replace(MARKDOWN_SPECIAL, (c) => `\\${c}`)
+    .replace(/^[#+\-=]/, '\\$&')
+    .replace(/^(\d+)([.)])/, '$1\\$2');
 }
 
 /** "name (address)" for a person, both escaped. */

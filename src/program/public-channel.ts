@@ -3,6 +3,7 @@ import { formatFingerprint } from '../core/fingerprint.js';
 import { describeBusinessDays, formatSpan } from '../policy/wording.js';
 import type { Span } from '../calendar/calendar.js';
 import type { ProgramInput } from './types.js';
+import { md } from './markdown.js';
 
 /**
  * The public channel (ISO/IEC 18974 §4.2.1.1): the RFC 9116 security.txt and the SECURITY.md for
@@ -107,24 +108,6 @@ function rfc3339(at: Date): string {
 }
 
 /**
- * Configuration text as Markdown that shows it as written (CommonMark §2.4 backslash escapes):
- * every character that can open inline markup or raw HTML anywhere in a line (emphasis, code,
- * links, HTML tags, entities, GFM tables and strikethrough), and a first character that would
- * open a block (heading, list, quote, thematic break). Line breaks become spaces, so a value
- * stays inside its sentence or list item.
- */
-export function escapeMarkdown(text: string): string {
-  const inline = text
-    .split(/[\r\n]+/)
-    .map((l) => l.trim())
-    .filter((l) => l !== '')
-    .join(' ')
-    .replace(/[\\`*_[\]<>|~&]/g, '\\$&');
-  // A leading digit run opens an ordered list only with the `.` or `)` after it: escape that.
-  return inline.replace(/^[#+\-=>]/, '\\$&').replace(/^(\d+)([.)])/, '$1\\$2');
-}
-
-/**
  * A URI as a CommonMark autolink. The WHATWG serialisation percent-encodes spaces, `<`, `>` and
  * `"`, so nothing in it can close the autolink; the schema already made it a URL.
  */
@@ -144,7 +127,7 @@ export function renderSecurityMd(input: ProgramInput): string {
   const { config, teamKey, configDigest, generatedAt } = input;
   const pc = config.public_channel;
   const d = config.deadlines;
-  const org = escapeMarkdown(config.organisation.name);
+  const org = md(config.organisation.name);
   const address = config.organisation.security_address;
   const primary = `mailto:${address}`;
   const others = pc.contact.filter((c) => c.toLowerCase() !== primary.toLowerCase());
@@ -163,7 +146,7 @@ export function renderSecurityMd(input: ProgramInput): string {
     '',
     '## Reporting a vulnerability',
     '',
-    `Mail your report to [${escapeMarkdown(address)}](<${new URL(primary).href}>).`,
+    `Mail your report to [${md(address)}](<${new URL(primary).href}>).`,
     ...(others.length > 0 ? ['', 'You can also reach us at:', '', ...others.map((c) => `- ${link(c)}`)] : []),
     '',
     'Please encrypt your report to our OpenPGP key:',
@@ -174,7 +157,7 @@ export function renderSecurityMd(input: ProgramInput): string {
     '### What to include',
     '',
     ...(pc.report_should_include.length > 0
-      ? pc.report_should_include.map((w) => `- ${escapeMarkdown(w)}`)
+      ? pc.report_should_include.map((w) => `- ${md(w)}`)
       : ['- what you found, and how to reproduce it']),
     '',
     '## What happens next',
@@ -191,9 +174,7 @@ export function renderSecurityMd(input: ProgramInput): string {
     `| Medium | ${fix(d.fix.medium)} |`,
     `| Low | ${fix(d.fix.low)} |`,
     '',
-    ...(spans.some((s) => s.unit === 'business_days')
-      ? [escapeMarkdown(describeBusinessDays(config.calendar)), '']
-      : []),
+    ...(spans.some((s) => s.unit === 'business_days') ? [md(describeBusinessDays(config.calendar)), ''] : []),
     '## Coordinated disclosure',
     '',
     '- We handle your report confidentially and keep you informed on its thread until it is closed.',
@@ -206,7 +187,7 @@ export function renderSecurityMd(input: ProgramInput): string {
     '',
     '## Safe harbour',
     '',
-    escapeMarkdown(pc.safe_harbour),
+    md(pc.safe_harbour),
     '',
     '---',
     '',

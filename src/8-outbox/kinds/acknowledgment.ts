@@ -50,6 +50,8 @@ export const acknowledgment = defineKind(acknowledgmentSchema, ({ ctx, row, payl
     disclose: formatSpan(config.deadlines.disclose),
     encrypted: key !== null,
     teamFingerprint: formatFingerprint(ctx.teamFingerprint),
+    // The same safe-harbour words as SECURITY.md (public_channel.safe_harbour), wrapped for mail.
+    safeHarbour: wrapLines(config.public_channel.safe_harbour, 72),
   };
   // Unreadable mail gets only "it arrived" (never the error, never the ciphertext).
   const unreadable = hasFlagIn(UNREADABLE_FLAGS, payload.flags);
@@ -60,3 +62,17 @@ export const acknowledgment = defineKind(acknowledgmentSchema, ({ ctx, row, payl
     envelopeFrom: config.smtp.envelope_from,
   });
 });
+
+/** Plain text in lines of at most `width` characters (a longer word keeps its own line). */
+export function wrapLines(text: string, width: number): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/).filter((w) => w !== '')) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line === '' ? word : `${line} ${word}`;
+  }
+  if (line !== '') lines.push(line);
+  return lines.join('\n');
+}

@@ -34,6 +34,21 @@ describe('renderOutbox()', () => {
     const { mail } = await renderOutbox(await renderDeps(db), ack);
     expect(mail.text).toContain(`severity) by ${formatDate('2026-12-03T08:30:00.000Z', 'UTC')}.`);
   });
+
+  it('states the safe-harbour promise of public_channel.safe_harbour, as SECURITY.md does (#12 review)', async () => {
+    const { db, rows } = outboxOfEveryKind();
+    const ack = rows.find((r) => r.kind === 'acknowledgment')!;
+    const deps = await renderDeps(db);
+    const words = 'Research in good faith under this policy is authorised; we will not pursue it in court.';
+    const config = { ...deps.config, public_channel: { ...deps.config.public_channel, safe_harbour: words } };
+    const { mail } = await renderOutbox({ ...deps, config }, ack);
+    expect(mail.text.replace(/\s+/g, ' ')).toContain(words);
+    // Wrapped for mail: the promise's lines are at most 72 characters.
+    const lines = mail.text.split(/\r?\n/);
+    const first = lines.findIndex((l) => l.startsWith('Research in good faith'));
+    expect(lines.slice(first, first + 2).map((l) => l.length <= 72)).toEqual([true, true]);
+    expect(`${lines[first]} ${lines[first + 1]}`).toBe(words);
+  });
 });
 
 describe('deliverOutbox()', () => {

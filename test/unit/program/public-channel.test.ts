@@ -5,7 +5,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { configDigest } from '../../../src/config/digest.js';
 import type { Config } from '../../../src/config/schema.js';
 import { PsirtError } from '../../../src/core/errors.js';
-import { escapeMarkdown, renderSecurityMd, renderSecurityTxt } from '../../../src/program/public-channel.js';
+import { md } from '../../../src/program/markdown.js';
+import { renderSecurityMd, renderSecurityTxt } from '../../../src/program/public-channel.js';
 import type { ProgramInput } from '../../../src/program/types.js';
 import { loadExampleConfig } from '../../support/example-config.js';
 import { FINGERPRINTS, NOW } from '../../support/mail-fixtures.js';
@@ -275,8 +276,11 @@ describe('renderSecurityMd() with config/example.toml', () => {
       expect(html).toContain('&amp;copy;');
     });
 
-    it('keeps each value on its line', () => {
-      expect(escapeMarkdown('a\r\n\n b')).toBe('a b');
+    it('keeps each value on its line, whatever the line break (U+2028 too: adversarial review)', () => {
+      expect(md('a\r\n\n b')).toBe('a b');
+      expect(md('a\u2028# b\u2029c\u0085d')).toBe('a # b c d');
+      expect(md('# not a heading')).toBe('\\# not a heading');
+      expect(md('1. not a list')).toBe('1\\. not a list');
     });
   });
 });
