@@ -158,6 +158,32 @@ function applyEnv(tree: Tree, env: NodeJS.ProcessEnv, issues: string[]): void {
   }
 }
 
+/**
+ * The environment is the last layer for secrets too: where it sets a secret
+ * (`PSIRT_IMAP__PASSWORD`) or its file (`PSIRT_IMAP__PASSWORD_FILE`), a file layer's
+ * `password` and `password_file` are dropped before any file is read, so a deployment file
+ * pointing at /run/secrets can be run elsewhere with its secrets given by the environment.
+ */
+function dropOverriddenSecrets(tree: Tree, env: NodeJS.ProcessEnv): void {
+  for (const name of Object.keys(env)) {
+    if (!name.startsWith('PSIRT_') || env[name] === undefined) continue;
+    const path = name
+      .slice('PSIRT_'.length)
+      .split('__')
+      .map((s) => s.toLowerCase());
+    const leaf = path.pop() ?? '';
+    const base = leaf.replace(/_file$/, '');
+    if (!SECRET_KEYS.has(base)) continue;
+    let node: unknown = tree;
+    for (const seg of path) {
+      node = isTree(node) ? node[seg] : Array.isArray(node) ? (node as unknown[])[Number(seg)] : undefined;
+    }
+    if (!isTree(node)) continue;
+    Reflect.deleteProperty(node, base);
+    Reflect.deleteProperty(node, `${base}_file`);
+  }
+}
+
 /** Replaces `<secret>_file = "path"` keys from TOML by the file's content. */
 function resolveSecretFiles(node: unknown, path: PropertyKey[], issues: string[]): void {
   if (Array.isArray(node)) {
@@ -223,6 +249,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     else mergeInto(tree, readLayer(file, issues));
   }
   if (issues.length > 0) throw new ConfigError(issues);
+  dropOverriddenSecrets(tree, env);
   resolveSecretFiles(tree, [], issues);
   applyEnv(tree, env, issues);
   const result = ConfigSchema.safeParse(tree);

@@ -30,6 +30,22 @@ function issuesFor(env: Record<string, string>, file?: string): string[] {
 }
 
 describe('loadConfig()', () => {
+  it('lets the environment replace a secret that a file layer reads from a file (#12 trial)', () => {
+    const file = tmpFile(
+      'deploy.toml',
+      '[imap]\npassword_file = "/run/secrets/absent-imap"\n[smtp]\npassword_file = "/run/secrets/absent-smtp"\n',
+    );
+    const smtpSecret = tmpFile('smtp', 'smtp-from-env-file\n');
+    const cfg = loadConfig({
+      env: { PSIRT_ENV: 'test', PSIRT_IMAP__PASSWORD: SECRET, PSIRT_SMTP__PASSWORD_FILE: smtpSecret },
+      file,
+    });
+    expect(cfg.imap.password).toBe(SECRET);
+    expect(cfg.smtp.password).toBe('smtp-from-env-file');
+    // Without an override, the file layer's missing secret file is still an error naming the key.
+    expect(issuesFor({ PSIRT_ENV: 'test' }, file).join('\n')).toMatch(/imap\.password_file: cannot read/);
+  });
+
   it('takes unquoted TOML dates and date-times, in a file and from the environment (#12 review)', () => {
     const file = tmpFile(
       'dates.toml',
