@@ -28,14 +28,15 @@ const program = new Command('psirt')
 program.exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : EXIT_CONFIG));
 
 const configFile = (): string | undefined => program.opts<{ config?: string }>().config;
-const config = (what?: string) => configOrExit(configFile(), what);
+// `start` is the one command that starts something; every other one does nothing on a bad config.
+const config = (what = 'nothing done') => configOrExit(configFile(), what);
 
 program
   .command('start')
   .description('run the service: intake, mailer and escalation roles in this process')
   .addOption(new Option('--role <role...>', 'run only these roles').choices([...ROLES]))
   .action(async (opts: { role?: Role[] }) => {
-    const cfg = config();
+    const cfg = config('not starting');
     const log = createLogger(cfg.log.level);
     try {
       // For the container HEALTHCHECK: the same configuration file as this service (PSIRT_RUN_DIR).

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { createCalendar, type Calendar } from '../calendar/calendar.js';
+import { commandCapableStaff } from '../config/command-auth.js';
 import type { Config } from '../config/schema.js';
 import { checkDatabase, checkHeartbeats } from '../7-cases/health.js';
 import { readMigrations } from '../7-cases/migrate.js';
@@ -149,10 +150,8 @@ export function checkStaffingReview(config: Config, now: Date, calendar: Calenda
  * Fails when no member with the security role can (nobody could triage by mail).
  */
 export function checkCommandAuth(config: Config): CheckResult {
-  const { pgp, dkim_verify, trusted_authserv_ids } = config.commands;
-  const domainAuth = dkim_verify || trusted_authserv_ids.length > 0;
-  const can = config.staff.filter((m) => domainAuth || (pgp && m.fingerprint && m.key_file));
-  const cannot = config.staff.filter((m) => !can.includes(m)).map((m) => m.address);
+  const { can, cannot: unable } = commandCapableStaff(config);
+  const cannot = unable.map((m) => m.address);
   const detail = `${can.length} of ${config.staff.length} staff can send commands${cannot.length > 0 ? ` (not: ${cannot.join(', ')})` : ''}`;
   if (can.some((m) => m.roles.includes('security'))) return pass('staff commands', detail);
   return fail(

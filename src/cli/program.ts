@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { commandCapableStaff } from '../config/command-auth.js';
 import { configDigest } from '../config/digest.js';
 import type { Config } from '../config/schema.js';
 import { systemClock, type Clock } from '../core/clock.js';
@@ -59,6 +60,26 @@ async function finalContent(doc: ProgramDocument, key: TeamKey): Promise<string>
   }
 }
 
+/**
+ * What the documents promise that this configuration cannot keep (#12 trial): printed on stderr
+ * after the files, exit code unchanged — the documents are true, the set-up is incomplete.
+ */
+export function programWarnings(cfg: Config, key: Pick<TeamKey, 'expires' | 'fingerprint'>): string[] {
+  const out: string[] = [];
+  const { can } = commandCapableStaff(cfg);
+  if (!can.some((m) => m.roles.includes('security')))
+    out.push(
+      'no security staff member can send commands with this configuration (see `psirt doctor`, line "staff commands")',
+    );
+  const expires = cfg.public_channel.expires === undefined ? null : new Date(cfg.public_channel.expires);
+  if (key.expires !== null && expires !== null && key.expires < expires)
+    out.push(
+      `the signing team key ${key.fingerprint} expires ${key.expires.toISOString()}, before security.txt's Expires ` +
+        `${expires.toISOString()}: its signature stops verifying first; extend the key or move public_channel.expires`,
+    );
+  return out;
+}
+
 /** `psirt program --out DIR [--json]`. */
 export async function program(cfg: Config, opts: { out: string; json?: boolean }): Promise<void> {
   const dir = resolve(opts.out);
@@ -83,6 +104,7 @@ export async function program(cfg: Config, opts: { out: string; json?: boolean }
     if (!opts.json) process.stdout.write(`wrote ${join(dir, doc.file)}  §${doc.clauses.join(', §')}\n`);
   }
   const digest = configDigest(cfg);
+  for (const w of programWarnings(cfg, key)) process.stderr.write(`psirt: warning: ${w}\n`);
   if (opts.json) {
     const result = {
       dir,

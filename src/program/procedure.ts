@@ -2,6 +2,7 @@ import { createCalendar, type Calendar } from '../calendar/calendar.js';
 import { MIN_RETENTION_YEARS, type Config } from '../config/schema.js';
 import { SEVERITIES } from '../core/vocabulary.js';
 import { formatWorkingWeek } from '../policy/wording.js';
+import { commandAuthMethods, commandCapableStaff } from '../config/command-auth.js';
 import {
   activityFor,
   COMMAND_SYNTAX,
@@ -77,7 +78,7 @@ export function procedureSections(input: ProgramInput): string[] {
     customerNotification(config),
     closure(config),
     escalationSection(config),
-    outsideExpertise(config),
+    outsideExpertise(config, input),
     retention(config),
     timelineExample(input, calendar),
   ];
@@ -143,11 +144,29 @@ function stageOverview(config: Config): string {
         s.commands.map((c) => `\`/${c}\``).join(', '),
       ]),
     ),
-    'Staff drive a case by replying to a case mail, authenticated (OpenPGP signature or aligned DKIM), ' +
-      'with the commands in the subject line. A command is accepted only from a role the RACI matrix ' +
+    authentication(config),
+    'Staff drive a case by replying to a case mail with the commands in the subject line. ' +
+      'A command is accepted only from a role the RACI matrix ' +
       '(raci.md) allows; every command mail gets a confirmation of what was applied or rejected. ' +
       `Open to all staff: ${OPEN_COMMAND_WORDS.map((c) => `\`${COMMAND_SYNTAX[c]}\``).join(', ')}.`,
   ].join('\n\n');
+}
+
+/** How a command mail is authenticated, and who can with this configuration (`[commands]`, `[[staff]]`). */
+function authentication(config: Config): string {
+  const methods = commandAuthMethods(config);
+  const { can, cannot } = commandCapableStaff(config);
+  const names = (list: typeof can): string => list.map((m) => md(m.name)).join(', ');
+  return [
+    methods.length === 0
+      ? '**No way to authenticate a command mail is enabled** (`[commands]`): staff cannot drive cases by mail.'
+      : `A command mail counts only when it is authenticated by ${orList(methods)}; From: alone is never proof. ` +
+        `A signature older than ${config.commands.max_signature_age_hours} hours, or used before, changes nothing.`,
+    can.length === 0
+      ? '**With this configuration no staff member can send commands.**'
+      : `With this configuration these staff can send commands: ${names(can)}.` +
+        (cannot.length > 0 ? ` Not (no fingerprint and key_file): ${names(cannot)}.` : ''),
+  ].join(' ');
 }
 
 /** The commands of a stage, each with the activity that governs it and the roles that may run it. */
@@ -174,8 +193,10 @@ function escalates(config: Config, kind: Config['escalation']['deadlines'][numbe
 function receipt(config: Config): string {
   return [
     '## 1. Receipt and acknowledgment',
-    `Every mail to ${md(config.organisation.security_address)} becomes a case (or a follow-up of one) and ` +
-      'is delivered to the staff. The reporter is acknowledged on the same thread with the case id; the ' +
+    `Every report to ${md(config.organisation.security_address)} becomes a case, and a reply on its thread a ` +
+      'follow-up of it; automatic replies, bounces and copies already received are recorded and open none. ' +
+      'Staff are notified of each, encrypted to their key (without a key they learn only that a case ' +
+      'arrived). The reporter is acknowledged on the same thread with the case id; the ' +
       `acknowledgment is due within **${formatSpan(config.deadlines.acknowledge)}** of receipt, and the ` +
       `automatic acknowledgment normally meets it within a minute. ${escalates(config, 'acknowledge')} ` +
       'A flood guard holds back repeated acknowledgments to one sender; staff send a held one with `/ack`.',
@@ -299,7 +320,7 @@ function escalationSection(config: Config): string {
   ].join('\n\n');
 }
 
-function outsideExpertise(config: Config): string {
+function outsideExpertise(config: Config, input: ProgramInput): string {
   const o = config.escalation.outside_expertise;
   const tags = o.tags.length > 0 ? o.tags.map(md).join(', ') : 'none configured';
   return [
@@ -307,8 +328,28 @@ function outsideExpertise(config: Config): string {
     `A case needs outside expertise when it is tagged (\`/tag\`) with one of: ${tags}; or when its fix date ` +
       `lies more than ${o.max_fix_days} days after the report. The service then sends one escalation to the ` +
       `accountable role, ${named(config, config.escalation.accountable_address)}, naming the external experts ` +
-      '(expertise.md); the call is recorded with `/external <org>`.',
+      '(expertise.md); the call is recorded with `/external <org>`.' +
+      beyondMaxFixDays(config, input),
   ].join('\n\n');
+}
+
+/**
+ * The severities whose policy fix deadline alone already lies past max_fix_days (counted from a
+ * report at the time of rendering): said outright, since every such case calls for outside help.
+ */
+function beyondMaxFixDays(config: Config, input: ProgramInput): string {
+  const calendar = createCalendar(config.calendar);
+  const start = input.generatedAt;
+  const limit = config.escalation.outside_expertise.max_fix_days * 86_400_000;
+  const fix = config.deadlines.fix;
+  const over = (['critical', 'high', 'medium', 'low'] as const).filter(
+    (s) => calendar.add(start, { amount: fix[s], unit: fix.unit }).getTime() - start.getTime() > limit,
+  );
+  if (over.length === 0) return '';
+  return (
+    ` With the fix policy above this holds for every case of severity ${orList([...over])} without an ` +
+    'earlier `/fix-by` date: each of them raises that escalation.'
+  );
 }
 
 function retention(config: Config): string {

@@ -142,6 +142,29 @@ describe('procedure.md follows the deadline policy', () => {
     expect(p).toContain('**45 calendar days after the fix** (`/fixed`)');
   });
 
+  it('states how command mail is authenticated, and who can send commands, from [commands] (#12 trial)', () => {
+    const pgpOnly = file(render().docs, 'procedure.md');
+    expect(pgpOnly).toContain('authenticated by a valid OpenPGP signature');
+    expect(pgpOnly).not.toContain('DKIM');
+    expect(pgpOnly).toContain('these staff can send commands: Alice Example, Bob Builder, Carol Chief.');
+    const dkim = file(render({ PSIRT_COMMANDS__DKIM_VERIFY: 'true' }).docs, 'procedure.md');
+    expect(dkim).toContain('a DKIM signature of the sender domain, verified by the service');
+    const noKey = render();
+    delete noKey.config.staff[1]!.key_file;
+    const docs = renderProgram({ config: noKey.config, teamKey: key, configDigest: 'x', generatedAt: NOW });
+    expect(file(docs, 'procedure.md')).toContain('Not (no fingerprint and key_file): Bob Builder.');
+  });
+
+  it('says which severities call for outside expertise by the fix policy alone', () => {
+    const p = file(render().docs, 'procedure.md');
+    expect(p).toContain('every case of severity medium or low without an earlier `/fix-by` date');
+    const wide = file(
+      render({ PSIRT_ESCALATION__OUTSIDE_EXPERTISE__MAX_FIX_DAYS: '90' }).docs,
+      'procedure.md',
+    );
+    expect(wide).not.toContain('every case of severity');
+  });
+
   it('states the escalation ladder as configured', () => {
     const before = file(render().docs, 'procedure.md');
     const after = file(render({ PSIRT_ESCALATION__LADDER__0__BEFORE__AMOUNT: '2' }).docs, 'procedure.md');
