@@ -13,6 +13,7 @@ import {
   PAUSE_EVENTS,
   type DeadlineRow,
   type DeadlineSync,
+  type EndedCycle,
   type PauseEvent,
 } from './rules/deadlines.js';
 import { escalationMail, escalationRecipients, type EscalationRow } from './rules/escalation.js';
@@ -79,6 +80,7 @@ export function writeAcknowledge(db: Db, a: AcknowledgeEffect, at: string): void
  */
 export function writeDeadlineSync(db: Db, s: DeadlineSync): void {
   const { caseId, at } = s;
+  if (s.archive !== null) archiveCycle(db, caseId, s.archive, at);
   const upsert = db.prepare(
     `INSERT INTO deadlines (case_id, kind, due_at, state, met_at, calendar, policy, updated_at)
      VALUES (@case, @kind, @due, @state, @met, @calendar, @policy, @at)
@@ -132,6 +134,19 @@ export function writeDeadlineSync(db: Db, s: DeadlineSync): void {
        VALUES (?, 'outside-expertise', 0, ?, 'accountable', ?, 'pending', ?)`,
     ).run(caseId, s.cycle, at, JSON.stringify(s.outsideExpertise));
   }
+}
+
+/**
+ * Keeps the deadlines of the cycle a reopen ends (deadline_history) and clears them for the new
+ * cycle, in the reopen's transaction: its verdicts stay in the evidence, none is carried over.
+ */
+function archiveCycle(db: Db, caseId: string, cycle: EndedCycle, at: string): void {
+  db.prepare(
+    `INSERT INTO deadline_history (case_id, kind, cycle_started_at, cycle_ended_at, due_at, met_at, state, calendar, policy, archived_at)
+     SELECT case_id, kind, ?, ?, due_at, met_at, state, calendar, policy, ? FROM deadlines WHERE case_id = ?
+     ON CONFLICT (case_id, kind, cycle_started_at) DO NOTHING`,
+  ).run(cycle.startedAt, cycle.endedAt, at, caseId);
+  db.prepare('DELETE FROM deadlines WHERE case_id = ?').run(caseId);
 }
 
 /** Pending steps whose time has come, oldest first (the `escalations_due` index). */

@@ -91,6 +91,13 @@ export interface EvidenceDeadline {
   calendar: string;
 }
 
+/** A deadline of an earlier cycle of a case, kept when /reopen started the deadlines again. */
+export interface EvidenceCycleDeadline extends EvidenceDeadline {
+  /** When that cycle's clock started (received, or the reopen before) and when it was closed. */
+  cycle_started_at: string;
+  cycle_ended_at: string;
+}
+
 export interface ProcedureVersionRow {
   config_digest: string;
   first_started_at: string;
@@ -114,6 +121,8 @@ export interface EvidencePeriod {
   cases: EvidenceCaseRow[];
   events: EvidenceEvent[];
   deadlines: EvidenceDeadline[];
+  /** The deadlines of the cases' earlier cycles (deadline_history), oldest cycle first. */
+  earlierDeadlines: EvidenceCycleDeadline[];
   /** Outside-expertise escalations sent (the escalation ladder's call to the experts). */
   expertCalls: { case_id: string; sent_at: string }[];
   /** The procedure versions in force during the period: the last start before it and every start in it. */
@@ -124,7 +133,7 @@ export interface EvidencePeriod {
 /**
  * Everything `psirt evidence` reports for the period [from, to] (instants, inclusive): the cases
  * received in it or with any event in it, with all their evidence events, deadlines and expert
- * calls, and the procedure versions in force. Run it on a read-only handle: one read
+ * calls (the deadlines of earlier cycles too), and the procedure versions in force. Run it on a read-only handle: one read
  * transaction, so every part comes from the same snapshot.
  */
 export function readEvidencePeriod(
@@ -199,6 +208,13 @@ function readPeriod(db: Db, opts: { from: Date; to: Date; includeSubjects: boole
        FROM deadlines d JOIN s ON s.id = d.case_id ORDER BY d.case_id, d.due_at`,
     )
     .all(period) as EvidenceDeadline[];
+  const earlierDeadlines = db
+    .prepare(
+      `${SELECTED} SELECT h.case_id, h.kind, h.due_at, h.met_at, h.state, h.policy, h.calendar,
+              h.cycle_started_at, h.cycle_ended_at
+       FROM deadline_history h JOIN s ON s.id = h.case_id ORDER BY h.case_id, h.cycle_started_at, h.due_at`,
+    )
+    .all(period) as EvidenceCycleDeadline[];
   const expertCalls = db
     .prepare(
       `${SELECTED} SELECT x.case_id, x.sent_at FROM escalations x JOIN s ON s.id = x.case_id
@@ -227,7 +243,7 @@ function readPeriod(db: Db, opts: { from: Date; to: Date; includeSubjects: boole
       })),
     )
     .sort((a, b) => a.started_at.localeCompare(b.started_at) || a.id - b.id);
-  return { cases, events, deadlines, expertCalls, versions, starts };
+  return { cases, events, deadlines, earlierDeadlines, expertCalls, versions, starts };
 }
 
 /** The JSON object without its null members (json_object keeps them). SQLite gives 0/1 for booleans. */

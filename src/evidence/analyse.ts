@@ -1,8 +1,10 @@
 import type { Calendar } from '../calendar/calendar.js';
 import type { StaffMember } from '../config/schema.js';
 import { staffByAddress } from '../core/staff.js';
+import { pausesFrom, type CaseFacts } from '../policy/deadlines.js';
 import type {
   EvidenceCaseRow,
+  EvidenceCycleDeadline,
   EvidenceDeadline,
   EvidenceEvent,
   EvidencePeriod,
@@ -41,7 +43,10 @@ export interface StageResult {
   businessDays: number | null;
   /** Missed and not done while the case is open: still late at the export. */
   stillOpen: boolean;
-  /** Business days from the stage's start (received or reopened; fixed for disclose) to done. */
+  /**
+   * Business days from the stage's start (received or reopened; fixed for disclose) to done,
+   * less the business time the clock stood still (waiting on the reporter, on hold) in between.
+   */
   takenBusinessDays: number | null;
   /** Which policy and calendar digests produced the due time (deadlines.policy, .calendar). */
   policy: string | null;
@@ -54,6 +59,20 @@ export interface ChainResult {
   headEventId: number | null;
   headHash: string | null;
   broken: { eventId: number; reason: string } | null;
+}
+
+/**
+ * A cycle of a case that /reopen ended: its stages judged against the deadlines it had then
+ * (deadline_history), so a miss stays in the evidence whatever happened after.
+ */
+export interface CycleEvidence {
+  /** 1 for the cycle from the report, 2 from the first reopen, … */
+  cycle: number;
+  /** "cycle 1 (received 2026-11-02)", "cycle 2 (reopened 2026-11-20)". */
+  label: string;
+  startedAt: string;
+  endedAt: string;
+  stages: StageResult[];
 }
 
 export interface CaseEvidence {
@@ -77,7 +96,12 @@ export interface CaseEvidence {
   closed: string | null;
   reopened: string | null;
   outsideExpertise: { organisations: string[]; escalatedAt: string[] };
+  /** The stages of the current cycle (since the report, or since the last reopen). */
   stages: StageResult[];
+  /** The current cycle's label when the case was reopened ("cycle 2 (reopened …)"), else null. */
+  cycleLabel: string | null;
+  /** The cycles before the last reopen, oldest first; empty for a case never reopened. */
+  earlierCycles: CycleEvidence[];
   chain: ChainResult;
   events: { id: number; at: string; type: string; actor: string; detail: Record<string, string | boolean> }[];
   subject?: string;
@@ -92,6 +116,7 @@ export function judgeStage(
   c: Pick<EvidenceCaseRow, 'created_at' | 'reopened_at' | 'fixed_at' | 'closed_at'>,
   calendar: Calendar,
   now: Date,
+  pauses: CaseFacts['pauses'] = [],
 ): StageResult {
   const base = { stage, stillOpen: false, takenBusinessDays: null, doneAt: null };
   if (deadline === undefined)
@@ -102,7 +127,13 @@ export function judgeStage(
   if (deadline.met_at !== null) {
     const done = new Date(deadline.met_at);
     const started = stage === 'disclose' ? c.fixed_at : (c.reopened_at ?? c.created_at);
-    const taken = started === null ? null : Math.max(0, days(new Date(started), done));
+    const taken =
+      started === null
+        ? null
+        : Math.max(
+            0,
+            round2(days(new Date(started), done) - pausedDays(pauses, new Date(started), done, calendar)),
+          );
     const late = done.getTime() > due.getTime();
     return {
       ...base,
@@ -124,6 +155,17 @@ export function judgeStage(
   if (now.getTime() > due.getTime())
     return { ...base, ...known, verdict: 'missed', stillOpen: true, businessDays: days(due, now) };
   return { ...base, ...known, verdict: 'open', businessDays: days(now, due) };
+}
+
+/** Business days of [from, to] the clock stood still (the pauses clipped to it). */
+function pausedDays(pauses: CaseFacts['pauses'], from: Date, to: Date, calendar: Calendar): number {
+  let sum = 0;
+  for (const p of pauses) {
+    const a = Math.max(p.from.getTime(), from.getTime());
+    const b = Math.min((p.to ?? to).getTime(), to.getTime());
+    if (b > a) sum += calendar.businessDaysBetween(new Date(a), new Date(b));
+  }
+  return sum;
 }
 
 /** The human words for a stage result: "missed, still open, 3 business days late". */
@@ -183,6 +225,7 @@ export function analyseCases(period: EvidencePeriod, opts: AnalyseOptions): Case
     return m;
   };
   const deadlines = byCase(period.deadlines);
+  const earlier = byCase(period.earlierDeadlines);
   const events = byCase(period.events);
   const calls = byCase(period.expertCalls);
   const out = period.cases.map((c, i) => {
@@ -192,6 +235,7 @@ export function analyseCases(period: EvidencePeriod, opts: AnalyseOptions): Case
       events.get(c.id) ?? [],
       (calls.get(c.id) ?? []).map((x) => x.sent_at),
       opts,
+      earlier.get(c.id) ?? [],
     );
     opts.onCase?.(i + 1, period.cases.length);
     return result;
@@ -205,8 +249,12 @@ export function analyseCase(
   events: readonly EvidenceEvent[],
   expertCalls: readonly string[],
   opts: Pick<AnalyseOptions, 'calendar' | 'staff' | 'now' | 'chains'>,
+  earlierDeadlines: readonly EvidenceCycleDeadline[] = [],
 ): CaseEvidence {
   const of = (kind: EvidenceStage): EvidenceDeadline | undefined => deadlines.find((d) => d.kind === kind);
+  const pauses = pausesFrom(events.map((e) => ({ at: e.at, type: e.type, data: e.detail })));
+  const earlierCycles = cyclesOf(c, earlierDeadlines, pauses, opts);
+  const first = earlierCycles[0]?.stages.find((s) => s.stage === 'acknowledge');
   const member = c.assignee === null ? undefined : staffByAddress(opts.staff, c.assignee);
   const actorOf = (e: EvidenceEvent): string => {
     if (e.actor !== 'staff' || e.staff === null) return e.actor;
@@ -223,7 +271,7 @@ export function analyseCase(
     cvss: { score: c.cvss_score, vector: c.cvss_vector },
     assignee: c.assignee === null ? null : { address: c.assignee, name: member?.name ?? null },
     received: c.created_at,
-    acknowledged: of('acknowledge')?.met_at ?? null,
+    acknowledged: of('acknowledge')?.met_at ?? first?.doneAt ?? null,
     triaged: c.triaged_at,
     verified: c.verified_at,
     fixDue: of('fix')?.due_at ?? null,
@@ -233,11 +281,70 @@ export function analyseCase(
     closed: c.closed_at,
     reopened: c.reopened_at,
     outsideExpertise: { organisations: c.external, escalatedAt: [...expertCalls] },
-    stages: EVIDENCE_STAGES.map((s) => judgeStage(s, of(s), c, opts.calendar, opts.now)),
+    stages: EVIDENCE_STAGES.map((s) => judgeStage(s, of(s), c, opts.calendar, opts.now, pauses)),
+    cycleLabel:
+      earlierCycles.length === 0 || c.reopened_at === null
+        ? null
+        : cycleLabel(earlierCycles.length + 1, 'reopened', c.reopened_at, opts.calendar),
+    earlierCycles,
     chain: chainOf(opts.chains.get(c.id)),
     events: events.map((e) => ({ id: e.id, at: e.at, type: e.type, actor: actorOf(e), detail: e.detail })),
     ...(c.subject === undefined ? {} : { subject: c.subject }),
   };
+}
+
+/** "cycle 2 (reopened 2026-11-20)": the day in the calendar's zone. */
+function cycleLabel(n: number, how: 'received' | 'reopened', at: string, calendar: Calendar): string {
+  const day = new Intl.DateTimeFormat('en-CA', { timeZone: calendar.zone }).format(new Date(at));
+  return `cycle ${String(n)} (${how} ${day})`;
+}
+
+/**
+ * The earlier cycles of a case, each judged as it stood when it closed: its stages start at the
+ * cycle's start (disclose at its fix), and what it never did was missed or not needed by then.
+ */
+function cyclesOf(
+  c: EvidenceCaseRow,
+  rows: readonly EvidenceCycleDeadline[],
+  pauses: CaseFacts['pauses'],
+  opts: Pick<AnalyseOptions, 'calendar' | 'now'>,
+): CycleEvidence[] {
+  const starts = [...new Set(rows.map((r) => r.cycle_started_at))].sort();
+  return starts.map((startedAt, i) => {
+    const ofCycle = rows.filter((r) => r.cycle_started_at === startedAt);
+    const endedAt = ofCycle[0]?.cycle_ended_at ?? startedAt;
+    const as = {
+      created_at: startedAt,
+      reopened_at: null,
+      fixed_at: ofCycle.find((r) => r.kind === 'fix')?.met_at ?? null,
+      closed_at: endedAt,
+    };
+    const how = startedAt === c.created_at ? 'received' : 'reopened';
+    return {
+      cycle: i + 1,
+      label: cycleLabel(i + 1, how, startedAt, opts.calendar),
+      startedAt,
+      endedAt,
+      stages: EVIDENCE_STAGES.map((s) =>
+        judgeStage(
+          s,
+          ofCycle.find((r) => r.kind === s),
+          as,
+          opts.calendar,
+          opts.now,
+          pauses,
+        ),
+      ),
+    };
+  });
+}
+
+/** Every stage of a case, the earlier cycles' first, each with its cycle's label (null: current). */
+export function everyStage(c: CaseEvidence): { cycle: string | null; result: StageResult }[] {
+  return [
+    ...c.earlierCycles.flatMap((y) => y.stages.map((result) => ({ cycle: y.label, result }))),
+    ...c.stages.map((result) => ({ cycle: c.cycleLabel, result })),
+  ];
 }
 
 /** "closed (duplicate of SEC-…)", "fixing, on hold". */

@@ -4,7 +4,15 @@ import { describeError } from '../core/errors.js';
 import { CLAUSES, type Clause, type ProgramDocument, type ProgramInput } from '../program/types.js';
 import type { EvidencePeriod } from '../7-cases/evidence-store.js';
 import type { ChainReport } from '../7-cases/events.js';
-import { analyseCases, describeStage, EVIDENCE_STAGES, stateOf, type CaseEvidence } from './analyse.js';
+import {
+  analyseCases,
+  describeStage,
+  EVIDENCE_STAGES,
+  everyStage,
+  stateOf,
+  type CaseEvidence,
+  type StageResult,
+} from './analyse.js';
 import type { ClauseEntry, EvidenceDocument, EvidenceSummary, ProgramVersion } from './document.js';
 import type { Shown } from './html.js';
 import { renderReport } from './report.js';
@@ -89,7 +97,10 @@ export function buildEvidencePack(input: EvidencePackInput): EvidencePack {
   const service = input.chain.cases.get('');
   const summary: EvidenceSummary = {
     cases: cases.length,
-    missedStages: cases.reduce((n, c) => n + c.stages.filter((s) => s.verdict === 'missed').length, 0),
+    missedStages: cases.reduce(
+      (n, c) => n + everyStage(c).filter((s) => s.result.verdict === 'missed').length,
+      0,
+    ),
     brokenChains: cases.filter((c) => !c.chain.ok).length,
     serviceChainBroken: service?.broken != null,
     noStartRecorded: input.data.starts.length === 0,
@@ -254,9 +265,9 @@ function renderIndexMd(doc: EvidenceDocument): string {
     );
   lines.push('', '## Cases', '');
   for (const c of doc.cases) {
-    const missed = c.stages
-      .filter((s) => s.verdict === 'missed')
-      .map((s) => `${s.stage} ${describeStage(s)}`);
+    const missed = everyStage(c)
+      .filter((s) => s.result.verdict === 'missed')
+      .map((s) => `${s.cycle === null ? '' : `${s.cycle} `}${s.result.stage} ${describeStage(s.result)}`);
     const chain = c.chain.ok ? '' : ` — CHAIN BROKEN at event ${String(c.chain.broken?.eventId ?? '?')}`;
     lines.push(`- ${c.id}: ${stateOf(c)}${missed.length > 0 ? `; ${missed.join('; ')}` : ''}${chain}`);
   }
@@ -270,9 +281,19 @@ function csvField(value: Shown): string {
   return `"${s.replace(/"/g, '""')}"`;
 }
 
+function csvStage(s: StageResult): Shown[] {
+  return [
+    s.verdict === 'missed' && s.stillOpen ? 'missed-open' : s.verdict,
+    s.businessDays,
+    s.dueAt,
+    s.doneAt,
+  ];
+}
+
 function renderCsv(cases: readonly CaseEvidence[], includeSubjects: boolean): string {
   const header = [
     'case',
+    'cycle',
     'state',
     'severity',
     'cvss',
@@ -283,22 +304,24 @@ function renderCsv(cases: readonly CaseEvidence[], includeSubjects: boolean): st
     ...EVIDENCE_STAGES.flatMap((s) => [`${s}_verdict`, `${s}_business_days`, `${s}_due`, `${s}_done`]),
     ...(includeSubjects ? ['subject'] : []),
   ];
-  const rows = cases.map((c) => [
-    c.id,
-    stateOf(c),
-    c.severity,
-    c.cvss.score,
-    c.assignee?.address,
-    c.received,
-    c.closed,
-    c.chain.ok,
-    ...c.stages.flatMap((s) => [
-      s.verdict === 'missed' && s.stillOpen ? 'missed-open' : s.verdict,
-      s.businessDays,
-      s.dueAt,
-      s.doneAt,
+  // One row per cycle: a reopened case's earlier cycles first, each named in `cycle`.
+  const rows = cases.flatMap((c) =>
+    [
+      ...c.earlierCycles.map((y) => ({ cycle: y.label, stages: y.stages })),
+      { cycle: c.cycleLabel, stages: c.stages },
+    ].map((y) => [
+      c.id,
+      y.cycle ?? '',
+      stateOf(c),
+      c.severity,
+      c.cvss.score,
+      c.assignee?.address,
+      c.received,
+      c.closed,
+      c.chain.ok,
+      ...y.stages.flatMap(csvStage),
+      ...(includeSubjects ? [c.subject] : []),
     ]),
-    ...(includeSubjects ? [c.subject] : []),
-  ]);
+  );
   return [header, ...rows].map((r) => r.map(csvField).join(',')).join('\r\n') + '\r\n';
 }

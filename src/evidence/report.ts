@@ -1,4 +1,11 @@
-import { describeStage, EVIDENCE_STAGES, stateOf, type CaseEvidence, type StageResult } from './analyse.js';
+import {
+  describeStage,
+  EVIDENCE_STAGES,
+  everyStage,
+  stateOf,
+  type CaseEvidence,
+  type StageResult,
+} from './analyse.js';
 import { stackedBars } from './charts.js';
 import type { EvidenceDocument } from './document.js';
 import { esc, type Shown } from './html.js';
@@ -218,9 +225,9 @@ function caseDetail(c: CaseEvidence): string {
     ),
     table(
       ['stage', 'due', 'done', 'outcome', 'took (business days)'],
-      c.stages.map((s) =>
+      everyStage(c).map(({ cycle, result: s }) =>
         row([
-          td(s.stage),
+          td(cycle === null ? s.stage : `${s.stage}, ${cycle}`),
           td(s.dueAt ?? '–'),
           td(s.doneAt ?? '–'),
           stageCell(s),

@@ -1,10 +1,11 @@
-import { EVIDENCE_STAGES, type CaseEvidence, type EvidenceStage } from './analyse.js';
+import { EVIDENCE_STAGES, everyStage, type CaseEvidence, type EvidenceStage } from './analyse.js';
 
 /**
  * The SLA summary of the evidence pack (issue #12): per stage and severity, how many deadlines
  * were decided (met or missed), the share met, and the median and 90th percentile of the
  * business days the stage took; and per month (of the due time, in the calendar's zone) how
- * many were met and missed. Open, paused, cancelled stages are not decided and not counted.
+ * many were met and missed. Open, paused, cancelled stages are not decided and not counted. The
+ * stages of a reopened case's earlier cycles count like any other.
  */
 
 export interface SlaRow {
@@ -66,7 +67,8 @@ export function summariseSla(cases: readonly CaseEvidence[], zone: string): SlaS
   type Decided = { stage: EvidenceStage; severity: string; met: boolean; taken: number | null; due: string };
   const decided: Decided[] = [];
   for (const c of cases) {
-    for (const s of c.stages) {
+    // Every cycle of a reopened case counts: a miss before the reopen stays a miss.
+    for (const { result: s } of everyStage(c)) {
       if ((s.verdict !== 'met' && s.verdict !== 'missed') || s.dueAt === null) continue;
       decided.push({
         stage: s.stage,

@@ -31,6 +31,48 @@ export interface CaseFacts {
   pauses: { from: Date; to: Date | null }[];
 }
 
+/** An event that starts or ends a pause (`case.waiting-on-reporter`, `case.hold`), data parsed. */
+export interface PauseEvent {
+  at: string;
+  type: string;
+  data: { waiting?: unknown; onHold?: unknown };
+}
+
+export const PAUSE_EVENTS: readonly string[] = ['case.waiting-on-reporter', 'case.hold'];
+
+/**
+ * The pauses of a case from its event log: waiting on the reporter (`case.waiting-on-reporter`)
+ * and holds (`case.hold`), merged into intervals when they overlap.
+ */
+export function pausesFrom(rows: readonly PauseEvent[]): CaseFacts['pauses'] {
+  const raw: { from: Date; to: Date | null }[] = [];
+  const open = new Map<string, Date | null>([
+    ['case.waiting-on-reporter', null],
+    ['case.hold', null],
+  ]);
+  // Only the pause events: any other would read as one that ends a wait.
+  for (const r of rows.filter((x) => PAUSE_EVENTS.includes(x.type))) {
+    const on = r.type === 'case.hold' ? r.data.onHold === true : r.data.waiting === true;
+    const started = open.get(r.type) ?? null;
+    if (on && started === null) open.set(r.type, new Date(r.at));
+    if (!on && started !== null) {
+      raw.push({ from: started, to: new Date(r.at) });
+      open.set(r.type, null);
+    }
+  }
+  for (const started of open.values()) if (started) raw.push({ from: started, to: null });
+  raw.sort((x, y) => x.from.getTime() - y.from.getTime());
+  const merged: { from: Date; to: Date | null }[] = [];
+  for (const p of raw) {
+    const last = merged.at(-1);
+    if (last && (last.to === null || last.to.getTime() >= p.from.getTime())) {
+      last.to =
+        last.to === null || p.to === null ? null : new Date(Math.max(last.to.getTime(), p.to.getTime()));
+    } else merged.push({ ...p });
+  }
+  return merged;
+}
+
 export interface DerivedDeadline {
   kind: DerivedKind;
   dueAt: Date;
@@ -64,8 +106,10 @@ export function policyOf(config: Pick<Config, 'deadlines' | 'escalation'>): stri
  *             No severity yet (or severity none) and no /fix-by date: no fix deadline.
  *   disclose  the /disclose date, else fixed + deadlines.disclose; met by /publish
  * A closed case has no open deadline: each one not met is cancelled. Time the clock stood still
- * (waiting on the reporter, a hold) after the clock started moves an unmet deadline out by as
- * long; while it still stands the deadline is `paused` (its due time as if it resumed now).
+ * (waiting on the reporter, a hold) after the clock started moves a deadline out by as long;
+ * while it still stands an unmet deadline is `paused` (its due time as if it resumed now). A met
+ * deadline keeps the due time those pauses gave it up to when it was met (a pause still running
+ * then counts up to that instant), so a stage done late only because of a pause is met.
  */
 export function deriveDeadlines(
   facts: CaseFacts,
@@ -77,7 +121,9 @@ export function deriveDeadlines(
   const out: DerivedDeadline[] = [];
   const push = (kind: DerivedKind, due: Date, metAt: Date | null): void => {
     if (metAt !== null) {
-      out.push({ kind, dueAt: due, state: 'met', metAt });
+      // Judged against the due time it had when it was met: the pauses up to then moved it.
+      const until = pausesUntil(facts.pauses, metAt);
+      out.push({ kind, dueAt: afterPauses(due, start, until, metAt).dueAt, state: 'met', metAt });
       return;
     }
     const { dueAt, paused } = afterPauses(due, start, facts.pauses, now);
@@ -103,6 +149,13 @@ export function deriveDeadlines(
   return out;
 }
 
+/** The pauses as they stood at `at`: those begun before it, each ended by then at the latest. */
+export function pausesUntil(pauses: CaseFacts['pauses'], at: Date): CaseFacts['pauses'] {
+  return pauses
+    .filter((p) => p.from.getTime() < at.getTime())
+    .map((p) => ({ from: p.from, to: p.to === null || p.to.getTime() > at.getTime() ? at : p.to }));
+}
+
 /** Moves `due` out by every pause that began before it (and after `start`). */
 function afterPauses(
   due: Date,
@@ -118,7 +171,6 @@ function afterPauses(
     if (p.from.getTime() >= d) continue;
     const from = Math.max(p.from.getTime(), start.getTime());
     const to = (p.to ?? now).getTime();
-    if (p.to === null) paused = true;
     if (to > from) d += to - from;
   }
   return { dueAt: new Date(d), paused };

@@ -1,7 +1,14 @@
 import type { Calendar } from '../../calendar/calendar.js';
 import type { CaseState } from '../../6-commands/plan.js';
 import type { Config } from '../../config/schema.js';
-import { deriveDeadlines, policyOf, type CaseFacts, DERIVED_KINDS } from '../../policy/deadlines.js';
+import {
+  deriveDeadlines,
+  policyOf,
+  DERIVED_KINDS,
+  PAUSE_EVENTS,
+  pausesFrom,
+  type PauseEvent,
+} from '../../policy/deadlines.js';
 import { outsideExpertiseNeed, planLadder, type OutsideExpertiseNeed } from '../../policy/escalation.js';
 import { factsOf } from './case-row.js';
 
@@ -12,14 +19,8 @@ export interface DeadlineRow {
   state: string;
 }
 
-/** An event that starts or ends a pause (`case.waiting-on-reporter`, `case.hold`), data parsed. */
-export interface PauseEvent {
-  at: string;
-  type: string;
-  data: { waiting?: unknown; onHold?: unknown };
-}
-
-export const PAUSE_EVENTS: readonly string[] = ['case.waiting-on-reporter', 'case.hold'];
+// The pause events are read by the store's SQL and the evidence too (src/policy, pure).
+export { PAUSE_EVENTS, pausesFrom, type PauseEvent };
 
 /** What the sync of one case's deadlines reads: the case after the change, its deadlines and pauses. */
 export interface DeadlineFacts {
@@ -29,6 +30,18 @@ export interface DeadlineFacts {
   deadlines: readonly DeadlineRow[];
   /** Its pause events in log order (those of the change last). */
   pauses: readonly PauseEvent[];
+  /**
+   * Set when the change reopens the case: the cycle that ends, whose stored deadlines are kept
+   * in the history and replaced by the new cycle's (which has no acknowledge deadline: the
+   * reporter was answered in the first).
+   */
+  endsCycle?: EndedCycle;
+}
+
+/** A cycle of a case ended by /reopen: when its clock started (received or reopened) and it closed. */
+export interface EndedCycle {
+  startedAt: string;
+  endedAt: string;
 }
 
 export interface EscalationStep {
@@ -43,6 +56,8 @@ export interface EscalationStep {
 export interface DeadlineSync {
   caseId: string;
   at: string;
+  /** The cycle whose deadlines move to the history before the upserts (a reopen), or null. */
+  archive: EndedCycle | null;
   calendarId: string;
   policy: string;
   upserts: { kind: string; dueAt: string; state: string; metAt: string | null }[];
@@ -56,38 +71,6 @@ export interface DeadlineSync {
   outsideExpertise: OutsideExpertiseNeed | null;
   /** The deadlines as they stand after the sync (for the confirmation's snapshot). */
   after: DeadlineRow[];
-}
-
-/**
- * The pauses of a case from its event log: waiting on the reporter (`case.waiting-on-reporter`)
- * and holds (`case.hold`), merged into intervals when they overlap.
- */
-export function pausesFrom(rows: readonly PauseEvent[]): CaseFacts['pauses'] {
-  const raw: { from: Date; to: Date | null }[] = [];
-  const open = new Map<string, Date | null>([
-    ['case.waiting-on-reporter', null],
-    ['case.hold', null],
-  ]);
-  for (const r of rows) {
-    const on = r.type === 'case.hold' ? r.data.onHold === true : r.data.waiting === true;
-    const started = open.get(r.type) ?? null;
-    if (on && started === null) open.set(r.type, new Date(r.at));
-    if (!on && started !== null) {
-      raw.push({ from: started, to: new Date(r.at) });
-      open.set(r.type, null);
-    }
-  }
-  for (const started of open.values()) if (started) raw.push({ from: started, to: null });
-  raw.sort((x, y) => x.from.getTime() - y.from.getTime());
-  const merged: { from: Date; to: Date | null }[] = [];
-  for (const p of raw) {
-    const last = merged.at(-1);
-    if (last && (last.to === null || last.to.getTime() >= p.from.getTime())) {
-      last.to =
-        last.to === null || p.to === null ? null : new Date(Math.max(last.to.getTime(), p.to.getTime()));
-    } else merged.push({ ...p });
-  }
-  return merged;
 }
 
 /**
@@ -119,7 +102,7 @@ export function planDeadlineSync(
   const kept = new Set<string>(derived.map((d) => d.kind));
   const cancel: string[] = DERIVED_KINDS.filter((k) => !kept.has(k));
   if (s.closedAt !== null) cancel.push('acknowledge');
-  const after = deadlinesAfter(f.deadlines, upserts, cancel);
+  const after = deadlinesAfter(f.endsCycle === undefined ? f.deadlines : [], upserts, cancel);
   const active = (d: DeadlineRow): boolean => d.state === 'open' && !s.onHold && s.closedAt === null;
   const escalations = after
     .filter((d) => (config.escalation.deadlines as readonly string[]).includes(d.kind))
@@ -140,6 +123,7 @@ export function planDeadlineSync(
   return {
     caseId: s.id,
     at,
+    archive: f.endsCycle ?? null,
     calendarId: calendar.id,
     policy: policyOf(config),
     upserts,

@@ -96,8 +96,20 @@ export function applyCommands(
       .filter((e) => PAUSE_EVENTS.includes(e.type))
       .map((e) => ({ at: mail.at, type: e.type, data: e.data })),
   ];
+  // A reopen ends the cycle that ran since the report (or the last reopen); it closed then, or
+  // in this same mail.
+  const reopened = plan.final.reopenedAt !== null && plan.final.reopenedAt !== f.row.reopened_at;
+  const endsCycle = reopened
+    ? { startedAt: f.row.reopened_at ?? f.row.created_at, endedAt: f.row.closed_at ?? mail.at }
+    : undefined;
   change.deadlines = planDeadlineSync(
-    { state: plan.final, createdAt: f.row.created_at, deadlines, pauses },
+    {
+      state: plan.final,
+      createdAt: f.row.created_at,
+      deadlines,
+      pauses,
+      ...(endsCycle === undefined ? {} : { endsCycle }),
+    },
     ctx.config,
     ctx.calendar,
     mail.at,

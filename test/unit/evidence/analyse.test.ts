@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { createCalendar } from '../../../src/calendar/calendar.js';
-import type { EvidenceDeadline } from '../../../src/7-cases/evidence-store.js';
-import { describeStage, judgeStage } from '../../../src/evidence/analyse.js';
+import type {
+  EvidenceCaseRow,
+  EvidenceCycleDeadline,
+  EvidenceDeadline,
+} from '../../../src/7-cases/evidence-store.js';
+import { analyseCase, describeStage, everyStage, judgeStage } from '../../../src/evidence/analyse.js';
 
 /** Berlin, Mon–Fri, German public holidays (1 May 2026 is a Friday). */
 const berlin = createCalendar({
@@ -124,5 +128,87 @@ describe('judgeStage', () => {
       NOW,
     );
     expect(r.takenBusinessDays).toBe(1);
+  });
+
+  it('the time taken leaves out the business time the clock stood still', () => {
+    // Received Fri 6 Nov, verified Wed 18 Nov: 8 business days, 3 of them (Mon 9–Thu 12) paused.
+    const r = judgeStage(
+      'verify',
+      deadline({ due_at: '2026-11-20T11:00:00.000Z', met_at: '2026-11-18T11:00:00.000Z', state: 'met' }),
+      openCase,
+      berlin,
+      NOW,
+      [{ from: new Date('2026-11-09T11:00:00.000Z'), to: new Date('2026-11-12T11:00:00.000Z') }],
+    );
+    expect(r.takenBusinessDays).toBe(5);
+  });
+});
+
+describe('analyseCase of a reopened case (reviewer M2)', () => {
+  const reopened: EvidenceCaseRow = {
+    id: 'SEC-2026-0001',
+    stage: 'triage',
+    resolution: null,
+    severity: null,
+    cvss_vector: null,
+    cvss_score: null,
+    assignee: null,
+    on_hold: false,
+    waiting_on_reporter: false,
+    created_at: '2026-11-02T09:00:00.000Z',
+    closed_at: null,
+    triaged_at: null,
+    verified_at: null,
+    fixed_at: null,
+    published_at: null,
+    reopened_at: '2026-11-24T09:00:00.000Z',
+    fix_by: null,
+    disclose_on: null,
+    external: [],
+    duplicate_of: null,
+  };
+  const cycle1 = (over: Partial<EvidenceCycleDeadline>): EvidenceCycleDeadline => ({
+    ...deadline({}),
+    cycle_started_at: '2026-11-02T09:00:00.000Z',
+    cycle_ended_at: '2026-11-23T09:00:00.000Z',
+    ...over,
+  });
+
+  it('keeps the first cycle: its missed verify, its acknowledge, labelled with the cycle', () => {
+    const c = analyseCase(
+      reopened,
+      [deadline({ kind: 'triage', due_at: '2026-11-27T09:00:00.000Z' })],
+      [],
+      [],
+      { calendar: berlin, staff: [], now: NOW, chains: new Map() },
+      [
+        cycle1({
+          kind: 'acknowledge',
+          due_at: '2026-11-02T10:00:00.000Z',
+          met_at: '2026-11-02T09:01:00.000Z',
+          state: 'met',
+        }),
+        cycle1({
+          kind: 'verify',
+          due_at: '2026-11-11T09:00:00.000Z',
+          met_at: '2026-11-20T09:00:00.000Z',
+          state: 'met',
+        }),
+      ],
+    );
+    expect(c.earlierCycles).toHaveLength(1);
+    expect(c.earlierCycles[0]?.label).toBe('cycle 1 (received 2026-11-02)');
+    expect(c.earlierCycles[0]?.stages.find((s) => s.stage === 'verify')).toMatchObject({
+      verdict: 'missed',
+      businessDays: 7,
+    });
+    expect(c.cycleLabel).toBe('cycle 2 (reopened 2026-11-24)');
+    // The reopened case has no acknowledge deadline of its own: the reporter was answered.
+    expect(c.stages.find((s) => s.stage === 'acknowledge')?.verdict).toBe('none');
+    expect(c.acknowledged).toBe('2026-11-02T09:01:00.000Z');
+    const missed = everyStage(c).filter((s) => s.result.verdict === 'missed');
+    expect(missed.map((s) => [s.cycle, s.result.stage])).toEqual([
+      ['cycle 1 (received 2026-11-02)', 'verify'],
+    ]);
   });
 });

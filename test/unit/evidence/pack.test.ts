@@ -84,6 +84,7 @@ function period(over: Partial<EvidencePeriod> = {}): EvidencePeriod {
         calendar: calendar.id,
       },
     ],
+    earlierDeadlines: [],
     expertCalls: [],
     versions: [],
     starts: [],
@@ -264,5 +265,35 @@ describe('buildEvidencePack', () => {
     expect(file(pack, 'cases.csv').split('\r\n')[0]).not.toContain('subject');
     expect(file(pack, 'report.html')).not.toContain('<th>subject</th>');
     expect(file(buildEvidencePack(input()), 'report.html')).toContain('<th>subject</th>');
+  });
+
+  it("shows a reopened case's earlier cycle in every part: missed count, index.md, cases.csv, report.html", () => {
+    const data = period();
+    const cycle1 = {
+      case_id: 'SEC-2026-0001',
+      kind: 'triage',
+      due_at: '2026-11-05T10:00:00.000Z',
+      met_at: '2026-11-10T10:00:00.000Z',
+      state: 'met',
+      policy: 'p',
+      calendar: calendar.id,
+      cycle_started_at: data.cases[0]!.created_at,
+      cycle_ended_at: '2026-11-11T10:00:00.000Z',
+    };
+    const reopened = {
+      ...data,
+      cases: data.cases.map((c, i) => (i === 0 ? { ...c, reopened_at: '2026-11-12T10:00:00.000Z' } : c)),
+      earlierDeadlines: [cycle1],
+    };
+    const base = buildEvidencePack(input()).summary.missedStages;
+    const pack = buildEvidencePack(input({ data: reopened }));
+    expect(pack.summary.missedStages).toBe(base + 1);
+    const label = `cycle 1 (received ${data.cases[0]!.created_at.slice(0, 10)})`;
+    expect(file(pack, 'index.md')).toContain(`${label} triage missed, 5 business days late`);
+    const csv = file(pack, 'cases.csv').split('\r\n');
+    expect(csv[0]).toContain('"case","cycle",');
+    expect(csv.filter((l) => l.startsWith('"SEC-2026-0001",'))).toHaveLength(2);
+    expect(csv.some((l) => l.startsWith(`"SEC-2026-0001","${label}"`))).toBe(true);
+    expect(file(pack, 'report.html')).toContain(`<td>triage, ${label}</td>`);
   });
 });

@@ -19,7 +19,7 @@ function stage(over: Partial<StageResult>): StageResult {
 
 /** A case of the given severity with the given stage results (the rest does not matter here). */
 function kase(severity: string | null, stages: StageResult[]): CaseEvidence {
-  return { id: 'SEC', severity, stages } as unknown as CaseEvidence;
+  return { id: 'SEC', severity, stages, earlierCycles: [], cycleLabel: null } as unknown as CaseEvidence;
 }
 
 describe('median and percentile', () => {
@@ -107,5 +107,19 @@ describe('summariseSla', () => {
       { month: '2026-10', stage: 'verify', met: 0, missed: 1 },
       { month: '2026-11', stage: 'verify', met: 2, missed: 1 },
     ]);
+  });
+
+  it("counts a reopened case's earlier cycles: a miss before the reopen stays a miss", () => {
+    const c = {
+      ...kase(null, [stage({ verdict: 'met' })]),
+      earlierCycles: [
+        { cycle: 1, label: 'cycle 1', startedAt: '', endedAt: '', stages: [stage({ verdict: 'missed' })] },
+      ],
+      cycleLabel: 'cycle 2',
+    } as CaseEvidence;
+    const all = summariseSla([c], 'Europe/Berlin').rows.find(
+      (r) => r.stage === 'verify' && r.severity === 'all',
+    );
+    expect(all).toMatchObject({ count: 2, met: 1, missed: 1 });
   });
 });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createCalendar } from '../../../src/calendar/calendar.js';
 import { loadConfig } from '../../../src/config/load.js';
 import { deriveDeadlines, policyOf, type CaseFacts } from '../../../src/policy/deadlines.js';
+import { judgeStage } from '../../../src/evidence/analyse.js';
 import { expertsFor, outsideExpertiseNeed, planLadder } from '../../../src/policy/escalation.js';
 
 const config = loadConfig({ env: { PSIRT_IMAP__PASSWORD: 'x', PSIRT_ENV: 'test' } });
@@ -82,6 +83,53 @@ describe('deriveDeadlines() with the default policy (3/7 business days, fix 7/30
     expect(met.triage).toMatchObject({ state: 'met' });
     const closed = byKind(facts({ closedAt: new Date('2026-11-25T10:00:00+01:00') }));
     expect(closed.verify?.state).toBe('cancelled');
+  });
+
+  it('keeps the pause in a met deadline: verified late only because of a pause is met (reviewer M1)', () => {
+    // Mon 2 Nov 2026 received; waiting on the reporter Tue 3 → Tue 10 Nov; /verified Fri 13 Nov.
+    const received = new Date('2026-11-02T09:00:00Z');
+    const f = facts({
+      createdAt: received,
+      triagedAt: received,
+      verifiedAt: new Date('2026-11-13T09:00:00Z'),
+      pauses: [{ from: new Date('2026-11-03T09:00:00Z'), to: new Date('2026-11-10T09:00:00Z') }],
+    });
+    const d = byKind(f, new Date('2026-11-13T09:00:00Z'));
+    expect(d.verify).toMatchObject({ state: 'met', dueAt: new Date('2026-11-18T09:00:00Z') });
+    const stored = {
+      case_id: 'SEC-2026-0001',
+      kind: 'verify',
+      due_at: d.verify?.dueAt.toISOString() ?? '',
+      met_at: d.verify?.metAt?.toISOString() ?? null,
+      state: d.verify?.state ?? '',
+      policy: 'p',
+      calendar: berlin.id,
+    };
+    const c = { created_at: received.toISOString(), reopened_at: null, fixed_at: null, closed_at: null };
+    expect(judgeStage('verify', stored, c, berlin, new Date('2026-12-01T12:00:00Z')).verdict).toBe('met');
+  });
+
+  it('counts a pause still running when a deadline was met up to then, and none begun after it', () => {
+    const received = new Date('2026-11-02T09:00:00Z');
+    const running = byKind(
+      facts({
+        createdAt: received,
+        verifiedAt: new Date('2026-11-13T09:00:00Z'),
+        pauses: [{ from: new Date('2026-11-10T09:00:00Z'), to: null }],
+      }),
+      new Date('2026-11-20T09:00:00Z'),
+    );
+    // Due 11 Nov 09:00, moved out by the 3 days the pause had run when /verified came (13 Nov).
+    expect(running.verify).toMatchObject({ state: 'met', dueAt: new Date('2026-11-14T09:00:00Z') });
+    const after = byKind(
+      facts({
+        createdAt: received,
+        verifiedAt: new Date('2026-11-05T09:00:00Z'),
+        pauses: [{ from: new Date('2026-11-06T09:00:00Z'), to: new Date('2026-11-09T09:00:00Z') }],
+      }),
+      new Date('2026-11-20T09:00:00Z'),
+    );
+    expect(after.verify).toMatchObject({ state: 'met', dueAt: new Date('2026-11-11T09:00:00Z') });
   });
 
   it('records a different policy id when the ladder changes', () => {
