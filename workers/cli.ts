@@ -119,8 +119,7 @@ program
   .option(
     '--archive <file.tar.gz>',
     'also check a signed evidence archive (signature, every file, no extra file) and hold the database to the chain heads it recorded (repeatable)',
-    (file: string, prev: string[]) => [...prev, file],
-    [] as string[],
+    (file: string, prev: string[] | undefined) => [...(prev ?? []), file],
   )
   .option('--json', 'print the per-case verdicts as JSON')
   .action((opts: VerifyOptions) => verify(config('nothing verified'), opts));
