@@ -4,7 +4,7 @@ import * as run from '../src/cli/commands.js';
 import { program as runProgram } from '../src/cli/program.js';
 import { configOrExit, EXIT_CONFIG, EXIT_FAILED } from '../src/cli/context.js';
 import { evidence, type EvidenceOptions } from '../src/cli/evidence.js';
-import { verify } from '../src/cli/verify.js';
+import { verify, type VerifyOptions } from '../src/cli/verify.js';
 import { renderProgram } from '../src/program/render.js';
 import { recordServiceConfig } from '../src/config/load.js';
 import { systemClock } from '../src/core/clock.js';
@@ -117,8 +117,13 @@ program
   .description(
     "check every case's event hash chain and the chain heads of the evidence archives; exit 1 naming the first broken case",
   )
+  .option(
+    '--archive <file.tar.gz>',
+    'also check a signed evidence archive (signature, every file, no extra file) and hold the database to the chain heads it recorded (repeatable)',
+    (file: string, prev: string[] | undefined) => [...(prev ?? []), file],
+  )
   .option('--json', 'print the per-case verdicts as JSON')
-  .action((opts: { json?: boolean }) => verify(config('nothing verified'), opts));
+  .action((opts: VerifyOptions) => verify(config('nothing verified'), opts));
 
 program
   .command('evidence')

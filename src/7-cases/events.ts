@@ -165,3 +165,20 @@ export function verifyCaseChains(db: Db): ChainReport {
     cases,
   };
 }
+
+/**
+ * Cases that have no event at all in the chain. Every case is opened by an event, so a case
+ * without one lost its events (removed rows): a break of the chain that walking the events alone
+ * cannot see (`psirt verify`; the evidence pack reports the same case as broken).
+ */
+export function casesWithoutEvents(db: Db): string[] {
+  return (
+    db
+      .prepare(
+        `SELECT c.id FROM cases c
+         WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.case_id = c.id)
+         ORDER BY c.id`,
+      )
+      .all() as { id: string }[]
+  ).map((r) => r.id);
+}

@@ -28,3 +28,17 @@ export function evidenceHeads(db: Db): EvidenceHead[] {
     )
     .all() as EvidenceHead[];
 }
+
+/**
+ * The stored hash of each of `ids` that still exists (`psirt verify --archive`: the heads a
+ * signed archive recorded, looked up now). A missing id is absent from the map.
+ */
+export function eventHashes(db: Db, ids: readonly number[]): Map<number, string> {
+  const get = db.prepare('SELECT hash FROM events WHERE id = ?');
+  const out = new Map<number, string>();
+  for (const id of new Set(ids)) {
+    const row = get.get(id) as { hash: string } | undefined;
+    if (row !== undefined) out.set(id, row.hash);
+  }
+  return out;
+}

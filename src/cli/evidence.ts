@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { create as createTar } from 'tar';
@@ -89,6 +89,22 @@ export function manifestOf(files: readonly { path: string; content: string | Uin
     .join('');
 }
 
+/**
+ * The archive's folder (made when missing) and a staging directory in it, or exit 1 with one line
+ * naming the file (a parent that is a file, a folder not writable). `created`: the first folder
+ * made here, removed again when the export fails, so nothing of it is left behind.
+ */
+function stagingFor(out: string): { staging: string; created: string | undefined } {
+  let created: string | undefined;
+  try {
+    created = mkdirSync(dirname(out), { recursive: true });
+    return { staging: mkdtempSync(join(dirname(out), '.psirt-evidence-')), created };
+  } catch (err) {
+    if (created !== undefined) rmSync(created, { recursive: true, force: true });
+    exitWith(EXIT_FAILED, `cannot write ${out}: ${describeError(err)}`);
+  }
+}
+
 export async function evidence(cfg: Config, opts: EvidenceOptions, deps: EvidenceDeps): Promise<void> {
   const from = isoDate(opts.from, '--from');
   const to = isoDate(opts.to, '--to');
@@ -139,8 +155,7 @@ export async function evidence(cfg: Config, opts: EvidenceOptions, deps: Evidenc
   }
 
   const folder = `psirt-evidence-${from}-${to}`;
-  mkdirSync(dirname(out), { recursive: true });
-  const staging = mkdtempSync(join(dirname(out), '.psirt-evidence-'));
+  const { staging, created } = stagingFor(out);
   let manifestSha256 = '';
   let failure: unknown = null;
   try {
@@ -158,14 +173,20 @@ export async function evidence(cfg: Config, opts: EvidenceOptions, deps: Evidenc
     manifestSha256 = createHash('sha256')
       .update(readFileSync(join(root, 'SHA256SUMS')))
       .digest('hex');
-    await createTar({ gzip: true, file: out, cwd: staging, portable: true }, [folder]);
+    // Written beside the folder inside the staging directory, then renamed into place (same
+    // file system): a failure half-way never leaves a partial archive at `out`.
+    const partial = join(staging, 'archive.tar.gz');
+    await createTar({ gzip: true, file: partial, cwd: staging, portable: true }, [folder]);
+    renameSync(partial, out);
   } catch (err) {
     failure = err;
   } finally {
     rmSync(staging, { recursive: true, force: true });
   }
-  if (failure !== null)
-    exitWith(EXIT_FAILED, `could not write the evidence archive ${out}: ${describeError(failure)}`);
+  if (failure !== null) {
+    if (created !== undefined) rmSync(created, { recursive: true, force: true });
+    exitWith(EXIT_FAILED, `cannot write ${out}: ${describeError(failure)}`);
+  }
 
   // The one write of the command: the archive and the chain head it covers (psirt verify).
   const db = openDatabase(cfg.database.path, { mustExist: true });

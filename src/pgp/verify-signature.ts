@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as openpgp from 'openpgp';
-import type { PublicKeyRecord } from './read-keys.js';
+import type { TeamKey } from './keyring.js';
+import { readPublicKeys, type PublicKeyRecord } from './read-keys.js';
 import { safeReason } from './safe-reason.js';
 
 /** One signature's result from openpgp (its d.ts does not export the interface). */
@@ -55,6 +56,23 @@ export async function readDetachedSignature(
     return { state: 'invalid', keyId: null, reason: `unreadable signature: ${safeReason(err)}` };
   }
   return signaturesOver(data, [sig]);
+}
+
+/**
+ * Checks a detached signature over `data` against the team's own keys as of `date`: what the
+ * team signed itself (the evidence manifest, `psirt verify --archive`). Only the public halves
+ * take part; nothing of the secret keys leaves this folder.
+ */
+export async function checkTeamSignature(
+  data: Uint8Array,
+  signature: string | Uint8Array,
+  teamKeys: readonly TeamKey[],
+  date: Date,
+): Promise<SignatureCheck> {
+  const read = await readDetachedSignature(data, signature);
+  if (!('check' in read)) return read;
+  const { keys } = await readPublicKeys(teamKeys.map((k) => k.key.toPublic().armor()));
+  return read.check(keys, date);
 }
 
 /**

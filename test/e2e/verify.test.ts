@@ -3,7 +3,7 @@ import { openDatabase } from '../../src/7-cases/db.js';
 import { verifyCaseChains } from '../../src/7-cases/events.js';
 import { configDigest } from '../../src/config/digest.js';
 import { loadConfig } from '../../src/config/load.js';
-import { alterEventData, caseEvents, seedThreeCases } from '../support/chain-cases.js';
+import { alterEventData, caseEvents, deleteEventsFrom, seedThreeCases } from '../support/chain-cases.js';
 import { runCli } from '../support/cli.js';
 import { migratedDb, tempDbPath } from '../support/db.js';
 import { ingestHarness } from '../support/ingest.js';
@@ -40,7 +40,7 @@ describe('psirt verify', () => {
     const before = await runCli(['verify'], env);
     expect(before.stderr).toBe('');
     expect(before.stdout.trim()).toBe(
-      `ok: ${eventCount(path)} events in 3 cases verify; 0 evidence archive heads match`,
+      `ok: ${eventCount(path)} events in 3 cases verify; 0 evidence archive heads match the database's own record of them (evidence_exports); --archive FILE checks a signed archive`,
     );
     expect(before.code).toBe(0);
 
@@ -56,6 +56,25 @@ describe('psirt verify', () => {
     );
     expect(after.stdout).toBe('');
     expect(after.code).toBe(1);
+  });
+
+  it('exits 1 naming a case that has no event left: the newest events removed, no gap left behind', async () => {
+    const { path, ids, env } = databaseWithCases();
+    const first = queryDb<{ id: number }>(
+      path,
+      'SELECT min(id) AS id FROM events WHERE case_id = ?',
+      ids[2],
+    )[0]!.id;
+    // The last case's events and everything after them: the chain that is left links up.
+    tamper(path, (db) => deleteEventsFrom(db, first));
+    expect(queryDb(path, 'SELECT id FROM cases ORDER BY id')).toEqual(ids.map((id) => ({ id })));
+    const r = await runCli(['verify'], env);
+    expect(r.stderr).toBe(`psirt: case ${ids[2]}: no event of this case is in the chain\n`);
+    expect(r.stdout).toBe('');
+    expect(r.code).toBe(1);
+    const json = await runCli(['verify', '--json'], env);
+    expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, casesWithoutEvents: [ids[2]] });
+    expect(json.code).toBe(1);
   });
 
   it('exits 1 when an evidence archive head no longer matches the event it recorded', async () => {

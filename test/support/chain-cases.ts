@@ -56,3 +56,28 @@ export function deleteEvent(db: Db, id: number): void {
   dropTriggers(db);
   db.prepare('DELETE FROM events WHERE id = ?').run(id);
 }
+
+/**
+ * The forger with write access: changes one event's data and recomputes the hash of it and of
+ * every later event, so every link holds again; then rewrites the database's own record of the
+ * archive heads (evidence_exports) to the new hashes. The database alone then looks untouched.
+ */
+export function rewriteChainFrom(db: Db, id: number, data: string): void {
+  dropTriggers(db);
+  const rows = db.prepare('SELECT * FROM events WHERE id >= ? ORDER BY id').all(id) as EventRow[];
+  const update = db.prepare('UPDATE events SET data = ?, prev_hash = ?, hash = ? WHERE id = ?');
+  let prev = rows[0]?.prev_hash ?? '';
+  for (const row of rows) {
+    const next = { ...row, data: row.id === id ? data : row.data };
+    const hash = hashEvent(prev, next);
+    update.run(next.data, prev, hash, row.id);
+    prev = hash;
+  }
+  db.exec('UPDATE evidence_exports SET head_hash = (SELECT hash FROM events WHERE id = head_event_id)');
+}
+
+/** Removes every event from `id` on (the newest cases lose all their events). */
+export function deleteEventsFrom(db: Db, id: number): void {
+  dropTriggers(db);
+  db.prepare('DELETE FROM events WHERE id >= ?').run(id);
+}
