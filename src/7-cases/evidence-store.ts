@@ -1,6 +1,7 @@
 import type { Db } from './db.js';
 import { verifyCaseChains, type ChainReport } from './events.js';
 import { procedureVersionsInForce } from './procedure-store.js';
+import { evidenceHeads, type EvidenceHead } from './evidence-heads.js';
 
 /**
  * The reads of `psirt evidence` (issue #12): what an auditor may see of the cases handled in an
@@ -263,8 +264,14 @@ function present(o: Record<string, unknown>): Record<string, string | boolean> {
 export function readEvidenceSnapshot(
   db: Db,
   opts: { from: Date; to: Date; includeSubjects: boolean },
-): { period: EvidencePeriod; chain: ChainReport } {
-  return db.transaction(() => ({ period: readPeriod(db, opts), chain: verifyCaseChains(db) })).deferred();
+): { period: EvidencePeriod; chain: ChainReport; earlierArchives: EvidenceHead[] } {
+  return db
+    .transaction(() => ({
+      period: readPeriod(db, opts),
+      chain: verifyCaseChains(db),
+      earlierArchives: evidenceHeads(db),
+    }))
+    .deferred();
 }
 
 export interface EvidenceExport {

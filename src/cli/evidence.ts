@@ -124,7 +124,7 @@ export async function evidence(cfg: Config, opts: EvidenceOptions, deps: Evidenc
     exitWith(EXIT_FAILED, `cannot sign the evidence manifest: ${describeError(err)}`);
   }
 
-  const { period, chain } = withCaseDatabase(cfg, (db) =>
+  const { period, chain, earlierArchives } = withCaseDatabase(cfg, (db) =>
     readEvidenceSnapshot(db, {
       from: startOfDay(calendar, from),
       to: calendar.endOfDay(to),
@@ -142,6 +142,7 @@ export async function evidence(cfg: Config, opts: EvidenceOptions, deps: Evidenc
       calendar,
       data: period,
       chain,
+      earlierArchives,
       includeSubjects,
       current: {
         configDigest: configDigest(cfg),
@@ -210,11 +211,15 @@ export async function evidence(cfg: Config, opts: EvidenceOptions, deps: Evidenc
     missedStages: pack.summary.missedStages,
     brokenChains: pack.summary.brokenChains,
     serviceChainBroken: pack.summary.serviceChainBroken,
+    rewrittenSinceArchives: pack.summary.rewrittenSinceArchives,
     noStartRecorded: pack.summary.noStartRecorded,
     files: pack.files.length + 2,
     head: chain.head,
     manifestSha256,
   };
+  // The archive is written either way (it reports the break); the exit code tells a script.
+  const broken = result.brokenChains > 0 || result.serviceChainBroken || result.rewrittenSinceArchives > 0;
+  if (broken) process.exitCode = EXIT_FAILED;
   if (opts.json) {
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     return;
@@ -222,6 +227,11 @@ export async function evidence(cfg: Config, opts: EvidenceOptions, deps: Evidenc
   const lines = [
     `wrote ${out}`,
     `  ${String(result.cases)} cases, ${String(result.missedStages)} missed stages, ${String(result.brokenChains)} broken case chains${result.serviceChainBroken ? ' (and the service events chain is broken)' : ''}`,
+    ...(result.rewrittenSinceArchives > 0
+      ? [
+          `  the chain was rewritten since ${String(result.rewrittenSinceArchives)} earlier archive(s): see index.md`,
+        ]
+      : []),
     `  ${String(result.files)} files; manifest SHA256SUMS sha256 ${manifestSha256}, signed by ${teamKey.fingerprint}`,
   ];
   if (result.noStartRecorded)

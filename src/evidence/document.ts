@@ -25,6 +25,8 @@ export interface EvidenceSummary {
   brokenChains: number;
   /** A break in events of no case (service-wide events). */
   serviceChainBroken: boolean;
+  /** Earlier archives whose chain head no longer matches (chain.rewrittenSince). */
+  rewrittenSinceArchives: number;
   noStartRecorded: boolean;
 }
 
@@ -48,6 +50,11 @@ export interface EvidenceDocument {
     firstBroken: ChainReport['firstBroken'];
     brokenCases: { caseId: string; eventId: number | null; reason: string }[];
     serviceEvents: { eventId: number; reason: string } | null;
+    /**
+     * Earlier archives (evidence_exports) whose recorded chain head no longer has the hash it had:
+     * the chain was rewritten after they were handed over, even if every link was recomputed.
+     */
+    rewrittenSince: { archive: string; writtenAt: string; headEventId: number; reason: string }[];
   };
   procedure: { versions: ProgramVersion[]; starts: ProcedureStartRow[]; noStartRecorded: boolean };
   index: ClauseEntry[];

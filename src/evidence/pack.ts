@@ -3,6 +3,7 @@ import { ConfigSchema, type Config } from '../config/schema.js';
 import { describeError } from '../core/errors.js';
 import { CLAUSES, type Clause, type ProgramDocument, type ProgramInput } from '../program/types.js';
 import type { EvidencePeriod } from '../7-cases/evidence-store.js';
+import type { EvidenceHead } from '../7-cases/evidence-heads.js';
 import type { ChainReport } from '../7-cases/events.js';
 import {
   analyseCases,
@@ -62,6 +63,8 @@ export interface EvidencePackInput {
   calendar: Calendar;
   data: EvidencePeriod;
   chain: ChainReport;
+  /** Every earlier archive's chain head and that event's hash now (src/7-cases/evidence-heads.ts). */
+  earlierArchives: readonly EvidenceHead[];
   includeSubjects: boolean;
   /** The configuration the export runs with: rendered too when no start recorded it. */
   current: { configDigest: string; teamKey: ProgramInput['teamKey'] };
@@ -95,6 +98,21 @@ export function buildEvidencePack(input: EvidencePackInput): EvidencePack {
   const sla = summariseSla(cases, input.calendar.zone);
   const { versions, programFiles } = programVersions(input);
   const service = input.chain.cases.get('');
+  const rewrittenSince = input.earlierArchives.flatMap((a) =>
+    a.headEventId === null || a.currentHash === a.headHash
+      ? []
+      : [
+          {
+            archive: a.archive,
+            writtenAt: a.writtenAt,
+            headEventId: a.headEventId,
+            reason:
+              a.currentHash === null
+                ? `its head event ${String(a.headEventId)} no longer exists`
+                : `its head event ${String(a.headEventId)} has hash ${a.currentHash.slice(0, 16)}, the archive recorded ${(a.headHash ?? '').slice(0, 16)}`,
+          },
+        ],
+  );
   const summary: EvidenceSummary = {
     cases: cases.length,
     missedStages: cases.reduce(
@@ -103,6 +121,7 @@ export function buildEvidencePack(input: EvidencePackInput): EvidencePack {
     ),
     brokenChains: cases.filter((c) => !c.chain.ok).length,
     serviceChainBroken: service?.broken != null,
+    rewrittenSinceArchives: rewrittenSince.length,
     noStartRecorded: input.data.starts.length === 0,
   };
   const index = clauseIndex(versions);
@@ -125,6 +144,7 @@ export function buildEvidencePack(input: EvidencePackInput): EvidencePack {
           reason: c.chain.broken?.reason ?? '',
         })),
       serviceEvents: service?.broken ?? null,
+      rewrittenSince,
     },
     procedure: { versions, starts: input.data.starts, noStartRecorded: summary.noStartRecorded },
     index,
@@ -208,8 +228,8 @@ function programVersions(input: EvidencePackInput): {
       },
     );
   }
-  // No start recorded the configuration now in force: its documents still go in, marked as such.
-  if (!input.data.versions.some((v) => v.config_digest === input.current.configDigest)) {
+  // No start recorded in or before the period: the configuration at export stands in, marked so.
+  if (input.data.versions.length === 0) {
     add(
       {
         configDigest: input.current.configDigest,
@@ -236,6 +256,12 @@ function renderIndexMd(doc: EvidenceDocument): string {
     'Verify this archive: `sha256sum -c SHA256SUMS` and `gpg --verify SHA256SUMS.asc SHA256SUMS` with the team public key.',
     '',
   ];
+  if (doc.chain.rewrittenSince.length > 0) {
+    lines.push('## Chain rewritten since an earlier archive', '');
+    for (const r of doc.chain.rewrittenSince)
+      lines.push(`- archive ${r.archive} (written ${r.writtenAt}): ${r.reason}`);
+    lines.push('');
+  }
   if (doc.chain.brokenCases.length > 0 || doc.chain.serviceEvents !== null) {
     lines.push('## Broken event chains', '');
     for (const b of doc.chain.brokenCases)

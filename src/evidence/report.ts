@@ -51,8 +51,17 @@ function chainSection(doc: EvidenceDocument): string {
     `<h2 id="chain">Event-chain verification</h2>`,
     `<p>${esc(`${String(doc.chain.events)} events; ${head}.`)}</p>`,
   ];
+  if (doc.chain.rewrittenSince.length > 0) {
+    parts.push(
+      '<p class="warn">The chain was REWRITTEN after an earlier archive was written: its recorded head no longer matches.</p>',
+      table(
+        ['archive', 'written', 'why'],
+        doc.chain.rewrittenSince.map((r) => row([td(r.archive), td(r.writtenAt), td(r.reason)], 'broken')),
+      ),
+    );
+  }
   if (doc.chain.brokenCases.length === 0 && doc.chain.serviceEvents === null) {
-    parts.push('<p>Every case chain verifies.</p>');
+    if (doc.chain.rewrittenSince.length === 0) parts.push('<p>Every case chain verifies.</p>');
     return parts.join('');
   }
   const rows = doc.chain.brokenCases.map((b) => row([td(b.caseId), td(b.eventId), td(b.reason)], 'broken'));

@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { DecodedMessage } from '../../src/2-decode/types.js';
 import type { Db } from '../../src/7-cases/db.js';
 import { openDatabase } from '../../src/7-cases/db.js';
+import { hashEvent, type EventRow } from '../../src/7-cases/events.js';
 import { loadOutbox, markSent } from '../../src/7-cases/outbox-store.js';
 import { loadConfig } from '../../src/config/load.js';
 import { createCalendar } from '../../src/calendar/calendar.js';
@@ -442,7 +443,8 @@ describe('psirt evidence', () => {
       ['--config', configFile, 'evidence', '--from', '2026-01-01', '--to', '2026-12-31', '--out', tampered],
       env,
     );
-    expect(r.code).toBe(0);
+    // The archive is written and reports the break; the exit code tells a script (#12 trial).
+    expect(r.code).toBe(1);
     expect(r.stdout).toContain('1 broken case chains');
     const into = extract(tampered);
     const ev = readEvidence(into);
@@ -453,5 +455,33 @@ describe('psirt evidence', () => {
     const index = readFileSync(join(into, 'index.md'), 'utf8');
     expect(index).toContain(`**SEC-2026-0002**: event ${String(target.id)}: content does not match its hash`);
     expect(readFileSync(join(into, 'report.html'), 'utf8')).toContain(`BROKEN at event ${String(target.id)}`);
+  });
+
+  it('after the chain is rewritten and rehashed, the next archive says it no longer matches the earlier ones (#12 trial)', async () => {
+    const db = openDatabase(dbPath);
+    db.prepare('DROP TRIGGER IF EXISTS events_no_update').run();
+    // The forger recomputes every hash from the altered row on, so the chain itself verifies again.
+    const first = db
+      .prepare("SELECT id FROM events WHERE case_id = 'SEC-2026-0002' ORDER BY id LIMIT 1")
+      .get() as { id: number };
+    const rows = db.prepare('SELECT * FROM events WHERE id >= ? ORDER BY id').all(first.id) as EventRow[];
+    let prev = rows[0]!.prev_hash;
+    for (const row of rows) {
+      const hash = hashEvent(prev, row);
+      db.prepare('UPDATE events SET prev_hash = ?, hash = ? WHERE id = ?').run(prev, hash, row.id);
+      prev = hash;
+    }
+    db.close();
+    const out = join(dir, 'rehashed.tar.gz');
+    const r = await runCli(
+      ['--config', configFile, 'evidence', '--from', '2026-01-01', '--to', '2026-12-31', '--out', out],
+      env,
+    );
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('0 broken case chains');
+    expect(r.stdout).toMatch(/the chain was rewritten since \d+ earlier archive\(s\)/);
+    const index = readFileSync(join(extract(out), 'index.md'), 'utf8');
+    expect(index).toContain('## Chain rewritten since an earlier archive');
+    expect(index).toMatch(/archive period\.tar\.gz \(written [^)]+\): its head event \d+ has hash/);
   });
 });

@@ -121,6 +121,7 @@ function input(over: Partial<EvidencePackInput> = {}): EvidencePackInput {
     calendar,
     data: period(),
     chain: chain(),
+    earlierArchives: [],
     includeSubjects: true,
     current: { configDigest: 'c'.repeat(64), teamKey: { fingerprint: 'ABCD', expires: null } },
     renderProgram: fakeRenderProgram,
@@ -233,6 +234,54 @@ describe('buildEvidencePack', () => {
     };
     expect(json.procedure.versions[0]!.error).toMatch(/could not be rendered again/);
     expect(pack.files.some((f) => f.path.startsWith(`program/${'b'.repeat(64)}/`))).toBe(false);
+  });
+
+  it('adds no "configuration at export" when a start was recorded, even with another digest (#12 trial)', () => {
+    calls.length = 0;
+    const recorded = 'd'.repeat(64);
+    buildEvidencePack(
+      input({
+        data: period({
+          versions: [
+            {
+              config_digest: recorded,
+              first_started_at: '2026-10-01T08:00:00.000Z',
+              policy_digest: 'pol',
+              calendar_digest: 'cal',
+              team_fingerprint: 'ABCD',
+              team_key_expires: null,
+              config_json: JSON.stringify(config),
+            },
+          ],
+        }),
+      }),
+    );
+    expect(calls.map((c) => c.configDigest)).toEqual([recorded]);
+  });
+
+  it('reports an earlier archive whose chain head was rewritten since, though the chain verifies (#12 trial)', () => {
+    const archive = (currentHash: string | null) => ({
+      exportId: 1,
+      writtenAt: '2026-11-01T00:00:00.000Z',
+      archive: 'q3.tar.gz',
+      headEventId: 4,
+      headHash: 'a'.repeat(64),
+      currentHash,
+    });
+    const same = buildEvidencePack(input({ earlierArchives: [archive('a'.repeat(64))] }));
+    expect(same.summary.rewrittenSinceArchives).toBe(0);
+    expect(file(same, 'report.html')).toContain('Every case chain verifies.');
+    const rewritten = buildEvidencePack(input({ earlierArchives: [archive('b'.repeat(64)), archive(null)] }));
+    expect(rewritten.summary.rewrittenSinceArchives).toBe(2);
+    const index = file(rewritten, 'index.md');
+    expect(index).toContain('## Chain rewritten since an earlier archive');
+    expect(index).toContain(
+      `- archive q3.tar.gz (written 2026-11-01T00:00:00.000Z): its head event 4 has hash ${'b'.repeat(16)}`,
+    );
+    expect(index).toContain('its head event 4 no longer exists');
+    const html = file(rewritten, 'report.html');
+    expect(html).toContain('The chain was REWRITTEN after an earlier archive was written');
+    expect(html).not.toContain('Every case chain verifies.');
   });
 
   it('lists a case with a broken chain first, in the index and the JSON, naming the event', () => {
