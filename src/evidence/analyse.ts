@@ -170,7 +170,9 @@ function pausedDays(pauses: CaseFacts['pauses'], from: Date, to: Date, calendar:
 
 /** The human words for a stage result: "missed, still open, 3 business days late". */
 export function describeStage(r: StageResult): string {
-  const n = (d: number | null): string => `${String(d ?? 0)} business day${d === 1 ? '' : 's'}`;
+  // Rounded to 0.01 business days; a nonzero lateness below that is not shown as "0" (#12 trial).
+  const n = (d: number | null): string =>
+    d === null || d === 0 ? 'under 0.01 business days' : `${String(d)} business day${d === 1 ? '' : 's'}`;
   switch (r.verdict) {
     case 'met':
       return r.businessDays === 0 ? 'met, on the due time' : `met, ${n(r.businessDays)} early`;
@@ -183,7 +185,7 @@ export function describeStage(r: StageResult): string {
     case 'paused':
       return 'paused (waiting on the reporter or on hold)';
     case 'cancelled':
-      return 'not needed (closed before it was due)';
+      return 'cancelled: the case closed before it was due';
     case 'none':
       return 'no deadline';
   }

@@ -83,6 +83,12 @@ describe('judgeStage', () => {
     expect(describeStage(r)).toBe('missed, still open, 3 business days late');
   });
 
+  it('a lateness below the 0.01 rounding is not shown as 0 business days (#12 trial)', () => {
+    const r = judgeStage('verify', deadline({}), openCase, berlin, NOW);
+    expect(describeStage({ ...r, businessDays: 0 })).toBe('missed, still open, under 0.01 business days late');
+    expect(describeStage({ ...r, verdict: 'cancelled' })).toBe('cancelled: the case closed before it was due');
+  });
+
   it('an open deadline not yet due is open with the time left', () => {
     const r = judgeStage('verify', deadline({ due_at: '2026-11-20T11:00:00.000Z' }), openCase, berlin, NOW);
     expect(r).toMatchObject({ verdict: 'open', businessDays: 2 });
