@@ -154,7 +154,7 @@ export function buildEvidencePack(input: EvidencePackInput): EvidencePack {
   const files: EvidenceFile[] = [
     { path: 'evidence.json', content: `${JSON.stringify(doc, null, 2)}\n` },
     { path: 'report.html', content: renderReport(doc) },
-    { path: 'index.md', content: renderIndexMd(doc) },
+    { path: 'index.md', content: renderIndexMd(doc, input.current.teamKey.fingerprint) },
     { path: 'cases.csv', content: renderCsv(cases, input.includeSubjects) },
     ...programFiles,
   ];
@@ -246,14 +246,16 @@ function programVersions(input: EvidencePackInput): {
   return { versions, programFiles };
 }
 
-function renderIndexMd(doc: EvidenceDocument): string {
+function renderIndexMd(doc: EvidenceDocument, signer: string): string {
   const lines = [
     `# Evidence pack ${doc.period.from} – ${doc.period.to}`,
     '',
     `Written ${doc.generatedAt} (calendar ${doc.calendar.zone}). ${String(doc.summary.cases)} cases, ` +
       `${String(doc.summary.missedStages)} missed stages, ${String(doc.summary.brokenChains)} broken case chains.`,
     '',
-    'Verify this archive: `sha256sum -c SHA256SUMS` and `gpg --verify SHA256SUMS.asc SHA256SUMS` with the team public key.',
+    'Verify this archive: `gpg --verify SHA256SUMS.asc SHA256SUMS` with the team public key, fetched independently ' +
+      `(its fingerprint: ${signer}, as security.txt and SECURITY.md publish it), then \`sha256sum -c SHA256SUMS\` ` +
+      'and check that no file is present beyond those listed.',
     '',
   ];
   if (doc.chain.rewrittenSince.length > 0) {
