@@ -1,6 +1,6 @@
 import type { Db } from './db.js';
 import { verifyCaseChains, type ChainReport } from './events.js';
-import { procedureVersionsInForce } from './procedure-store.js';
+import { procedureVersionsInForce, type ProcedureVersionRow } from './procedure-store.js';
 import { evidenceHeads, type EvidenceHead } from './evidence-heads.js';
 
 /**
@@ -99,16 +99,7 @@ export interface EvidenceCycleDeadline extends EvidenceDeadline {
   cycle_ended_at: string;
 }
 
-export interface ProcedureVersionRow {
-  config_digest: string;
-  first_started_at: string;
-  policy_digest: string;
-  calendar_digest: string;
-  team_fingerprint: string;
-  team_key_expires: string | null;
-  /** The redacted configuration as it ran (secrets "[redacted]"). */
-  config_json: string;
-}
+export type { ProcedureVersionRow };
 
 export interface ProcedureStartRow {
   id: number;

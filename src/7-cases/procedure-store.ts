@@ -103,13 +103,15 @@ interface StartRow {
   version: string;
 }
 
-interface VersionRow {
+/** A `procedure_versions` row as stored. */
+export interface ProcedureVersionRow {
   config_digest: string;
   first_started_at: string;
   policy_digest: string;
   calendar_digest: string;
   team_fingerprint: string;
   team_key_expires: string | null;
+  /** The redacted configuration as it ran (secrets "[redacted]"). */
   config_json: string;
 }
 
@@ -158,7 +160,7 @@ export function procedureVersionsInForce(db: Db, from: Date, to: Date): Procedur
 
 function versionOf(db: Db, digest: string): ProcedureVersionInForce {
   const row = db.prepare('SELECT * FROM procedure_versions WHERE config_digest = ?').get(digest) as
-    VersionRow | undefined;
+    ProcedureVersionRow | undefined;
   // procedure_starts.config_digest REFERENCES procedure_versions: only a damaged file lacks it.
   if (row === undefined) throw new Error(`procedure_starts names the unknown version ${digest}`);
   return {
