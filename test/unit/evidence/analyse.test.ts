@@ -85,8 +85,12 @@ describe('judgeStage', () => {
 
   it('a lateness below the 0.01 rounding is not shown as 0 business days (#12 trial)', () => {
     const r = judgeStage('verify', deadline({}), openCase, berlin, NOW);
-    expect(describeStage({ ...r, businessDays: 0 })).toBe('missed, still open, under 0.01 business days late');
-    expect(describeStage({ ...r, verdict: 'cancelled' })).toBe('cancelled: the case closed before it was due');
+    expect(describeStage({ ...r, businessDays: 0 })).toBe(
+      'missed, still open, under 0.01 business days late',
+    );
+    expect(describeStage({ ...r, verdict: 'cancelled' })).toBe(
+      'cancelled: the case closed before it was due',
+    );
   });
 
   it('an open deadline not yet due is open with the time left', () => {
