@@ -278,7 +278,7 @@ function applyPause(w: Work, c: Of<'hold' | 'unhold' | 'pause' | 'credit'>): str
       if (s.onHold) return 'already on hold';
       s.onHold = true;
       w.events.push({ type: 'case.hold', data: { onHold: true } });
-      return 'on hold: deadlines and retention pause';
+      return 'on hold: deadlines and escalations stand still';
     case 'unhold':
       if (!s.onHold) return 'was not on hold';
       s.onHold = false;

@@ -72,7 +72,7 @@ export const COMMAND_HELP: readonly [string, string][] = [
   ['/link <case>', 'link another case'],
   [`/close <${RESOLUTIONS.join('|')}>`, 'close with a resolution'],
   ['/reopen', 'reopen a closed case: back to triage, its deadlines start again'],
-  ['/hold', 'put the case on hold (deadlines and retention pause)'],
+  ['/hold', 'put the case on hold (its deadlines and escalations stand still)'],
   ['/unhold', 'release the hold'],
   ['/pause', 'wait on the reporter (the clock pauses until they reply)'],
   ['/publish <https-url>', 'the advisory is published at this address (tells the reporter)'],
