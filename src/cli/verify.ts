@@ -105,7 +105,11 @@ const short = (hash: string | null): string => (hash === null ? 'none' : hash.sl
  */
 export function verifySummary(r: VerifyResult): string {
   const heads = r.heads.filter((h) => h.state === 'match').length;
-  return `ok: ${r.events} events in ${r.cases} cases verify; ${heads} evidence archive heads match the database's own record of them (evidence_exports); --archive FILE checks a signed archive`;
+  const archives =
+    r.heads.length === 0
+      ? 'no evidence archive written yet (psirt evidence)'
+      : `${heads} evidence archive heads match the database's own record of them (evidence_exports); --archive FILE checks a signed archive`;
+  return `ok: ${r.events} events in ${r.cases} cases verify; ${archives}`;
 }
 
 /** The per-case verdicts and head verdicts as JSON (`--json`). */

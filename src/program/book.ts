@@ -77,7 +77,8 @@ pre { background: #f6f6f6; padding: .8rem; overflow-x: auto; white-space: pre-wr
 /** The book: a table of contents and one section per clause, in the guide's order. */
 export function renderBook(input: ProgramInput, chapters: readonly Chapter[]): string {
   const ordered = CLAUSES.flatMap((c) => chapters.filter((ch) => ch.clause === c));
-  const org = escapeHtml(input.config.organisation.name);
+  // One line whatever breaks the name holds (U+2028 included): it is a title and a heading.
+  const org = escapeHtml(input.config.organisation.name.replace(/\s+/g, ' ').trim());
   const toc = ordered
     .map((ch) => `<li><a href="#${anchor(ch.clause)}">${ch.clause} ${escapeHtml(ch.title)}</a></li>`)
     .join('\n');

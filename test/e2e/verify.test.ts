@@ -40,7 +40,7 @@ describe('psirt verify', () => {
     const before = await runCli(['verify'], env);
     expect(before.stderr).toBe('');
     expect(before.stdout.trim()).toBe(
-      `ok: ${eventCount(path)} events in 3 cases verify; 0 evidence archive heads match the database's own record of them (evidence_exports); --archive FILE checks a signed archive`,
+      `ok: ${eventCount(path)} events in 3 cases verify; no evidence archive written yet (psirt evidence)`,
     );
     expect(before.code).toBe(0);
 

@@ -165,6 +165,18 @@ describe('procedure.md follows the deadline policy', () => {
     expect(wide).not.toContain('every case of severity');
   });
 
+  it('keeps the book title and heading on one line whatever breaks the organisation name (#12 re-check)', () => {
+    const { config } = loadExampleConfig();
+    config.organisation.name = 'Example\u2028Corp\u2029 PSIRT';
+    const book = file(
+      renderProgram({ config, teamKey: key, configDigest: 'x', generatedAt: NOW }),
+      'book.html',
+    );
+    expect(book).toContain('<title>Example Corp PSIRT: ISO/IEC 18974 program documents</title>');
+    expect(book).toContain('<h1>Example Corp PSIRT: ISO/IEC 18974 program documents</h1>');
+    expect(book).not.toMatch(/[\u2028\u2029]/);
+  });
+
   it('states the escalation ladder as configured', () => {
     const before = file(render().docs, 'procedure.md');
     const after = file(render({ PSIRT_ESCALATION__LADDER__0__BEFORE__AMOUNT: '2' }).docs, 'procedure.md');
