@@ -33,6 +33,8 @@ export interface Calendar {
   businessDaysBetween(from: Date, to: Date): number;
   /** The last millisecond of a local date (YYYY-MM-DD) in the calendar's zone: "fix by 3 March". */
   endOfDay(date: string): Date;
+  /** The first instant of a local date (YYYY-MM-DD) in the calendar's zone: "from 1 January". */
+  startOfDay(date: string): Date;
 }
 
 const WEEKDAY_NUMBERS = { mon: 1, tue: 2, wed: 3, thu: 4, fri: 5, sat: 6, sun: 7 } as const;
@@ -124,6 +126,7 @@ export function createCalendar(cfg: CalendarConfig): Calendar {
     isBusinessDay: (at) => isOpenDay(DateTime.fromJSDate(at, { zone })),
     businessDaysBetween: between,
     endOfDay: (date) => DateTime.fromISO(date, { zone }).endOf('day').toJSDate(),
+    startOfDay: (date) => DateTime.fromISO(date, { zone }).startOf('day').toJSDate(),
     add(start, span) {
       const local = DateTime.fromJSDate(start, { zone });
       switch (span.unit) {

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync
 import { basename, dirname, join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { create as createTar } from 'tar';
-import { createCalendar, type Calendar } from '../calendar/calendar.js';
+import { createCalendar } from '../calendar/calendar.js';
 import { openDatabase } from '../7-cases/db.js';
 import { readEvidenceSnapshot, recordEvidenceExport } from '../7-cases/evidence-store.js';
 import { configDigest } from '../config/digest.js';
@@ -45,12 +45,6 @@ export function isoDate(value: string, option: string): string {
   if (d === null || d.toISOString().slice(0, 10) !== value)
     exitWith(EXIT_CONFIG, `${option} must be a date YYYY-MM-DD (got "${value}")`);
   return value;
-}
-
-/** The first instant of a local date in the calendar's zone: the end of the day before, plus 1 ms. */
-function startOfDay(calendar: Calendar, date: string): Date {
-  const before = new Date(Date.parse(`${date}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10);
-  return new Date(calendar.endOfDay(before).getTime() + 1);
 }
 
 /** Progress on stderr: a bar on a terminal, otherwise a line every `every` cases. */
@@ -126,7 +120,7 @@ export async function evidence(cfg: Config, opts: EvidenceOptions, deps: Evidenc
 
   const { period, chain, earlierArchives } = withCaseDatabase(cfg, (db) =>
     readEvidenceSnapshot(db, {
-      from: startOfDay(calendar, from),
+      from: calendar.startOfDay(from),
       to: calendar.endOfDay(to),
       includeSubjects,
     }),

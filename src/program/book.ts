@@ -1,4 +1,5 @@
 import { Marked, type Tokens } from 'marked';
+import { escapeHtml } from '../core/html.js';
 import { provenanceLine } from './markdown.js';
 import { CLAUSES, type Clause, type ProgramInput } from './types.js';
 
@@ -6,9 +7,6 @@ import { CLAUSES, type Clause, type ProgramInput } from './types.js';
  * The HTML book: all six verification materials in one self-contained file (inline CSS, no
  * script, no external request), converted from the very Markdown the repositories get.
  */
-
-const escapeHtml = (s: string): string =>
-  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 /**
  * GFM, synchronous. marked passes raw HTML through unsanitised, so raw HTML in a document (which

@@ -1,6 +1,7 @@
 import { createCalendar, type Calendar } from '../calendar/calendar.js';
 import { MIN_RETENTION_YEARS, type Config } from '../config/schema.js';
 import { SEVERITIES } from '../core/vocabulary.js';
+import { outsideExpertiseNeed } from '../policy/escalation.js';
 import { formatWorkingWeek } from '../policy/wording.js';
 import { commandAuthMethods, commandCapableStaff } from '../config/command-auth.js';
 import {
@@ -340,10 +341,14 @@ function outsideExpertise(config: Config, input: ProgramInput): string {
 function beyondMaxFixDays(config: Config, input: ProgramInput): string {
   const calendar = createCalendar(config.calendar);
   const start = input.generatedAt;
-  const limit = config.escalation.outside_expertise.max_fix_days * 86_400_000;
   const fix = config.deadlines.fix;
+  // The service's own rule (src/policy/escalation.ts), asked of each severity's policy fix date.
   const over = (['critical', 'high', 'medium', 'low'] as const).filter(
-    (s) => calendar.add(start, { amount: fix[s], unit: fix.unit }).getTime() - start.getTime() > limit,
+    (s) =>
+      outsideExpertiseNeed(
+        { tags: [], createdAt: start, fixDue: calendar.add(start, { amount: fix[s], unit: fix.unit }) },
+        config.escalation.outside_expertise,
+      ) !== null,
   );
   if (over.length === 0) return '';
   return (

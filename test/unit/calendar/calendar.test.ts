@@ -136,3 +136,12 @@ describe('calendar.businessDaysBetween()', () => {
     expect(fi.businessDaysBetween(start, next)).toBeCloseTo(1, 10);
   });
 });
+
+describe('calendar.startOfDay() and endOfDay()', () => {
+  it('bound a local date in the zone, on a DST change too', () => {
+    expect(berlin.startOfDay('2026-01-01').toISOString()).toBe('2025-12-31T23:00:00.000Z');
+    // 29 March 2026: clocks go forward at 02:00 in Berlin; the day is 23 hours long.
+    expect(berlin.startOfDay('2026-03-29').toISOString()).toBe('2026-03-28T23:00:00.000Z');
+    expect(berlin.endOfDay('2026-03-28').getTime() + 1).toBe(berlin.startOfDay('2026-03-29').getTime());
+  });
+});
