@@ -45,6 +45,32 @@ const version = (db: Db, digest: string, at: string): void => {
 };
 
 describe('readEvidencePeriod', () => {
+  it('never gives the subject of an encrypted report, even with includeSubjects (protected subject)', () => {
+    const db = migratedDb(clock);
+    const canary = `ENCRYPTED-SUBJECT-${String(Date.now())}`;
+    ingest(
+      db,
+      buildDecoded({
+        messageId: 'enc@x',
+        subject: canary,
+        encryption: {
+          state: 'decrypted',
+          format: 'pgp-mime',
+          keyIds: [],
+          teamKeyFingerprint: 'F'.repeat(40),
+        },
+      }),
+    );
+    ingest(db, buildDecoded({ messageId: 'plain@x', subject: 'Plain subject' }));
+    const r = readEvidencePeriod(db, {
+      from: new Date('2026-01-01T00:00:00Z'),
+      to: new Date('2026-12-31T23:59:59Z'),
+      includeSubjects: true,
+    });
+    expect(r.cases.map((c) => c.subject)).toEqual(['...', 'Plain subject']);
+    expect(JSON.stringify(r)).not.toContain(canary);
+  });
+
   it('takes the cases received in the period or with an event in it, nothing else', () => {
     const { db } = withCases();
     const dec = readEvidencePeriod(db, {
