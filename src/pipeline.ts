@@ -32,6 +32,7 @@ import type { FetchedRaw, FileTo, IntakeHandlers } from './1-intake/imap-poller.
 import type { MailerQueue } from './jobs/queues.js';
 import { reportView, type ReportCache } from './8-outbox/report-view.js';
 import type { TeamKey } from './pgp/keyring.js';
+import type { Vault } from './core/vault.js';
 import { staffByAddress } from './core/staff.js';
 
 /** What the composition root builds once and every role shares. */
@@ -47,6 +48,11 @@ export interface ServiceDeps {
   caseIdFormat: CaseIdFormat;
   /** Report views shared between intake and mailer in one process (one decode per report). */
   reports: ReportCache;
+  /**
+   * Seals report content before it is stored and opens it again (#13): the data keys the
+   * loaded team keys unwrap, and a current one to seal with (src/roles/vault.ts).
+   */
+  vault: Vault;
   /** DNS for DKIM keys (`commands.dkim_verify`); node's resolver when absent. Tests inject one. */
   dnsResolver?: DnsResolver;
   /**

@@ -1,0 +1,41 @@
+import type { Clock } from '../core/clock.js';
+import type { Db } from './db.js';
+
+/** A stored, wrapped data key (`seal_keys`, #13). */
+export interface SealKeyRow {
+  id: number;
+  createdAt: string;
+  /** Uppercase fingerprints of the team keys the data key is wrapped to. */
+  fingerprints: string[];
+  /** The armored OpenPGP message holding the data key. */
+  wrapped: string;
+}
+
+export function loadSealKeys(db: Db): SealKeyRow[] {
+  return (
+    db.prepare('SELECT id, created_at, fingerprints, wrapped FROM seal_keys ORDER BY id').all() as {
+      id: number;
+      created_at: string;
+      fingerprints: string;
+      wrapped: string;
+    }[]
+  ).map((r) => ({
+    id: r.id,
+    createdAt: r.created_at,
+    fingerprints: JSON.parse(r.fingerprints) as string[],
+    wrapped: r.wrapped,
+  }));
+}
+
+/** Stores a wrapped data key; returns its id (the id sealed records name). */
+export function insertSealKey(
+  db: Db,
+  clock: Clock,
+  fingerprints: readonly string[],
+  wrapped: string,
+): number {
+  const info = db
+    .prepare('INSERT INTO seal_keys (created_at, fingerprints, wrapped) VALUES (?, ?, ?)')
+    .run(clock.now().toISOString(), JSON.stringify(fingerprints), wrapped);
+  return Number(info.lastInsertRowid);
+}

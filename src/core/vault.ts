@@ -1,0 +1,124 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { PsirtError } from './errors.js';
+
+/**
+ * Sealing of report content at rest (issue #13, DESIGN.md invariant 6): every stored copy of
+ * report content is sealed with a data key (AES-256-GCM) before it is written, and each data key
+ * is stored only wrapped — an OpenPGP message encrypted to the team key. A stolen database,
+ * spool folder or backup is worthless without the team key and its passphrase.
+ *
+ * Layout of a sealed record (binary):
+ *
+ *     "PSL1" | data key id (uint32 BE) | nonce (12) | ciphertext | tag (16)
+ *
+ * The purpose (`messages.raw`, `cases.subject`, …) is the GCM additional data: a sealed value
+ * moved into another column does not open.
+ */
+
+const MAGIC = Buffer.from('PSL1', 'latin1');
+const HEADER = MAGIC.length + 4 + 12;
+const TAG = 16;
+/** A data key's length: AES-256. */
+export const DATA_KEY_BYTES = 32;
+
+/** Where a sealed value lives: bound into its authentication tag. */
+export type SealPurpose = 'messages.raw' | 'spool' | 'cases.subject' | 'outbox.subject' | 'outbox.payload';
+
+/** True for bytes in the sealed layout (anything else is legacy clear data). */
+export function isSealed(data: Uint8Array): boolean {
+  return data.length >= HEADER + TAG && Buffer.from(data.buffer, data.byteOffset, 4).equals(MAGIC);
+}
+
+/** The data key id a sealed value names, or null for clear data. */
+export function sealedKeyId(data: Uint8Array): number | null {
+  if (!isSealed(data)) return null;
+  return Buffer.from(data.buffer, data.byteOffset, data.length).readUInt32BE(MAGIC.length);
+}
+
+/** A data key in clear (memory only; never logged, never written unwrapped). */
+export interface DataKey {
+  id: number;
+  key: Buffer;
+}
+
+/**
+ * Seals with the current data key and opens with any data key it was given. `seal` is
+ * synchronous so it runs inside a SQLite transaction. A vault made without a current key opens
+ * only (the read-only CLI); one made without any key is `Vault.none()`, which refuses both.
+ */
+export class Vault {
+  private readonly keys = new Map<number, Buffer>();
+  private readonly current: DataKey | null;
+
+  constructor(current: DataKey | null, readable: readonly DataKey[] = []) {
+    this.current = current;
+    for (const k of readable) this.keys.set(k.id, k.key);
+    if (current !== null) this.keys.set(current.id, current.key);
+  }
+
+  /** The id of the data key new records are sealed with (null: this vault cannot seal). */
+  get currentKeyId(): number | null {
+    return this.current?.id ?? null;
+  }
+
+  /** True when `open` can open a record sealed with this data key. */
+  canOpen(keyId: number): boolean {
+    return this.keys.has(keyId);
+  }
+
+  seal(plain: Uint8Array | string, purpose: SealPurpose): Buffer {
+    if (this.current === null)
+      throw new PsirtError('seal_no_key', 'this process holds no data key to seal with');
+    const data = typeof plain === 'string' ? Buffer.from(plain, 'utf8') : plain;
+    const nonce = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.current.key, nonce);
+    cipher.setAAD(Buffer.from(purpose, 'latin1'));
+    const id = Buffer.alloc(4);
+    id.writeUInt32BE(this.current.id);
+    return Buffer.concat([MAGIC, id, nonce, cipher.update(data), cipher.final(), cipher.getAuthTag()]);
+  }
+
+  /**
+   * Opens a sealed record. Throws `PsirtError` `seal_not_sealed`, `seal_key_unavailable` (naming
+   * the data key id: its team key is not configured or not unlocked) or `seal_corrupt` (the tag
+   * does not match: tampered, truncated, or moved from another purpose). Never the content.
+   */
+  open(sealed: Uint8Array, purpose: SealPurpose): Buffer {
+    const id = sealedKeyId(sealed);
+    if (id === null) throw new PsirtError('seal_not_sealed', `the ${purpose} record is not sealed`);
+    const key = this.keys.get(id);
+    if (key === undefined)
+      throw new PsirtError(
+        'seal_key_unavailable',
+        `the ${purpose} record is sealed with data key ${id}, whose team key is not configured or not unlocked`,
+      );
+    const buf = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.length);
+    const decipher = createDecipheriv('aes-256-gcm', key, buf.subarray(MAGIC.length + 4, HEADER));
+    decipher.setAAD(Buffer.from(purpose, 'latin1'));
+    decipher.setAuthTag(buf.subarray(buf.length - TAG));
+    try {
+      return Buffer.concat([decipher.update(buf.subarray(HEADER, buf.length - TAG)), decipher.final()]);
+    } catch (err) {
+      throw new PsirtError('seal_corrupt', `the ${purpose} record does not open (tampered or damaged)`, {
+        cause: err,
+      });
+    }
+  }
+
+  openText(sealed: Uint8Array, purpose: SealPurpose): string {
+    return this.open(sealed, purpose).toString('utf8');
+  }
+
+  /**
+   * Opens a value that may predate sealing: sealed bytes are opened, anything else is returned
+   * as it is (a database written before #13 until `sealBacklog` has run).
+   */
+  openOrClear(data: Uint8Array, purpose: SealPurpose): Buffer {
+    return isSealed(data) ? this.open(data, purpose) : Buffer.from(data.buffer, data.byteOffset, data.length);
+  }
+}
+
+/** A new random data key (not yet stored: its id is given once its wrapped row is written). */
+export function newDataKey(): Buffer {
+  return randomBytes(DATA_KEY_BYTES);
+}

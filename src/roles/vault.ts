@@ -1,0 +1,68 @@
+import type { Db } from '../7-cases/db.js';
+import { insertSealKey, loadSealKeys } from '../7-cases/seal-key-store.js';
+import type { Clock } from '../core/clock.js';
+import { describeError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import { newDataKey, Vault, type DataKey } from '../core/vault.js';
+import { unwrapDataKey, wrapDataKey } from '../pgp/data-key.js';
+import type { TeamKey } from '../pgp/keyring.js';
+
+/** What `openVault` found: the vault, and the data keys no loaded team key opens (doctor). */
+export interface OpenedVault {
+  vault: Vault;
+  /** Data key ids whose team key is not configured (or not unlocked): their records stay shut. */
+  unreadable: { id: number; fingerprints: string[] }[];
+}
+
+/**
+ * The vault of a process holding the unlocked team keys (#13): every stored data key that a
+ * loaded team key opens, and — when `seal` is set (the service roles) — a current data key to
+ * seal with: the newest one wrapped to the signing team key (`teamKeys[0]`), or a new one
+ * wrapped to it when there is none (first start, or after the team key was rotated). Records
+ * sealed under a retired team key stay readable while that key is configured in `pgp.keys`.
+ */
+export async function openVault(
+  db: Db,
+  clock: Clock,
+  teamKeys: readonly TeamKey[],
+  opts: { seal: boolean; log?: Logger },
+): Promise<OpenedVault> {
+  const readable: DataKey[] = [];
+  const unreadable: OpenedVault['unreadable'] = [];
+  for (const row of loadSealKeys(db)) {
+    const holders = teamKeys.filter((k) => row.fingerprints.includes(k.fingerprint));
+    if (holders.length === 0) {
+      unreadable.push({ id: row.id, fingerprints: row.fingerprints });
+      continue;
+    }
+    try {
+      readable.push({ id: row.id, key: await unwrapDataKey(row.wrapped, holders) });
+    } catch (err) {
+      opts.log?.warn(
+        { event: 'seal.unwrap-failed', keyId: row.id, err: describeError(err) },
+        'a data key does not open',
+      );
+      unreadable.push({ id: row.id, fingerprints: row.fingerprints });
+    }
+  }
+  let current: DataKey | null = null;
+  const signing = teamKeys[0];
+  if (opts.seal && signing !== undefined) {
+    const rows = loadSealKeys(db);
+    const reuse = [...rows]
+      .reverse()
+      .find((r) => r.fingerprints.length === 1 && r.fingerprints[0] === signing.fingerprint);
+    const reused = reuse === undefined ? undefined : readable.find((k) => k.id === reuse.id);
+    if (reused !== undefined) current = reused;
+    else {
+      const key = newDataKey();
+      const wrapped = await wrapDataKey(key, signing);
+      current = { id: insertSealKey(db, clock, [signing.fingerprint], wrapped), key };
+      opts.log?.info(
+        { event: 'seal.data-key-created', keyId: current.id, teamKey: signing.fingerprint },
+        'new data key for sealing records at rest',
+      );
+    }
+  }
+  return { vault: new Vault(current, readable), unreadable };
+}
