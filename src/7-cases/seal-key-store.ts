@@ -27,15 +27,34 @@ export function loadSealKeys(db: Db): SealKeyRow[] {
   }));
 }
 
-/** Stores a wrapped data key; returns its id (the id sealed records name). */
+/** The newest data key wrapped to exactly this one team key, if any. */
+export function newestSealKeyFor(db: Db, fingerprint: string): SealKeyRow | null {
+  return (
+    [...loadSealKeys(db)]
+      .reverse()
+      .find((r) => r.fingerprints.length === 1 && r.fingerprints[0] === fingerprint) ?? null
+  );
+}
+
+/**
+ * Stores a wrapped data key for `fingerprint` unless another process stored one meanwhile (two
+ * processes starting at once): in one immediate transaction, so every process ends up sealing
+ * with the same key. Returns the stored row's id and whether it is ours.
+ */
 export function insertSealKey(
   db: Db,
   clock: Clock,
-  fingerprints: readonly string[],
+  fingerprint: string,
   wrapped: string,
-): number {
-  const info = db
-    .prepare('INSERT INTO seal_keys (created_at, fingerprints, wrapped) VALUES (?, ?, ?)')
-    .run(clock.now().toISOString(), JSON.stringify(fingerprints), wrapped);
-  return Number(info.lastInsertRowid);
+): { id: number; ours: boolean } {
+  return db
+    .transaction(() => {
+      const existing = newestSealKeyFor(db, fingerprint);
+      if (existing !== null) return { id: existing.id, ours: false };
+      const info = db
+        .prepare('INSERT INTO seal_keys (created_at, fingerprints, wrapped) VALUES (?, ?, ?)')
+        .run(clock.now().toISOString(), JSON.stringify([fingerprint]), wrapped);
+      return { id: Number(info.lastInsertRowid), ours: true };
+    })
+    .immediate();
 }

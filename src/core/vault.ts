@@ -49,9 +49,19 @@ export interface DataKey {
 export class Vault {
   private readonly keys = new Map<number, Buffer>();
   private readonly current: DataKey | null;
+  private readonly loader: ((id: number) => Promise<Buffer | null>) | undefined;
 
-  constructor(current: DataKey | null, readable: readonly DataKey[] = []) {
+  /**
+   * `loader` fetches a data key this vault was not given (one another process created after this
+   * one started: a rotation, or two processes starting at once), for `openFresh`.
+   */
+  constructor(
+    current: DataKey | null,
+    readable: readonly DataKey[] = [],
+    loader?: (id: number) => Promise<Buffer | null>,
+  ) {
     this.current = current;
+    this.loader = loader;
     for (const k of readable) this.keys.set(k.id, k.key);
     if (current !== null) this.keys.set(current.id, current.key);
   }
@@ -103,6 +113,16 @@ export class Vault {
         cause: err,
       });
     }
+  }
+
+  /** `open`, first fetching the record's data key through the loader when this vault lacks it. */
+  async openFresh(sealed: Uint8Array, purpose: SealPurpose): Promise<Buffer> {
+    const id = sealedKeyId(sealed);
+    if (id !== null && !this.keys.has(id) && this.loader !== undefined) {
+      const key = await this.loader(id);
+      if (key !== null) this.keys.set(id, key);
+    }
+    return this.open(sealed, purpose);
   }
 
   openText(sealed: Uint8Array, purpose: SealPurpose): string {

@@ -1,5 +1,5 @@
 import type { Db } from '../7-cases/db.js';
-import { insertSealKey, loadSealKeys } from '../7-cases/seal-key-store.js';
+import { insertSealKey, loadSealKeys, newestSealKeyFor, type SealKeyRow } from '../7-cases/seal-key-store.js';
 import type { Clock } from '../core/clock.js';
 import { describeError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
@@ -14,12 +14,32 @@ export interface OpenedVault {
   unreadable: { id: number; fingerprints: string[] }[];
 }
 
+/** Unwraps one stored data key with the loaded team key(s) it names; null when none is loaded. */
+async function unwrapRow(
+  row: SealKeyRow,
+  teamKeys: readonly TeamKey[],
+  log?: Logger,
+): Promise<Buffer | null> {
+  const holders = teamKeys.filter((k) => row.fingerprints.includes(k.fingerprint));
+  if (holders.length === 0) return null;
+  try {
+    return await unwrapDataKey(row.wrapped, holders);
+  } catch (err) {
+    log?.warn(
+      { event: 'seal.unwrap-failed', keyId: row.id, err: describeError(err) },
+      'a data key does not open',
+    );
+    return null;
+  }
+}
+
 /**
  * The vault of a process holding the unlocked team keys (#13): every stored data key that a
  * loaded team key opens, and — when `seal` is set (the service roles) — a current data key to
  * seal with: the newest one wrapped to the signing team key (`teamKeys[0]`), or a new one
  * wrapped to it when there is none (first start, or after the team key was rotated). Records
  * sealed under a retired team key stay readable while that key is configured in `pgp.keys`.
+ * A data key created later by another process is fetched when a record names it (`openFresh`).
  */
 export async function openVault(
   db: Db,
@@ -30,39 +50,36 @@ export async function openVault(
   const readable: DataKey[] = [];
   const unreadable: OpenedVault['unreadable'] = [];
   for (const row of loadSealKeys(db)) {
-    const holders = teamKeys.filter((k) => row.fingerprints.includes(k.fingerprint));
-    if (holders.length === 0) {
-      unreadable.push({ id: row.id, fingerprints: row.fingerprints });
-      continue;
-    }
-    try {
-      readable.push({ id: row.id, key: await unwrapDataKey(row.wrapped, holders) });
-    } catch (err) {
-      opts.log?.warn(
-        { event: 'seal.unwrap-failed', keyId: row.id, err: describeError(err) },
-        'a data key does not open',
-      );
-      unreadable.push({ id: row.id, fingerprints: row.fingerprints });
-    }
+    const key = await unwrapRow(row, teamKeys, opts.log);
+    if (key === null) unreadable.push({ id: row.id, fingerprints: row.fingerprints });
+    else readable.push({ id: row.id, key });
   }
   let current: DataKey | null = null;
   const signing = teamKeys[0];
   if (opts.seal && signing !== undefined) {
-    const rows = loadSealKeys(db);
-    const reuse = [...rows]
-      .reverse()
-      .find((r) => r.fingerprints.length === 1 && r.fingerprints[0] === signing.fingerprint);
-    const reused = reuse === undefined ? undefined : readable.find((k) => k.id === reuse.id);
-    if (reused !== undefined) current = reused;
-    else {
+    const reuse = newestSealKeyFor(db, signing.fingerprint);
+    current = readable.find((k) => k.id === reuse?.id) ?? null;
+    if (current === null) {
       const key = newDataKey();
-      const wrapped = await wrapDataKey(key, signing);
-      current = { id: insertSealKey(db, clock, [signing.fingerprint], wrapped), key };
-      opts.log?.info(
-        { event: 'seal.data-key-created', keyId: current.id, teamKey: signing.fingerprint },
-        'new data key for sealing records at rest',
-      );
+      const stored = insertSealKey(db, clock, signing.fingerprint, await wrapDataKey(key, signing));
+      if (stored.ours) {
+        current = { id: stored.id, key };
+        opts.log?.info(
+          { event: 'seal.data-key-created', keyId: stored.id, teamKey: signing.fingerprint },
+          'new data key for sealing records at rest',
+        );
+      } else {
+        const row = loadSealKeys(db).find((r) => r.id === stored.id);
+        const theirs = row === undefined ? null : await unwrapRow(row, teamKeys, opts.log);
+        if (theirs === null) throw new Error(`data key ${stored.id} of the signing team key does not open`);
+        current = { id: stored.id, key: theirs };
+        readable.push(current);
+      }
     }
   }
-  return { vault: new Vault(current, readable), unreadable };
+  const loader = async (id: number): Promise<Buffer | null> => {
+    const row = loadSealKeys(db).find((r) => r.id === id);
+    return row === undefined ? null : unwrapRow(row, teamKeys, opts.log);
+  };
+  return { vault: new Vault(current, readable, loader), unreadable };
 }

@@ -45,4 +45,27 @@ describe('openVault: data keys wrapped to the team key (#13)', () => {
     expect(loadSealKeys(db)).toHaveLength(0);
     expect(opened.vault.currentKeyId).toBeNull();
   });
+
+  it('two processes starting at once end up sealing with the same data key', async () => {
+    const db = migratedDb();
+    const team = await teamKey('team');
+    const [a, b] = await Promise.all([
+      openVault(db, clock, [team], { seal: true }),
+      openVault(db, clock, [team], { seal: true }),
+    ]);
+    expect(loadSealKeys(db)).toHaveLength(1);
+    expect(a.vault.currentKeyId).toBe(b.vault.currentKeyId);
+  });
+
+  it('opens (openFresh) a record sealed with a data key created after this process started', async () => {
+    const db = migratedDb();
+    const oldTeam = await teamKey('team');
+    const newTeam = await teamKey('alice');
+    const early = await openVault(db, clock, [oldTeam, newTeam], { seal: true });
+    // Another process restarts with the rotated configuration and seals with a new data key.
+    const later = await openVault(db, clock, [newTeam, oldTeam], { seal: true });
+    const sealed = later.vault.seal('CANARY after rotation', 'messages.raw');
+    expect(() => early.vault.open(sealed, 'messages.raw')).toThrow(/not configured or not unlocked/);
+    expect((await early.vault.openFresh(sealed, 'messages.raw')).toString()).toBe('CANARY after rotation');
+  });
 });
