@@ -19,7 +19,7 @@ import { PROTECTED_SUBJECT } from './subject.js';
  *   - reporter_keys of an address no unpurged case uses any more (as reporter or sender): deleted;
  *   - a final `case.purged` event on the case's chain (counts and dates, never content).
  * NB! The purging connection must have `secure_delete` on (`preparePurgeConnection`) and the run
- * must end with `checkpointAfterPurge`, so removed bytes linger neither in free pages nor the WAL.
+ * must end with `compactAfterPurge`, so removed bytes linger neither in free pages nor the WAL.
  * The event log itself is append-only: actors of earlier events (`reporter:<address>`) stay.
  */
 
@@ -188,10 +188,16 @@ export function preparePurgeConnection(db: Db): void {
 }
 
 /**
- * Copies the WAL into the database and truncates it to zero bytes, so the frames that held the
- * purged bytes are gone too. `busy` when a reader kept it from completing (the next run retries).
+ * After a run that purged something: rebuilds the database file (VACUUM), so no page keeps an
+ * earlier copy of purged content — secure_delete zeroes only what the purge itself frees, while
+ * older copies (a row rewritten by the intake before, cells moved when a page split) may still
+ * sit in free space; then copies the WAL into the database and truncates it to zero bytes, so the
+ * frames that held purged bytes are gone too. `busy` when a reader kept the checkpoint from
+ * completing (the next run retries). VACUUM holds the write lock while it runs: other writers wait
+ * (busy_timeout) or retry, as they do for any long transaction.
  */
-export function checkpointAfterPurge(db: Db): { busy: boolean } {
+export function compactAfterPurge(db: Db, opts: { vacuum: boolean }): { busy: boolean } {
+  if (opts.vacuum) db.exec('VACUUM');
   const rows = db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
   return { busy: (rows[0]?.busy ?? 0) !== 0 };
 }

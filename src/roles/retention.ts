@@ -5,7 +5,7 @@ import type { Config } from '../config/schema.js';
 import type { Db } from '../7-cases/db.js';
 import { openDatabase } from '../7-cases/db.js';
 import {
-  checkpointAfterPurge,
+  compactAfterPurge,
   lastRetentionRun,
   preparePurgeConnection,
   purgeCase,
@@ -94,7 +94,8 @@ async function sweepOrphans(db: Db, dir: string, log: Logger): Promise<number> {
  * 1. plan at the clock's now: the cases past `retention.years` since closure, none on hold
  * 2. purge each in its own transaction (re-checked inside it), yielding between batches
  * 3. after each commit, delete the case's spool files; then sweep orphaned ones
- * 4. record the run (`retention.ran`, counts only) and checkpoint the WAL with TRUNCATE
+ * 4. record the run (`retention.ran`, counts only); when it purged, VACUUM; checkpoint the WAL
+ *    with TRUNCATE
  * `db` must be a connection with `secure_delete` on (`preparePurgeConnection`).
  */
 export async function runRetention(deps: RetentionRunDeps): Promise<RetentionRunResult> {
@@ -140,7 +141,7 @@ export async function runRetention(deps: RetentionRunDeps): Promise<RetentionRun
     orphanFiles: result.orphanFiles,
   };
   recordRetentionRun(db, clock, summary);
-  result.checkpointBusy = checkpointAfterPurge(db).busy;
+  result.checkpointBusy = compactAfterPurge(db, { vacuum: result.purged > 0 }).busy;
   log.info(
     { event: 'retention.ran', ...summary, checkpointBusy: result.checkpointBusy },
     'retention run finished',
