@@ -103,5 +103,6 @@ describe('psirt retention', () => {
     expect(r.stderr).toBe(
       `psirt: no database at ${path}: run "psirt migrate" (or start the service) first\n`,
     );
+    expect(existsSync(path)).toBe(false);
   });
 });
