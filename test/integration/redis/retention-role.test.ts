@@ -1,3 +1,4 @@
+import { Vault } from '../../../src/core/vault.js';
 import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -65,6 +66,8 @@ function start(s: ReturnType<typeof seeded>): RunningRole {
     calendar: s.h.calendar,
     caseIdFormat: s.h.caseIdFormat,
     reports: new ReportCache(),
+    // The retention role reads no content: a vault that holds no key.
+    vault: new Vault(null),
   });
   cleanups.push(async () => {
     await role.stop();
