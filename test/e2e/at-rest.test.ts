@@ -69,7 +69,9 @@ function clearReport(o: {
           'Content-Disposition: attachment; filename="capture.bin"',
           'Content-Transfer-Encoding: base64',
           '',
-          ...(randomBytes(o.fillerBytes).toString('base64').match(/.{1,76}/g) ?? []),
+          ...(randomBytes(o.fillerBytes)
+            .toString('base64')
+            .match(/.{1,76}/g) ?? []),
         ];
   const text = crlf(
     [
