@@ -7,6 +7,7 @@ import type { DecodedMessage } from '../2-decode/types.js';
 import type { Db } from './db.js';
 import type { StaffMailInput } from '../6-commands/prepare.js';
 import type { CaseFlag } from '../core/flags.js';
+import type { Vault } from '../core/vault.js';
 
 export interface ApplyDeps {
   db: Db;
@@ -14,6 +15,8 @@ export interface ApplyDeps {
   config: Config;
   caseIdFormat: CaseIdFormat;
   calendar: Calendar;
+  /** Seals the real subject of a new case (#13). */
+  vault: Vault;
 }
 
 /** What the intake knows about one stored message when it applies it. */

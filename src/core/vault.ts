@@ -1,4 +1,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { open as openFile } from 'node:fs/promises';
+import { Transform } from 'node:stream';
 import { PsirtError } from './errors.js';
 
 /**
@@ -118,11 +121,107 @@ export class Vault {
   /** `open`, first fetching the record's data key through the loader when this vault lacks it. */
   async openFresh(sealed: Uint8Array, purpose: SealPurpose): Promise<Buffer> {
     const id = sealedKeyId(sealed);
-    if (id !== null && !this.keys.has(id) && this.loader !== undefined) {
-      const key = await this.loader(id);
-      if (key !== null) this.keys.set(id, key);
-    }
+    if (id !== null) await this.ensureKey(id);
     return this.open(sealed, purpose);
+  }
+
+  /** Fetches a data key this vault lacks through the loader (a key made after this start). */
+  private async ensureKey(id: number): Promise<void> {
+    if (this.keys.has(id) || this.loader === undefined) return;
+    const key = await this.loader(id);
+    if (key !== null) this.keys.set(id, key);
+  }
+
+  /**
+   * A stream that seals what passes through it (#13: spool files, never held in memory): it
+   * writes the record header first, the ciphertext as it comes, and the tag at the end — the
+   * same layout as `seal`, so a complete sealed file opens with `open` or `openFile`. A file
+   * cut short (a `.partial` left by a crash) has no valid tag and never opens.
+   */
+  sealingStream(purpose: SealPurpose): Transform {
+    if (this.current === null)
+      throw new PsirtError('seal_no_key', 'this process holds no data key to seal with');
+    const nonce = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.current.key, nonce);
+    cipher.setAAD(Buffer.from(purpose, 'latin1'));
+    const id = Buffer.alloc(4);
+    id.writeUInt32BE(this.current.id);
+    let started = false;
+    const header = (): Buffer[] => {
+      if (started) return [];
+      started = true;
+      return [MAGIC, id, nonce];
+    };
+    return new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        cb(null, Buffer.concat([...header(), cipher.update(chunk)]));
+      },
+      flush(cb) {
+        try {
+          cb(null, Buffer.concat([...header(), cipher.final(), cipher.getAuthTag()]));
+        } catch (err) {
+          cb(err as Error);
+        }
+      },
+    });
+  }
+
+  /**
+   * Opens a sealed file without holding more than `limit` bytes of it (default: all): the
+   * ciphertext is streamed through the decipher and the tag checked at the end, so even the
+   * head of a 50 MB spool file is authenticated before it is used. A file in clear (written
+   * before #13) is read as it is, up to `limit`. Throws the errors of `open`, never the content.
+   */
+  async openFile(path: string, purpose: SealPurpose, limit = Infinity): Promise<Buffer> {
+    const fh = await openFile(path, 'r');
+    let size: number;
+    let head: Buffer;
+    let tag: Buffer;
+    try {
+      size = (await fh.stat()).size;
+      head = Buffer.alloc(Math.min(HEADER, size));
+      await fh.read(head, 0, head.length, 0);
+      if (size < HEADER + TAG || !head.subarray(0, MAGIC.length).equals(MAGIC)) {
+        const clear = Buffer.alloc(Math.min(size, limit));
+        const { bytesRead } = await fh.read(clear, 0, clear.length, 0);
+        return clear.subarray(0, bytesRead);
+      }
+      tag = Buffer.alloc(TAG);
+      await fh.read(tag, 0, TAG, size - TAG);
+    } finally {
+      await fh.close();
+    }
+    const id = head.readUInt32BE(MAGIC.length);
+    await this.ensureKey(id);
+    const key = this.keys.get(id);
+    if (key === undefined)
+      throw new PsirtError(
+        'seal_key_unavailable',
+        `the ${purpose} file is sealed with data key ${id}, whose team key is not configured or not unlocked`,
+      );
+    const decipher = createDecipheriv('aes-256-gcm', key, head.subarray(MAGIC.length + 4, HEADER));
+    decipher.setAAD(Buffer.from(purpose, 'latin1'));
+    decipher.setAuthTag(tag);
+    const kept: Buffer[] = [];
+    let keptBytes = 0;
+    const keep = (plain: Buffer): void => {
+      if (keptBytes >= limit) return;
+      const part = plain.length > limit - keptBytes ? plain.subarray(0, limit - keptBytes) : plain;
+      kept.push(part);
+      keptBytes += part.length;
+    };
+    if (size - TAG - 1 >= HEADER) {
+      for await (const chunk of createReadStream(path, { start: HEADER, end: size - TAG - 1 }))
+        keep(decipher.update(chunk as Buffer));
+    }
+    try {
+      keep(decipher.final());
+    } catch (err) {
+      throw new PsirtError('seal_corrupt', `the ${purpose} file does not open (tampered or damaged)`, {
+        cause: err,
+      });
+    }
+    return Buffer.concat(kept);
   }
 
   openText(sealed: Uint8Array, purpose: SealPurpose): string {

@@ -211,6 +211,7 @@ export function decideNewReport(
     reporterAddress: mail.sender,
     reporterName: mail.senderName,
     subject: sanitizeSubject(mail.subject),
+    sealedSubject: mail.sealedSubject,
     flags: [...mail.flags],
   };
   change.newCase = opened;

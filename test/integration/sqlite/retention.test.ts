@@ -114,7 +114,7 @@ function seeded() {
   const sha = createHash('sha256').update(spoolRaw).digest('hex');
   const spoolFile = join(spoolDir, `${sha}.eml`);
   writeFileSync(spoolFile, spoolRaw);
-  const spooled = storeRaw(db, h.clock, {
+  const spooled = storeRaw(db, h.clock, h.vault, {
     mailbox: 'INBOX',
     uidvalidity: '1',
     uid: 9000,
