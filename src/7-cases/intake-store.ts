@@ -134,7 +134,7 @@ export async function readStoredRaw(
   maxBytes: number,
 ): Promise<Buffer | null> {
   const stored = loadRaw(db, rowId);
-  if (stored.raw !== null) return vault.openOrClear(stored.raw, 'messages.raw');
+  if (stored.raw !== null) return await vault.openOrClear(stored.raw, 'messages.raw');
   if (stored.rawPath === null || stored.size > maxBytes) return null;
   return vault.openFile(stored.rawPath, 'spool');
 }
@@ -145,7 +145,7 @@ export async function readStoredRaw(
  */
 export async function readStoredHead(db: Db, vault: Vault, rowId: number, limit: number): Promise<Buffer> {
   const stored = loadRaw(db, rowId);
-  if (stored.raw !== null) return vault.openOrClear(stored.raw, 'messages.raw').subarray(0, limit);
+  if (stored.raw !== null) return (await vault.openOrClear(stored.raw, 'messages.raw')).subarray(0, limit);
   if (stored.rawPath === null) return Buffer.alloc(0);
   return vault.openFile(stored.rawPath, 'spool', limit);
 }

@@ -232,8 +232,10 @@ export class Vault {
    * Opens a value that may predate sealing: sealed bytes are opened, anything else is returned
    * as it is (a database written before #13 until `sealBacklog` has run).
    */
-  openOrClear(data: Uint8Array, purpose: SealPurpose): Buffer {
-    return isSealed(data) ? this.open(data, purpose) : Buffer.from(data.buffer, data.byteOffset, data.length);
+  async openOrClear(data: Uint8Array, purpose: SealPurpose): Promise<Buffer> {
+    return isSealed(data)
+      ? this.openFresh(data, purpose)
+      : Buffer.from(data.buffer, data.byteOffset, data.length);
   }
 }
 

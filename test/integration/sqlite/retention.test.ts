@@ -6,6 +6,7 @@ import type { Db } from '../../../src/7-cases/db.js';
 import { verifyCaseChains } from '../../../src/7-cases/events.js';
 import { readEvidencePeriod } from '../../../src/7-cases/evidence-store.js';
 import { storeRaw } from '../../../src/7-cases/intake-store.js';
+import { openSubject } from '../../../src/7-cases/sealed-subject.js';
 import { preparePurgeConnection } from '../../../src/7-cases/retention-store.js';
 import { verifyProblems, verifyRecord } from '../../../src/cli/verify.js';
 import type { Config } from '../../../src/config/schema.js';
@@ -152,7 +153,9 @@ describe('runRetention() (#13 records retention)', () => {
     expect(result.heldIds).toEqual([s.ids.held]);
     for (const kept of [s.ids.young, s.ids.held, s.ids.open])
       expect(caseRow(s.db, kept).purged_at).toBeNull();
-    expect(caseRow(s.db, s.ids.young).subject).toBe('Overflow CANARY-YOUNG-91c2');
+    // The kept case keeps its content: the subject, sealed at rest (#13), still opens.
+    const young = caseRow(s.db, s.ids.young);
+    expect(openSubject(s.h.vault, young.subject_sealed as Buffer).subject).toBe('Overflow CANARY-YOUNG-91c2');
   });
 
   it('leaves a tombstone: id, dates, stage and resolution stay; content and addresses go', async () => {
