@@ -79,9 +79,9 @@ export function cliProgressBar(verb: string): Progress {
       process.stderr.write(`psirt: ${verb}: ${String(total)} ${name}\n`);
     },
     tick(n) {
-      // One line per tenth, so a log shows the work moving without a line per file.
+      // One line per tenth of longer work, so a log shows it moving without a line per file.
       const tenth = current.total === 0 ? 10 : Math.floor((n * 10) / current.total);
-      if (tenth > current.shown && tenth < 10 && n > 0) {
+      if (current.total >= 20 && tenth > current.shown && tenth < 10 && n > 0) {
         current.shown = tenth;
         process.stderr.write(`psirt: ${verb}: ${String(n)}/${String(current.total)} ${current.name}\n`);
       }
