@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { chmod, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -147,7 +147,17 @@ export async function copyHashed(from: string, to: string): Promise<{ size: numb
       cb(null, chunk);
     },
   });
-  await pipeline(createReadStream(from), tap, createWriteStream(to, { flags: 'wx', mode: 0o600 }));
+  // Opened first: a missing source (ENOENT) fails before anything is written.
+  const src = await open(from, 'r');
+  try {
+    await pipeline(
+      src.createReadStream({ autoClose: false }),
+      tap,
+      createWriteStream(to, { flags: 'wx', mode: 0o600 }),
+    );
+  } finally {
+    await src.close();
+  }
   const fh = await open(to, 'r');
   try {
     await fh.sync();

