@@ -19,6 +19,7 @@ import {
   storeRaw,
   unfiledMessages,
 } from './7-cases/intake-store.js';
+import { holdsMessage, pendingRestoreRecovery, recordRecovery } from './7-cases/backup-store.js';
 import type { CaseIdFormat } from './core/case-id.js';
 import type { Clock } from './core/clock.js';
 import { describeError, PsirtError } from './core/errors.js';
@@ -338,6 +339,15 @@ export function createPipeline(deps: PipelineDeps): IntakeHandlers {
     checkpoint: () => getCheckpoint(db, config.imap.mailbox),
     unfiled: (uidvalidity) => unfiledMessages(db, config.imap.mailbox, uidvalidity),
     filed: (rowIds, target) => markFiled(db, rowIds, target),
+    restoreRecovery() {
+      const pending = pendingRestoreRecovery(db);
+      if (pending === null) return null;
+      return {
+        since: new Date(pending.takenAt),
+        holds: (sha256, raw) => holdsMessage(db, sha256, scanRawHeaders(raw).messageId),
+        done: (moved) => recordRecovery(db, clock, pending.restoreEventId, moved),
+      };
+    },
     async resumePending() {
       // The IMAP copies of these are filed by the unfiled() pass of the same round.
       for (const id of pendingMessageIds(db)) {

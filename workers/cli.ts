@@ -3,8 +3,10 @@ import { Command, Option } from 'commander';
 import * as run from '../src/cli/commands.js';
 import { program as runProgram } from '../src/cli/program.js';
 import { configOrExit, EXIT_CONFIG, EXIT_FAILED } from '../src/cli/context.js';
+import { backup } from '../src/cli/backup.js';
 import { evidence, type EvidenceOptions } from '../src/cli/evidence.js';
 import { retention, type RetentionOptions } from '../src/cli/retention.js';
+import { restore } from '../src/cli/restore.js';
 import { verify, type VerifyOptions } from '../src/cli/verify.js';
 import { renderProgram } from '../src/program/render.js';
 import { recordServiceConfig } from '../src/config/load.js';
@@ -153,5 +155,19 @@ program
       renderProgram: (input) => renderProgram(input, { securityTxt: 'when-valid' }),
     }),
   );
+
+program
+  .command('backup <dir>')
+  .description(
+    'copy the records while the service runs: the database (SQLite online backup), the spool files it references, manifest.json with SHA-256 sums; <dir> must be new or empty',
+  )
+  .action((dir: string) => backup(config('nothing backed up'), dir, { clock: systemClock }));
+
+program
+  .command('restore <dir>')
+  .description(
+    'restore a backup into an empty data folder (database.path must not exist): checks every file, the migrations and every hash chain first; writes nothing on a mismatch',
+  )
+  .action((dir: string) => restore(config('nothing restored'), dir, { clock: systemClock }));
 
 await program.parseAsync(process.argv);

@@ -9,6 +9,7 @@ import type { Logger } from '../core/log.js';
 import { describeError } from '../core/errors.js';
 import type { Vault } from '../core/vault.js';
 import { createImapClient, type ImapConfig } from './imap-client.js';
+import { recoverAfterRestore, type RestoreRecovery } from './restore-recovery.js';
 
 /** One message fetched from the mailbox: its bytes in memory, or on disk when over the size limit. */
 export interface FetchedRaw {
@@ -41,6 +42,8 @@ export interface IntakeHandlers {
   filed(rowIds: number[], target: 'processed' | 'quarantine'): void;
   /** Re-applies stored messages left `received` by a crash between the two transactions. */
   resumePending(): Promise<void>;
+  /** After `psirt restore`, until it is done: mail filed after the backup to move back (#13). */
+  restoreRecovery?(): RestoreRecovery | null;
 }
 
 export interface IntakeOptions {
@@ -232,6 +235,8 @@ export function startImapIntake(
         await c.connect();
         log.info({ event: 'intake.connected', host: cfg.host, mailbox: cfg.mailbox }, 'IMAP connected');
         backoff = 1000;
+        const recovery = handlers.restoreRecovery?.() ?? null;
+        if (recovery !== null) await recoverAfterRestore(c, cfg, recovery, log);
         while (!stopped() && !isClosed()) {
           await syncRound(c);
           const waiters = syncWaiters;

@@ -27,3 +27,8 @@ export function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string };
   return pkg.version;
 }
+
+/** The spool folder of oversize raw mail: `spool/` beside the database (the intake, backup, restore). */
+export function spoolDirFor(databasePath: string): string {
+  return join(dirname(databasePath), 'spool');
+}

@@ -1,6 +1,6 @@
-import { dirname, join } from 'node:path';
 import { startImapIntake } from '../1-intake/imap-poller.js';
 import { createMailerQueue } from '../jobs/queues.js';
+import { spoolDirFor } from '../core/paths.js';
 import { createPipeline } from '../pipeline.js';
 import type { RoleDeps, RunningRole } from './role.js';
 
@@ -8,7 +8,7 @@ import type { RoleDeps, RunningRole } from './role.js';
 export function startIntake(deps: RoleDeps): RunningRole {
   const mailer = createMailerQueue(deps.config.redis);
   const pipeline = createPipeline({ ...deps, mailer });
-  const spoolDir = join(dirname(deps.config.database.path), 'spool');
+  const spoolDir = spoolDirFor(deps.config.database.path);
   const intake = startImapIntake(deps.config.imap, pipeline, { spoolDir, vault: deps.vault, log: deps.log });
   return {
     name: 'intake',
