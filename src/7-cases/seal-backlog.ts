@@ -24,6 +24,11 @@ import { neutralSubject, PROTECTED_SUBJECT } from './subject.js';
  * half-way goes on where it stopped, and a second run finds nothing to do.
  */
 
+/** The spool folder of a database: spool/ beside it (where the intake role spools large mail). */
+export function spoolDirFor(databasePath: string): string {
+  return join(dirname(databasePath), 'spool');
+}
+
 /** What is (still) in clear, per kind of record. */
 export interface BacklogCounts {
   /** `messages.raw` rows not sealed. */

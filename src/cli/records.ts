@@ -1,10 +1,10 @@
-import { dirname, join } from 'node:path';
 import cliProgress from 'cli-progress';
 import type { Config } from '../config/schema.js';
 import type { Db } from '../7-cases/db.js';
 import {
   backlogCounts,
   sealBacklog,
+  spoolDirFor,
   type BacklogKind,
   type BacklogProgress,
 } from '../7-cases/seal-backlog.js';
@@ -21,11 +21,6 @@ import { EXIT_FAILED, exitWith, withWritableCaseDatabase } from './context.js';
 const out = (text: string): void => {
   process.stdout.write(`${text}\n`);
 };
-
-/** The spool folder of the service (spool/ beside the database, as the intake role uses). */
-export function spoolDirOf(cfg: Config): string {
-  return join(dirname(cfg.database.path), 'spool');
-}
 
 /** The team keys, or exit 1 saying that this command needs them unlocked. */
 async function teamKeysOrExit(cfg: Config, clock: Clock, what: string): Promise<TeamKey[]> {
@@ -114,7 +109,7 @@ const summary = (c: Record<BacklogKind, number>): string =>
 export async function seal(cfg: Config, opts: { json?: boolean }, clock: Clock = systemClock): Promise<void> {
   const keys = await teamKeysOrExit(cfg, clock, 'psirt seal');
   await withWritableCaseDatabase(cfg, async (db) => {
-    const spoolDir = spoolDirOf(cfg);
+    const spoolDir = spoolDirFor(cfg.database.path);
     const { vault } = await openVault(db, clock, keys, { seal: true });
     const bar = progress();
     let result: ReturnType<typeof sealBacklog>;
