@@ -1,6 +1,6 @@
 import cliProgress from 'cli-progress';
 import type { Config } from '../config/schema.js';
-import type { Db } from '../7-cases/db.js';
+import { openExisting, type Db } from '../7-cases/db.js';
 import {
   backlogCounts,
   sealBacklog,
@@ -51,6 +51,21 @@ export async function readerVault(cfg: Config, db: Db, clock: Clock = systemCloc
     return new Vault(null);
   }
   return (await openVault(db, clock, keys, { seal: false })).vault;
+}
+
+/** `readerVault` on the configured database, opened and closed here; opens nothing when it cannot. */
+export async function readerVaultOf(cfg: Config, clock: Clock = systemClock): Promise<Vault> {
+  const opened = openExisting(cfg.database.path);
+  // A missing or unreadable database: the command's own opening says so in one line.
+  if (opened.state !== 'open') return new Vault(null);
+  try {
+    return await readerVault(cfg, opened.db, clock);
+  } catch {
+    // An unmigrated database (no seal_keys): the command says to migrate; subjects read "(sealed)".
+    return new Vault(null);
+  } finally {
+    opened.db.close();
+  }
 }
 
 const LABEL: Readonly<Record<BacklogKind, string>> = {
