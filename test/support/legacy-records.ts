@@ -49,7 +49,7 @@ export function writeLegacyRecords(
     const big = Buffer.byteLength(`Subject: big ${canary}\r\n\r\n`) + 200_002 + canary.length;
     db.prepare(
       `INSERT INTO messages (mailbox, uidvalidity, uid, sha256, size, raw_path, stored_at, state)
-       VALUES ('INBOX', '1', 900, 'sha-big', ?, ?, ?, 'applied')`,
+       VALUES ('INBOX', '1', 1000000, 'sha-big', ?, ?, ?, 'applied')`,
     ).run(big, spoolFile, at);
   }).immediate();
   return { spoolDir, spoolFile, caseIds };
