@@ -30,7 +30,7 @@ export async function sealCost(progress: (msg: string) => void): Promise<Record<
   const reports = Array.from({ length: 5000 }, () => randomBytes(2048 + Math.floor(Math.random() * 3072)));
   const bytes = reports.reduce((a, r) => a + r.length, 0);
   let t = performance.now();
-  let cpu = process.cpuUsage();
+  const cpu = process.cpuUsage();
   const sealed = reports.map((r) => vault.seal(r, 'messages.raw'));
   // A report is stored sealed once as raw mail and once as its subject.
   for (let i = 0; i < reports.length; i++)
