@@ -2,7 +2,7 @@
  * `npm run bench` (issue #6): measures psirt-inbox on the local stack and prints a table; the
  * figures also go to bench-results/latest.json. No assertions: figures to compare, run after run.
  *
- *   npm run bench -- [--scenario ingest,ingest-pgp,latency,sweep,memory] [--n 300]
+ *   npm run bench -- [--scenario ingest,ingest-pgp,latency,sweep,memory,seal] [--n 300]
  *                    [--corpus DIR] [--rate 5] [--seconds 60] [--cases 1000000] [--out FILE]
  *
  * ingest      N generated reports (text/plain, 2–5 KB, distinct senders and Message-IDs) are
@@ -17,6 +17,8 @@
  *             `psirt cases list` of the open cases.
  * memory      peak RSS of the service during ingest and latency (always reported), and while it
  *             processes one 25 MB report (scripts/measure-big-report.ts).
+ * seal        the cost of sealing at rest (#13, scripts/bench-seal.ts): seal/open MB/s, CPU per
+ *             report against the #16 budget of 15 ms, openVault with N data keys, the backlog pass.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -29,8 +31,9 @@ import nodemailer from 'nodemailer';
 import { address, readStack, REPO, stackEnv } from '../test/support/stack.js';
 import { benchGpg, generateReports, type BenchReport } from './bench-corpus.js';
 import { sweepAtScale } from './bench-sweep.js';
+import { sealCost } from './bench-seal.js';
 
-const SCENARIOS = ['ingest', 'ingest-pgp', 'latency', 'sweep', 'memory'] as const;
+const SCENARIOS = ['ingest', 'ingest-pgp', 'latency', 'sweep', 'memory', 'seal'] as const;
 const USAGE = `usage: npm run bench -- [--scenario ${SCENARIOS.join(',')}] [--n 300] [--corpus DIR]
                      [--rate 5] [--seconds 60] [--cases 1000000] [--out FILE] [--service-env KEY=VALUE]`;
 
@@ -507,6 +510,27 @@ if (scenarios.has('memory')) {
     `idle RSS ${String(r.idleRssMb)} MB`,
     `peak ${String(r.peakRssMb)} MB`,
     `growth ${String(r.growthMb)} MB`,
+    '',
+  );
+}
+
+if (scenarios.has('seal')) {
+  const r = await sealCost(progress);
+  results.seal = r;
+  row(
+    'sealing at rest',
+    `${String(r.reports)} reports of 2–5 KB`,
+    `seal ${String(r.sealMbPerSecond)} MB/s, open ${String(r.openMbPerSecond)} MB/s`,
+    `${String(r.cpuMsPerReport)} ms CPU/report (budget #16: 15 ms)`,
+    `${String(r.bigMailMb)} MB mail: seal ${String(r.bigSealMbPerSecond)} MB/s, open ${String(r.bigOpenMbPerSecond)} MB/s`,
+    '',
+  );
+  row(
+    '  at start, backlog',
+    `openVault 1/10/100 data keys: ${String(r.openVault1Ms)}/${String(r.openVault10Ms)}/${String(r.openVault100Ms)} ms`,
+    `backlog ${String(r.backlogCases)} cases (${String(r.backlogRecords)} records) in ${String(r.backlogMs)} ms`,
+    '',
+    '',
     '',
   );
 }

@@ -7,6 +7,7 @@ import { backup } from '../src/cli/backup.js';
 import { evidence, type EvidenceOptions } from '../src/cli/evidence.js';
 import { retention, type RetentionOptions } from '../src/cli/retention.js';
 import { restore } from '../src/cli/restore.js';
+import { rewrap, seal } from '../src/cli/records.js';
 import { verify, type VerifyOptions } from '../src/cli/verify.js';
 import { renderProgram } from '../src/program/render.js';
 import { recordServiceConfig } from '../src/config/load.js';
@@ -114,6 +115,22 @@ program
   .description('apply pending database migrations (start does this too)')
   .option('--status', 'list applied and pending migrations, change nothing')
   .action((opts: { status?: boolean }) => run.migrateCommand(config(), opts));
+
+program
+  .command('seal')
+  .description(
+    'seal what a version before sealing stored in clear (raw mail, spool files, subjects); needs the team key passphrase; resumable',
+  )
+  .option('--json', 'print the counts as JSON')
+  .action((opts: { json?: boolean }) => seal(config(), opts));
+
+program
+  .command('rewrap')
+  .description(
+    'wrap every data key the configured team keys open to the signing key (the first), so a retired key can leave pgp.keys',
+  )
+  .option('--json', 'print what was done as JSON')
+  .action((opts: { json?: boolean }) => rewrap(config(), opts));
 
 program
   .command('verify')

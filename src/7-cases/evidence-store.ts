@@ -1,4 +1,7 @@
 import type { Db } from './db.js';
+import { sealedKeyId, type Vault } from '../core/vault.js';
+import { openSubject, SEALED_SUBJECT } from './sealed-subject.js';
+import { PROTECTED_SUBJECT } from './subject.js';
 import { verifyCaseChains, type ChainReport } from './events.js';
 import { procedureVersionsInForce, type ProcedureVersionRow } from './procedure-store.js';
 import { evidenceHeads, type EvidenceHead } from './evidence-heads.js';
@@ -133,12 +136,29 @@ export interface EvidencePeriod {
  * calls (the deadlines of earlier cycles too), and the procedure versions in force. Run it on a read-only handle: one read
  * transaction, so every part comes from the same snapshot.
  */
-export function readEvidencePeriod(
-  db: Db,
-  opts: { from: Date; to: Date; includeSubjects: boolean },
-): EvidencePeriod {
+export function readEvidencePeriod(db: Db, opts: EvidenceReadOptions): EvidencePeriod {
   const read = db.transaction(() => readPeriod(db, opts));
   return read.deferred();
+}
+
+export interface EvidenceReadOptions {
+  from: Date;
+  to: Date;
+  includeSubjects: boolean;
+  /** Opens the sealed subjects (#13) for `includeSubjects`; without it they read "(sealed)". */
+  vault?: Vault;
+}
+
+/**
+ * A case's subject as the evidence may show it (`--include-subjects`): the sealed one opened, but
+ * never the subject of a protected report (it travels only inside encrypted mail, decision 0005),
+ * "(sealed)" when this process cannot open it, and the clear column of a database before #13.
+ */
+function evidenceSubject(vault: Vault | undefined, clear: string, sealed: Buffer | null): string {
+  if (sealed === null) return clear;
+  if (vault === undefined || !vault.canOpen(sealedKeyId(sealed) ?? -1)) return SEALED_SUBJECT;
+  const s = openSubject(vault, sealed);
+  return s.protected ? PROTECTED_SUBJECT : (s.subject ?? clear);
 }
 
 /** The cases of the period (received in it, or with any event in it), as the CTE `s`. */
@@ -146,7 +166,7 @@ const SELECTED = `WITH s (id) AS (
   SELECT id FROM cases WHERE created_at BETWEEN @from AND @to
   UNION SELECT case_id FROM events WHERE case_id IS NOT NULL AND at BETWEEN @from AND @to)`;
 
-function readPeriod(db: Db, opts: { from: Date; to: Date; includeSubjects: boolean }): EvidencePeriod {
+function readPeriod(db: Db, opts: EvidenceReadOptions): EvidencePeriod {
   const from = opts.from.toISOString();
   const to = opts.to.toISOString();
   const period = { from, to };
@@ -155,7 +175,7 @@ function readPeriod(db: Db, opts: { from: Date; to: Date; includeSubjects: boole
       .prepare(
         `${SELECTED} SELECT c.id, c.stage, c.resolution, c.severity, c.cvss_vector, c.cvss_score, c.assignee, c.on_hold,
                 c.waiting_on_reporter, c.created_at, c.closed_at, c.triaged_at, c.verified_at, c.fixed_at,
-                c.published_at, c.reopened_at, c.fix_by, c.disclose_on, c.external, c.subject,
+                c.published_at, c.reopened_at, c.fix_by, c.disclose_on, c.external, c.subject, c.subject_sealed,
                 (SELECT l.other_id FROM case_links l WHERE l.case_id = c.id AND l.kind = 'duplicate-of'
                   ORDER BY l.created_at DESC LIMIT 1) AS duplicate_of,
                 c.purged_at,
@@ -169,13 +189,14 @@ function readPeriod(db: Db, opts: { from: Date; to: Date; includeSubjects: boole
       waiting_on_reporter: number;
       external: string;
       subject: string;
+      subject_sealed: Buffer | null;
     })[]
-  ).map(({ subject, ...r }) => ({
+  ).map(({ subject, subject_sealed, ...r }) => ({
     ...r,
     on_hold: r.on_hold === 1,
     waiting_on_reporter: r.waiting_on_reporter === 1,
     external: JSON.parse(r.external) as string[],
-    ...(opts.includeSubjects ? { subject } : {}),
+    ...(opts.includeSubjects ? { subject: evidenceSubject(opts.vault, subject, subject_sealed) } : {}),
   }));
   const types = EVIDENCE_EVENT_TYPES.map((t) => `'${t}'`).join(', ');
   const events = (
@@ -264,7 +285,7 @@ function present(o: Record<string, unknown>): Record<string, string | boolean> {
  */
 export function readEvidenceSnapshot(
   db: Db,
-  opts: { from: Date; to: Date; includeSubjects: boolean },
+  opts: EvidenceReadOptions,
 ): { period: EvidencePeriod; chain: ChainReport; earlierArchives: EvidenceHead[] } {
   return db
     .transaction(() => ({

@@ -8,6 +8,8 @@ export interface CaseListRow {
   severity: string | null;
   reporter_address: string;
   subject: string;
+  /** The real subject, sealed (#13); the reader opens it (null: stored before sealing). */
+  subject_sealed: Buffer | null;
   flags: string[];
   assignee: string | null;
   on_hold: boolean;
@@ -20,7 +22,7 @@ export interface CaseListRow {
 export function listCases(db: Db, opts: { open?: boolean; limit?: number } = {}): CaseListRow[] {
   const rows = db
     .prepare(
-      `SELECT c.id, c.stage, c.resolution, c.severity, c.reporter_address, c.subject, c.flags, c.assignee, c.on_hold,
+      `SELECT c.id, c.stage, c.resolution, c.severity, c.reporter_address, c.subject, c.subject_sealed, c.flags, c.assignee, c.on_hold,
               c.waiting_on_reporter, c.created_at,
               (SELECT json_object('kind', d.kind, 'due_at', d.due_at, 'state', d.state) FROM deadlines d
                 WHERE d.case_id = c.id AND d.state IN ('open', 'paused') ORDER BY d.due_at LIMIT 1) AS next_deadline

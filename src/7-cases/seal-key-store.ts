@@ -58,3 +58,12 @@ export function insertSealKey(
     })
     .immediate();
 }
+
+/** Replaces a data key's wrapping (psirt rewrap): the same data key, wrapped to other team keys. */
+export function rewrapSealKey(db: Db, id: number, fingerprints: readonly string[], wrapped: string): void {
+  db.prepare('UPDATE seal_keys SET fingerprints = ?, wrapped = ? WHERE id = ?').run(
+    JSON.stringify(fingerprints),
+    wrapped,
+    id,
+  );
+}

@@ -1,4 +1,4 @@
-import type { Vault } from '../core/vault.js';
+import { sealedKeyId, type Vault } from '../core/vault.js';
 
 /**
  * The real subject of a case's report, as kept at rest (#13): `cases.subject` holds only
@@ -10,6 +10,20 @@ import type { Vault } from '../core/vault.js';
 export interface CaseSubject {
   subject: string | null;
   protected: boolean;
+}
+
+/** What a reader shows for a sealed subject it cannot open (no team key passphrase at hand). */
+export const SEALED_SUBJECT = '(sealed)';
+
+/**
+ * The subject a reader shows (CLI, #13): the sealed one opened when `vault` can, SEALED_SUBJECT
+ * when it cannot, and the clear column for a case stored before sealing (or never given one).
+ */
+export function readableSubject(vault: Vault, clear: string, sealed: Uint8Array | null): string {
+  if (sealed === null) return clear;
+  const id = sealedKeyId(sealed);
+  if (id === null || !vault.canOpen(id)) return SEALED_SUBJECT;
+  return openSubject(vault, sealed).subject ?? clear;
 }
 
 export function sealSubject(vault: Vault, s: CaseSubject): Buffer {

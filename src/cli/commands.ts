@@ -8,6 +8,8 @@ import { systemClock } from '../core/clock.js';
 import { describeError } from '../core/errors.js';
 import { EXIT_FAILED, positive, withCaseDatabase } from './context.js';
 import { formatChecks, migrationsDir, runDoctor } from './doctor.js';
+import { readerVaultOf } from './records.js';
+import { readableSubject } from '../7-cases/sealed-subject.js';
 import { formatCaseDetail, formatCaseList, formatDeadlines, formatRaci } from './format.js';
 
 /** The bodies of the `psirt` commands (workers/cli.ts declares them); each writes its answer. */
@@ -24,11 +26,18 @@ export async function doctor(cfg: Config, opts: { quick?: boolean; json?: boolea
   process.exitCode = results.every((r) => r.ok) ? 0 : EXIT_FAILED;
 }
 
-/** `psirt cases list`: newest first, with the next deadline. */
-export function casesList(cfg: Config, opts: { all?: boolean; json?: boolean; limit: string }): void {
+/** `psirt cases list`: newest first, with the next deadline; the real subject with the passphrase. */
+export async function casesList(
+  cfg: Config,
+  opts: { all?: boolean; json?: boolean; limit: string },
+): Promise<void> {
   const limit = positive(opts.limit, '--limit');
+  const vault = await readerVaultOf(cfg);
   withCaseDatabase(cfg, (db) => {
-    const rows = listCases(db, { open: !opts.all, limit });
+    const rows = listCases(db, { open: !opts.all, limit }).map(({ subject_sealed, ...r }) => ({
+      ...r,
+      subject: readableSubject(vault, r.subject, subject_sealed),
+    }));
     if (opts.json) {
       out(json(rows));
       return;
@@ -41,15 +50,23 @@ export function casesList(cfg: Config, opts: { all?: boolean; json?: boolean; li
   });
 }
 
-/** `psirt cases show <id>`: exit 1 when there is no such case. */
-export function casesShow(cfg: Config, id: string, opts: { json?: boolean }): void {
+/** `psirt cases show <id>`: exit 1 when there is no such case; the real subject with the passphrase. */
+export async function casesShow(cfg: Config, id: string, opts: { json?: boolean }): Promise<void> {
+  const vault = await readerVaultOf(cfg);
   withCaseDatabase(cfg, (db) => {
-    const detail = showCase(db, id);
-    if (detail === null) {
+    const found = showCase(db, id);
+    if (found === null) {
       process.stderr.write(`psirt: no case ${id}\n`);
       process.exitCode = EXIT_FAILED;
       return;
     }
+    const { subject_sealed: sealed, ...row } = found.case;
+    const subject = readableSubject(
+      vault,
+      typeof row.subject === 'string' ? row.subject : '',
+      sealed instanceof Uint8Array ? sealed : null,
+    );
+    const detail = { ...found, case: { ...row, subject } };
     out(opts.json ? json(detail) : formatCaseDetail(detail));
   });
 }

@@ -1,6 +1,6 @@
 import { ConfigError, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import { openExisting, type Db } from '../7-cases/db.js';
+import { openDatabase, openExisting, type Db } from '../7-cases/db.js';
 import { migrationStatus, readMigrations } from '../7-cases/migrate.js';
 import { describeError } from '../core/errors.js';
 import { migrationsDir } from './doctor.js';
@@ -69,6 +69,25 @@ export function withCaseDatabase<T>(cfg: Config, use: (db: Db) => T): T {
   }
   try {
     return use(db);
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Runs `use` on the database opened for writing, for a command that changes records (`psirt
+ * seal`, `psirt rewrap`), after the same checks as `withCaseDatabase`: it exists and is migrated.
+ */
+export async function withWritableCaseDatabase<T>(cfg: Config, use: (db: Db) => Promise<T>): Promise<T> {
+  withCaseDatabase(cfg, () => undefined);
+  let db: Db;
+  try {
+    db = openDatabase(cfg.database.path, { mustExist: true });
+  } catch (err) {
+    return exitWith(EXIT_FAILED, `cannot open the database at ${cfg.database.path}: ${describeError(err)}`);
+  }
+  try {
+    return await use(db);
   } finally {
     db.close();
   }

@@ -7,7 +7,11 @@ import { readMigrations } from '../7-cases/migrate.js';
 import { fail, pass, warn, type CheckResult } from '../core/check.js';
 import type { Clock } from '../core/clock.js';
 import { packageRoot } from '../core/paths.js';
-import { checkTeamKeys, type ExpiryNote } from '../pgp/keyring.js';
+import { describeError } from '../core/errors.js';
+import { checkTeamKeys, teamKeyFingerprints, type ExpiryNote } from '../pgp/keyring.js';
+import { openExisting } from '../7-cases/db.js';
+import { backlogCounts, spoolDirFor } from '../7-cases/seal-backlog.js';
+import { sealedRecordCensus } from '../7-cases/seal-census.js';
 import { expiryOutlook, timeLeft } from '../policy/channel-watch.js';
 import { checkImap } from '../1-intake/imap-client.js';
 import { checkRedis } from '../jobs/redis.js';
@@ -46,11 +50,12 @@ export async function runDoctor(config: Config, opts: DoctorOptions): Promise<Ch
   }
   const calendar = createCalendar(config.calendar);
   const now = opts.clock.now();
-  const [imap, smtp, redis, keys] = await Promise.all([
+  const [imap, smtp, redis, keys, fingerprints] = await Promise.all([
     checkImap(config.imap),
     checkSmtp(config.smtp),
     checkRedis(config.redis),
     checkTeamKeys(config.pgp, opts.clock, keyExpiryNote(config, now, calendar)),
+    teamKeyFingerprints(config.pgp),
   ]);
   return [
     configLine,
@@ -59,10 +64,84 @@ export async function runDoctor(config: Config, opts: DoctorOptions): Promise<Ch
     smtp,
     redis,
     ...keys,
+    ...(database.ok ? checkSealedRecords(config, fingerprints) : []),
     checkSecurityTxt(config, now, calendar),
     checkStaffingReview(config, now, calendar),
     checkCommandAuth(config),
   ];
+}
+
+const plural = (n: number, one: string, many = `${one}s`): string => `${String(n)} ${n === 1 ? one : many}`;
+
+/**
+ * What is sealed at rest, and to which key (#13): per configured team key, the records (raw
+ * mails, spool files, case subjects) sealed with data keys wrapped to it; a failure for records
+ * whose data key no configured key opens (they cannot be read until that key is configured
+ * again); a warning for records still in clear (a database written before sealing).
+ */
+export function checkSealedRecords(config: Config, fingerprints: readonly (string | null)[]): CheckResult[] {
+  const opened = openExisting(config.database.path);
+  if (opened.state !== 'open') return [];
+  const spoolDir = spoolDirFor(config.database.path);
+  let census: ReturnType<typeof sealedRecordCensus>;
+  let clear: ReturnType<typeof backlogCounts>;
+  try {
+    census = sealedRecordCensus(opened.db, spoolDir);
+    clear = backlogCounts(opened.db, spoolDir);
+  } catch (err) {
+    return [
+      fail(
+        'sealed records',
+        `cannot count them: ${describeError(err)}`,
+        'check the database (psirt doctor database line)',
+      ),
+    ];
+  } finally {
+    opened.db.close();
+  }
+  const records = (c: { raw: number; spool: number; subjects: number }): string =>
+    `${plural(c.raw, 'raw mail')}, ${plural(c.spool, 'spool file')}, ${plural(c.subjects, 'subject')}`;
+  const results: CheckResult[] = [];
+  for (const [i, fpr] of fingerprints.entries()) {
+    if (fpr === null) continue;
+    const mine = census.filter((d) => d.fingerprints.includes(fpr));
+    const sum = mine.reduce(
+      (a, d) => ({ raw: a.raw + d.raw, spool: a.spool + d.spool, subjects: a.subjects + d.subjects }),
+      { raw: 0, spool: 0, subjects: 0 },
+    );
+    results.push(
+      pass(`sealed to key ${String(i)}`, `${fpr}: ${records(sum)} (${plural(mine.length, 'data key')})`),
+    );
+  }
+  const configured = new Set(fingerprints.filter((f): f is string => f !== null));
+  const orphans = new Map<string, number>();
+  for (const d of census) {
+    const n = d.raw + d.spool + d.subjects;
+    if (n === 0 || d.fingerprints.some((f) => configured.has(f))) continue;
+    const who = d.fingerprints.length === 0 ? `data key ${String(d.id)}` : d.fingerprints.join(' or ');
+    orphans.set(who, (orphans.get(who) ?? 0) + n);
+  }
+  for (const [who, n] of orphans)
+    results.push(
+      fail(
+        'sealed records',
+        who.startsWith('data key')
+          ? `${plural(n, 'record')} sealed with ${who}, which the database does not hold`
+          : `${plural(n, 'record')} sealed to key ${who}, which is not configured`,
+        'add that team key to pgp.keys (after the signing key) and run psirt rewrap before removing it again',
+      ),
+    );
+  const inClear = clear.raw + clear.spool + clear.subjects + clear.outbox;
+  results.push(
+    inClear === 0
+      ? pass('records in clear', 'none: every stored report is sealed')
+      : warn(
+          'records in clear',
+          `${records(clear)}, ${plural(clear.outbox, 'outbox subject')} stored in clear (written before sealing)`,
+          'run psirt seal (with the team key passphrase), or start the intake, which seals them first',
+        ),
+  );
+  return results;
 }
 
 const day = (d: Date): string => d.toISOString().slice(0, 10);

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
+import { readerVaultOf } from './records.js';
 import { create as createTar } from 'tar';
 import { createCalendar } from '../calendar/calendar.js';
 import { openDatabase } from '../7-cases/db.js';
@@ -118,11 +119,14 @@ export async function evidence(cfg: Config, opts: EvidenceOptions, deps: Evidenc
     exitWith(EXIT_FAILED, `cannot sign the evidence manifest: ${describeError(err)}`);
   }
 
+  // The sealed subjects open with the team keys already unlocked to sign (#13), read-only.
+  const vault = includeSubjects ? await readerVaultOf(cfg, clock) : undefined;
   const { period, chain, earlierArchives } = withCaseDatabase(cfg, (db) =>
     readEvidenceSnapshot(db, {
       from: calendar.startOfDay(from),
       to: calendar.endOfDay(to),
       includeSubjects,
+      ...(vault === undefined ? {} : { vault }),
     }),
   );
   const generatedAt = clock.now();

@@ -38,7 +38,11 @@ export function businessLeft(iso: string, now: Date, calendar: Calendar): string
   return `${Math.abs(left).toFixed(1)} bd ${late ? 'LATE' : 'left'} (${due(iso, now)})`;
 }
 
-export function formatCaseList(rows: readonly CaseListRow[], now: Date, calendar: Calendar): string {
+export function formatCaseList(
+  rows: readonly Omit<CaseListRow, 'subject_sealed'>[],
+  now: Date,
+  calendar: Calendar,
+): string {
   if (rows.length === 0) return 'no cases';
   const table = rows.map((r) => [
     r.id,

@@ -128,3 +128,22 @@ export async function checkTeamKeys(
   }
   return results;
 }
+
+/**
+ * The fingerprint of each configured team key (uppercase), read without unlocking it — null for a
+ * file that cannot be read or holds no key (its doctor line says why). For counting what each key
+ * seals when the passphrase is not at hand.
+ */
+export async function teamKeyFingerprints(cfg: PgpConfig): Promise<(string | null)[]> {
+  return Promise.all(
+    cfg.keys.map(async (entry) => {
+      try {
+        const key = await openpgp.readKey({ armoredKey: await readFile(entry.file, 'utf8') });
+        return key.getFingerprint().toUpperCase();
+      } catch {
+        // Reported by checkTeamKeys (unreadable file, no key), with the fix.
+        return null;
+      }
+    }),
+  );
+}

@@ -1,7 +1,13 @@
 import type { Db } from '../7-cases/db.js';
-import { insertSealKey, loadSealKeys, newestSealKeyFor, type SealKeyRow } from '../7-cases/seal-key-store.js';
+import {
+  insertSealKey,
+  loadSealKeys,
+  newestSealKeyFor,
+  rewrapSealKey,
+  type SealKeyRow,
+} from '../7-cases/seal-key-store.js';
 import type { Clock } from '../core/clock.js';
-import { describeError } from '../core/errors.js';
+import { describeError, PsirtError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { newDataKey, Vault, type DataKey } from '../core/vault.js';
 import { unwrapDataKey, wrapDataKey } from '../pgp/data-key.js';
@@ -82,4 +88,57 @@ export async function openVault(
     return row === undefined ? null : unwrapRow(row, teamKeys, opts.log);
   };
   return { vault: new Vault(current, readable, loader), unreadable };
+}
+
+/** What `rewrapDataKeys` did, per data key (ids and fingerprints only). */
+export interface RewrapResult {
+  /** Re-wrapped to the signing key (they were wrapped to other configured keys). */
+  rewrapped: { id: number; from: string[] }[];
+  /** Wrapped to the signing key alone already: nothing to do. */
+  current: number[];
+  /** No configured key opens them: left as they are (their records stay shut). */
+  unreadable: { id: number; fingerprints: string[] }[];
+}
+
+/**
+ * `psirt rewrap` (#13, key rotation): every data key a configured team key opens is wrapped
+ * again to the signing key (`teamKeys[0]`) alone, so a retired key can then be removed from
+ * `pgp.keys` without shutting any record. The data keys themselves, and so every sealed record,
+ * stay as they are. Idempotent: a key wrapped to the signing key alone is left alone. Each
+ * re-wrap is its own small write: a run stopped half-way is safe and goes on next time.
+ */
+export async function rewrapDataKeys(
+  db: Db,
+  teamKeys: readonly TeamKey[],
+  onKey?: (id: number, outcome: 'rewrapped' | 'current' | 'unreadable') => void,
+): Promise<RewrapResult> {
+  const signing = teamKeys[0];
+  if (signing === undefined) throw new PsirtError('seal_no_team_key', 'pgp.keys: no team key configured');
+  const result: RewrapResult = { rewrapped: [], current: [], unreadable: [] };
+  for (const row of loadSealKeys(db)) {
+    if (row.fingerprints.length === 1 && row.fingerprints[0] === signing.fingerprint) {
+      result.current.push(row.id);
+      onKey?.(row.id, 'current');
+      continue;
+    }
+    const holders = teamKeys.filter((k) => row.fingerprints.includes(k.fingerprint));
+    let key: Buffer;
+    try {
+      if (holders.length === 0) throw new PsirtError('seal_unwrap_failed', 'no configured key');
+      key = await unwrapDataKey(row.wrapped, holders);
+    } catch {
+      // Not an error of this run: doctor reports these records as sealed to a missing key.
+      result.unreadable.push({ id: row.id, fingerprints: row.fingerprints });
+      onKey?.(row.id, 'unreadable');
+      continue;
+    }
+    const wrapped = await wrapDataKey(key, signing);
+    key.fill(0);
+    db.transaction(() => {
+      rewrapSealKey(db, row.id, [signing.fingerprint], wrapped);
+    }).immediate();
+    result.rewrapped.push({ id: row.id, from: row.fingerprints });
+    onKey?.(row.id, 'rewrapped');
+  }
+  return result;
 }

@@ -130,6 +130,9 @@ describe('psirt doctor', () => {
       'smtp',
       'redis',
       'pgp key 0',
+      // #13: what each team key seals, and what is still in clear.
+      'sealed to key 0',
+      'records in clear',
       'security.txt',
       'staffing review',
       'staff commands',

@@ -1,0 +1,124 @@
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { openDatabase, type Db } from '../../../src/7-cases/db.js';
+import { backlogCounts, sealBacklog } from '../../../src/7-cases/seal-backlog.js';
+import { openSubject } from '../../../src/7-cases/sealed-subject.js';
+import { PROTECTED_SUBJECT } from '../../../src/7-cases/subject.js';
+import { isSealed } from '../../../src/core/vault.js';
+import { migratedDb, tempDbPath } from '../../support/db.js';
+import { writeLegacyRecords } from '../../support/legacy-records.js';
+import { serviceVault } from '../../support/vault.js';
+
+const PATTERN = 'SEC-\\d{4}-\\d{4,}';
+
+/** Every byte at rest beside the database: the file, its WAL and journal, and the spool folder. */
+function bytesAtRest(dbPath: string): Buffer {
+  const dir = dirname(dbPath);
+  const files = readdirSync(dir)
+    .map((f) => join(dir, f))
+    .filter((f) => !f.endsWith('spool'));
+  const spool = join(dir, 'spool');
+  if (existsSync(spool)) files.push(...readdirSync(spool).map((f) => join(spool, f)));
+  return Buffer.concat(files.map((f) => readFileSync(f)));
+}
+
+function legacy(canary: string, cases = 3): { db: Db; path: string; spoolDir: string; spoolFile: string } {
+  const path = tempDbPath();
+  const db = migratedDb(undefined, path);
+  return { db, path, ...writeLegacyRecords(db, path, canary, { cases }) };
+}
+
+describe('sealBacklog: a database written before #13 (real SQLite file and spool folder)', () => {
+  it('leaves no canary readable in the file, its WAL or spool/, and every record opens again', async () => {
+    const canary = 'CANARY-backlog-7f3a91';
+    const { db, path, spoolDir, spoolFile } = legacy(canary);
+    const vault = await serviceVault(db);
+    expect(bytesAtRest(path).includes(canary)).toBe(true);
+    expect(backlogCounts(db, spoolDir)).toEqual({ raw: 3, spool: 1, subjects: 3, outbox: 9 });
+
+    const result = sealBacklog(db, vault, { spoolDir, caseIdPattern: PATTERN, batch: 2 });
+    expect(result.sealed).toEqual({ raw: 3, spool: 1, subjects: 3, outbox: 9 });
+    expect(result.walTruncated).toBe(true);
+    expect(backlogCounts(db, spoolDir)).toEqual({ raw: 0, spool: 0, subjects: 0, outbox: 0 });
+    // While the service still has the database open (no close-time checkpoint to help).
+    expect(bytesAtRest(path).includes(canary)).toBe(false);
+    db.close();
+    expect(bytesAtRest(path).includes(canary)).toBe(false);
+
+    const again = openDatabase(path);
+    const raws = again.prepare('SELECT raw FROM messages WHERE raw IS NOT NULL ORDER BY id').all() as {
+      raw: Buffer;
+    }[];
+    expect(raws.map((r) => vault.openText(r.raw, 'messages.raw'))).toEqual(
+      [1, 2, 3].map(
+        (i) =>
+          `From: r@example.org\r\nSubject: Heap overflow ${canary} #${String(i)}\r\n\r\nbody ${canary}\r\n`,
+      ),
+    );
+    expect(vault.openText(readFileSync(spoolFile), 'spool')).toContain(`big ${canary}`);
+    expect(readdirSync(spoolDir)).toEqual(['INBOX-1-900.eml']);
+    const cases = again.prepare('SELECT id, subject, subject_sealed FROM cases ORDER BY id').all() as {
+      id: string;
+      subject: string;
+      subject_sealed: Buffer;
+    }[];
+    expect(cases.map((c) => c.subject)).toEqual([PROTECTED_SUBJECT, PROTECTED_SUBJECT, PROTECTED_SUBJECT]);
+    expect(openSubject(vault, cases[0]!.subject_sealed)).toEqual({
+      subject: `Heap overflow ${canary} #1`,
+      protected: false,
+    });
+    const outbox = again
+      .prepare(
+        "SELECT kind, subject FROM outbox WHERE case_id = 'SEC-2026-0001' OR dedupe_key LIKE '%:1' ORDER BY id",
+      )
+      .all();
+    expect(outbox).toEqual([
+      { kind: 'acknowledgment', subject: 'Re: [SEC-2026-0001] ...' },
+      { kind: 'staff-notification', subject: '[SEC-2026-0001] ...' },
+      { kind: 'command-confirmation', subject: 'Re: [SEC-2026-0001] ...' },
+      // Ids and deadlines only: left as it was.
+      { kind: 'escalation', subject: '[SEC-2026-0001] Escalation: acknowledge deadline missed' },
+    ]);
+    again.close();
+  });
+
+  it('is idempotent: a second run seals nothing and changes no sealed byte', async () => {
+    const { db, spoolDir, spoolFile } = legacy('CANARY-idem-2b8c');
+    const vault = await serviceVault(db);
+    sealBacklog(db, vault, { spoolDir, caseIdPattern: PATTERN });
+    const rows = db.prepare('SELECT raw FROM messages WHERE raw IS NOT NULL ORDER BY id').all();
+    const spool = readFileSync(spoolFile);
+    const second = sealBacklog(db, vault, { spoolDir, caseIdPattern: PATTERN });
+    expect(second.sealed).toEqual({ raw: 0, spool: 0, subjects: 0, outbox: 0 });
+    expect(db.prepare('SELECT raw FROM messages WHERE raw IS NOT NULL ORDER BY id').all()).toEqual(rows);
+    expect(readFileSync(spoolFile).equals(spool)).toBe(true);
+    db.close();
+  });
+
+  it('is resumable: a pass stopped after a batch goes on where it stopped, and a crash leftover is dropped', async () => {
+    const canary = 'CANARY-resume-c41d';
+    const { db, path, spoolDir, spoolFile } = legacy(canary, 5);
+    const vault = await serviceVault(db);
+    // A crash while sealing the spool file left a half-written sealed copy beside it.
+    writeFileSync(`${spoolFile}.sealing`, 'PSL1 half');
+    expect(() =>
+      sealBacklog(db, vault, {
+        spoolDir,
+        caseIdPattern: PATTERN,
+        batch: 2,
+        onProgress: (p) => {
+          if (p.kind === 'raw' && p.done === 2) throw new Error('killed');
+        },
+      }),
+    ).toThrow('killed');
+    // The first batch committed, the rest is still in clear.
+    expect(backlogCounts(db, spoolDir)).toEqual({ raw: 3, spool: 1, subjects: 5, outbox: 15 });
+    const rest = sealBacklog(db, vault, { spoolDir, caseIdPattern: PATTERN, batch: 2 });
+    expect(rest.sealed).toEqual({ raw: 3, spool: 1, subjects: 5, outbox: 15 });
+    expect(readdirSync(spoolDir)).toEqual(['INBOX-1-900.eml']);
+    expect(isSealed(readFileSync(spoolFile))).toBe(true);
+    db.close();
+    expect(bytesAtRest(path).includes(canary)).toBe(false);
+  });
+});
