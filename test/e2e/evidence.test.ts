@@ -21,6 +21,7 @@ import { runCli } from '../support/cli.js';
 import { migratedDb, tempDbPath } from '../support/db.js';
 import { withGpg } from '../support/gpg.js';
 import { ingestHarness } from '../support/ingest.js';
+import { serviceVault } from '../support/vault.js';
 import { teamKey } from '../support/mail-fixtures.js';
 
 /**
@@ -71,7 +72,7 @@ writeFileSync(configFile, CONFIG_TOML);
 const dbPath = tempDbPath();
 const env = { PSIRT_ENV: 'test', PSIRT_IMAP__PASSWORD: 'x', PSIRT_DATABASE__PATH: dbPath };
 const config = loadConfig({ file: configFile, env });
-const { clock, ingest } = ingestHarness({ at: '2026-11-02T09:00:00Z', config });
+const { clock, ingest, useVault } = ingestHarness({ at: '2026-11-02T09:00:00Z', config });
 let n = 0;
 
 function command(local: string, caseId: string, commands: string, text = 'Internal note.'): DecodedMessage {
@@ -213,6 +214,8 @@ describe('psirt evidence', () => {
 
   beforeAll(async () => {
     const db = migratedDb(clock, dbPath);
+    // Sealed with the team key's data key, as the service seals them: the CLI opens them (#13).
+    useVault(await serviceVault(db));
     // Two procedure versions in the period, as two starts of the service record them: an
     // earlier one with 7 business days to verify, then the configuration the CLI runs with (5).
     const ctx = {

@@ -13,6 +13,7 @@ import type { Config } from '../../src/config/schema.js';
 import { parseCaseIdFormat } from '../../src/core/case-id.js';
 import type { Clock } from '../../src/core/clock.js';
 import type { DecodedMessage } from '../../src/2-decode/types.js';
+import type { Vault } from '../../src/core/vault.js';
 import { testVault } from './vault.js';
 
 /** A clock the test moves forward. */
@@ -39,8 +40,9 @@ export function ingestHarness(opts: { at?: string; config?: Config } = {}) {
   const config = opts.config ?? loadConfig({ env: { PSIRT_ENV: 'test', PSIRT_IMAP__PASSWORD: 'x' } });
   const caseIdFormat = parseCaseIdFormat(config.cases.id_format);
   const calendar = createCalendar(config.calendar);
-  // Seals what the store writes (#13); the mailer deps of a test share it to open it again.
-  const vault = testVault();
+  // Seals what the store writes (#13); the mailer deps of a test share it to open it again. A
+  // test whose CLI must open the records too seals with the team key's vault (`useVault`).
+  let vault: Vault = testVault();
   const deps = (db: Db) => ({ db, clock, config, caseIdFormat, calendar, vault });
   let uid = 0;
 
@@ -94,5 +96,18 @@ export function ingestHarness(opts: { at?: string; config?: Config } = {}) {
     return { rowId, classification, result: applyMessage(deps(db), input) };
   }
 
-  return { clock, config, caseIdFormat, calendar, vault, deps, ingest };
+  return {
+    clock,
+    config,
+    caseIdFormat,
+    calendar,
+    get vault() {
+      return vault;
+    },
+    useVault(v: Vault) {
+      vault = v;
+    },
+    deps,
+    ingest,
+  };
 }

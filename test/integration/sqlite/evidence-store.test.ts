@@ -9,7 +9,7 @@ import { buildDecoded, buildSignedStaffMail } from '../../support/builders.js';
 import { migratedDb } from '../../support/db.js';
 import { ingestHarness } from '../../support/ingest.js';
 
-const { clock, config, ingest } = ingestHarness({ at: '2026-11-02T09:00:00Z' });
+const { clock, config, ingest, vault } = ingestHarness({ at: '2026-11-02T09:00:00Z' });
 const carol = config.staff.find((s) => s.address === 'carol@psirt.test')!;
 
 function withCases(): { db: Db; path: string } {
@@ -66,6 +66,7 @@ describe('readEvidencePeriod', () => {
       from: new Date('2026-01-01T00:00:00Z'),
       to: new Date('2026-12-31T23:59:59Z'),
       includeSubjects: true,
+      vault,
     });
     expect(r.cases.map((c) => c.subject)).toEqual(['...', 'Plain subject']);
     expect(JSON.stringify(r)).not.toContain(canary);
@@ -113,6 +114,7 @@ describe('readEvidencePeriod', () => {
       from: new Date('2026-01-01T00:00:00Z'),
       to: new Date('2026-12-31T23:59:59Z'),
       includeSubjects: true,
+      vault,
     });
     expect(withSubjects.cases.map((c) => c.subject)).toEqual(['XSS in the login form', 'Second']);
   });
