@@ -1,4 +1,3 @@
-import { open } from 'node:fs/promises';
 import type { Calendar } from './calendar/calendar.js';
 import { verifyDkim, type DnsResolver } from './5-authenticate/dkim.js';
 import { classify, type Classification, type ClassifyContext } from './4-classify/classify.js';
@@ -12,8 +11,8 @@ import type { Db } from './7-cases/db.js';
 import {
   beginAttempt,
   getCheckpoint,
-  loadRaw,
   markFiled,
+  readStoredHead,
   readStoredRaw,
   pendingMessageIds,
   recordAttemptError,
@@ -32,6 +31,7 @@ import type { FetchedRaw, FileTo, IntakeHandlers } from './1-intake/imap-poller.
 import type { MailerQueue } from './jobs/queues.js';
 import { reportView, type ReportCache } from './8-outbox/report-view.js';
 import type { TeamKey } from './pgp/keyring.js';
+import type { Vault } from './core/vault.js';
 import { staffByAddress } from './core/staff.js';
 
 /** What the composition root builds once and every role shares. */
@@ -47,6 +47,11 @@ export interface ServiceDeps {
   caseIdFormat: CaseIdFormat;
   /** Report views shared between intake and mailer in one process (one decode per report). */
   reports: ReportCache;
+  /**
+   * Seals report content before it is stored and opens it again (#13): the data keys the
+   * loaded team keys unwrap, and a current one to seal with (src/roles/vault.ts).
+   */
+  vault: Vault;
   /** DNS for DKIM keys (`commands.dkim_verify`); node's resolver when absent. Tests inject one. */
   dnsResolver?: DnsResolver;
   /**
@@ -73,24 +78,13 @@ function errorRecord(err: unknown): string {
   return line.length > 300 ? `${line.slice(0, 299)}…` : line;
 }
 
-async function readHead(path: string): Promise<Buffer> {
-  const fh = await open(path, 'r');
-  try {
-    const buf = Buffer.alloc(HEAD_BYTES);
-    const { bytesRead } = await fh.read(buf, 0, HEAD_BYTES, 0);
-    return buf.subarray(0, bytesRead);
-  } finally {
-    await fh.close();
-  }
-}
-
 /**
  * The intake pipeline for one message (DESIGN.md "The flow"), as the handlers the IMAP poller
  * calls: (a) store raw + checkpoint, (b) decode, (c) classify, (d) apply in one transaction,
  * (e) enqueue the outbox rows. The poller files the IMAP copy after (e).
  */
 export function createPipeline(deps: PipelineDeps): IntakeHandlers {
-  const { config, db, clock, log } = deps;
+  const { config, db, clock, log, vault } = deps;
   const ctx: ClassifyContext = {
     ourAddresses: [
       ...new Set([config.organisation.security_address, config.smtp.from_address, config.imap.user]),
@@ -158,7 +152,7 @@ export function createPipeline(deps: PipelineDeps): IntakeHandlers {
     fresh?: { raw: Buffer | null; scan: RawHeaderScan },
   ): Promise<FileTo> {
     const mlog = log.child({ msgRow: rowId });
-    const raw = fresh?.raw ?? (await readStoredRaw(db, rowId, config.imap.max_message_bytes));
+    const raw = fresh?.raw ?? (await readStoredRaw(db, vault, rowId, config.imap.max_message_bytes));
     const scan = fresh?.scan ?? (await scanStored(rowId, raw));
     const flags: CaseFlag[] = [];
     let decoded: DecodedMessage | null = null;
@@ -214,7 +208,7 @@ export function createPipeline(deps: PipelineDeps): IntakeHandlers {
         ? await staffMail(decoded, raw, classification.staff, mlog)
         : undefined;
     const result = applyMessage(
-      { db, clock, config, caseIdFormat: deps.caseIdFormat, calendar: deps.calendar },
+      { db, clock, config, caseIdFormat: deps.caseIdFormat, calendar: deps.calendar, vault },
       {
         messageRowId: rowId,
         decoded,
@@ -301,7 +295,7 @@ export function createPipeline(deps: PipelineDeps): IntakeHandlers {
         ? { kind: 'duplicate', of: index.sameMessageId.messageRowId, caseId: index.sameMessageId.caseId }
         : { kind: 'new-report', linkedTo: null };
     const result = applyMessage(
-      { db, clock, config, caseIdFormat: deps.caseIdFormat, calendar: deps.calendar },
+      { db, clock, config, caseIdFormat: deps.caseIdFormat, calendar: deps.calendar, vault },
       {
         messageRowId: rowId,
         decoded: null,
@@ -334,12 +328,10 @@ export function createPipeline(deps: PipelineDeps): IntakeHandlers {
     }
   }
 
-  /** The header scan of a stored message: of its bytes, or of the head of its spool file. */
+  /** The header scan of a stored message: of its bytes, or of the head of its (sealed) spool file. */
   async function scanStored(rowId: number, raw: Buffer | null): Promise<RawHeaderScan> {
     if (raw !== null) return scanRawHeaders(raw);
-    const stored = loadRaw(db, rowId);
-    if (stored.raw !== null) return scanRawHeaders(stored.raw);
-    return scanRawHeaders(stored.rawPath !== null ? await readHead(stored.rawPath) : Buffer.alloc(0));
+    return scanRawHeaders(await readStoredHead(db, vault, rowId, HEAD_BYTES));
   }
 
   return {
@@ -361,9 +353,10 @@ export function createPipeline(deps: PipelineDeps): IntakeHandlers {
     },
     async handle(msg: FetchedRaw): Promise<FileTo> {
       const scan = scanRawHeaders(
-        msg.raw ?? (msg.rawPath !== null ? await readHead(msg.rawPath) : Buffer.alloc(0)),
+        msg.raw ??
+          (msg.rawPath !== null ? await vault.openFile(msg.rawPath, 'spool', HEAD_BYTES) : Buffer.alloc(0)),
       );
-      const outcome = storeRaw(db, clock, { ...msg, messageId: scan.messageId });
+      const outcome = storeRaw(db, clock, vault, { ...msg, messageId: scan.messageId });
       if (outcome.kind === 'known') {
         if (outcome.state === 'received') return process(outcome.rowId);
         // Already applied: only the IMAP copy is left to file (a crash after commit, or a rescan).

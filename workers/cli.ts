@@ -4,6 +4,7 @@ import * as run from '../src/cli/commands.js';
 import { program as runProgram } from '../src/cli/program.js';
 import { configOrExit, EXIT_CONFIG, EXIT_FAILED } from '../src/cli/context.js';
 import { evidence, type EvidenceOptions } from '../src/cli/evidence.js';
+import { retention, type RetentionOptions } from '../src/cli/retention.js';
 import { hold, unhold, type HoldOptions } from '../src/cli/hold.js';
 import { verify, type VerifyOptions } from '../src/cli/verify.js';
 import { renderProgram } from '../src/program/render.js';
@@ -34,7 +35,7 @@ const config = (what = 'nothing done') => configOrExit(configFile(), what);
 
 program
   .command('start')
-  .description('run the service: intake, mailer and escalation roles in this process')
+  .description('run the service: intake, mailer, escalation and retention roles in this process')
   .addOption(new Option('--role <role...>', 'run only these roles').choices([...ROLES]))
   .action(async (opts: { role?: Role[] }) => {
     const cfg = config('not starting');
@@ -139,6 +140,17 @@ program
   )
   .option('--json', 'print the per-case verdicts as JSON')
   .action((opts: VerifyOptions) => verify(config('nothing verified'), opts));
+
+program
+  .command('retention')
+  .description(
+    'purge the content of cases closed longer than retention.years ago (never one on hold), keeping a tombstone; --dry-run lists them first',
+  )
+  .option('--dry-run', 'list what the next run would purge and why, and what a hold keeps; change nothing')
+  .option('--json', 'print the result as JSON')
+  .action((opts: RetentionOptions) =>
+    retention(config(opts.dryRun ? 'nothing done' : 'nothing purged'), opts),
+  );
 
 program
   .command('evidence')

@@ -13,6 +13,8 @@ import { ReportCache } from '../src/8-outbox/report-view.js';
 import { migrationsDir } from '../src/cli/doctor.js';
 import { ROLE_STARTERS, type Role } from '../src/roles/roles.js';
 import { recordStart } from '../src/roles/procedure.js';
+import { openVault } from '../src/roles/vault.js';
+import type { Vault } from '../src/core/vault.js';
 import { packageVersion } from '../src/core/paths.js';
 
 const HEARTBEAT_MS = 15_000;
@@ -78,6 +80,7 @@ export async function runService(
   const calendar = createCalendar(config.calendar);
   const db = openDatabase(config.database.path);
   let teamKeys: TeamKey[];
+  let vault: Vault;
   const staffKeys = new Map<string, string>();
   try {
     migrate(db, readMigrations(migrationsDir()), clock, (m) =>
@@ -96,6 +99,8 @@ export async function runService(
       });
       staffKeys.set(s.address, await readStaffKey(file, armored, s.fingerprint, `staff[${i}]`));
     }
+    // Sealing at rest (#13): the data keys these team keys open, and the one new records use.
+    ({ vault } = await openVault(db, clock, teamKeys, { seal: true, log }));
     recordStart(db, clock, log, config, { teamKeys, calendar, roles, version: packageVersion() });
   } catch (err) {
     process.off('SIGTERM', onSignal);
@@ -116,6 +121,7 @@ export async function runService(
     calendar,
     caseIdFormat: parseCaseIdFormat(config.cases.id_format),
     reports: new ReportCache(),
+    vault,
     ...(beforeDecode === undefined ? {} : { beforeDecode }),
   };
   const running = roles.map((role) => ROLE_STARTERS[role]({ ...shared, log: log.child({ role }) }));

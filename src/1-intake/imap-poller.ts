@@ -7,6 +7,7 @@ import { Transform } from 'node:stream';
 import type { ImapFlow } from 'imapflow';
 import type { Logger } from '../core/log.js';
 import { describeError } from '../core/errors.js';
+import type { Vault } from '../core/vault.js';
 import { createImapClient, type ImapConfig } from './imap-client.js';
 
 /** One message fetched from the mailbox: its bytes in memory, or on disk when over the size limit. */
@@ -18,7 +19,10 @@ export interface FetchedRaw {
   internalDate: string | null;
   /** The exact bytes (mail up to `imap.max_message_bytes`), for decoding. */
   raw: Buffer | null;
-  /** Where the bytes are kept when the mail is over 1 MiB (oversize mail: only here). */
+  /**
+   * Where the bytes are kept when the mail is over 1 MiB (oversize mail: only here), sealed
+   * (`Vault.openFile(rawPath, 'spool')`, #13); `raw` and `sha256` are of the mail as fetched.
+   */
   rawPath: string | null;
   sha256: string;
 }
@@ -42,6 +46,8 @@ export interface IntakeHandlers {
 export interface IntakeOptions {
   /** Folder for oversize raw mail (beside the database). */
   spoolDir: string;
+  /** Seals spool files as they are written (#13: nothing readable at rest, `.partial` included). */
+  vault: Vault;
   log: Logger;
 }
 
@@ -183,11 +189,12 @@ export function startImapIntake(
       // copy it once more in memory and bloat the database); it is still decoded from memory.
       await mkdir(opts.spoolDir, { recursive: true });
       const file = join(opts.spoolDir, `${sha256}.eml`);
-      await writeFile(`${file}.partial`, raw);
+      await writeFile(`${file}.partial`, opts.vault.seal(raw, 'spool'));
       await rename(`${file}.partial`, file);
       return { ...base, size: used, raw, rawPath: file, sha256 };
     }
-    // Oversize: stream to the spool, never holding it in memory; rename only when complete.
+    // Oversize: stream to the spool, never holding it in memory, sealed on the way (the digest is
+    // of the mail itself, for dedupe); rename only when complete.
     await mkdir(opts.spoolDir, { recursive: true });
     const partial = join(opts.spoolDir, `${uidvalidity}-${uid}.eml.partial`);
     const hasher = new Transform({
@@ -196,7 +203,7 @@ export function startImapIntake(
         cb(null, chunk);
       },
     });
-    await pipeline(content, hasher, createWriteStream(partial));
+    await pipeline(content, hasher, opts.vault.sealingStream('spool'), createWriteStream(partial));
     const sha256 = hash.digest('hex');
     const final = join(opts.spoolDir, `${sha256}.eml`);
     await rename(partial, final);

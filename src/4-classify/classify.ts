@@ -14,6 +14,11 @@ export interface ThreadIndex {
   sameMessageId: { messageRowId: number; caseId: string | null } | null;
   /** The outbox row a delivery report is about (by the returned original Message-ID). */
   bouncedOutbox: { outboxId: number; caseId: string | null } | null;
+  /**
+   * Cases whose content the retention purge removed, among those the mail's thread headers or
+   * subject tags name (#13). They are left out of the maps above: nothing attaches to a tombstone.
+   */
+  purgedCases?: ReadonlySet<string>;
 }
 
 export interface ClassifyContext {
@@ -42,8 +47,11 @@ export type Classification =
       conflict?: { tag: string; thread: string };
     }
   | { kind: 'follow-up'; caseId: string; matchedBy: MatchedBy }
-  /** `linkedTo`: a case whose tag a stranger quoted; the new case is linked to it. */
-  | { kind: 'new-report'; linkedTo: string | null };
+  /**
+   * `linkedTo`: a case whose tag a stranger quoted; the new case is linked to it. `purged`: a
+   * purged case the mail's thread or tag points at (#13): the mail opens a new case, related to it.
+   */
+  | { kind: 'new-report'; linkedTo: string | null; purged?: string };
 
 function findThread(
   msg: DecodedMessage,
@@ -118,5 +126,18 @@ export function classify(msg: DecodedMessage, index: ThreadIndex, ctx: ClassifyC
   }
   if (threadedCase !== null)
     return { kind: 'follow-up', caseId: threadedCase.caseId, matchedBy: threadedCase.matchedBy };
-  return { kind: 'new-report', linkedTo: thread !== null && 'quotedTag' in thread ? thread.quotedTag : null };
+  const linkedTo = thread !== null && 'quotedTag' in thread ? thread.quotedTag : null;
+  const purged = purgedReference(index);
+  return { kind: 'new-report', linkedTo, ...(purged === null ? {} : { purged }) };
+}
+
+/**
+ * The purged case the mail points at, if any (#13): the store adds them in the order it looks
+ * them up — thread headers first, then subject tags — so the first one is the best match.
+ */
+function purgedReference(index: ThreadIndex): string | null {
+  const purged = index.purgedCases;
+  if (purged === undefined) return null;
+  for (const id of purged) return id;
+  return null;
 }

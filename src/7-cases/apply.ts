@@ -13,7 +13,7 @@ import {
 } from './rules/message.js';
 import { decideStaffMail } from './rules/staff-mail.js';
 import { readStaffFacts } from './staff-facts.js';
-import { isProtectedReport, PROTECTED_SUBJECT } from './subject.js';
+import { isProtectedReport, PROTECTED_SUBJECT, sanitizeSubject } from './subject.js';
 import { staffByAddress } from '../core/staff.js';
 
 /**
@@ -47,7 +47,7 @@ export function applyMessage(deps: ApplyDeps, input: ApplyInput): ApplyResult {
         };
       }
       const change = decide(deps, input, mailFactsOf(deps, input));
-      const written = writeChange(db, config, change);
+      const written = writeChange(db, config, deps.vault, change);
       return { caseId: change.message.caseId, ...written, quarantine: change.quarantine };
     })
     .immediate();
@@ -69,11 +69,17 @@ function mailFactsOf(deps: ApplyDeps, input: ApplyInput): MailFacts {
     sender,
     senderName: d?.from?.name ?? null,
     actor: sender === '' ? 'unknown' : staffAddress ? `unverified:${sender}` : `reporter:${sender}`,
-    // A report that came encrypted or with protected headers keeps its subject inside the
-    // stored mail: everything written in clear (case row, outbox rows) shows PROTECTED_SUBJECT.
-    // So does mail that could not be decoded (corrupt, oversize, processing failed): nothing
-    // says it was not encrypted, and its outer Subject may be the real one (#10 review).
-    subject: d === null || isProtectedReport(d) ? PROTECTED_SUBJECT : d.subject,
+    // Nothing of a report is written in clear (#13): the case row and the outbox rows show
+    // PROTECTED_SUBJECT, and the real subject is sealed in `cases.subject_sealed`, with whether
+    // it was itself protected — it came encrypted or with protected headers (decision 0005), or
+    // could not be decoded (corrupt, oversize, processing failed: nothing says it was not
+    // encrypted, and its outer Subject may be the real one, #10 review). The mailer puts the
+    // real subject in clear only for a report that was not protected.
+    subject: PROTECTED_SUBJECT,
+    sealedSubject: {
+      subject: d === null ? null : sanitizeSubject(d.subject),
+      protected: d === null || isProtectedReport(d),
+    },
     flags,
     quarantine,
     failure: quarantine ? flags.filter((f) => UNREADABLE_FLAGS.has(f)).join(',') : null,

@@ -7,6 +7,7 @@ import type { DecodedMessage } from '../2-decode/types.js';
 import type { Db } from './db.js';
 import type { StaffMailInput } from '../6-commands/prepare.js';
 import type { CaseFlag } from '../core/flags.js';
+import type { Vault } from '../core/vault.js';
 
 export interface ApplyDeps {
   db: Db;
@@ -14,6 +15,8 @@ export interface ApplyDeps {
   config: Config;
   caseIdFormat: CaseIdFormat;
   calendar: Calendar;
+  /** Seals the real subject of a new case (#13). */
+  vault: Vault;
 }
 
 /** What the intake knows about one stored message when it applies it. */
@@ -52,19 +55,30 @@ export function loadThreadIndex(
   },
 ): ThreadIndex {
   const caseByMessageId = new Map<string, string>();
+  // A purged case (#13) is no thread any more: mail pointing at it opens a new case, related to it.
+  const purgedCases = new Set<string>();
   const byInbound = db.prepare(
-    'SELECT case_id FROM messages WHERE message_id = ? AND case_id IS NOT NULL LIMIT 1',
+    `SELECT m.case_id, c.purged_at FROM messages m JOIN cases c ON c.id = m.case_id
+     WHERE m.message_id = ? LIMIT 1`,
   );
-  const byOutbound = db.prepare('SELECT case_id FROM outbox WHERE message_id = ? AND case_id IS NOT NULL');
+  const byOutbound = db.prepare(
+    'SELECT o.case_id, c.purged_at FROM outbox o JOIN cases c ON c.id = o.case_id WHERE o.message_id = ?',
+  );
   for (const id of q.threadIds) {
-    const hit = (byInbound.get(id) ?? byOutbound.get(id)) as { case_id: string } | undefined;
-    if (hit) caseByMessageId.set(id, hit.case_id);
+    const hit = (byInbound.get(id) ?? byOutbound.get(id)) as
+      { case_id: string; purged_at: string | null } | undefined;
+    if (hit !== undefined && hit.purged_at !== null) purgedCases.add(hit.case_id);
+    else if (hit) caseByMessageId.set(id, hit.case_id);
   }
   const participantsByCase = new Map<string, string[]>();
   for (const tag of q.tags) {
-    const c = db.prepare('SELECT reporter_address FROM cases WHERE id = ?').get(tag) as
-      { reporter_address: string } | undefined;
+    const c = db.prepare('SELECT reporter_address, purged_at FROM cases WHERE id = ?').get(tag) as
+      { reporter_address: string; purged_at: string | null } | undefined;
     if (!c) continue;
+    if (c.purged_at !== null) {
+      purgedCases.add(tag);
+      continue;
+    }
     const senders = db
       .prepare(
         "SELECT DISTINCT sender FROM messages WHERE case_id = ? AND sender IS NOT NULL AND state = 'applied'",
@@ -84,13 +98,18 @@ export function loadThreadIndex(
   const bounced =
     q.bouncedMessageId === null
       ? undefined
-      : (db.prepare('SELECT id, case_id FROM outbox WHERE message_id = ?').get(q.bouncedMessageId) as
-          { id: number; case_id: string | null } | undefined);
+      : (db
+          .prepare(
+            `SELECT o.id, o.case_id FROM outbox o LEFT JOIN cases c ON c.id = o.case_id
+             WHERE o.message_id = ? AND c.purged_at IS NULL`,
+          )
+          .get(q.bouncedMessageId) as { id: number; case_id: string | null } | undefined);
   return {
     caseByMessageId,
     participantsByCase,
     sameMessageId: same ? { messageRowId: same.id, caseId: same.case_id } : null,
     bouncedOutbox: bounced ? { outboxId: bounced.id, caseId: bounced.case_id } : null,
+    purgedCases,
   };
 }
 

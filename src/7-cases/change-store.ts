@@ -1,10 +1,12 @@
 import type { CaseState } from '../6-commands/plan.js';
 import type { Config } from '../config/schema.js';
+import type { Vault } from '../core/vault.js';
 import { mintMessageId } from '../core/message-id.js';
 import { mailDomain } from './addresses.js';
 import type { Db } from './db.js';
 import { writeAcknowledge, writeDeadlineSync } from './deadline-store.js';
 import { appendEvent } from './events.js';
+import { sealSubject } from './sealed-subject.js';
 import type { CaseChange, CaseOnlyChange, PlannedOutbox } from './rules/change.js';
 import type { KeyPins } from './rules/keys.js';
 import { threadOf } from './rules/thread.js';
@@ -21,16 +23,28 @@ export interface WrittenOutbox {
 /**
  * Writes one mail's change inside the caller's IMMEDIATE transaction: the case, its links, keys
  * and signature, the events in order, the deadline effect, the outbox rows in order (their
- * Message-IDs minted here), and the message's verdict. Returns the outbox rows written.
+ * Message-IDs minted here), and the message's verdict. Returns the outbox rows written. The real
+ * subject of a new case is written only sealed (#13).
  */
-export function writeChange(db: Db, config: Config, change: CaseChange): WrittenOutbox {
+export function writeChange(db: Db, config: Config, vault: Vault, change: CaseChange): WrittenOutbox {
   const at = change.at;
   if (change.newCase !== null) {
     const c = change.newCase;
     db.prepare(
-      `INSERT INTO cases (id, year, seq, reporter_address, reporter_name, subject, flags, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(c.id, c.year, c.seq, c.reporterAddress, c.reporterName, c.subject, JSON.stringify(c.flags), at, at);
+      `INSERT INTO cases (id, year, seq, reporter_address, reporter_name, subject, subject_sealed, flags, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      c.id,
+      c.year,
+      c.seq,
+      c.reporterAddress,
+      c.reporterName,
+      c.subject,
+      sealSubject(vault, c.sealedSubject),
+      JSON.stringify(c.flags),
+      at,
+      at,
+    );
   }
   if (change.signature !== null) {
     const s = change.signature;

@@ -9,7 +9,7 @@ import { evidenceHeads, type EvidenceHead } from './evidence-heads.js';
  *
  * What leaves the store, decided here so no caller can widen it:
  *   - case rows: stage, resolution, severity, CVSS, assignee (staff), dates, hold and waiting
- *     flags, agreed dates, outside expertise called (organisation names staff typed with
+ *     flags, agreed dates, when the retention purge removed the content and under which policy, outside expertise called (organisation names staff typed with
  *     /external, names from the configured expert list), the case it duplicates;
  *   - the subject only when asked for (`includeSubjects`): it may be a reporter's words;
  *   - the legal hold (issue #13): its reason, since when and by which staff member. The reason
@@ -50,6 +50,10 @@ export interface EvidenceCaseRow {
   external: string[];
   /** The case this one was closed as a duplicate of (case_links). */
   duplicate_of: string | null;
+  /** When the retention purge removed the case's content (#13); null while it is kept. */
+  purged_at?: string | null;
+  /** The retention policy (years) the purge applied, from its `case.purged` event. */
+  purge_policy_years?: number | null;
   /** Only with `includeSubjects`; otherwise absent. */
   subject?: string;
 }
@@ -73,6 +77,7 @@ export const EVIDENCE_EVENT_TYPES = [
   'case.waiting-on-reporter',
   'case.external-expertise',
   'case.linked',
+  'case.purged',
   'escalation.sent',
 ] as const;
 
@@ -158,7 +163,10 @@ function readPeriod(db: Db, opts: { from: Date; to: Date; includeSubjects: boole
                 c.hold_reason, c.held_at, c.held_by, c.waiting_on_reporter, c.created_at, c.closed_at, c.triaged_at, c.verified_at, c.fixed_at,
                 c.published_at, c.reopened_at, c.fix_by, c.disclose_on, c.external, c.subject,
                 (SELECT l.other_id FROM case_links l WHERE l.case_id = c.id AND l.kind = 'duplicate-of'
-                  ORDER BY l.created_at DESC LIMIT 1) AS duplicate_of
+                  ORDER BY l.created_at DESC LIMIT 1) AS duplicate_of,
+                c.purged_at,
+                (SELECT json_extract(p.data, '$.policyYears') FROM events p
+                  WHERE p.case_id = c.id AND p.type = 'case.purged' ORDER BY p.id DESC LIMIT 1) AS purge_policy_years
          FROM cases c JOIN s ON s.id = c.id
          ORDER BY c.created_at, c.id`,
       )
@@ -193,7 +201,9 @@ function readPeriod(db: Db, opts: { from: Date; to: Date; includeSubjects: boole
                   'reason', CASE e.type WHEN 'case.hold' THEN json_extract(e.data, '$.reason') END,
                   'waiting', CASE e.type WHEN 'case.waiting-on-reporter' THEN json_extract(e.data, '$.waiting') END,
                   'deadline', CASE e.type WHEN 'escalation.sent' THEN json_extract(e.data, '$.deadline') END,
-                  'assignee', CASE e.type WHEN 'case.assigned' THEN json_extract(e.data, '$.assignee') END
+                  'assignee', CASE e.type WHEN 'case.assigned' THEN json_extract(e.data, '$.assignee') END,
+                  'policyYears', CASE e.type WHEN 'case.purged' THEN CAST(json_extract(e.data, '$.policyYears') AS TEXT) END,
+                  'keptUntil', CASE e.type WHEN 'case.purged' THEN json_extract(e.data, '$.keptUntil') END
                 ) AS detail
          FROM events e JOIN s ON s.id = e.case_id
          WHERE e.type IN (${types})

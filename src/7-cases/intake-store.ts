@@ -1,5 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import type { Clock } from '../core/clock.js';
+import type { Vault } from '../core/vault.js';
 import type { Db } from './db.js';
 
 /** One message as fetched from IMAP, before anything parsed it. */
@@ -10,7 +10,9 @@ export interface FetchedMessage {
   size: number;
   /** The exact bytes, or null when they were spooled to `rawPath` (oversize mail). */
   raw: Buffer | null;
+  /** A spool file, already sealed by the intake (`Vault.sealingStream`). */
   rawPath: string | null;
+  /** Of the exact bytes as fetched, never of the sealed form (the dedupe key). */
   sha256: string;
   /** Message-ID from a cheap header scan (without <>), for the duplicate check; may be null. */
   messageId: string | null;
@@ -40,9 +42,11 @@ export function getCheckpoint(db: Db, mailbox: string): Checkpoint | null {
 /**
  * Step (a) of the flow (STYLE.md rule 4): stores the raw bytes and advances the checkpoint in one
  * IMMEDIATE transaction, so from here on the message cannot be lost. Idempotent: the same IMAP
- * position or the same bytes yield `known`, and the checkpoint still advances.
+ * position or the same bytes yield `known`, and the checkpoint still advances. The bytes are
+ * written sealed (#13), whether the mail arrived in clear or encrypted: its outer headers may
+ * carry a real subject either way.
  */
-export function storeRaw(db: Db, clock: Clock, m: FetchedMessage): StoreOutcome {
+export function storeRaw(db: Db, clock: Clock, vault: Vault, m: FetchedMessage): StoreOutcome {
   return db
     .transaction((): StoreOutcome => {
       advanceCheckpoint(db, clock, m.mailbox, m.uidvalidity, m.uid);
@@ -84,7 +88,7 @@ export function storeRaw(db: Db, clock: Clock, m: FetchedMessage): StoreOutcome 
           m.sha256,
           m.messageId,
           m.size,
-          m.rawPath === null ? m.raw : null,
+          m.rawPath === null && m.raw !== null ? vault.seal(m.raw, 'messages.raw') : null,
           m.rawPath,
           m.internalDate,
           clock.now().toISOString(),
@@ -119,17 +123,37 @@ export function pendingMessageIds(db: Db): number[] {
 }
 
 /**
- * The bytes of a stored message for decoding: from SQLite, or read from the spool file for large
- * mail; null when the mail is over `maxBytes` (oversize, never decoded).
+ * The bytes of a stored message for decoding, opened by the vault: from SQLite, or from the spool
+ * file for large mail; null when the mail is over `maxBytes` (oversize, never decoded). Rows and
+ * files written before #13 are in clear and read as they are until the backlog seals them.
  */
-export async function readStoredRaw(db: Db, rowId: number, maxBytes: number): Promise<Buffer | null> {
+export async function readStoredRaw(
+  db: Db,
+  vault: Vault,
+  rowId: number,
+  maxBytes: number,
+): Promise<Buffer | null> {
   const stored = loadRaw(db, rowId);
-  if (stored.raw !== null) return stored.raw;
+  if (stored.raw !== null) return await vault.openOrClear(stored.raw, 'messages.raw');
   if (stored.rawPath === null || stored.size > maxBytes) return null;
-  return readFile(stored.rawPath);
+  return vault.openFile(stored.rawPath, 'spool');
 }
 
-/** The stored bytes of a message, or where they were spooled for oversize mail. */
+/**
+ * At most the first `limit` bytes of a stored message, opened (the header scan), whatever its
+ * size: from SQLite, or from its spool file without holding the whole file.
+ */
+export async function readStoredHead(db: Db, vault: Vault, rowId: number, limit: number): Promise<Buffer> {
+  const stored = loadRaw(db, rowId);
+  if (stored.raw !== null) return (await vault.openOrClear(stored.raw, 'messages.raw')).subarray(0, limit);
+  if (stored.rawPath === null) return Buffer.alloc(0);
+  return vault.openFile(stored.rawPath, 'spool', limit);
+}
+
+/**
+ * The stored bytes of a message as they are at rest (sealed; in clear only before #13), or where
+ * they were spooled. Open them with `readStoredRaw`/`readStoredHead`.
+ */
 export function loadRaw(db: Db, rowId: number): { raw: Buffer | null; rawPath: string | null; size: number } {
   const row = db.prepare('SELECT raw, raw_path, size FROM messages WHERE id = ?').get(rowId) as
     { raw: Buffer | null; raw_path: string | null; size: number } | undefined;

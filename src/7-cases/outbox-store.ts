@@ -2,7 +2,9 @@ import type { Clock } from '../core/clock.js';
 import { mintMessageId } from '../core/message-id.js';
 import type { Db } from './db.js';
 import { appendEvent } from './events.js';
-import { sanitizeSubject } from './subject.js';
+import type { Vault } from '../core/vault.js';
+import { openSubject, type CaseSubject } from './sealed-subject.js';
+import { PROTECTED_SUBJECT, sanitizeSubject } from './subject.js';
 import type { MailCase } from '../8-outbox/kinds/kind.js';
 import type { OutboxPayload } from '../8-outbox/kinds/index.js';
 
@@ -174,13 +176,32 @@ export function unsentOutboxIds(db: Db, clock: Clock, staleAfterMs: number): num
 /** What the mailer shows of a case (the type lives with the mail kinds that render it). */
 export type CaseSummaryForMail = MailCase;
 
-export function caseForMail(db: Db, caseId: string): CaseSummaryForMail | null {
+/**
+ * The real subject of a case, opened from `cases.subject_sealed` (#13) — for the mailer only,
+ * which puts it inside encrypted mail, or in clear when the report itself was not protected.
+ * Null for a case written before #13 (its `cases.subject` is then the clear or neutral one).
+ */
+export function caseSubjectForMail(db: Db, vault: Vault, caseId: string): CaseSubject | null {
+  const row = db.prepare('SELECT subject_sealed FROM cases WHERE id = ?').get(caseId) as
+    { subject_sealed: Buffer | null } | undefined;
+  return row?.subject_sealed == null ? null : openSubject(vault, row.subject_sealed);
+}
+
+/**
+ * A case as mail shows it. Its `subject` is the one that may appear in clear: the real one of a
+ * report that was not protected, else PROTECTED_SUBJECT (for a case written before #13, the
+ * stored column, which already followed that rule).
+ */
+export function caseForMail(db: Db, vault: Vault, caseId: string): CaseSummaryForMail | null {
   const c = db
     .prepare(
       'SELECT id, stage, severity, assignee, reporter_address, reporter_name, subject, flags, created_at FROM cases WHERE id = ?',
     )
     .get(caseId) as (Omit<CaseSummaryForMail, 'flags' | 'deadlines'> & { flags: string }) | undefined;
   if (!c) return null;
+  const sealed = caseSubjectForMail(db, vault, caseId);
+  if (sealed !== null)
+    c.subject = sealed.protected || sealed.subject === null ? PROTECTED_SUBJECT : sealed.subject;
   const deadlines = Object.fromEntries(
     (
       db.prepare('SELECT kind, due_at FROM deadlines WHERE case_id = ?').all(caseId) as {

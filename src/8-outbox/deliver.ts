@@ -4,6 +4,7 @@ import type { Db } from '../7-cases/db.js';
 import { readStoredRaw } from '../7-cases/intake-store.js';
 import {
   caseForMail,
+  caseSubjectForMail,
   claimOutbox,
   reportMessageRow,
   firstNotification,
@@ -30,6 +31,7 @@ import { reportView, UNDECODED_VIEW, type ReportCache, type ReportView } from '.
 import type { SmtpTransport } from './smtp-transport.js';
 import type { Templates } from './templates.js';
 import type { TeamKey } from '../pgp/keyring.js';
+import type { Vault } from '../core/vault.js';
 import { ownText } from '../6-commands/reply-text.js';
 
 export interface DeliverDeps {
@@ -45,6 +47,8 @@ export interface DeliverDeps {
   calendar: Calendar;
   /** Decoded reports by message row: one decode serves every staff member's notification. */
   reports: ReportCache;
+  /** Opens stored mail and sealed case subjects (#13). */
+  vault: Vault;
 }
 
 /** A claim older than this belongs to a crashed worker; the row is sent again (decision 0002). */
@@ -63,7 +67,7 @@ export class TransientSendError extends PsirtError {
  */
 function buildMail(deps: DeliverDeps, row: OutboxRow, mail: ReadMail): Promise<BuiltMail> {
   const { config, db } = deps;
-  const c = row.case_id === null ? null : caseForMail(db, row.case_id);
+  const c = row.case_id === null ? null : caseForMail(db, deps.vault, row.case_id);
   const team = deps.teamKeys[0];
   if (team === undefined) throw new PsirtError('no_team_key', 'no team key is loaded');
   const autoSubmitted = mail.payload.autoSubmitted;
@@ -106,34 +110,42 @@ function mailContext(deps: DeliverDeps, team: TeamKey): MailContext {
 
 /**
  * RFC 9788 header protection of one mail: encrypted mail shows outside only the case tag
- * (`Re: [SEC-2026-0001] ...`) and carries the real subject inside — for a protected report the
- * one decrypted again from the stored report, since only PROTECTED_SUBJECT is stored in clear.
- * Signed mail keeps the row's subject, which for a protected report is already neutral.
+ * (`Re: [SEC-2026-0001] ...`) and carries the real subject inside. Outbox rows hold only the
+ * neutral subject (#13): the real one comes from the case's sealed subject, and goes in clear
+ * (signed mail) only when the report itself was not protected (decision 0005: its subject was on
+ * the wire already). A case written before #13 has no sealed subject: its rows hold its clear
+ * subject, or PROTECTED_SUBJECT, and a protected report is decrypted again for the real one.
  */
 async function protectSubject(deps: DeliverDeps, row: OutboxRow, built: BuiltMail): Promise<BuiltMail> {
-  if (built.protection.kind !== 'encrypted')
-    return { ...built, mail: { ...built.mail, subject: row.subject, outerSubject: row.subject } };
-  const c = row.case_id === null ? null : caseForMail(deps.db, row.case_id);
-  let subject = row.subject;
-  if (c !== null && c.subject === PROTECTED_SUBJECT) {
-    const reportRow = reportMessageRow(deps.db, c.id);
-    const view =
-      reportRow === null
-        ? null
-        : await deps.reports.get(reportRow, () =>
-            viewReport(deps, reportRow, c.reporter_address, hasFlagIn(NOT_DECODED_FLAGS, c.flags)),
-          );
-    if (view?.subject != null)
-      subject = withRealSubject(
-        row.subject,
-        view.subject,
-        parseCaseIdFormat(deps.config.cases.id_format).pattern,
-      );
+  const encrypted = built.protection.kind === 'encrypted';
+  const pattern = parseCaseIdFormat(deps.config.cases.id_format).pattern;
+  let real: string | null = null;
+  if (row.case_id !== null) {
+    const sealed = caseSubjectForMail(deps.db, deps.vault, row.case_id);
+    if (sealed !== null) {
+      if (encrypted || !sealed.protected) real = sealed.subject;
+    } else if (encrypted) {
+      real = await legacyProtectedSubject(deps, row.case_id);
+    }
   }
+  const subject = real === null ? row.subject : withRealSubject(row.subject, real, pattern);
+  if (!encrypted) return { ...built, mail: { ...built.mail, subject, outerSubject: subject } };
   return {
     ...built,
     mail: { ...built.mail, subject, outerSubject: neutralSubject(row.subject, row.case_id) },
   };
+}
+
+/** The real subject of a protected report stored before #13, decrypted again from the report. */
+async function legacyProtectedSubject(deps: DeliverDeps, caseId: string): Promise<string | null> {
+  const c = caseForMail(deps.db, deps.vault, caseId);
+  if (c === null || c.subject !== PROTECTED_SUBJECT) return null;
+  const reportRow = reportMessageRow(deps.db, c.id);
+  if (reportRow === null) return null;
+  const view = await deps.reports.get(reportRow, () =>
+    viewReport(deps, reportRow, c.reporter_address, hasFlagIn(NOT_DECODED_FLAGS, c.flags)),
+  );
+  return view.subject;
 }
 
 /** Whether the command mail of a confirmation also queued a `/reply` to the reporter. */
@@ -146,7 +158,7 @@ function hasReply(db: Db, messageRowId: number): boolean {
  * the stored mail, possibly encrypted to the team key: no plaintext at rest).
  */
 async function staffText(deps: DeliverDeps, rowId: number): Promise<string> {
-  const raw = await readStoredRaw(deps.db, rowId, deps.config.imap.max_message_bytes);
+  const raw = await readStoredRaw(deps.db, deps.vault, rowId, deps.config.imap.max_message_bytes);
   if (raw === null) throw new PsirtError('reply_missing', `stored message ${rowId} is not readable`);
   const decoded = await decodeMessage(raw, decodeOptions(deps.config, deps.teamKeys, deps.clock));
   const text = ownText(decoded.text);
@@ -161,7 +173,7 @@ async function viewReport(
   reporter: string,
   corrupt: boolean,
 ): Promise<ReportView> {
-  const raw = await readStoredRaw(deps.db, rowId, deps.config.imap.max_message_bytes);
+  const raw = await readStoredRaw(deps.db, deps.vault, rowId, deps.config.imap.max_message_bytes);
   if (raw === null || corrupt) return UNDECODED_VIEW;
   const pinned = pinnedKey(deps.db, reporter);
   return reportView(

@@ -67,6 +67,10 @@ const retention = z.strictObject({
     .number()
     .int()
     .min(MIN_RETENTION_YEARS, `must be at least ${MIN_RETENTION_YEARS} (ISO/IEC 18974 record retention)`),
+  /** Local time of day (calendar.time_zone) of the daily purge run, "HH:MM" (issue #13). */
+  run_at: z
+    .string()
+    .regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, 'must be a time of day "HH:MM" (24-hour), such as "03:30"'),
 });
 
 const intake = z.strictObject({

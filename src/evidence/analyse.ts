@@ -110,6 +110,8 @@ export interface CaseEvidence {
   /** The cycles before the last reopen, oldest first; empty for a case never reopened. */
   earlierCycles: CycleEvidence[];
   chain: ChainResult;
+  /** When the retention purge removed the case's content, and the policy (years) it applied (#13). */
+  purged: { at: string; policyYears: number | null } | null;
   events: { id: number; at: string; type: string; actor: string; detail: Record<string, string | boolean> }[];
   subject?: string;
 }
@@ -312,6 +314,10 @@ export function analyseCase(
         : cycleLabel(earlierCycles.length + 1, 'reopened', c.reopened_at, opts.calendar),
     earlierCycles,
     chain: chainOf(opts.chains.get(c.id)),
+    purged:
+      c.purged_at === undefined || c.purged_at === null
+        ? null
+        : { at: c.purged_at, policyYears: c.purge_policy_years ?? null },
     events: events.map((e) => ({ id: e.id, at: e.at, type: e.type, actor: actorOf(e), detail: e.detail })),
     ...(c.subject === undefined ? {} : { subject: c.subject }),
   };
@@ -391,6 +397,10 @@ export function stateOf(c: CaseEvidence): string {
       : c.stage,
   ];
   if (c.onHold) parts.push('on hold');
+  if (c.purged !== null)
+    parts.push(
+      `content purged ${c.purged.at.slice(0, 10)}${c.purged.policyYears === null ? '' : ` (retention ${String(c.purged.policyYears)} years)`}`,
+    );
   if (c.waitingOnReporter) parts.push('waiting on the reporter');
   return parts.join(', ');
 }

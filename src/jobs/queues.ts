@@ -6,12 +6,16 @@ import { createRedis, type Redis } from './redis.js';
 export const QUEUES = {
   mailer: 'mailer',
   escalation: 'escalation',
+  retention: 'retention',
 } as const;
 
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
 /** The BullMQ job scheduler of the escalation sweep (one per installation prefix). */
 export const SWEEP_SCHEDULER = 'escalation-sweep';
+
+/** The BullMQ job scheduler of the daily retention run (issue #13; one per installation prefix). */
+export const RETENTION_SCHEDULER = 'retention-daily';
 
 /** Payload of a mailer job: only the outbox row id; everything else is read from SQLite. */
 export interface MailerJob {

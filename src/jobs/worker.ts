@@ -2,7 +2,7 @@ import { Queue, Worker } from 'bullmq';
 import type { Config } from '../config/schema.js';
 import { describeError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
-import { QUEUES, SWEEP_SCHEDULER, type QueueName } from './queues.js';
+import { QUEUES, RETENTION_SCHEDULER, SWEEP_SCHEDULER, type QueueName } from './queues.js';
 import { createRedis } from './redis.js';
 
 /** How a role consumes one queue. */
@@ -68,6 +68,43 @@ export function createSweepScheduler(cfg: Config['redis']): SweepScheduler {
         SWEEP_SCHEDULER,
         { every: everyMs },
         { name: 'sweep', opts: { removeOnComplete: true, removeOnFail: true } },
+      );
+    },
+    async close() {
+      await queue.close();
+      producer.disconnect();
+    },
+  };
+}
+
+export interface DailyScheduler {
+  /**
+   * Creates or updates the job scheduler of the daily retention run at `time` ("HH:MM") local
+   * time in the IANA zone `tz` (a cron pattern; BullMQ follows the zone's DST changes); throws
+   * when Redis is away.
+   */
+  upsert(time: string, tz: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The cron pattern of a daily run at "HH:MM": minute, hour, every day. */
+export function dailyPattern(time: string): string {
+  const [hh, mm] = time.split(':').map(Number) as [number, number];
+  return `${String(mm)} ${String(hh)} * * *`;
+}
+
+/** The producer side of the retention queue: its one job scheduler (`RETENTION_SCHEDULER`). */
+export function createRetentionScheduler(cfg: Config['redis']): DailyScheduler {
+  const producer = createRedis(cfg, 'producer');
+  producer.on('error', () => undefined); // reported by the failing call
+  const queue = new Queue(QUEUES.retention, { connection: producer, prefix: cfg.prefix });
+  queue.on('error', () => undefined);
+  return {
+    async upsert(time, tz) {
+      await queue.upsertJobScheduler(
+        RETENTION_SCHEDULER,
+        { pattern: dailyPattern(time), tz },
+        { name: 'purge', opts: { removeOnComplete: true, removeOnFail: true } },
       );
     },
     async close() {

@@ -363,8 +363,11 @@ function retention(config: Config): string {
     '## Record retention',
     `Reports, the review, the remediation and the disclosure history of every case are kept at least ` +
       `**${config.retention.years} years** (retention.years; never fewer than ${MIN_RETENTION_YEARS}). ` +
-      'The service deletes no case record: purging after the retention period is not automated yet, so ' +
-      'records stay until an administrator removes them.',
+      `Once the local date (${config.calendar.time_zone}) is past a case's closure date plus that period, the ` +
+      `daily retention run (${config.retention.run_at}) purges its content — the mails, their spool files, the ` +
+      "outgoing mail bodies and addresses, the reporter's address, name and keys — and keeps a tombstone: the " +
+      'case id, its dates, stage, resolution, severity and a final `case.purged` event on its hash chain. ' +
+      'A case that is open or on legal hold is never purged.',
   ].join('\n\n');
 }
 

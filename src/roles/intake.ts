@@ -9,7 +9,7 @@ export function startIntake(deps: RoleDeps): RunningRole {
   const mailer = createMailerQueue(deps.config.redis);
   const pipeline = createPipeline({ ...deps, mailer });
   const spoolDir = join(dirname(deps.config.database.path), 'spool');
-  const intake = startImapIntake(deps.config.imap, pipeline, { spoolDir, log: deps.log });
+  const intake = startImapIntake(deps.config.imap, pipeline, { spoolDir, vault: deps.vault, log: deps.log });
   return {
     name: 'intake',
     synced: () => intake.synced(),

@@ -127,14 +127,15 @@ describe('the IMAP intake against the real Dovecot', () => {
     await drainSecurityInbox(stack);
     const dbPath = tempDbPath();
     const db = migratedDb(systemClock, dbPath);
-    // A stand-in for any failure while applying (disk full, a bug): this subject cannot be stored.
+    // A stand-in for any failure while applying (disk full, a bug): this mail cannot be applied.
+    // (Keyed on its Message-ID: no subject is stored in clear since #13.)
     db.exec(
-      "CREATE TRIGGER poison BEFORE INSERT ON cases WHEN NEW.subject LIKE '%poison%' BEGIN SELECT RAISE(ABORT, 'poisoned'); END",
+      "CREATE TRIGGER poison BEFORE UPDATE OF state ON messages WHEN NEW.state = 'applied' AND NEW.message_id LIKE 'poison-%' BEGIN SELECT RAISE(ABORT, 'poisoned'); END",
     );
     db.close();
     const service = await startService(stack, {}, dbPath);
     try {
-      const bad = fixture('report-plain.eml', { subject: 'poison pill' });
+      const bad = fixture('report-plain.eml', { messageId: `poison-${randomUUID()}@e2e.psirt.test` });
       const good = fixture('report-plain.eml');
       await deliver(stack, bad.raw);
       await deliver(stack, good.raw);

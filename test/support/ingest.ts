@@ -13,6 +13,7 @@ import type { Config } from '../../src/config/schema.js';
 import { parseCaseIdFormat } from '../../src/core/case-id.js';
 import type { Clock } from '../../src/core/clock.js';
 import type { DecodedMessage } from '../../src/2-decode/types.js';
+import { testVault } from './vault.js';
 
 /** A clock the test moves forward. */
 export interface SettableClock extends Clock {
@@ -38,13 +39,15 @@ export function ingestHarness(opts: { at?: string; config?: Config } = {}) {
   const config = opts.config ?? loadConfig({ env: { PSIRT_ENV: 'test', PSIRT_IMAP__PASSWORD: 'x' } });
   const caseIdFormat = parseCaseIdFormat(config.cases.id_format);
   const calendar = createCalendar(config.calendar);
-  const deps = (db: Db) => ({ db, clock, config, caseIdFormat, calendar });
+  // Seals what the store writes (#13); the mailer deps of a test share it to open it again.
+  const vault = testVault();
+  const deps = (db: Db) => ({ db, clock, config, caseIdFormat, calendar, vault });
   let uid = 0;
 
   function ingest(db: Db, d: DecodedMessage, flags: CaseFlag[] = []) {
     uid += 1;
     const raw = Buffer.from(`Message-ID: <${d.messageId ?? 'none'}>\r\n\r\n${uid}`);
-    const stored = storeRaw(db, clock, {
+    const stored = storeRaw(db, clock, vault, {
       mailbox: 'INBOX',
       uidvalidity: '1',
       uid,
@@ -91,5 +94,5 @@ export function ingestHarness(opts: { at?: string; config?: Config } = {}) {
     return { rowId, classification, result: applyMessage(deps(db), input) };
   }
 
-  return { clock, config, caseIdFormat, calendar, deps, ingest };
+  return { clock, config, caseIdFormat, calendar, vault, deps, ingest };
 }

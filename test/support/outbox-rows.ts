@@ -110,5 +110,6 @@ export async function renderDeps(db: Db): Promise<DeliverDeps> {
     ]),
     calendar: harness.calendar,
     reports: new ReportCache(),
+    vault: harness.vault,
   };
 }

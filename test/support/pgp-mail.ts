@@ -141,6 +141,8 @@ export interface EncryptedMailOptions extends MailContent {
   signer: string;
   /** Attach the signer's public key inside the encrypted part (so it can be pinned). */
   attachKey?: boolean;
+  /** A text attachment inside the encrypted part. */
+  attachment?: { name: string; text: string };
 }
 
 /**
@@ -167,6 +169,16 @@ export function encryptedMail(o: EncryptedMailOptions): { raw: Buffer; messageId
       'Content-Transfer-Encoding: 8bit',
       '',
       o.body,
+      ...(o.attachment === undefined
+        ? []
+        : [
+            `--${b}`,
+            `Content-Type: text/plain; charset=utf-8; name="${o.attachment.name}"`,
+            `Content-Disposition: attachment; filename="${o.attachment.name}"`,
+            'Content-Transfer-Encoding: 8bit',
+            '',
+            o.attachment.text,
+          ]),
       ...(key === null
         ? []
         : [

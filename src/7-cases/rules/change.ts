@@ -4,6 +4,7 @@ import type { Actor, NewOutboxRow } from '../command-store.js';
 import type { NewEvent } from '../events.js';
 import type { DeadlineSync } from './deadlines.js';
 import type { KeyPins } from './keys.js';
+import type { CaseSubject } from '../sealed-subject.js';
 
 export type EventData = NonNullable<NewEvent['data']>;
 
@@ -21,8 +22,10 @@ export interface NewCaseRow {
   seq: number;
   reporterAddress: string;
   reporterName: string | null;
-  /** Already sanitized. */
+  /** What `cases.subject` holds in clear: PROTECTED_SUBJECT, for every report (#13). */
   subject: string;
+  /** The report's real subject (sanitized) for `cases.subject_sealed`: the writer seals it. */
+  sealedSubject: CaseSubject;
   flags: CaseFlag[];
 }
 
@@ -99,8 +102,13 @@ export interface MailFacts {
   senderName: string | null;
   /** `reporter:…`, `unverified:…` (a staff address before authentication) or `unknown`. */
   actor: string;
-  /** The subject that may be written in clear (PROTECTED_SUBJECT for a protected report). */
+  /**
+   * The subject that may be written in clear: PROTECTED_SUBJECT for every mail (#13), so no
+   * case row or outbox row holds a report's words; the mailer fills in the real one.
+   */
   subject: string;
+  /** The mail's real subject (sanitized; null when undecoded), kept only sealed. */
+  sealedSubject: CaseSubject;
   flags: CaseFlag[];
   quarantine: boolean;
   failure: string | null;

@@ -211,12 +211,19 @@ export function decideNewReport(
     reporterAddress: mail.sender,
     reporterName: mail.senderName,
     subject: sanitizeSubject(mail.subject),
+    sealedSubject: mail.sealedSubject,
     flags: [...mail.flags],
   };
   change.newCase = opened;
   const due = calendar.add(mail.now, config.deadlines.acknowledge).toISOString();
-  addEvent(change, mail, caseId, 'case.opened', { flags: mail.flags, linkedTo: c.linkedTo });
+  addEvent(change, mail, caseId, 'case.opened', {
+    flags: mail.flags,
+    linkedTo: c.linkedTo,
+    ...(c.purged === undefined ? {} : { purgedCase: c.purged }),
+  });
   if (c.linkedTo !== null) change.links.push({ caseId, otherId: c.linkedTo, kind: 'quoted-tag' });
+  // #13: mail on a purged case's thread is a new report; the tombstone is only named, never fed.
+  if (c.purged !== undefined) change.links.push({ caseId, otherId: c.purged, kind: 'related' });
   const pins = pinKeys(change, mail, caseId, keys, f.storedKeys);
   if (pins.keyChanged) opened.flags = withKeyChanged(opened.flags);
   // Issue #10: a sender who has not proved a key or their mailbox gets the stricter limit.

@@ -17,6 +17,7 @@ import { loadTeamKeys, type TeamKey } from '../../../src/pgp/keyring.js';
 import { createSealer } from '../../../src/pgp/sealer.js';
 import { deliverOutbox, TransientSendError, type DeliverDeps } from '../../../src/8-outbox/deliver.js';
 import { ReportCache } from '../../../src/8-outbox/report-view.js';
+import { testVault } from '../../support/vault.js';
 import { buildDecoded } from '../../support/builders.js';
 import { migratedDb } from '../../support/db.js';
 import { mailById, repliesTo } from '../../support/service.js';
@@ -28,6 +29,7 @@ import { REPO, stackEnv } from '../../support/stack.js';
 const stack = inject('stack');
 let config: Config;
 let teamKeys: TeamKey[];
+const vault = testVault();
 
 beforeAll(async () => {
   config = loadConfig({ env: stackEnv(stack) });
@@ -50,13 +52,14 @@ function deps(db: Db, overrides: Partial<Config['smtp']> = {}): DeliverDeps {
     ]),
     calendar: createCalendar(config.calendar),
     reports: new ReportCache(),
+    vault,
   };
 }
 
 /** A new case from `sender` with its outbox rows; returns the acknowledgment row id. */
 function caseFrom(db: Db, sender: string, messageId: string): number {
   const raw = Buffer.from(`From: ${sender}\r\nMessage-ID: <${messageId}>\r\nSubject: test\r\n\r\nbody\r\n`);
-  const stored = storeRaw(db, systemClock, {
+  const stored = storeRaw(db, systemClock, vault, {
     mailbox: 'INBOX',
     uidvalidity: '1',
     uid: Math.floor(Math.random() * 1e9),
@@ -74,6 +77,7 @@ function caseFrom(db: Db, sender: string, messageId: string): number {
       config,
       caseIdFormat: parseCaseIdFormat(config.cases.id_format),
       calendar: createCalendar(config.calendar),
+      vault,
     },
     {
       messageRowId: stored.rowId,

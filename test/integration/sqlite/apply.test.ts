@@ -8,8 +8,11 @@ import type { DecodedMessage } from '../../../src/2-decode/types.js';
 import { buildDecoded } from '../../support/builders.js';
 import { migratedDb } from '../../support/db.js';
 import { ingestHarness } from '../../support/ingest.js';
+import { loadRaw, readStoredRaw } from '../../../src/7-cases/intake-store.js';
+import { openSubject } from '../../../src/7-cases/sealed-subject.js';
+import { PROTECTED_SUBJECT } from '../../../src/7-cases/subject.js';
 
-const { clock, deps, ingest } = ingestHarness();
+const { clock, deps, ingest, vault } = ingestHarness();
 
 const outbox = (db: Db) =>
   db.prepare('SELECT kind, recipients, in_reply_to, subject, message_id FROM outbox ORDER BY id').all() as {
@@ -28,6 +31,46 @@ const DECRYPTED = {
 } as const satisfies DecodedMessage['encryption'];
 const encryptedReport = (over: Partial<DecodedMessage> = {}) =>
   buildDecoded({ messageId: 'enc@x', encryption: DECRYPTED, ...over });
+
+describe('applyMessage() at rest (#13)', () => {
+  const sealedOf = (db: Db, id: string) =>
+    db.prepare('SELECT subject, subject_sealed FROM cases WHERE id = ?').get(id) as {
+      subject: string;
+      subject_sealed: Buffer;
+    };
+
+  it('writes only PROTECTED_SUBJECT in clear for a report sent in clear, its subject sealed as not protected', () => {
+    const db = migratedDb(clock);
+    const { result } = ingest(db, buildDecoded({ messageId: 'clear@x', subject: 'CANARY-c1 XSS' }));
+    const row = sealedOf(db, result.caseId!);
+    expect(row.subject).toBe(PROTECTED_SUBJECT);
+    expect(openSubject(vault, row.subject_sealed)).toEqual({ subject: 'CANARY-c1 XSS', protected: false });
+    const clear = JSON.stringify([
+      db.prepare('SELECT * FROM cases').all(),
+      db.prepare('SELECT subject, payload FROM outbox').all(),
+      db.prepare('SELECT data FROM events').all(),
+    ]);
+    expect(clear).not.toContain('CANARY-c1');
+  });
+
+  it('seals the subject of an encrypted report as protected', () => {
+    const db = migratedDb(clock);
+    const { result } = ingest(db, encryptedReport({ subject: 'CANARY-e1 RCE' }));
+    const row = sealedOf(db, result.caseId!);
+    expect(row.subject).toBe(PROTECTED_SUBJECT);
+    expect(openSubject(vault, row.subject_sealed)).toEqual({ subject: 'CANARY-e1 RCE', protected: true });
+  });
+
+  it('stores the raw mail sealed: its bytes are not in the row, the vault opens them', async () => {
+    const db = migratedDb(clock);
+    const { rowId } = ingest(db, buildDecoded({ messageId: 'raw-canary-r9@x' }));
+    const { raw } = loadRaw(db, rowId);
+    expect(raw!.includes('raw-canary-r9')).toBe(false);
+    expect(raw!.subarray(0, 4).toString('latin1')).toBe('PSL1');
+    const opened = await readStoredRaw(db, vault, rowId, 1 << 20);
+    expect(opened!.toString('latin1')).toContain('raw-canary-r9');
+  });
+});
 
 describe('applyMessage()', () => {
   it('plans a new case from the state the table gives a new row (openedState mirrors the column defaults)', () => {
@@ -99,7 +142,8 @@ describe('applyMessage()', () => {
       expect.objectContaining({
         recipients: '["reporter1@psirt.test"]',
         in_reply_to: 'r1@x',
-        subject: 'Re: [SEC-2026-0001] XSS in the login form',
+        // Neutral at rest (#13): the mailer fills in the real subject from the sealed one.
+        subject: 'Re: [SEC-2026-0001] ...',
       }),
     ]);
     expect(rows.filter((r) => r.kind === 'staff-notification').map((r) => r.recipients)).toEqual([

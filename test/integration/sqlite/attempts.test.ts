@@ -9,6 +9,7 @@ import { fixedClock } from '../../../src/core/clock.js';
 import { createLogger } from '../../../src/core/log.js';
 import type { FetchedRaw } from '../../../src/1-intake/imap-poller.js';
 import { createMailerQueue, type MailerQueue } from '../../../src/jobs/queues.js';
+import { serviceVault } from '../../support/vault.js';
 import { ReportCache } from '../../../src/8-outbox/report-view.js';
 import { createPipeline } from '../../../src/pipeline.js';
 import { migratedDb } from '../../support/db.js';
@@ -42,6 +43,7 @@ async function pipelineWith(db: Db, beforeDecode?: (raw: Buffer) => void) {
     calendar: createCalendar(config.calendar),
     caseIdFormat: parseCaseIdFormat(config.cases.id_format),
     reports: new ReportCache(),
+    vault: await serviceVault(db),
     mailer,
     ...(beforeDecode === undefined ? {} : { beforeDecode }),
   });

@@ -108,7 +108,8 @@ describe('staff commands through applyMessage()', () => {
     const [confirmation] = mails(db, 'command-confirmation');
     expect(confirmation).toMatchObject({
       recipients: ['alice@psirt.test'],
-      subject: 'Re: [SEC-2026-0001] XSS in the login form',
+      // Neutral at rest (#13): the mailer fills in the real subject from the sealed one.
+      subject: 'Re: [SEC-2026-0001] ...',
     });
     expect(confirmation!.in_reply_to).toMatch(/^staff-\d+@psirt\.test$/);
     expect(mails(db, 'assignment').map((m) => m.recipients)).toEqual([['bob@psirt.test']]);

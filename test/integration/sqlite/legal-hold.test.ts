@@ -87,6 +87,7 @@ async function renderDeps(db: Db): Promise<DeliverDeps> {
     staffKeys: new Map(),
     calendar: harness.calendar,
     reports: new ReportCache(),
+    vault: harness.vault,
   };
 }
 

@@ -20,6 +20,7 @@ export function mail(over: Partial<MailFacts> = {}): MailFacts {
     senderName: 'Reporter One',
     actor: 'reporter:reporter1@psirt.test',
     subject: 'XSS in the login form',
+    sealedSubject: { subject: 'XSS in the login form', protected: false },
     flags: [],
     quarantine: false,
     failure: null,

@@ -190,6 +190,13 @@ describe('loadConfig()', () => {
       ]);
     });
 
+    it('refuses a retention run time that is not a 24-hour "HH:MM" (#13)', () => {
+      expect(issuesFor({ ...base, PSIRT_RETENTION__RUN_AT: '3:30' })).toEqual([
+        'retention.run_at: must be a time of day "HH:MM" (24-hour), such as "03:30" (got "3:30")',
+      ]);
+      expect(issuesFor({ ...base, PSIRT_RETENTION__RUN_AT: '24:00' })).toHaveLength(1);
+    });
+
     it('refuses cleartext IMAP to a host that is not loopback', () => {
       expect(issuesFor({ ...base, PSIRT_IMAP__HOST: 'imap.example.org' })).toEqual([
         expect.stringMatching(/^imap\.tls: "none" sends the password in clear to imap\.example\.org/),
