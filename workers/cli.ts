@@ -8,6 +8,7 @@ import { evidence, type EvidenceOptions } from '../src/cli/evidence.js';
 import { retention, type RetentionOptions } from '../src/cli/retention.js';
 import { restore } from '../src/cli/restore.js';
 import { rewrap, seal } from '../src/cli/records.js';
+import { hold, unhold, type HoldOptions } from '../src/cli/hold.js';
 import { verify, type VerifyOptions } from '../src/cli/verify.js';
 import { renderProgram } from '../src/program/render.js';
 import { recordServiceConfig } from '../src/config/load.js';
@@ -78,6 +79,20 @@ casesCmd
   .description('one case: timeline, messages, flags, keys, outbox')
   .option('--json', 'print JSON')
   .action((id: string, opts: { json?: boolean }) => run.casesShow(config(), id, opts));
+
+program
+  .command('hold <id>')
+  .description(
+    'put a case on legal hold (as /hold does): deadlines, escalations and the retention purge stand still; the reason is recorded',
+  )
+  .requiredOption('--reason <text>', 'why the case is held (one line; shown in cases show and the evidence)')
+  .requiredOption('--as <address>', 'the staff member acting: one the RACI matrix lets run /hold')
+  .action((id: string, opts: HoldOptions) => hold(config(), id, opts));
+program
+  .command('unhold <id>')
+  .description('release the legal hold of a case (as /unhold does)')
+  .requiredOption('--as <address>', 'the staff member acting: one the RACI matrix lets run /unhold')
+  .action((id: string, opts: HoldOptions) => unhold(config(), id, opts));
 
 listing(
   program

@@ -271,19 +271,24 @@ function applyOther(
   }
 }
 
-function applyPause(w: Work, c: Of<'hold' | 'unhold' | 'pause' | 'credit'>): string {
+function applyPause(w: Work, c: Of<'hold' | 'unhold' | 'pause' | 'credit'>): string | Refused {
   const s = w.s;
   switch (c.name) {
     case 'hold':
-      if (s.onHold) return 'already on hold';
-      s.onHold = true;
-      w.events.push({ type: 'case.hold', data: { onHold: true } });
-      return 'on hold: deadlines and escalations stand still';
-    case 'unhold':
+      return applyHold(w, c.reason);
+    case 'unhold': {
       if (!s.onHold) return 'was not on hold';
+      // The reason stays in the history: the `case.hold` event that set it.
+      w.events.push({
+        type: 'case.hold',
+        data: { onHold: false, releasedAt: w.ctx.now, releasedBy: w.ctx.actor.address },
+      });
       s.onHold = false;
-      w.events.push({ type: 'case.hold', data: { onHold: false } });
-      return 'hold released';
+      s.holdReason = null;
+      s.heldAt = null;
+      s.heldBy = null;
+      return 'legal hold released: deadlines and escalations run again, the retention purge may reach the case';
+    }
     case 'pause':
       if (s.waitingOnReporter) return 'already waiting on the reporter';
       s.waitingOnReporter = true;
@@ -296,6 +301,33 @@ function applyPause(w: Work, c: Of<'hold' | 'unhold' | 'pause' | 'credit'>): str
     default:
       return assertNever(c);
   }
+}
+
+/**
+ * `/hold "<reason>"` (issue #13): a legal hold. Deadlines and escalations stand still (the
+ * `case.hold` event is a pause) and the retention purge skips the case (`cases.on_hold`). The
+ * reason, the time and the authenticated staff member go on the case and into the event. A case
+ * on hold with a reason keeps it (`/unhold` first to record another); one held before #13
+ * without a reason gets this one.
+ */
+function applyHold(w: Work, reason: string): string | Refused {
+  const s = w.s;
+  if (s.onHold && s.holdReason !== null) {
+    if (s.holdReason === reason) return `already on legal hold: ${reason}`;
+    return refuse(
+      `already on legal hold since ${s.heldAt ?? '?'} (reason: ${s.holdReason}); /unhold first to record another reason`,
+    );
+  }
+  const { now, actor } = w.ctx;
+  w.events.push({
+    type: 'case.hold',
+    data: { onHold: true, reason, heldAt: now, heldBy: actor.address },
+  });
+  s.onHold = true;
+  s.holdReason = reason;
+  s.heldAt = now;
+  s.heldBy = actor.address;
+  return `on legal hold: ${reason} (deadlines and escalations stand still, the retention purge skips the case)`;
 }
 
 /** Finds a staff member by address, local part or name (case-insensitive). */

@@ -14,6 +14,13 @@ export interface CaseState {
   cvssScore: number | null;
   assignee: string | null;
   onHold: boolean;
+  /**
+   * The legal hold (issue #13): why, since when (ISO) and by whom (staff address); null when
+   * the case is not on hold, or when a hold older than #13 recorded none.
+   */
+  holdReason: string | null;
+  heldAt: string | null;
+  heldBy: string | null;
   waitingOnReporter: boolean;
   tags: string[];
   cve: string | null;

@@ -32,7 +32,7 @@ export type StaffCommand =
   | { name: 'link'; caseId: string }
   | { name: 'close'; resolution: Resolution }
   | { name: 'reopen' }
-  | { name: 'hold' }
+  | { name: 'hold'; reason: string }
   | { name: 'unhold' }
   | { name: 'pause' }
   | { name: 'publish'; url: string }
@@ -72,8 +72,11 @@ export const COMMAND_HELP: readonly [string, string][] = [
   ['/link <case>', 'link another case'],
   [`/close <${RESOLUTIONS.join('|')}>`, 'close with a resolution'],
   ['/reopen', 'reopen a closed case: back to triage, its deadlines start again'],
-  ['/hold', 'put the case on hold (its deadlines and escalations stand still)'],
-  ['/unhold', 'release the hold'],
+  [
+    '/hold "<reason>"',
+    'legal hold: deadlines and escalations stand still, the retention purge skips the case; the reason is recorded',
+  ],
+  ['/unhold', 'release the legal hold'],
   ['/pause', 'wait on the reporter (the clock pauses until they reply)'],
   ['/publish <https-url>', 'the advisory is published at this address (tells the reporter)'],
   ['/credit <"name"|none>', 'how the reporter is credited in the advisory'],
@@ -88,7 +91,6 @@ const NO_ARG = new Set<CommandName>([
   'ack',
   'note',
   'reopen',
-  'hold',
   'unhold',
   'pause',
 ]);
@@ -106,7 +108,14 @@ const WITH_ARG = new Set<CommandName>([
   'close',
   'publish',
   'credit',
+  'hold',
 ]);
+
+/** How `/hold` is written, for the rejection of one without a reason. */
+export const HOLD_FORM = '/hold "<reason>" (e.g. /hold "litigation 2026-14"; one word needs no quotes)';
+
+/** The longest legal-hold reason kept (it is shown in every confirmation and `cases show`). */
+export const MAX_HOLD_REASON = 200;
 
 const CVSS = /^CVSS:(3\.[01]|4\.0)\/[A-Z]{1,3}:[A-Z](\/[A-Z]{1,3}:[A-Z])+$/;
 const CVE = /^CVE-\d{4}-\d{4,}$/i;
@@ -164,6 +173,8 @@ function build(name: CommandName, arg: string, caseIdPattern: string): StaffComm
       return arg.trim() !== '' && arg.length <= 200 && !/[\r\n]/.test(arg)
         ? { name, credit: arg.trim() }
         : 'expects a name (in "quotes" when it has spaces) or none';
+    case 'hold':
+      return holdCommand(arg);
     case 'close':
       return (RESOLUTIONS as readonly string[]).includes(arg.toLowerCase())
         ? { name, resolution: arg.toLowerCase() as Resolution }
@@ -171,6 +182,18 @@ function build(name: CommandName, arg: string, caseIdPattern: string): StaffComm
     default:
       return 'takes no argument';
   }
+}
+
+/**
+ * `/hold` with its reason (also `psirt hold --reason`), or why the reason will not do. The reason
+ * is staff-written text, not report content: one line, printable, at most MAX_HOLD_REASON long.
+ */
+export function holdCommand(arg: string): Extract<StaffCommand, { name: 'hold' }> | string {
+  const reason = arg.trim();
+  if (reason === '') return `needs a reason: ${HOLD_FORM}`;
+  if (reason.length > MAX_HOLD_REASON || /[\p{Cc}\p{Cf}]/u.test(reason))
+    return `expects a reason of at most ${MAX_HOLD_REASON} characters on one line: ${HOLD_FORM}`;
+  return { name: 'hold', reason };
 }
 
 /** Parses every slash command in a subject; malformed or unknown ones are rejected with the reason. */
@@ -193,7 +216,10 @@ export function parseCommands(subject: string, caseIdPattern: string): ParsedCom
     }
     const arg = tokens[i + 1];
     if (arg === undefined || arg.startsWith('/')) {
-      rejected.push({ text: token, reason: 'missing argument' });
+      rejected.push({
+        text: token,
+        reason: name === 'hold' ? `needs a reason: ${HOLD_FORM}` : 'missing argument',
+      });
       continue;
     }
     i += 1;

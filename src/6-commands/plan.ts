@@ -35,6 +35,8 @@ export function commandText(c: StaffCommand): string {
       return `/publish ${c.url}`;
     case 'credit':
       return `/credit "${c.credit}"`;
+    case 'hold':
+      return `/hold "${c.reason}"`;
     case 'help':
     case 'triage':
     case 'verified':
@@ -43,7 +45,6 @@ export function commandText(c: StaffCommand): string {
     case 'ack':
     case 'note':
     case 'reopen':
-    case 'hold':
     case 'unhold':
     case 'pause':
       return `/${c.name}`;

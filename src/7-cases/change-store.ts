@@ -7,7 +7,7 @@ import type { Db } from './db.js';
 import { writeAcknowledge, writeDeadlineSync } from './deadline-store.js';
 import { appendEvent } from './events.js';
 import { sealSubject } from './sealed-subject.js';
-import type { CaseChange, PlannedOutbox } from './rules/change.js';
+import type { CaseChange, CaseOnlyChange, PlannedOutbox } from './rules/change.js';
 import type { KeyPins } from './rules/keys.js';
 import { threadOf } from './rules/thread.js';
 
@@ -46,12 +46,6 @@ export function writeChange(db: Db, config: Config, vault: Vault, change: CaseCh
       at,
     );
   }
-  writeCase(db, change.caseWrites, at);
-  for (const l of change.links) {
-    db.prepare(
-      'INSERT OR IGNORE INTO case_links (case_id, other_id, kind, created_at) VALUES (?, ?, ?, ?)',
-    ).run(l.caseId, l.otherId, l.kind, at);
-  }
   if (change.signature !== null) {
     const s = change.signature;
     db.prepare(
@@ -65,17 +59,33 @@ export function writeChange(db: Db, config: Config, vault: Vault, change: CaseCh
       change.bounce.outboxId,
     );
   }
-  // One instant for the whole change: the deadlines were derived from these events at `at`.
-  const clock = { now: () => new Date(at) };
-  for (const e of change.events) appendEvent(db, clock, e);
-  if (change.acknowledge !== null) writeAcknowledge(db, change.acknowledge, at);
-  if (change.deadlines !== null) writeDeadlineSync(db, change.deadlines);
-  const written = writeOutbox(db, config, change.outbox, at);
+  const written = writeCaseChange(db, config, change);
   const m = change.message;
   db.prepare(
     'UPDATE messages SET state = ?, case_id = ?, failure = ?, sender = ?, verdict = ? WHERE id = ?',
   ).run('applied', m.caseId, m.failure, m.sender, m.verdict, m.rowId);
   return written;
+}
+
+/**
+ * What a change does to a stored case, inside the caller's IMMEDIATE transaction: the case
+ * columns, its links, the events in order, the deadline effect and the outbox rows. The one
+ * writer of a mail's change (writeChange) and of a CLI command's (`psirt hold`, issue #13).
+ */
+export function writeCaseChange(db: Db, config: Config, change: CaseOnlyChange): WrittenOutbox {
+  const at = change.at;
+  writeCase(db, change.caseWrites, at);
+  for (const l of change.links) {
+    db.prepare(
+      'INSERT OR IGNORE INTO case_links (case_id, other_id, kind, created_at) VALUES (?, ?, ?, ?)',
+    ).run(l.caseId, l.otherId, l.kind, at);
+  }
+  // One instant for the whole change: the deadlines were derived from these events at `at`.
+  const clock = { now: () => new Date(at) };
+  for (const e of change.events) appendEvent(db, clock, e);
+  if (change.acknowledge !== null) writeAcknowledge(db, change.acknowledge, at);
+  if (change.deadlines !== null) writeDeadlineSync(db, change.deadlines);
+  return writeOutbox(db, config, change.outbox, at);
 }
 
 function writeCase(db: Db, w: CaseChange['caseWrites'], at: string): void {
@@ -92,8 +102,8 @@ function writeCase(db: Db, w: CaseChange['caseWrites'], at: string): void {
 function saveState(db: Db, s: CaseState, at: string): void {
   db.prepare(
     `UPDATE cases SET stage = ?, resolution = ?, severity = ?, cvss_vector = ?, cvss_score = ?, assignee = ?,
-       on_hold = ?, waiting_on_reporter = ?, tags = ?, cve = ?, fix_by = ?, disclose_on = ?, advisory_url = ?,
-       credit = ?, external = ?, closed_at = ?, reopened_at = ?, triaged_at = ?, verified_at = ?, fixed_at = ?,
+       on_hold = ?, hold_reason = ?, held_at = ?, held_by = ?, waiting_on_reporter = ?, tags = ?, cve = ?,
+       fix_by = ?, disclose_on = ?, advisory_url = ?, credit = ?, external = ?, closed_at = ?, reopened_at = ?, triaged_at = ?, verified_at = ?, fixed_at = ?,
        published_at = ?, updated_at = ?
      WHERE id = ?`,
   ).run(
@@ -104,6 +114,9 @@ function saveState(db: Db, s: CaseState, at: string): void {
     s.cvssScore,
     s.assignee,
     s.onHold ? 1 : 0,
+    s.holdReason,
+    s.heldAt,
+    s.heldBy,
     s.waitingOnReporter ? 1 : 0,
     JSON.stringify(s.tags),
     s.cve,

@@ -34,14 +34,18 @@ export type ExistingDb =
   { state: 'open'; db: Db } | { state: 'missing' } | { state: 'unreadable'; error: unknown };
 
 /**
- * Opens the database at `path` read-only, for a command or check that only reads: a missing file
- * is answered `missing` (the caller says what to run), never created empty as a side effect
+ * Opens the database at `path` read-only, for a command or check that only reads (or, with
+ * `write`, read-write for a CLI command that changes a case, issue #13): a missing file is
+ * answered `missing` (the caller says what to run), never created empty as a side effect
  * (issue #10). The caller closes an `open` one.
  */
-export function openExisting(path: string): ExistingDb {
+export function openExisting(path: string, options: { write?: boolean } = {}): ExistingDb {
   if (path !== ':memory:' && !existsSync(path)) return { state: 'missing' };
   try {
-    return { state: 'open', db: openDatabase(path, { readonly: true }) };
+    const db = options.write
+      ? openDatabase(path, { mustExist: true })
+      : openDatabase(path, { readonly: true });
+    return { state: 'open', db };
   } catch (error) {
     return { state: 'unreadable', error };
   }

@@ -15,9 +15,11 @@ import { evidenceHeads, type EvidenceHead } from './evidence-heads.js';
  *     flags, agreed dates, when the retention purge removed the content and under which policy, outside expertise called (organisation names staff typed with
  *     /external, names from the configured expert list), the case it duplicates;
  *   - the subject only when asked for (`includeSubjects`): it may be a reporter's words;
+ *   - the legal hold (issue #13): its reason, since when and by which staff member. The reason
+ *     is staff-written (why the records must be kept), never report content;
  *   - events: type, time, the actor's ROLE (`system`, `reporter`, `staff` with the staff
  *     address) and a few non-content fields per type (stage names, resolution, severity, hold
- *     flag). Never the `data` JSON as stored: notes, URLs and organisation texts are left there;
+ *     flag and its reason). Never the `data` JSON as stored: notes, URLs and organisation texts are left there;
  *   - never a body, raw mail, outbox row, reporter name or reporter ADDRESS: a reporter is
  *     personal data an auditor does not need to check a deadline, so "reporter" is all the
  *     evidence says of them (the actor column is cut to its role in SQL, the address never
@@ -33,6 +35,10 @@ export interface EvidenceCaseRow {
   cvss_score: number | null;
   assignee: string | null;
   on_hold: boolean;
+  /** The legal hold (issue #13): why, since when, by whom; null when not held or none recorded. */
+  hold_reason: string | null;
+  held_at: string | null;
+  held_by: string | null;
   waiting_on_reporter: boolean;
   created_at: string;
   closed_at: string | null;
@@ -86,7 +92,7 @@ export interface EvidenceEvent {
   actor: 'system' | 'reporter' | 'staff' | 'other';
   /** The staff member's address when `actor` is staff. */
   staff: string | null;
-  /** Non-content details: stage names, resolution, severity, hold flag (see above). */
+  /** Non-content details: stage names, resolution, severity, hold flag and reason (see above). */
   detail: Record<string, string | boolean>;
 }
 
@@ -174,7 +180,7 @@ function readPeriod(db: Db, opts: EvidenceReadOptions): EvidencePeriod {
     db
       .prepare(
         `${SELECTED} SELECT c.id, c.stage, c.resolution, c.severity, c.cvss_vector, c.cvss_score, c.assignee, c.on_hold,
-                c.waiting_on_reporter, c.created_at, c.closed_at, c.triaged_at, c.verified_at, c.fixed_at,
+                c.hold_reason, c.held_at, c.held_by, c.waiting_on_reporter, c.created_at, c.closed_at, c.triaged_at, c.verified_at, c.fixed_at,
                 c.published_at, c.reopened_at, c.fix_by, c.disclose_on, c.external, c.subject, c.subject_sealed,
                 (SELECT l.other_id FROM case_links l WHERE l.case_id = c.id AND l.kind = 'duplicate-of'
                   ORDER BY l.created_at DESC LIMIT 1) AS duplicate_of,
@@ -213,6 +219,7 @@ function readPeriod(db: Db, opts: EvidenceReadOptions): EvidencePeriod {
                   'duplicateOf', json_extract(e.data, '$.duplicateOf'),
                   'severity', json_extract(e.data, '$.severity'),
                   'onHold', CASE e.type WHEN 'case.hold' THEN json_extract(e.data, '$.onHold') END,
+                  'reason', CASE e.type WHEN 'case.hold' THEN json_extract(e.data, '$.reason') END,
                   'waiting', CASE e.type WHEN 'case.waiting-on-reporter' THEN json_extract(e.data, '$.waiting') END,
                   'deadline', CASE e.type WHEN 'escalation.sent' THEN json_extract(e.data, '$.deadline') END,
                   'assignee', CASE e.type WHEN 'case.assigned' THEN json_extract(e.data, '$.assignee') END,

@@ -13,6 +13,9 @@ export interface CaseListRow {
   flags: string[];
   assignee: string | null;
   on_hold: boolean;
+  /** The legal hold's reason and since when (issue #13); null when not held or none recorded. */
+  hold_reason: string | null;
+  held_at: string | null;
   created_at: string;
   next_deadline: { kind: string; due_at: string; state: 'open' | 'paused' } | null;
   waiting_on_reporter: boolean;
@@ -23,7 +26,7 @@ export function listCases(db: Db, opts: { open?: boolean; limit?: number } = {})
   const rows = db
     .prepare(
       `SELECT c.id, c.stage, c.resolution, c.severity, c.reporter_address, c.subject, c.subject_sealed, c.flags, c.assignee, c.on_hold,
-              c.waiting_on_reporter, c.created_at,
+              c.hold_reason, c.held_at, c.waiting_on_reporter, c.created_at,
               (SELECT json_object('kind', d.kind, 'due_at', d.due_at, 'state', d.state) FROM deadlines d
                 WHERE d.case_id = c.id AND d.state IN ('open', 'paused') ORDER BY d.due_at LIMIT 1) AS next_deadline
        FROM cases c ${opts.open ? "WHERE c.stage <> 'closed'" : ''}

@@ -36,13 +36,14 @@ export function positive(value: string, name: string): number {
 }
 
 /**
- * Runs `use` on the database of a command that reads cases, opened read-only, and closes it. A
- * missing or unmigrated file ends the command with exit 1 and one line naming what to run —
- * never a stack trace, and never an empty database made as a side effect (issue #10).
+ * Runs `use` on the database of a command that reads cases, opened read-only (read-write with
+ * `write`, for `psirt hold|unhold`), and closes it. A missing or unmigrated file ends the
+ * command with exit 1 and one line naming what to run — never a stack trace, and never an empty
+ * database made as a side effect (issue #10).
  */
-export function withCaseDatabase<T>(cfg: Config, use: (db: Db) => T): T {
+export function withCaseDatabase<T>(cfg: Config, use: (db: Db) => T, options: { write?: boolean } = {}): T {
   const path = cfg.database.path;
-  const opened = openExisting(path);
+  const opened = openExisting(path, options);
   if (opened.state === 'missing') {
     exitWith(
       EXIT_FAILED,

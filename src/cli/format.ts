@@ -48,7 +48,7 @@ export function formatCaseList(
     r.id,
     r.stage +
       (r.resolution ? `/${r.resolution}` : '') +
-      (r.on_hold ? ' (hold)' : '') +
+      (r.on_hold ? ' (legal hold)' : '') +
       (r.waiting_on_reporter ? ' (waiting on reporter)' : ''),
     r.severity ?? '-',
     r.reporter_address,
@@ -82,10 +82,11 @@ export function formatCaseDetail(d: CaseDetail): string {
     c.fix_by ? `fix by ${str(c.fix_by)}` : '',
     c.disclose_on ? `disclosure ${str(c.disclose_on)}` : '',
     c.advisory_url ? `advisory ${str(c.advisory_url)}` : '',
-    c.on_hold ? 'ON HOLD' : '',
     c.waiting_on_reporter ? 'waiting on the reporter' : '',
   ].filter((x) => x !== '');
   if (extra.length > 0) out.push(`  ${extra.join(', ')}`);
+  const hold = legalHold(c);
+  if (hold !== null) out.push(`  ${hold}`);
   const flags = c.flags as string[];
   if (flags.length > 0) out.push(`  flags: ${flags.join(', ')}`);
   const tags = c.tags as string[];
@@ -126,6 +127,22 @@ export function formatCaseDetail(d: CaseDetail): string {
     );
   }
   return out.join('\n');
+}
+
+/**
+ * "legal hold: <reason> (since <date>, by <who>)" for a held case (issue #13), null otherwise.
+ * A hold set before #13 recorded no reason, time or staff member.
+ */
+export function legalHold(c: Record<string, unknown>): string | null {
+  if (c.on_hold !== true) return null;
+  const text = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
+  const reason = text(c.hold_reason) ?? '(no reason recorded)';
+  const since = text(c.held_at);
+  const by = text(c.held_by);
+  const when = [since === null ? null : `since ${since}`, by === null ? null : `by ${by}`].filter(
+    (x) => x !== null,
+  );
+  return `legal hold: ${reason}${when.length > 0 ? ` (${when.join(', ')})` : ''}`;
 }
 
 function formatAck(a: AckStatus): string {

@@ -81,6 +81,13 @@ export interface CaseEvidence {
   resolution: string | null;
   duplicateOf: string | null;
   onHold: boolean;
+  /**
+   * The legal hold in force at the export (issue #13): the staff-written reason, since when and
+   * by whom (name when configured); null when not held. A hold older than #13 has no reason.
+   */
+  legalHold: { reason: string | null; since: string | null; by: string | null } | null;
+  /** Every hold and release of the case in the period's events, oldest first. */
+  holdHistory: { at: string; onHold: boolean; reason: string | null; by: string }[];
   waitingOnReporter: boolean;
   severity: string | null;
   cvss: { score: number | null; vector: string | null };
@@ -270,6 +277,21 @@ export function analyseCase(
     resolution: c.resolution,
     duplicateOf: c.duplicate_of,
     onHold: c.on_hold,
+    legalHold: c.on_hold
+      ? {
+          reason: c.hold_reason,
+          since: c.held_at,
+          by: c.held_by === null ? null : (staffByAddress(opts.staff, c.held_by)?.name ?? c.held_by),
+        }
+      : null,
+    holdHistory: events
+      .filter((e) => e.type === 'case.hold')
+      .map((e) => ({
+        at: e.at,
+        onHold: e.detail.onHold === true,
+        reason: typeof e.detail.reason === 'string' ? e.detail.reason : null,
+        by: actorOf(e),
+      })),
     waitingOnReporter: c.waiting_on_reporter,
     severity: c.severity,
     cvss: { score: c.cvss_score, vector: c.cvss_vector },
@@ -353,6 +375,18 @@ export function everyStage(c: CaseEvidence): { cycle: string | null; result: Sta
     ...c.earlierCycles.flatMap((y) => y.stages.map((result) => ({ cycle: y.label, result }))),
     ...c.stages.map((result) => ({ cycle: c.cycleLabel, result })),
   ];
+}
+
+/**
+ * "legal hold: <reason> (since <date>, by <who>)" (issue #13), or null when the case is not held.
+ */
+export function describeHold(c: Pick<CaseEvidence, 'legalHold'>): string | null {
+  const h = c.legalHold;
+  if (h === null) return null;
+  const when = [h.since === null ? null : `since ${h.since}`, h.by === null ? null : `by ${h.by}`].filter(
+    (x) => x !== null,
+  );
+  return `legal hold: ${h.reason ?? '(no reason recorded)'}${when.length > 0 ? ` (${when.join(', ')})` : ''}`;
 }
 
 /** "closed (duplicate of SEC-…)", "fixing, on hold". */

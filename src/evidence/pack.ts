@@ -2,11 +2,13 @@ import type { Calendar } from '../calendar/calendar.js';
 import { ConfigSchema, type Config } from '../config/schema.js';
 import { describeError } from '../core/errors.js';
 import { CLAUSES, type Clause, type ProgramDocument, type ProgramInput } from '../program/types.js';
+import { md } from '../program/markdown.js';
 import type { EvidencePeriod } from '../7-cases/evidence-store.js';
 import type { EvidenceHead } from '../7-cases/evidence-heads.js';
 import type { ChainReport } from '../7-cases/events.js';
 import {
   analyseCases,
+  describeHold,
   describeStage,
   EVIDENCE_STAGES,
   everyStage,
@@ -291,6 +293,12 @@ function renderIndexMd(doc: EvidenceDocument, signer: string): string {
     lines.push(
       `- \`${v.configDigest}\` (${v.source === 'current' ? 'configuration at export' : `first started ${v.firstStartedAt}`})${v.error === null ? '' : `: ${v.error}`}`,
     );
+  const held = doc.cases.filter((c) => c.legalHold !== null);
+  if (held.length > 0) {
+    lines.push('', '## Cases on legal hold', '');
+    // The reason is staff-written: written literally, never as Markdown or HTML.
+    for (const c of held) lines.push(`- ${c.id}: ${md(describeHold(c) ?? '')}`);
+  }
   lines.push('', '## Cases', '');
   for (const c of doc.cases) {
     const missed = everyStage(c)

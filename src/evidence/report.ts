@@ -1,4 +1,5 @@
 import {
+  describeHold,
   describeStage,
   EVIDENCE_STAGES,
   everyStage,
@@ -201,6 +202,25 @@ function casesSection(doc: EvidenceDocument): string {
   return `<h2 id="cases">Cases</h2>${table(head, rows)}${doc.cases.map(caseDetail).join('')}`;
 }
 
+/** The cases on legal hold at the export (issue #13): kept whatever the retention policy says. */
+function holdSection(doc: EvidenceDocument): string {
+  const held = doc.cases.filter((c) => c.legalHold !== null);
+  const intro =
+    '<p>Cases on legal hold at the export: their deadlines and escalations stand still and the retention purge does not touch them.</p>';
+  if (held.length === 0) return `<h2 id="holds">Legal holds</h2><p>No case is on legal hold.</p>`;
+  return `<h2 id="holds">Legal holds</h2>${intro}${table(
+    ['case', 'reason', 'since', 'by'],
+    held.map((c) =>
+      row([
+        `<td><a href="#${esc(c.id)}">${esc(c.id)}</a></td>`,
+        td(c.legalHold?.reason ?? '(no reason recorded)'),
+        td(c.legalHold?.since ?? '–'),
+        td(c.legalHold?.by ?? '–'),
+      ]),
+    ),
+  )}`;
+}
+
 function caseDetail(c: CaseEvidence): string {
   const facts: [string, Shown][] = [
     ['received', c.received],
@@ -218,6 +238,15 @@ function caseDetail(c: CaseEvidence): string {
     ['closed', c.closed === null ? null : `${c.closed} (${stateOf(c)})`],
     ['reopened', c.reopened],
     ['assignee', c.assignee === null ? null : `${c.assignee.name ?? ''} <${c.assignee.address}>`],
+    ['legal hold', describeHold(c)],
+    [
+      'hold history',
+      c.holdHistory
+        .map(
+          (h) => `${h.at} ${h.onHold ? `held: ${h.reason ?? '(no reason recorded)'}` : 'released'} (${h.by})`,
+        )
+        .join('; '),
+    ],
     [
       'outside expertise',
       [
@@ -280,6 +309,7 @@ export function renderReport(doc: EvidenceDocument): string {
     indexSection(doc),
     procedureSection(doc),
     slaSection(doc),
+    holdSection(doc),
     casesSection(doc),
     '</body></html>',
     '',

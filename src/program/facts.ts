@@ -34,7 +34,7 @@ export const COMMAND_SYNTAX: Record<CommandWord, string> = {
   link: '/link <case>',
   close: `/close <${RESOLUTIONS.join('|')}>`,
   reopen: '/reopen',
-  hold: '/hold',
+  hold: '/hold "<reason>"',
   unhold: '/unhold',
   pause: '/pause',
   publish: '/publish <https-url>',

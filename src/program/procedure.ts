@@ -279,7 +279,8 @@ function closure(config: Config): string {
     '## 5. Closure',
     'A case is closed with a resolution (`/close`, or `/duplicate` of another case); its open deadlines are ' +
       'cancelled. `/reopen` returns a closed case to `triage`, and its triage and verify clocks start again. ' +
-      '`/hold` puts a case on hold: its deadlines stand still and its escalations stop until `/unhold`.',
+      '`/hold "<reason>"` puts a case on legal hold: its deadlines stand still, its escalations stop and the ' +
+      'retention purge leaves its records alone until `/unhold`; the reason, the time and the staff member are recorded.',
     commandList(config, STAGES[4]?.commands ?? []),
   ].join('\n\n');
 }

@@ -6,7 +6,9 @@ import { openDatabase } from '../../src/7-cases/db.js';
 import { migrate, readMigrations } from '../../src/7-cases/migrate.js';
 import { systemClock } from '../../src/core/clock.js';
 import { migrationsDir } from '../../src/cli/doctor.js';
+import { buildDecoded, buildSignedStaffMail } from '../support/builders.js';
 import { runCli, spawnCli } from '../support/cli.js';
+import { ingestHarness } from '../support/ingest.js';
 import { tempDbPath } from '../support/db.js';
 import { eventually } from '../support/eventually.js';
 import { stackEnv } from '../support/stack.js';
@@ -227,5 +229,144 @@ describe('psirt commands that read the database (issue #10)', () => {
     const r = await runCli(['deadlines', '--late'], stackEnv(stack, { PSIRT_DATABASE__PATH: dbPath }));
     expect(r.stdout.trim()).toBe('no deadline is late');
     expect(r.code).toBe(0);
+  });
+});
+
+describe('psirt hold | unhold (issue #13: legal hold from the CLI)', () => {
+  /** A database with one triaged case, written by the real classify + apply path. */
+  function withCase(): string {
+    const { clock, config, ingest } = ingestHarness();
+    const dbPath = tempDbPath();
+    const db = openDatabase(dbPath);
+    migrate(db, readMigrations(migrationsDir()), clock);
+    ingest(db, buildDecoded({ messageId: 'cli-hold-report@reporter.test' }));
+    const carol = config.staff.find((m) => m.address === 'carol@psirt.test')!;
+    ingest(
+      db,
+      buildSignedStaffMail(
+        carol,
+        'Re: [SEC-2026-0001] XSS /triage',
+        { from: { address: carol.address, name: null } },
+        {
+          messageId: 'cli-hold-triage@psirt.test',
+          signedAt: clock.now().toISOString(),
+        },
+      ),
+    );
+    db.close();
+    return dbPath;
+  }
+  const holdRows = (dbPath: string) => {
+    const db = openDatabase(dbPath, { readonly: true });
+    try {
+      return {
+        kase: db
+          .prepare('SELECT on_hold, hold_reason, held_at, held_by FROM cases WHERE id = ?')
+          .get('SEC-2026-0001') as {
+          on_hold: number;
+          hold_reason: string | null;
+          held_at: string | null;
+          held_by: string | null;
+        },
+        events: db
+          .prepare("SELECT actor, auth, data FROM events WHERE type = 'case.hold' ORDER BY id")
+          .all() as { actor: string; auth: string; data: string }[],
+      };
+    } finally {
+      db.close();
+    }
+  };
+
+  it('holds as the accountable manager with auth cli, shows it in cases show and list, and unholds', async () => {
+    const dbPath = withCase();
+    const env = stackEnv(stack, { PSIRT_DATABASE__PATH: dbPath });
+    const before = Date.now();
+    const held = await runCli(
+      ['hold', 'SEC-2026-0001', '--reason', 'litigation 2026-14', '--as', 'carol@psirt.test'],
+      env,
+    );
+    expect(held.stderr).toBe('');
+    expect(held.stdout).toMatch(/^SEC-2026-0001: on legal hold: litigation 2026-14 /);
+    expect(held.code).toBe(0);
+    const rows = holdRows(dbPath);
+    expect(rows.kase).toMatchObject({
+      on_hold: 1,
+      hold_reason: 'litigation 2026-14',
+      held_by: 'carol@psirt.test',
+    });
+    const heldAt = Date.parse(rows.kase.held_at ?? '');
+    expect(heldAt).toBeGreaterThanOrEqual(before - 1000);
+    expect(heldAt).toBeLessThanOrEqual(Date.now());
+    expect(rows.events).toHaveLength(1);
+    expect(rows.events[0]).toMatchObject({ actor: 'staff:carol@psirt.test', auth: 'cli' });
+    expect(JSON.parse(rows.events[0]!.data)).toEqual({
+      onHold: true,
+      reason: 'litigation 2026-14',
+      heldAt: rows.kase.held_at,
+      heldBy: 'carol@psirt.test',
+    });
+
+    const show = await runCli(['cases', 'show', 'SEC-2026-0001'], env);
+    expect(show.stdout).toContain(
+      `  legal hold: litigation 2026-14 (since ${rows.kase.held_at ?? ''}, by carol@psirt.test)`,
+    );
+    const list = await runCli(['cases', 'list'], env);
+    expect(list.stdout).toMatch(/SEC-2026-0001\s+verifying \(legal hold\)/);
+
+    const released = await runCli(['unhold', 'SEC-2026-0001', '--as', 'carol@psirt.test'], env);
+    expect(released.stdout).toMatch(/^SEC-2026-0001: legal hold released/);
+    expect(released.code).toBe(0);
+    expect(holdRows(dbPath).kase).toEqual({ on_hold: 0, hold_reason: null, held_at: null, held_by: null });
+    expect((await runCli(['cases', 'show', 'SEC-2026-0001'], env)).stdout).not.toContain('legal hold:');
+  });
+
+  it('exits 2 naming why for a role the RACI matrix does not allow, a non-staff address, or no reason; changes nothing', async () => {
+    const dbPath = withCase();
+    const env = stackEnv(stack, { PSIRT_DATABASE__PATH: dbPath });
+    const cases: [string[], RegExp][] = [
+      [
+        ['hold', 'SEC-2026-0001', '--reason', 'x', '--as', 'bob@psirt.test'],
+        /^psirt: --as bob@psirt.test: \/hold \(Closing, reopening and legal hold\) needs the role security or legal or manager; you have developer$/,
+      ],
+      [
+        ['unhold', 'SEC-2026-0001', '--as', 'bob@psirt.test'],
+        /\/unhold \(Closing, reopening and legal hold\) needs the role/,
+      ],
+      [
+        ['hold', 'SEC-2026-0001', '--reason', 'x', '--as', 'mallory@psirt.test'],
+        /^psirt: --as mallory@psirt.test: not a configured staff member/,
+      ],
+      [
+        ['hold', 'SEC-2026-0001', '--reason', ' ', '--as', 'carol@psirt.test'],
+        /^psirt: a legal hold needs a reason: psirt hold SEC-2026-0001 --reason "<why>" --as <staff address>$/,
+      ],
+      [['hold', 'SEC-2026-0001', '--as', 'carol@psirt.test'], /required option '--reason <text>'/],
+    ];
+    for (const [args, why] of cases) {
+      const r = await runCli(args, env);
+      expect(r.stderr.trim(), args.join(' ')).toMatch(why);
+      expect(r.code, args.join(' ')).toBe(2);
+    }
+    expect(holdRows(dbPath)).toEqual({
+      kase: { on_hold: 0, hold_reason: null, held_at: null, held_by: null },
+      events: [],
+    });
+  });
+
+  it('exits 1 for an unknown case, and names "psirt migrate" when there is no database (creating none)', async () => {
+    const env = stackEnv(stack, { PSIRT_DATABASE__PATH: withCase() });
+    const unknown = await runCli(['hold', 'SEC-2026-0099', '--reason', 'x', '--as', 'carol@psirt.test'], env);
+    expect(unknown.stderr.trim()).toBe('psirt: no case SEC-2026-0099');
+    expect(unknown.code).toBe(1);
+    const dbPath = join(mkdtempSync(join(tmpdir(), 'psirt-nodb-')), 'psirt.db');
+    const r = await runCli(
+      ['hold', 'SEC-2026-0001', '--reason', 'x', '--as', 'carol@psirt.test'],
+      stackEnv(stack, { PSIRT_DATABASE__PATH: dbPath }),
+    );
+    expect(r.stderr.trim()).toBe(
+      `psirt: no database at ${dbPath}: run "psirt migrate" (or start the service or the demo) first`,
+    );
+    expect(r.code).toBe(1);
+    expect(existsSync(dbPath)).toBe(false);
   });
 });

@@ -254,4 +254,20 @@ describe('staff commands by mail (real Dovecot, Postfix, Redis, gpg)', () => {
     expect(text).toContain('already been');
     expect(text).toContain('closed this case as a duplicate');
   });
+
+  it('puts the closed case on legal hold with a signed /hold "reason": recorded, confirmed, never logged (#13)', async () => {
+    const reason = `litigation HOLD-REASON-${String(Date.now())}`;
+    const mail = await send({ signer: 'alice', subject: `Re: [${caseId}] Report /hold "${reason}"` });
+    expect(query('SELECT on_hold, hold_reason, held_by FROM cases WHERE id = ?', caseId)[0]).toEqual({
+      on_hold: 1,
+      hold_reason: reason,
+      held_by: 'alice@psirt.test',
+    });
+    const { text } = await answer('alice', 'command-confirmation', mail.messageId);
+    expect(text).toMatch(new RegExp(`applied\\s+/hold "${reason}"`));
+    expect(text).toContain(`Legal hold:  on legal hold: ${reason}`);
+    expect(text).toContain('by alice@psirt.test');
+    expect(service.out.text).toContain('"event":"commands.authenticated"');
+    expect(service.out.text).not.toContain('HOLD-REASON-');
+  });
 });

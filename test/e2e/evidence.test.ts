@@ -157,7 +157,7 @@ function buildCases(db: Db): void {
     subject: 'Open redirect',
     from: from('reporter3'),
   });
-  act(db, '2026-11-18T09:00:00Z', 'carol', 'SEC-2026-0003', '/triage /hold');
+  act(db, '2026-11-18T09:00:00Z', 'carol', 'SEC-2026-0003', '/triage /hold "pending litigation 2026-14"');
 
   // SEC-2026-0004: a duplicate of the first.
   report(db, '2026-11-19T09:00:00Z', {
@@ -307,7 +307,24 @@ describe('psirt evidence', () => {
     expect(byId.get('SEC-2026-0001')!.stages.find((s) => s.stage === 'verify')).toMatchObject({
       verdict: 'met',
     });
-    expect(byId.get('SEC-2026-0003')).toMatchObject({ onHold: true, stage: 'verifying' });
+    expect(byId.get('SEC-2026-0003')).toMatchObject({
+      onHold: true,
+      stage: 'verifying',
+      // #13: the legal hold with its reason, since when and by whom, and its history.
+      legalHold: {
+        reason: 'pending litigation 2026-14',
+        since: '2026-11-18T09:00:00.000Z',
+        by: 'Carol Tester',
+      },
+      holdHistory: [
+        {
+          at: '2026-11-18T09:00:00.000Z',
+          onHold: true,
+          reason: 'pending litigation 2026-14',
+          by: 'staff: Carol Tester',
+        },
+      ],
+    });
     expect(byId.get('SEC-2026-0004')).toMatchObject({
       resolution: 'duplicate',
       duplicateOf: 'SEC-2026-0001',
@@ -315,6 +332,10 @@ describe('psirt evidence', () => {
     const index = readFileSync(join(root, 'index.md'), 'utf8');
     for (const clause of ['4.2.1.1', '4.2.1.2', '4.2.2.1', '4.2.2.2', '4.2.2.3', '4.2.2.4'])
       expect(index).toContain(`### ${clause} `);
+    expect(index).toContain('## Cases on legal hold');
+    expect(index).toMatch(
+      /^- SEC-2026-0003: legal hold: pending litigation 2026.14 \(since 2026-11-18T09:00:00\.000Z, by Carol Tester\)$/m,
+    );
   });
 
   it('opens report.html in headless Chromium with no console error and no request, showing the missed stage', async () => {

@@ -104,7 +104,7 @@ export function ingestHarness(opts: { at?: string; config?: Config } = {}) {
     get vault() {
       return vault;
     },
-    useVault(v: Vault) {
+    useVault: (v: Vault): void => {
       vault = v;
     },
     deps,

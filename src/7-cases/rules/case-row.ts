@@ -13,6 +13,10 @@ export interface CaseRow {
   cvss_score: number | null;
   assignee: string | null;
   on_hold: number;
+  /** The legal hold (migration 0015): why, since when, by whom. */
+  hold_reason: string | null;
+  held_at: string | null;
+  held_by: string | null;
   waiting_on_reporter: number;
   tags: string;
   cve: string | null;
@@ -44,6 +48,9 @@ export function toState(r: CaseRow): CaseState {
     cvssScore: r.cvss_score,
     assignee: r.assignee,
     onHold: r.on_hold === 1,
+    holdReason: r.hold_reason,
+    heldAt: r.held_at,
+    heldBy: r.held_by,
     waitingOnReporter: r.waiting_on_reporter === 1,
     tags: JSON.parse(r.tags) as string[],
     cve: r.cve,
@@ -73,6 +80,9 @@ export function openedState(id: string, reporterAddress: string): CaseState {
     cvssScore: null,
     assignee: null,
     onHold: false,
+    holdReason: null,
+    heldAt: null,
+    heldBy: null,
     waitingOnReporter: false,
     tags: [],
     cve: null,

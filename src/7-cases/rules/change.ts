@@ -84,6 +84,15 @@ export interface CaseChange {
   quarantine: boolean;
 }
 
+/**
+ * A change that no stored mail carries: a command the local operator ran through the CLI
+ * (`psirt hold`, issue #13). Written by the same store function as a mail's change.
+ */
+export type CaseOnlyChange = Pick<
+  CaseChange,
+  'at' | 'caseWrites' | 'links' | 'events' | 'acknowledge' | 'deadlines' | 'outbox'
+>;
+
 /** What the rules know about the mail being applied (worked out once, before the transaction). */
 export interface MailFacts {
   messageRowId: number;

@@ -9,7 +9,13 @@ import type { AckStatus } from './first-contact.js';
 import { replySubject, sanitizeSubject } from '../subject.js';
 import { toState, type CaseRow } from './case-row.js';
 import { addEvent, type CaseChange, type MailFacts } from './change.js';
-import { planDeadlineSync, PAUSE_EVENTS, type DeadlineRow, type PauseEvent } from './deadlines.js';
+import {
+  planDeadlineSync,
+  PAUSE_EVENTS,
+  type DeadlineRow,
+  type DeadlineSync,
+  type PauseEvent,
+} from './deadlines.js';
 
 /** What an authenticated staff mail's commands do to its case (issue #4). Pure. */
 
@@ -47,7 +53,8 @@ export interface StaffMail {
   thread: { inReplyTo: string | null; references: string[] };
 }
 
-function localDate(zone: string, at: Date): string {
+/** Today's date (YYYY-MM-DD) in `zone`: agreed dates may not lie before it. */
+export function localDate(zone: string, at: Date): string {
   return new Intl.DateTimeFormat('en-CA', {
     timeZone: zone,
     year: 'numeric',
@@ -87,6 +94,22 @@ export function applyCommands(
   // is met when this mail reaches the reporter (outbox-store markSent), like any reporter mail.
   if (plan.ack) change.acknowledge = { effect: 'reopen', caseId };
   for (const l of plan.links) change.links.push({ caseId, otherId: l.otherId, kind: l.kind });
+  change.deadlines = deadlinesAfter(plan, f, mail.at, ctx);
+  const fix = change.deadlines.after.find((d) => d.kind === 'fix' && d.state !== 'cancelled');
+  const snap = snapshotOf(plan.final, fix?.due_at ?? null, duplicateOf(f, plan, mail.at));
+  staffMails(m, caseId, f, plan, snap, authLabel, ctx);
+}
+
+/**
+ * The case's deadlines and escalation steps after a plan (the one deadline effect of a change),
+ * from the stored ones, the pause events before and those the plan adds at `at`.
+ */
+export function deadlinesAfter(
+  plan: CommandPlan,
+  f: Pick<StaffCaseFacts, 'row' | 'deadlines' | 'pauses'>,
+  at: string,
+  ctx: Pick<StaffContext, 'config' | 'calendar'>,
+): DeadlineSync {
   const deadlines = f.deadlines.map((d) =>
     plan.ack && d.kind === 'acknowledge' && d.state === 'cancelled' ? { ...d, state: 'open' } : d,
   );
@@ -94,15 +117,15 @@ export function applyCommands(
     ...f.pauses,
     ...plan.events
       .filter((e) => PAUSE_EVENTS.includes(e.type))
-      .map((e) => ({ at: mail.at, type: e.type, data: e.data })),
+      .map((e) => ({ at, type: e.type, data: e.data })),
   ];
   // A reopen ends the cycle that ran since the report (or the last reopen); it closed then, or
   // in this same mail.
   const reopened = plan.final.reopenedAt !== null && plan.final.reopenedAt !== f.row.reopened_at;
   const endsCycle = reopened
-    ? { startedAt: f.row.reopened_at ?? f.row.created_at, endedAt: f.row.closed_at ?? mail.at }
+    ? { startedAt: f.row.reopened_at ?? f.row.created_at, endedAt: f.row.closed_at ?? at }
     : undefined;
-  change.deadlines = planDeadlineSync(
+  return planDeadlineSync(
     {
       state: plan.final,
       createdAt: f.row.created_at,
@@ -112,11 +135,8 @@ export function applyCommands(
     },
     ctx.config,
     ctx.calendar,
-    mail.at,
+    at,
   );
-  const fix = change.deadlines.after.find((d) => d.kind === 'fix' && d.state !== 'cancelled');
-  const snap = snapshotOf(plan.final, fix?.due_at ?? null, duplicateOf(f, plan, mail.at));
-  staffMails(m, caseId, f, plan, snap, authLabel, ctx);
 }
 
 /**
@@ -156,6 +176,13 @@ export function snapshotOf(s: CaseState, fixDue: string | null, duplicateLink: s
   };
 }
 
+/** The legal hold a confirmation shows (issue #13), or null when the case is not on hold. */
+export function holdOf(
+  s: CaseState,
+): { reason: string | null; since: string | null; by: string | null } | null {
+  return s.onHold ? { reason: s.holdReason, since: s.heldAt, by: s.heldBy } : null;
+}
+
 /** The mails of an applied staff mail: confirmation, assignment notice, reporter mails. */
 function staffMails(
   m: StaffMail,
@@ -186,6 +213,7 @@ function staffMails(
       help: plan.help,
       snapshot: snap,
       authLabel,
+      hold: holdOf(plan.final),
     },
   });
   if (plan.assigned !== null) {

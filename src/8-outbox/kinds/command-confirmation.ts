@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { helpText, type CommandOutcome } from '../../6-commands/plan.js';
+import { formatDate } from '../render.js';
 import { autoSubmittedSchema, defineCaselessKind, flagsSchema, messageRowIdSchema } from './kind.js';
 import { snapshotSchema } from './snapshot.js';
 import { staffBuilt, staffCommon } from './staff-mail.js';
@@ -24,6 +25,14 @@ export const commandConfirmationSchema = z.object({
   snapshot: snapshotSchema.nullable(),
   /** How the mail was authenticated; absent when it named no case. */
   authLabel: z.string().optional(),
+  /**
+   * The legal hold the case is under after the change (issue #13): staff-written reason, since
+   * when (ISO) and by whom; null or absent when not on hold (and in rows written before #13).
+   */
+  hold: z
+    .object({ reason: z.string().nullable(), since: z.string().nullable(), by: z.string().nullable() })
+    .nullable()
+    .optional(),
 });
 
 export type CommandConfirmationPayload = z.infer<typeof commandConfirmationSchema>;
@@ -32,9 +41,13 @@ export const commandConfirmation = defineCaselessKind(commandConfirmationSchema,
   const { config } = m.ctx;
   const { payload } = m;
   const { member, data } = staffCommon(m, payload.snapshot);
+  const hold = payload.hold ?? null;
   const text = m.ctx.templates.render('command-confirmation', {
     ...data,
     authLabel: payload.authLabel ?? '',
+    holdReason: hold?.reason ?? '',
+    holdSince: hold?.since ? formatDate(hold.since, config.calendar.time_zone) : '',
+    holdBy: hold?.by ?? '',
     outcomes: payload.outcomes,
     help: payload.help,
     helpText: member ? helpText(config.raci, member) : '',

@@ -111,7 +111,7 @@ describe('the escalation ladder in SQLite', () => {
   });
 
   it('stops on hold and on close, and while waiting on the reporter', () => {
-    for (const command of ['/hold', '/close invalid', '/pause']) {
+    for (const command of ['/hold litigation', '/close invalid', '/pause']) {
       const db = assignedCase();
       clock.set(at(5));
       ingest(db, signed('carol', `Re: [SEC-2026-0001] ${command}`));

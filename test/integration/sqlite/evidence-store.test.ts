@@ -26,7 +26,7 @@ function withCases(): { db: Db; path: string } {
     db,
     buildSignedStaffMail(
       carol,
-      'Re: [SEC-2026-0001] x /triage /hold',
+      'Re: [SEC-2026-0001] x /triage /hold "records for litigation"',
       { text: 'a note with content' },
       { messageId: 'c1@psirt.test', signedAt: clock.now().toISOString() },
     ),

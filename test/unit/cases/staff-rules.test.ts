@@ -141,7 +141,7 @@ describe('staff mail: the lifecycle through commands', () => {
   it('/pause stops the clock from now; /hold stops the escalation steps', () => {
     const paused = decide(input('Re: [SEC-2026-0001] XSS /pause'), facts());
     expect(paused.deadlines?.upserts.map((d) => d.state)).toEqual(['paused', 'paused']);
-    const held = decide(input('Re: [SEC-2026-0001] XSS /hold'), facts());
+    const held = decide(input('Re: [SEC-2026-0001] XSS /hold "litigation 2026-14"'), facts());
     expect(held.deadlines?.escalations.every((e) => e.state === 'stopped')).toBe(true);
   });
 

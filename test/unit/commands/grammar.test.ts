@@ -93,3 +93,41 @@ describe('the documented grammar', () => {
     }
   });
 });
+
+describe('/hold "<reason>" (issue #13: legal hold)', () => {
+  it('reads a quoted reason, and a one-word reason unquoted', () => {
+    expect(parse('Re: [SEC-2026-0042] x /hold "litigation 2026-14" /tag firmware')).toEqual({
+      commands: [
+        { name: 'hold', reason: 'litigation 2026-14' },
+        { name: 'tag', word: 'firmware' },
+      ],
+      rejected: [],
+    });
+    expect(parse('Re: [SEC-2026-0042] /hold subpoena').commands).toEqual([
+      { name: 'hold', reason: 'subpoena' },
+    ]);
+  });
+
+  it('rejects /hold without a reason, showing the form, and still applies the next command', () => {
+    for (const subject of ['Re: [SEC-2026-0042] x /hold', 'Re: [SEC-2026-0042] /hold /triage', '/hold ""']) {
+      const p = parse(subject);
+      expect(p.rejected, subject).toEqual([
+        {
+          text: expect.stringMatching(/^\/hold/),
+          reason: expect.stringContaining('needs a reason: /hold "<reason>"'),
+        },
+      ]);
+      expect(
+        p.commands.filter((c) => c.name === 'hold'),
+        subject,
+      ).toEqual([]);
+    }
+    expect(parse('Re: [SEC-2026-0042] /hold /triage').commands).toEqual([{ name: 'triage' }]);
+  });
+
+  it('rejects a reason longer than 200 characters or with control or bidi characters', () => {
+    expect(parse(`/hold "${'x'.repeat(201)}"`).rejected[0]?.reason).toContain('at most 200 characters');
+    expect(parse('/hold "court\u202Eorder"').rejected[0]?.reason).toContain('on one line');
+    expect(parse(`/hold "${'x'.repeat(200)}"`).commands).toEqual([{ name: 'hold', reason: 'x'.repeat(200) }]);
+  });
+});

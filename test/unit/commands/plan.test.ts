@@ -17,6 +17,9 @@ const fresh: CaseState = {
   cvssScore: null,
   assignee: null,
   onHold: false,
+  holdReason: null,
+  heldAt: null,
+  heldBy: null,
   waitingOnReporter: false,
   tags: [],
   cve: null,
@@ -198,5 +201,97 @@ describe('helpText()', () => {
     const text = helpText(config.raci, member('bob'));
     expect(text).toMatch(/^ {2}\/fixed /m);
     expect(text).toMatch(/^- \/cvss /m);
+  });
+});
+
+describe('/hold and /unhold (issue #13: legal hold)', () => {
+  const NOW = '2026-11-24T12:00:00.000Z';
+  const held = {
+    onHold: true,
+    holdReason: 'litigation 2026-14',
+    heldAt: '2026-11-20T09:00:00.000Z',
+    heldBy: 'carol@psirt.test',
+  } satisfies Partial<CaseState>;
+
+  it('records the reason, the time and the staff member on the case and in the case.hold event', () => {
+    const p = plan('Re: [SEC-2026-0007] x /hold "litigation 2026-14"', { state: { stage: 'triage' } });
+    expect(p.outcomes).toEqual([
+      {
+        text: '/hold "litigation 2026-14"',
+        applied: true,
+        detail: expect.stringContaining('on legal hold: litigation 2026-14'),
+      },
+    ]);
+    expect(p.final).toMatchObject({
+      onHold: true,
+      holdReason: 'litigation 2026-14',
+      heldAt: NOW,
+      heldBy: 'alice@psirt.test',
+    });
+    expect(p.events).toEqual([
+      {
+        type: 'case.hold',
+        data: { onHold: true, reason: 'litigation 2026-14', heldAt: NOW, heldBy: 'alice@psirt.test' },
+      },
+    ]);
+  });
+
+  it('/unhold clears the reason columns and records who released it and when', () => {
+    const p = plan('Re: [SEC-2026-0007] x /unhold', { by: 'carol', state: { stage: 'triage', ...held } });
+    expect(p.outcomes[0]).toMatchObject({
+      applied: true,
+      detail: expect.stringContaining('legal hold released'),
+    });
+    expect(p.final).toMatchObject({ onHold: false, holdReason: null, heldAt: null, heldBy: null });
+    expect(p.events).toEqual([
+      { type: 'case.hold', data: { onHold: false, releasedAt: NOW, releasedBy: 'carol@psirt.test' } },
+    ]);
+  });
+
+  it('keeps the reason of a case already held: the same reason changes nothing, another is refused', () => {
+    const same = plan('Re: [SEC-2026-0007] x /hold "litigation 2026-14"', {
+      state: { stage: 'triage', ...held },
+    });
+    expect(same.outcomes[0]).toMatchObject({
+      applied: true,
+      detail: 'already on legal hold: litigation 2026-14',
+    });
+    expect(same.events).toEqual([]);
+    const other = plan('Re: [SEC-2026-0007] x /hold "another matter"', {
+      state: { stage: 'triage', ...held },
+    });
+    expect(other.outcomes[0]).toMatchObject({
+      applied: false,
+      detail: expect.stringContaining('/unhold first to record another reason'),
+    });
+    expect(other.final).toMatchObject(held);
+    expect(other.events).toEqual([]);
+  });
+
+  it('records a reason for a case held before #13 without one', () => {
+    const p = plan('Re: [SEC-2026-0007] x /hold subpoena', { state: { stage: 'triage', onHold: true } });
+    expect(p.final).toMatchObject({ onHold: true, holdReason: 'subpoena', heldBy: 'alice@psirt.test' });
+    expect(p.events.map((e) => e.type)).toEqual(['case.hold']);
+  });
+
+  it('holds a closed case (the retention purge would reach it)', () => {
+    const p = plan('Re: [SEC-2026-0007] x /hold "audit 2027"', {
+      state: { stage: 'closed', resolution: 'fixed', closedAt: '2026-11-01T00:00:00.000Z' },
+    });
+    expect(p.outcomes[0]?.applied).toBe(true);
+    expect(p.final).toMatchObject({ stage: 'closed', onHold: true, holdReason: 'audit 2027' });
+  });
+
+  it('lets only the roles of the activity that names legal hold run /hold and /unhold', () => {
+    for (const subject of ['/hold "litigation"', '/unhold']) {
+      const p = plan(`Re: [SEC-2026-0007] x ${subject}`, { by: 'bob', state: { stage: 'triage', ...held } });
+      expect(p.outcomes[0], subject).toMatchObject({
+        applied: false,
+        detail: expect.stringContaining(
+          '(Closing, reopening and legal hold) needs the role security or legal or manager',
+        ),
+      });
+      expect(p.events, subject).toEqual([]);
+    }
   });
 });

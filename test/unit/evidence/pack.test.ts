@@ -35,6 +35,9 @@ function period(over: Partial<EvidencePeriod> = {}): EvidencePeriod {
         cvss_score: null,
         assignee: 'alice@psirt.test',
         on_hold: false,
+        hold_reason: null,
+        held_at: null,
+        held_by: null,
         waiting_on_reporter: false,
         created_at: '2026-11-02T09:00:00.000Z',
         closed_at: null,
@@ -58,6 +61,9 @@ function period(over: Partial<EvidencePeriod> = {}): EvidencePeriod {
         cvss_score: null,
         assignee: null,
         on_hold: false,
+        hold_reason: null,
+        held_at: null,
+        held_by: null,
         waiting_on_reporter: false,
         created_at: '2026-11-04T09:00:00.000Z',
         closed_at: null,
@@ -344,5 +350,99 @@ describe('buildEvidencePack', () => {
     expect(csv.filter((l) => l.startsWith('"SEC-2026-0001",'))).toHaveLength(2);
     expect(csv.some((l) => l.startsWith(`"SEC-2026-0001","${label}"`))).toBe(true);
     expect(file(pack, 'report.html')).toContain(`<td>triage, ${label}</td>`);
+  });
+});
+
+describe('the evidence pack of a case on legal hold (issue #13)', () => {
+  const data = period();
+  const heldData: EvidencePeriod = {
+    ...data,
+    cases: data.cases.map((c, i) =>
+      i === 1
+        ? {
+            ...c,
+            on_hold: true,
+            hold_reason: `litigation ${HOSTILE}`,
+            held_at: '2026-11-20T09:00:00.000Z',
+            held_by: 'carol@psirt.test',
+          }
+        : c,
+    ),
+    events: [
+      {
+        id: 7,
+        case_id: 'SEC-2026-0002',
+        at: '2026-11-10T09:00:00.000Z',
+        type: 'case.hold',
+        actor: 'staff',
+        staff: 'alice@psirt.test',
+        detail: { onHold: true, reason: 'first matter' },
+      },
+      {
+        id: 8,
+        case_id: 'SEC-2026-0002',
+        at: '2026-11-12T09:00:00.000Z',
+        type: 'case.hold',
+        actor: 'staff',
+        staff: 'carol@psirt.test',
+        detail: { onHold: false },
+      },
+      {
+        id: 9,
+        case_id: 'SEC-2026-0002',
+        at: '2026-11-20T09:00:00.000Z',
+        type: 'case.hold',
+        actor: 'staff',
+        staff: 'carol@psirt.test',
+        detail: { onHold: true, reason: `litigation ${HOSTILE}` },
+      },
+    ],
+  };
+
+  it('lists the held case with its reason, since-date and who, and its hold/unhold history', () => {
+    const pack = buildEvidencePack(input({ data: heldData }));
+    const doc = JSON.parse(file(pack, 'evidence.json')) as {
+      cases: { id: string; legalHold: unknown; holdHistory: unknown }[];
+    };
+    const held = doc.cases.find((c) => c.id === 'SEC-2026-0002')!;
+    expect(held.legalHold).toEqual({
+      reason: `litigation ${HOSTILE}`,
+      since: '2026-11-20T09:00:00.000Z',
+      by: 'Carol Tester',
+    });
+    expect(held.holdHistory).toEqual([
+      { at: '2026-11-10T09:00:00.000Z', onHold: true, reason: 'first matter', by: 'staff: Alice Tester' },
+      { at: '2026-11-12T09:00:00.000Z', onHold: false, reason: null, by: 'staff: Carol Tester' },
+      {
+        at: '2026-11-20T09:00:00.000Z',
+        onHold: true,
+        reason: `litigation ${HOSTILE}`,
+        by: 'staff: Carol Tester',
+      },
+    ]);
+    expect(doc.cases.find((c) => c.id === 'SEC-2026-0001')!.legalHold).toBeNull();
+  });
+
+  it('names the held cases in report.html and index.md, the staff-written reason escaped', () => {
+    const pack = buildEvidencePack(input({ data: heldData }));
+    const html = file(pack, 'report.html');
+    expect(html).toContain('<h2 id="holds">Legal holds</h2>');
+    expect(html).toContain(
+      `<td>${esc(`litigation ${HOSTILE}`)}</td><td>2026-11-20T09:00:00.000Z</td><td>Carol Tester</td>`,
+    );
+    expect(html).toContain('2026-11-12T09:00:00.000Z released (staff: Carol Tester)');
+    expect(html).not.toContain('<script>alert(1)');
+    const index = file(pack, 'index.md');
+    expect(index).toContain('## Cases on legal hold');
+    expect(index).toMatch(
+      /^- SEC-2026-0002: legal hold: litigation .*\(since 2026-11-20T09:00:00\.000Z, by Carol Tester\)$/m,
+    );
+    expect(index).not.toContain('<script>');
+  });
+
+  it('says so when no case is on legal hold', () => {
+    const pack = buildEvidencePack(input());
+    expect(file(pack, 'report.html')).toContain('<p>No case is on legal hold.</p>');
+    expect(file(pack, 'index.md')).not.toContain('## Cases on legal hold');
   });
 });
