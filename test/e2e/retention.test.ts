@@ -53,7 +53,7 @@ function databaseWithOldCases() {
   command(5, ids.oldA, '/close invalid');
   command(5, ids.oldB, '/close spam');
   command(5, ids.held, '/close invalid');
-  command(4.9, ids.held, '/hold');
+  command(4.9, ids.held, '/hold "litigation 2021-3"');
   command(1, ids.young, '/close invalid');
   db.close();
   return { path, ids, env: stackEnv(stack, { PSIRT_DATABASE__PATH: path }) };

@@ -89,7 +89,7 @@ function seeded() {
     sharedOld: report('CANARY-SHARED-0a9e', 'shared@reporter.test'),
   };
   command('2023-11-29T12:00:00Z', ids.held, '/close invalid');
-  command('2023-11-29T12:05:00Z', ids.held, '/hold');
+  command('2023-11-29T12:05:00Z', ids.held, '/hold "litigation 2023-7"');
   command('2023-11-30T12:00:00Z', ids.old, '/close invalid'); // 3 years + 1 day before NOW
   command('2023-11-30T12:00:00Z', ids.sharedOld, '/close invalid');
   command('2023-12-02T12:00:00Z', ids.young, '/close invalid'); // 3 years − 1 day before NOW
