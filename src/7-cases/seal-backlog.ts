@@ -14,6 +14,7 @@ import {
 import { dirname, join } from 'node:path';
 import { isSealed, type Vault } from '../core/vault.js';
 import type { Db } from './db.js';
+import { compactAfterPurge } from './retention-store.js';
 import { sealSubject } from './sealed-subject.js';
 import { neutralSubject, PROTECTED_SUBJECT } from './subject.js';
 
@@ -101,7 +102,8 @@ export function backlogCounts(db: Db, spoolDir?: string): BacklogCounts {
  * 4. `cases.subject` → `subject_sealed` (protected: false — only subjects of reports sent in
  *    clear were stored in clear) and `subject` = PROTECTED_SUBJECT
  * 5. outbox subjects → the neutral form (`Re: [SEC-…] ...`); the mailer puts the real one back
- * 6. `wal_checkpoint(TRUNCATE)`: the WAL frames that held clear pages are gone
+ * 6. `VACUUM` when anything was sealed (older clear copies in free pages), then
+ *    `wal_checkpoint(TRUNCATE)`: the WAL frames that held clear pages are gone
  * NB! Synchronous on purpose: the intake runs it before its poller starts.
  */
 export function sealBacklog(db: Db, vault: Vault, opts: SealBacklogOptions): SealBacklogResult {
@@ -197,8 +199,12 @@ export function sealBacklog(db: Db, vault: Vault, opts: SealBacklogOptions): Sea
   } finally {
     db.pragma(`secure_delete = ${secureDelete === 0 ? 'OFF' : 'ON'}`);
   }
-  const checkpoint = db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
-  return { sealed, walTruncated: checkpoint[0]?.busy === 0 };
+  // secure_delete zeroes only what this pass frees; older clear copies (cells moved by page
+  // splits, rows rewritten before) may sit in free space: rebuild the file when anything was
+  // sealed, as the retention purge does, then truncate the WAL.
+  const anything = Object.values(sealed).some((n) => n > 0);
+  const { busy } = compactAfterPurge(db, { vacuum: anything });
+  return { sealed, walTruncated: !busy };
 }
 
 /**

@@ -83,6 +83,17 @@ describe('sealBacklog: a database written before #13 (real SQLite file and spool
     again.close();
   });
 
+  it('leaves no clear copy in free pages either, with enough rows that pages split (review H2)', async () => {
+    const canary = 'CANARY-backlog-split-44e0';
+    const { db, path, spoolDir } = legacy(canary, 20);
+    const vault = await serviceVault(db);
+    sealBacklog(db, vault, { spoolDir, caseIdPattern: PATTERN, batch: 7 });
+    // The intake's connection keeps the default secure_delete; older cells moved by page splits
+    // are free space the pass itself never freed.
+    expect(bytesAtRest(path).includes(canary)).toBe(false);
+    db.close();
+  });
+
   it('is idempotent: a second run seals nothing and changes no sealed byte', async () => {
     const { db, spoolDir, spoolFile } = legacy('CANARY-idem-2b8c');
     const vault = await serviceVault(db);
