@@ -6,14 +6,17 @@ import type { TeamKey } from './keyring.js';
 /** The data keys of src/core/vault.ts, wrapped to and unwrapped with the team key (#13). */
 
 /**
- * Wraps a data key to the team key (its public part only): an armored OpenPGP message that only
- * the team key opens. Recorded as SEIPD v1 like everything else we write (libraries.md §3.5).
+ * Wraps a data key to the team key: an armored OpenPGP message that only the team key opens,
+ * signed by it — anyone holding the public key could wrap a key of their own, and a planted row
+ * in a copied database must not become the key new reports are sealed with (review of #13).
+ * Recorded as SEIPD v1 like everything else we write (libraries.md §3.5).
  */
 export async function wrapDataKey(key: Buffer, team: TeamKey): Promise<string> {
   try {
     return await openpgp.encrypt({
       message: await openpgp.createMessage({ binary: key }),
       encryptionKeys: team.key.toPublic(),
+      signingKeys: team.key,
       format: 'armored',
       config: { aeadProtect: false },
     });
@@ -25,15 +28,23 @@ export async function wrapDataKey(key: Buffer, team: TeamKey): Promise<string> {
 }
 
 /**
- * Unwraps a stored data key with whichever loaded team key it was wrapped to. Throws
- * `PsirtError('seal_unwrap_failed')` when none of `teamKeys` opens it.
+ * Unwraps a stored data key with whichever loaded team key it was wrapped to, and only when a
+ * configured team key signed it. Throws `PsirtError('seal_unwrap_failed')` when none of
+ * `teamKeys` opens it or the signature is missing or not the team's.
  */
-export async function unwrapDataKey(wrapped: string, teamKeys: readonly TeamKey[]): Promise<Buffer> {
+export async function unwrapDataKey(
+  wrapped: string,
+  teamKeys: readonly TeamKey[],
+  signers: readonly TeamKey[] = teamKeys,
+): Promise<Buffer> {
+  const verifiers = signers.map((k) => k.key.toPublic());
   try {
     const message = await openpgp.readMessage({ armoredMessage: wrapped });
     const { data } = await openpgp.decrypt({
       message,
       decryptionKeys: teamKeys.map((k) => k.key),
+      verificationKeys: verifiers,
+      expectSigned: true,
       format: 'binary',
     });
     const key = Buffer.from(data);

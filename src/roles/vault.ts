@@ -29,7 +29,7 @@ async function unwrapRow(
   const holders = teamKeys.filter((k) => row.fingerprints.includes(k.fingerprint));
   if (holders.length === 0) return null;
   try {
-    return await unwrapDataKey(row.wrapped, holders);
+    return await unwrapDataKey(row.wrapped, holders, teamKeys);
   } catch (err) {
     log?.warn(
       { event: 'seal.unwrap-failed', keyId: row.id, err: describeError(err) },
@@ -125,7 +125,7 @@ export async function rewrapDataKeys(
     let key: Buffer;
     try {
       if (holders.length === 0) throw new PsirtError('seal_unwrap_failed', 'no configured key');
-      key = await unwrapDataKey(row.wrapped, holders);
+      key = await unwrapDataKey(row.wrapped, holders, teamKeys);
     } catch {
       // Not an error of this run: doctor reports these records as sealed to a missing key.
       result.unreadable.push({ id: row.id, fingerprints: row.fingerprints });

@@ -1,4 +1,6 @@
+import * as openpgp from 'openpgp';
 import { describe, expect, it } from 'vitest';
+import { newDataKey } from '../../../src/core/vault.js';
 import { loadSealKeys } from '../../../src/7-cases/seal-key-store.js';
 import { fixedClock } from '../../../src/core/clock.js';
 import { openVault } from '../../../src/roles/vault.js';
@@ -67,5 +69,29 @@ describe('openVault: data keys wrapped to the team key (#13)', () => {
     const sealed = later.vault.seal('CANARY after rotation', 'messages.raw');
     expect(() => early.vault.open(sealed, 'messages.raw')).toThrow(/not configured or not unlocked/);
     expect((await early.vault.openFresh(sealed, 'messages.raw')).toString()).toBe('CANARY after rotation');
+  });
+
+  it('never seals with, nor opens through, a data key planted in a copied database (review H1)', async () => {
+    const db = migratedDb();
+    const team = await teamKey('team');
+    // Anyone holding the team's public key can wrap a key of their own: unsigned, or signed by
+    // another key. Planted as the newest row for the signing team key.
+    const planted = newDataKey();
+    for (const signingKeys of [undefined, (await teamKey('alice')).key]) {
+      const wrapped = await openpgp.encrypt({
+        message: await openpgp.createMessage({ binary: planted }),
+        encryptionKeys: team.key.toPublic(),
+        ...(signingKeys === undefined ? {} : { signingKeys }),
+        format: 'armored',
+      });
+      db.prepare('INSERT INTO seal_keys (created_at, fingerprints, wrapped) VALUES (?, ?, ?)').run(
+        NOW.toISOString(),
+        JSON.stringify([team.fingerprint]),
+        wrapped,
+      );
+    }
+    const reader = await openVault(db, clock, [team], { seal: false });
+    expect(reader.unreadable.map((u) => u.id)).toEqual([1, 2]);
+    await expect(openVault(db, clock, [team], { seal: true })).rejects.toThrow(/does not open/);
   });
 });
