@@ -26,12 +26,20 @@ import { PROTECTED_SUBJECT } from './subject.js';
 /** Fixed marker of a purged case's reporter address (the column is NOT NULL). */
 export const PURGED_ADDRESS = '';
 
+/**
+ * Whether the case's own hash-chained history holds it: its latest `case.hold` event put it on
+ * hold. A hold counts when the row OR the event log says so — a row edited in a copied
+ * database (on_hold = 0) does not lift a legal hold the chain records (review of #13).
+ */
+const HELD_IN_EVENTS = `coalesce((SELECT json_extract(e.data, '$.onHold') FROM events e
+    WHERE e.case_id = cases.id AND e.type = 'case.hold' ORDER BY e.id DESC LIMIT 1), 0) = 1`;
+
 /** Every closed, unpurged case closed at or before `bound` (the policy decides which are due). */
 export function readRetentionCandidates(db: Db, bound: Date): RetentionCandidate[] {
   return (
     db
       .prepare(
-        `SELECT id, closed_at, resolution, on_hold FROM cases
+        `SELECT id, closed_at, resolution, (on_hold = 1 OR ${HELD_IN_EVENTS}) AS on_hold FROM cases
          WHERE stage = 'closed' AND purged_at IS NULL AND closed_at IS NOT NULL AND closed_at <= ?
          ORDER BY closed_at, id`,
       )
@@ -70,7 +78,8 @@ export function purgeCase(
       const c = db
         .prepare(
           `SELECT reporter_address FROM cases
-           WHERE id = ? AND stage = 'closed' AND purged_at IS NULL AND on_hold = 0 AND closed_at = ?`,
+           WHERE id = ? AND stage = 'closed' AND purged_at IS NULL AND on_hold = 0 AND NOT (${HELD_IN_EVENTS})
+             AND closed_at = ?`,
         )
         .get(verdict.id, verdict.closedAt) as { reporter_address: string } | undefined;
       if (c === undefined) return null;

@@ -158,6 +158,16 @@ describe('runRetention() (#13 records retention)', () => {
     expect(openSubject(s.h.vault, young.subject_sealed as Buffer).subject).toBe('Overflow CANARY-YOUNG-91c2');
   });
 
+  it('keeps a case whose hold the event chain records, even when the row says otherwise (a forged copy)', async () => {
+    const s = seeded();
+    // What an edited backup would hold: the hold lifted on the row only, no case.hold event.
+    s.db.prepare('UPDATE cases SET on_hold = 0, hold_reason = NULL WHERE id = ?').run(s.ids.held);
+    const result = await run(s);
+    expect(result.purgedIds).not.toContain(s.ids.held);
+    expect(result.heldIds).toEqual([s.ids.held]);
+    expect(caseRow(s.db, s.ids.held).purged_at).toBeNull();
+  });
+
   it('leaves a tombstone: id, dates, stage and resolution stay; content and addresses go', async () => {
     const s = seeded();
     const before = caseRow(s.db, s.ids.old);
