@@ -230,7 +230,18 @@ describe('nothing readable at rest (issue #13)', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(cases.enc);
-    expect(r.stdout).not.toContain(C.encSubject);
+    // With the team key's passphrase the CLI opens the sealed subject (issue #13: "opened only
+    // by … the CLI with the passphrase"); without it, the subject stays sealed.
+    expect(r.stdout).toContain(C.encSubject);
+    expect(r.stdout).not.toContain(C.encBody);
+    const locked = await runCli(['cases', 'show', cases.enc], {
+      ...service.env,
+      PSIRT_PGP__KEYS__0__PASSPHRASE: '',
+    });
+    expect(locked.code).toBe(0);
+    expect(locked.stdout).toContain(cases.enc);
+    expect(locked.stdout).toContain('(sealed)');
+    expect(locked.stdout).not.toContain(C.encSubject);
   });
 
   it('no canary is at rest after the service stopped (WAL checkpointed into the file)', async () => {
