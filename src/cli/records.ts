@@ -46,8 +46,10 @@ export async function readerVault(cfg: Config, db: Db, clock: Clock = systemCloc
   let keys: TeamKey[];
   try {
     keys = await loadTeamKeys(cfg.pgp, clock);
-  } catch {
-    // No passphrase here (an operator without it): sealed subjects show as "(sealed)".
+  } catch (err) {
+    // No passphrase here (an operator without it), or a wrong one: sealed subjects show as
+    // "(sealed)", and stderr says why — a mistyped passphrase must not look like sealed data.
+    process.stderr.write(`psirt: subjects shown as (sealed): ${describeError(err)}\n`);
     return new Vault(null);
   }
   return (await openVault(db, clock, keys, { seal: false })).vault;

@@ -239,6 +239,7 @@ describe('nothing readable at rest (issue #13)', () => {
       PSIRT_PGP__KEYS__0__PASSPHRASE: '',
     });
     expect(locked.code).toBe(0);
+    expect(locked.stderr).toMatch(/^psirt: subjects shown as \(sealed\): pgp\.keys\[0\]: /);
     expect(locked.stdout).toContain(cases.enc);
     expect(locked.stdout).toContain('(sealed)');
     expect(locked.stdout).not.toContain(C.encSubject);
