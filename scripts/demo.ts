@@ -52,7 +52,7 @@ try {
   process.exit(1);
 }
 
-say('psirt start (intake, mailer and escalation in one process; its log lines are pino JSON)');
+say('psirt start (intake, mailer, escalation and retention in one process; its log lines are pino JSON)');
 const service = spawn(process.execPath, [cli, 'start'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
 const stopped = new Promise<number | null>((resolve) => service.on('exit', resolve));
 process.on('SIGINT', () => service.kill('SIGTERM'));
