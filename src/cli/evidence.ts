@@ -1,7 +1,7 @@
+import { caseProgress } from './progress.js';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import cliProgress from 'cli-progress';
 import { readerVaultOf } from './records.js';
 import { create as createTar } from 'tar';
 import { createCalendar } from '../calendar/calendar.js';
@@ -46,34 +46,6 @@ export function isoDate(value: string, option: string): string {
   if (d === null || d.toISOString().slice(0, 10) !== value)
     exitWith(EXIT_CONFIG, `${option} must be a date YYYY-MM-DD (got "${value}")`);
   return value;
-}
-
-/** Progress on stderr: a bar on a terminal, otherwise a line every `every` cases. */
-function progress(every = 250): { onCase: (done: number, total: number) => void; stop: () => void } {
-  if (process.stderr.isTTY) {
-    const bar = new cliProgress.SingleBar(
-      { stream: process.stderr, format: 'evidence [{bar}] {value}/{total} cases', clearOnComplete: true },
-      cliProgress.Presets.shades_classic,
-    );
-    let started = false;
-    return {
-      onCase: (done, total) => {
-        if (!started) bar.start(total, 0);
-        started = true;
-        bar.update(done);
-      },
-      stop: () => {
-        if (started) bar.stop();
-      },
-    };
-  }
-  return {
-    onCase: (done, total) => {
-      if (done % every === 0 || (done === total && total >= every))
-        process.stderr.write(`psirt: evidence ${String(done)}/${String(total)} cases\n`);
-    },
-    stop: () => undefined,
-  };
 }
 
 /** `sha256sum` format: "<hex>  <path>" per file, sorted by path, so `sha256sum -c` checks it. */
@@ -130,7 +102,7 @@ export async function evidence(cfg: Config, opts: EvidenceOptions, deps: Evidenc
     }),
   );
   const generatedAt = clock.now();
-  const bar = progress();
+  const bar = caseProgress('evidence', 250);
   let pack: ReturnType<typeof buildEvidencePack>;
   try {
     pack = buildEvidencePack({

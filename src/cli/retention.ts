@@ -1,4 +1,4 @@
-import cliProgress from 'cli-progress';
+import { caseProgress } from './progress.js';
 import { createCalendar } from '../calendar/calendar.js';
 import type { Config } from '../config/schema.js';
 import { openDatabase, openExisting, type Db } from '../7-cases/db.js';
@@ -58,34 +58,6 @@ export function formatRetentionPlan(plan: RetentionPlan, zone: string): string {
   return lines.join('\n');
 }
 
-/** Progress on stderr: a bar on a terminal, otherwise a line every `every` cases. */
-function progress(every = 100): { onCase: (done: number, total: number) => void; stop: () => void } {
-  if (process.stderr.isTTY) {
-    const bar = new cliProgress.SingleBar(
-      { stream: process.stderr, format: 'retention [{bar}] {value}/{total} cases', clearOnComplete: true },
-      cliProgress.Presets.shades_classic,
-    );
-    let started = false;
-    return {
-      onCase: (done, total) => {
-        if (!started) bar.start(total, 0);
-        started = true;
-        bar.update(done);
-      },
-      stop: () => {
-        if (started) bar.stop();
-      },
-    };
-  }
-  return {
-    onCase: (done, total) => {
-      if (done % every === 0 || (done === total && total >= every))
-        process.stderr.write(`psirt: retention ${String(done)}/${String(total)} cases\n`);
-    },
-    stop: () => undefined,
-  };
-}
-
 /** The database opened for writing, only when it exists and is migrated (else exit 1 naming what to run). */
 function openForPurge(cfg: Config): Db {
   const path = cfg.database.path;
@@ -131,7 +103,7 @@ export async function retention(
     return;
   }
   const db = openForPurge(cfg);
-  const bar = progress();
+  const bar = caseProgress('retention', 100);
   try {
     preparePurgeConnection(db);
     const result = await runRetention({

@@ -7,6 +7,7 @@ import type { CaseSnapshot } from '../../8-outbox/kinds/snapshot.js';
 import type { Actor } from '../command-store.js';
 import type { AckStatus } from './first-contact.js';
 import { replySubject, sanitizeSubject } from '../subject.js';
+import { localDateOf } from '../../policy/retention.js';
 import { toState, type CaseRow } from './case-row.js';
 import { addEvent, type CaseChange, type MailFacts } from './change.js';
 import {
@@ -55,12 +56,7 @@ export interface StaffMail {
 
 /** Today's date (YYYY-MM-DD) in `zone`: agreed dates may not lie before it. */
 export function localDate(zone: string, at: Date): string {
-  return new Intl.DateTimeFormat('en-CA', {
-    timeZone: zone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-  }).format(at);
+  return localDateOf(at, zone);
 }
 
 /** Plans the commands and records what they change: case, events, links, deadlines, mails. */
