@@ -33,6 +33,11 @@ const OWNERS = {
   // The evidence archive and the progress bars of long CLI work (#12).
   tar: ['src/cli'],
   'cli-progress': ['src/cli'],
+  // The advisory formats' official validators (#14): the BSI CSAF library, JSON Schema for OSV
+  // and CVE JSON 5 (vendored schemas).
+  '@secvisogram/csaf-validator-lib': ['src/advisory'],
+  ajv: ['src/advisory'],
+  'ajv-formats': ['src/advisory'],
 };
 
 /**
@@ -67,6 +72,7 @@ const STAGES = [
   'jobs',
   'program',
   'evidence',
+  'advisory',
 ];
 
 /** For each folder: the sibling stages it may import values from, and those it may import types from. */
@@ -89,13 +95,13 @@ const ALLOWED = {
   policy: { values: ['core'], types: ['config', 'calendar'] },
   // commands: the pure domain of staff commands (lifecycle, RACI, planning).
   commands: {
-    values: ['core', 'classify', 'policy', 'authenticate'],
+    values: ['core', 'classify', 'policy', 'authenticate', 'advisory'],
     types: ['config', 'decode', 'calendar'],
   },
   // cases imports the outbox payload types (src/8-outbox/kinds) it writes: the writer and the mailer
   // share one type per mail kind (#11). Types only: no value flows back up.
   cases: {
-    values: ['core', 'commands', 'policy'],
+    values: ['core', 'commands', 'policy', 'advisory'],
     types: ['config', 'classify', 'decode', 'calendar', 'authenticate', 'outbox'],
   },
   // outbox holds the mailer (deliver.ts, moved from workers/ in #11): it claims and marks outbox
@@ -104,7 +110,7 @@ const ALLOWED = {
   // expert lists (policy) and held-acknowledgment notes (cases/first-contact). Nothing imports
   // outbox values except the composition roots, so no cycle.
   outbox: {
-    values: ['core', 'config', 'cases', 'unwrap', 'commands', 'policy'],
+    values: ['core', 'config', 'cases', 'unwrap', 'commands', 'policy', 'advisory'],
     types: ['config', 'cases', 'pgp', 'calendar', 'decode', 'commands'],
   },
   jobs: { values: ['core', 'config'], types: ['config'] },
@@ -113,8 +119,11 @@ const ALLOWED = {
   program: { values: ['core', 'config', 'calendar', 'policy'], types: ['config', 'calendar', 'policy'] },
   // evidence: the audit period's per-case stage verdicts, SLA figures and report, pure, from rows
   // that src/7-cases reads (#12); the archive and its signature are composed in src/cli.
+  // advisory: the advisory model and its formats (CSAF 2.0, OSV, CVE JSON 5, Markdown), pure but
+  // for the validators it owns (#14); rendered from a frozen snapshot and the products in config.
+  advisory: { values: ['core', 'config'], types: ['config'] },
   evidence: {
-    values: ['core', 'config', 'calendar', 'policy', 'program'],
+    values: ['core', 'config', 'calendar', 'policy', 'program', 'advisory'],
     types: ['config', 'cases', 'calendar', 'policy', 'program'],
   },
 };

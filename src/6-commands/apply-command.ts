@@ -1,33 +1,13 @@
 import type { Resolution, StaffCommand } from './grammar.js';
 import { scoreCvss } from './cvss.js';
-import type { StaffMember, StatusEvent } from '../config/schema.js';
+import type { StaffMember } from '../config/schema.js';
 import { assertNever } from '../core/errors.js';
 import { staffByAddress } from '../core/staff.js';
-import type { CaseState, CommandPlan, PlanContext, PlannedEvent } from './case-state.js';
 import { transition, type StageChange } from './lifecycle.js';
+import { applyAdvisory, applyCredit } from './advisory-commands.js';
+import { refuse, Refused, type Of, type Work } from './work.js';
 
-/** The working copy `planCommands` applies commands to, left to right. */
-export interface Work {
-  s: CaseState;
-  ctx: PlanContext;
-  events: PlannedEvent[];
-  links: CommandPlan['links'];
-  status: StatusEvent[];
-  reply: boolean;
-  ack: boolean;
-  help: boolean;
-  assigned: string | null;
-}
-
-export class Refused {
-  readonly reason: string;
-  constructor(reason: string) {
-    this.reason = reason;
-  }
-}
-const refuse = (reason: string): Refused => new Refused(reason);
-
-type Of<N extends StaffCommand['name']> = Extract<StaffCommand, { name: N }>;
+export { Refused, type Work } from './work.js';
 
 /** Moves the case along its lifecycle; returns why not, or null. */
 export function move(w: Work, change: StageChange, command: string): string | null {
@@ -78,8 +58,21 @@ export function applyCommand(w: Work, c: StaffCommand, text: string): string | R
     case 'hold':
     case 'unhold':
     case 'pause':
-    case 'credit':
       return applyOther(w, c);
+    case 'credit':
+    case 'credit-override':
+      return applyCredit(w, c);
+    case 'title':
+    case 'summary':
+    case 'cwe':
+    case 'affects':
+    case 'fixed-in':
+    case 'ref':
+    case 'draft':
+    case 'no-draft':
+    case 'revise':
+    case 'notify':
+      return applyAdvisory(w, c);
     default:
       return assertNever(c);
   }
@@ -144,15 +137,28 @@ function applyLifecycle(
       s.publishedAt = null;
       return 'reopened; the case is back in triage and its deadlines start again';
     }
-    case 'publish':
+    case 'publish': {
       if (s.stage !== 'disclosure') {
         return refuse(`the case is in stage ${s.stage}; /publish comes after /fixed (stage disclosure)`);
       }
+      // Issue #14: the reporter sees the advisory before the world does.
+      if (s.draftSentAt === null && s.noDraftReason === null) {
+        return refuse(
+          'no draft went to the reporter: /draft sends it (or /no-draft "<reason>" records why none can go)',
+        );
+      }
+      const first = s.revisions === 0;
       w.events.push({ type: 'case.published', data: { url: c.url, cve: s.cve } });
       s.advisoryUrl = c.url;
-      s.publishedAt = ctx.now;
+      s.publishedAt ??= ctx.now;
+      if (first) {
+        s.revisions = 1;
+        w.revision = { number: 1, summary: 'Initial public release' };
+        w.events.push({ type: 'advisory.revised', data: { revision: 1 } });
+      }
       w.status.push('published');
-      return `published at ${c.url}`;
+      return first ? `published at ${c.url} (revision 1)` : `the advisory address is now ${c.url}`;
+    }
     default:
       return assertNever(c);
   }
@@ -227,9 +233,7 @@ function applyField(
 
 function applyOther(
   w: Work,
-  c: Of<
-    'help' | 'note' | 'reply' | 'ack' | 'tag' | 'external' | 'link' | 'hold' | 'unhold' | 'pause' | 'credit'
-  >,
+  c: Of<'help' | 'note' | 'reply' | 'ack' | 'tag' | 'external' | 'link' | 'hold' | 'unhold' | 'pause'>,
 ): string | Refused {
   const { s, ctx } = w;
   switch (c.name) {
@@ -271,7 +275,7 @@ function applyOther(
   }
 }
 
-function applyPause(w: Work, c: Of<'hold' | 'unhold' | 'pause' | 'credit'>): string | Refused {
+function applyPause(w: Work, c: Of<'hold' | 'unhold' | 'pause'>): string | Refused {
   const s = w.s;
   switch (c.name) {
     case 'hold':
@@ -294,10 +298,6 @@ function applyPause(w: Work, c: Of<'hold' | 'unhold' | 'pause' | 'credit'>): str
       s.waitingOnReporter = true;
       w.events.push({ type: 'case.waiting-on-reporter', data: { waiting: true } });
       return 'waiting on the reporter: the clock pauses until they reply';
-    case 'credit':
-      w.events.push({ type: 'case.credit-set', data: { credit: c.credit } });
-      s.credit = c.credit.toLowerCase() === 'none' ? '' : c.credit;
-      return s.credit === '' ? 'no credit in the advisory' : `credited as ${s.credit}`;
     default:
       return assertNever(c);
   }

@@ -1,6 +1,7 @@
 import type { Resolution, Severity } from './grammar.js';
 import type { RaciActivity, StaffMember, StatusEvent } from '../config/schema.js';
 import type { Stage } from './lifecycle.js';
+import type { AdvisoryFields } from '../advisory/model.js';
 
 /** The types of command planning (plan.ts): the case as commands see it, and the plan. */
 
@@ -36,6 +37,18 @@ export interface CaseState {
   verifiedAt: string | null;
   fixedAt: string | null;
   publishedAt: string | null;
+  /** The advisory fields (issue #14; sealed at rest in `cases.advisory_sealed`). */
+  advisory: AdvisoryFields;
+  /** The reporter's stated credit (a `Credit:` line on their thread): null never stated, '' none. */
+  creditPreference: string | null;
+  /** Why staff publish another credit than the reporter's preference (/credit-override). */
+  creditOverrideReason: string | null;
+  /** When the last draft was queued to the reporter (/draft). */
+  draftSentAt: string | null;
+  /** Why no draft could go to the reporter (/no-draft). */
+  noDraftReason: string | null;
+  /** Published revisions so far (`advisory_versions` of kind revision). */
+  revisions: number;
 }
 
 export interface PlanContext {
@@ -57,6 +70,8 @@ export interface PlanContext {
    * `mailed` (queued or sent), `skipped` (no sender address), or `none`.
    */
   acknowledgment: 'held' | 'mailed' | 'skipped' | 'none';
+  /** The configured product ids (`products[].id`), for /affects and /fixed-in. */
+  products: readonly string[];
 }
 
 export interface CommandOutcome {
@@ -89,4 +104,10 @@ export interface CommandPlan {
   help: boolean;
   /** A staff member newly assigned (told by mail unless it is the actor). */
   assigned: string | null;
+  /** The advisory draft goes to the reporter (a valid /draft): a new draft version is frozen. */
+  draft: boolean;
+  /** A published revision to freeze (/publish the first time, then /revise). */
+  revision: { number: number; summary: string } | null;
+  /** The published advisory goes to the customers running an affected product (/notify). */
+  notify: boolean;
 }

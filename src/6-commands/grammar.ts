@@ -9,6 +9,7 @@
  */
 
 import { RESOLUTIONS, SEVERITIES, type Resolution, type Severity } from '../core/vocabulary.js';
+import { isVersion, MAX_REASON, MAX_TITLE, parseRange, type VersionRange } from '../advisory/model.js';
 
 export { RESOLUTIONS, SEVERITIES, type Resolution, type Severity };
 
@@ -36,7 +37,21 @@ export type StaffCommand =
   | { name: 'unhold' }
   | { name: 'pause' }
   | { name: 'publish'; url: string }
-  | { name: 'credit'; credit: string };
+  | { name: 'credit'; credit: string }
+  // The advisory (issue #14): its fields, the draft for the reporter, revisions, customers.
+  | { name: 'title'; title: string }
+  | { name: 'summary' }
+  | { name: 'cwe'; id: string }
+  /** `range` null: `/affects <product> none` removes the product. */
+  | { name: 'affects'; product: string; range: VersionRange | null }
+  /** `version` null: `/fixed-in <product> none` removes the fixed version. */
+  | { name: 'fixed-in'; product: string; version: string | null }
+  | { name: 'ref'; url: string }
+  | { name: 'draft' }
+  | { name: 'no-draft'; reason: string }
+  | { name: 'credit-override'; credit: string; reason: string }
+  | { name: 'revise'; summary: string }
+  | { name: 'notify' };
 
 export type CommandName = StaffCommand['name'];
 
@@ -79,7 +94,21 @@ export const COMMAND_HELP: readonly [string, string][] = [
   ['/unhold', 'release the legal hold'],
   ['/pause', 'wait on the reporter (the clock pauses until they reply)'],
   ['/publish <https-url>', 'the advisory is published at this address (tells the reporter)'],
-  ['/credit <"name"|none>', 'how the reporter is credited in the advisory'],
+  ['/credit <"name"|none>', 'how the reporter is credited in the advisory (their own Credit: line wins)'],
+  ['/title "<title>"', 'the advisory title'],
+  ['/summary', 'the advisory summary: the body of this mail (without the quoted thread)'],
+  ['/cwe <CWE-N>', 'the weakness (CWE id)'],
+  ['/affects <product> <range|none>', 'an affected product and versions: *, 1.2.3, <2.4.1, >=2.0.0,<2.4.1'],
+  ['/fixed-in <product> <version|none>', 'the first fixed version of a product'],
+  ['/ref <https-url>', 'a reference for the advisory'],
+  ['/draft', 'send the advisory draft to the reporter for corrections and their credit'],
+  ['/no-draft "<reason>"', 'record why no draft can go to the reporter (anonymous, unreachable)'],
+  [
+    '/credit-override <"name"|none> "<reason>"',
+    "publish another credit than the reporter's stated preference, with the reason",
+  ],
+  ['/revise "<what changed>"', 'a new revision of the published advisory'],
+  ['/notify', 'mail the published advisory to every customer running an affected product'],
 ];
 
 const NO_ARG = new Set<CommandName>([
@@ -93,6 +122,9 @@ const NO_ARG = new Set<CommandName>([
   'reopen',
   'unhold',
   'pause',
+  'summary',
+  'draft',
+  'notify',
 ]);
 const WITH_ARG = new Set<CommandName>([
   'assign',
@@ -109,7 +141,14 @@ const WITH_ARG = new Set<CommandName>([
   'publish',
   'credit',
   'hold',
+  'title',
+  'cwe',
+  'ref',
+  'no-draft',
+  'revise',
 ]);
+/** Commands with two arguments. */
+const TWO_ARGS = new Set<CommandName>(['affects', 'fixed-in', 'credit-override']);
 
 /** How `/hold` is written, for the rejection of one without a reason. */
 export const HOLD_FORM = '/hold "<reason>" (e.g. /hold "litigation 2026-14"; one word needs no quotes)';
@@ -120,6 +159,11 @@ export const MAX_HOLD_REASON = 200;
 const CVSS = /^CVSS:(3\.[01]|4\.0)\/[A-Z]{1,3}:[A-Z](\/[A-Z]{1,3}:[A-Z])+$/;
 const CVE = /^CVE-\d{4}-\d{4,}$/i;
 const WORD = /^[a-z0-9][a-z0-9-]{0,39}$/;
+const CWE = /^CWE-[1-9][0-9]{0,5}$/i;
+/** One line of staff text: printable, no control or format characters. */
+const LINE = (s: string, max: number): boolean => s !== '' && s.length <= max && !/[\p{Cc}\p{Cf}]/u.test(s);
+const HTTPS = (s: string): boolean =>
+  /^https:\/\/[^\s/]+\.[^\s]+$/i.test(s) && URL.canParse(s) && s.length <= 500;
 
 function isCalendarDate(s: string): boolean {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(s)) return false;
@@ -166,9 +210,22 @@ function build(name: CommandName, arg: string, caseIdPattern: string): StaffComm
       return m?.[1] ? { name, caseId: m[1] } : 'expects a case id';
     }
     case 'publish':
-      return /^https:\/\/[^\s/]+\.[^\s]+$/i.test(arg) && URL.canParse(arg) && arg.length <= 500
-        ? { name, url: arg }
-        : 'expects the https:// address of the advisory';
+      return HTTPS(arg) ? { name, url: arg } : 'expects the https:// address of the advisory';
+    case 'ref':
+      return HTTPS(arg) ? { name, url: arg } : 'expects an https:// address';
+    case 'title':
+      return LINE(arg.trim(), MAX_TITLE)
+        ? { name, title: arg.trim() }
+        : `expects a title in "quotes", one line of at most ${MAX_TITLE} characters`;
+    case 'cwe':
+      return CWE.test(arg) ? { name, id: arg.toUpperCase() } : 'expects a CWE id such as CWE-787';
+    case 'no-draft':
+    case 'revise':
+      return LINE(arg.trim(), MAX_REASON)
+        ? name === 'no-draft'
+          ? { name, reason: arg.trim() }
+          : { name, summary: arg.trim() }
+        : `expects a reason in "quotes", one line of at most ${MAX_REASON} characters`;
     case 'credit':
       return arg.trim() !== '' && arg.length <= 200 && !/[\r\n]/.test(arg)
         ? { name, credit: arg.trim() }
@@ -181,6 +238,29 @@ function build(name: CommandName, arg: string, caseIdPattern: string): StaffComm
         : `expects one of ${RESOLUTIONS.join(', ')}`;
     default:
       return 'takes no argument';
+  }
+}
+
+function buildTwo(name: CommandName, a: string, b: string): StaffCommand | string {
+  switch (name) {
+    case 'affects': {
+      if (!WORD.test(a.toLowerCase())) return 'expects a product id (see products in the config)';
+      if (b.toLowerCase() === 'none') return { name, product: a.toLowerCase(), range: null };
+      const range = parseRange(b);
+      return typeof range === 'string' ? range : { name, product: a.toLowerCase(), range };
+    }
+    case 'fixed-in':
+      if (!WORD.test(a.toLowerCase())) return 'expects a product id (see products in the config)';
+      if (b.toLowerCase() === 'none') return { name, product: a.toLowerCase(), version: null };
+      return isVersion(b)
+        ? { name, product: a.toLowerCase(), version: b }
+        : 'expects a version such as 2.4.1';
+    case 'credit-override':
+      return LINE(a.trim(), 200) && LINE(b.trim(), MAX_REASON)
+        ? { name, credit: a.trim(), reason: b.trim() }
+        : 'expects a name (or none) and a reason, each in "quotes"';
+    default:
+      return 'takes no two arguments';
   }
 }
 
@@ -208,6 +288,19 @@ export function parseCommands(subject: string, caseIdPattern: string): ParsedCom
     const name = (m[1] ?? '').toLowerCase() as CommandName;
     if (NO_ARG.has(name)) {
       commands.push({ name } as StaffCommand);
+      continue;
+    }
+    if (TWO_ARGS.has(name)) {
+      const a = tokens[i + 1];
+      const b = tokens[i + 2];
+      if (a === undefined || b === undefined || a.startsWith('/') || b.startsWith('/')) {
+        rejected.push({ text: token, reason: 'needs two arguments (see /help)' });
+        continue;
+      }
+      i += 2;
+      const built = buildTwo(name, a, b);
+      if (typeof built === 'string') rejected.push({ text: `${token} ${a} ${b}`, reason: built });
+      else commands.push(built);
       continue;
     }
     if (!WITH_ARG.has(name)) {

@@ -37,6 +37,25 @@ export function commandText(c: StaffCommand): string {
       return `/credit "${c.credit}"`;
     case 'hold':
       return `/hold "${c.reason}"`;
+    case 'title':
+      return `/title "${c.title}"`;
+    case 'cwe':
+      return `/cwe ${c.id}`;
+    case 'affects':
+      return `/affects ${c.product} ${c.range === null ? 'none' : c.range.text}`;
+    case 'fixed-in':
+      return `/fixed-in ${c.product} ${c.version ?? 'none'}`;
+    case 'ref':
+      return `/ref ${c.url}`;
+    case 'no-draft':
+      return `/no-draft "${c.reason}"`;
+    case 'credit-override':
+      return `/credit-override "${c.credit}" "${c.reason}"`;
+    case 'revise':
+      return `/revise "${c.summary}"`;
+    case 'summary':
+    case 'draft':
+    case 'notify':
     case 'help':
     case 'triage':
     case 'verified':
@@ -65,6 +84,18 @@ const ON_CLOSED: ReadonlySet<CommandName> = new Set([
   'hold',
   'unhold',
   'credit',
+  // The advisory outlives the case: corrected, revised and sent to customers after closing.
+  'title',
+  'summary',
+  'cwe',
+  'affects',
+  'fixed-in',
+  'ref',
+  'draft',
+  'no-draft',
+  'credit-override',
+  'revise',
+  'notify',
 ]);
 
 /**
@@ -74,7 +105,17 @@ const ON_CLOSED: ReadonlySet<CommandName> = new Set([
  */
 export function planCommands(state: CaseState, parsed: ParsedCommands, ctx: PlanContext): CommandPlan {
   const w: Work = {
-    s: { ...state, tags: [...state.tags], external: [...state.external] },
+    s: {
+      ...state,
+      tags: [...state.tags],
+      external: [...state.external],
+      advisory: {
+        ...state.advisory,
+        affected: [...state.advisory.affected],
+        fixed: [...state.advisory.fixed],
+        references: [...state.advisory.references],
+      },
+    },
     ctx,
     events: [],
     links: [],
@@ -83,6 +124,9 @@ export function planCommands(state: CaseState, parsed: ParsedCommands, ctx: Plan
     ack: false,
     help: false,
     assigned: null,
+    draft: false,
+    revision: null,
+    notify: false,
   };
   const outcomes: CommandOutcome[] = parsed.rejected.map((r) => ({
     text: r.text,
@@ -122,6 +166,9 @@ export function planCommands(state: CaseState, parsed: ParsedCommands, ctx: Plan
     ack: w.ack,
     help: w.help,
     assigned: w.assigned === ctx.actor.address ? null : w.assigned,
+    draft: w.draft,
+    revision: w.revision,
+    notify: w.notify,
   };
 }
 

@@ -104,7 +104,8 @@ function saveState(db: Db, s: CaseState, at: string): void {
     `UPDATE cases SET stage = ?, resolution = ?, severity = ?, cvss_vector = ?, cvss_score = ?, assignee = ?,
        on_hold = ?, hold_reason = ?, held_at = ?, held_by = ?, waiting_on_reporter = ?, tags = ?, cve = ?,
        fix_by = ?, disclose_on = ?, advisory_url = ?, credit = ?, external = ?, closed_at = ?, reopened_at = ?, triaged_at = ?, verified_at = ?, fixed_at = ?,
-       published_at = ?, updated_at = ?
+       published_at = ?, credit_preference = ?, credit_override_reason = ?, draft_sent_at = ?,
+       no_draft_reason = ?, updated_at = ?
      WHERE id = ?`,
   ).run(
     s.stage,
@@ -131,6 +132,10 @@ function saveState(db: Db, s: CaseState, at: string): void {
     s.verifiedAt,
     s.fixedAt,
     s.publishedAt,
+    s.creditPreference,
+    s.creditOverrideReason,
+    s.draftSentAt,
+    s.noDraftReason,
     at,
     s.id,
   );

@@ -1,6 +1,7 @@
 import type { CaseFlag } from '../core/flags.js';
 import type { StaffMailInput } from '../6-commands/prepare.js';
 import type { Db } from './db.js';
+import { EMPTY_ADVISORY } from '../advisory/model.js';
 import { loadCaseRow, readDeadlineFacts } from './deadline-store.js';
 import { acknowledgmentOf } from './first-contact.js';
 import { reachesCommands, staffTarget, type StaffFacts } from './rules/staff-mail.js';
@@ -85,5 +86,8 @@ function readStaffCase(db: Db, caseId: string, input: StaffMailInput): StaffFact
     reporterThread: row.reporter_address === '' ? [] : reporterThreadIds(db, caseId, row.reporter_address),
     ...readDeadlineFacts(db, caseId),
     duplicateLinks: links.map((l) => ({ otherId: l.other_id, createdAt: l.created_at })),
+    // Issue #14 groundwork: the store opens cases.advisory_sealed and counts revisions here.
+    advisory: EMPTY_ADVISORY,
+    revisions: 0,
   };
 }

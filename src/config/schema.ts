@@ -12,6 +12,7 @@ import {
 import { escalation, organisation, staffMember } from './schema/people.js';
 import { publicChannel, staffing } from './schema/program.js';
 import { calendar, deadlines } from './schema/time.js';
+import { advisory, customer, disclosure, product } from './schema/advisory.js';
 import { imap, smtp } from './schema/transport.js';
 
 /**
@@ -124,6 +125,11 @@ export const ConfigSchema = z
     commands,
     raci,
     status_mails: statusMails,
+    // Arrays of tables: none by default (TOML has no top-level key after the first table).
+    products: z.array(product).default([]),
+    customers: z.array(customer).default([]),
+    advisory,
+    disclosure,
     mailer,
     templates,
     log,
@@ -166,6 +172,36 @@ export const ConfigSchema = z
         });
       }
     });
+    const products = new Map<string, number>();
+    v.products.forEach((p, i) => {
+      const first = products.get(p.id);
+      if (first !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['products', i, 'id'],
+          message: `${p.id} is already products[${first}]`,
+        });
+      }
+      products.set(p.id, i);
+    });
+    v.customers.forEach((c, i) => {
+      c.products.forEach((p, j) => {
+        if (!products.has(p)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['customers', i, 'products', j],
+            message: `${p} is not listed in [[products]]`,
+          });
+        }
+      });
+      if (c.key_file && !c.fingerprint) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['customers', i, 'fingerprint'],
+          message: 'is required with key_file (it pins the key)',
+        });
+      }
+    });
     if (!v.staff.some((s) => s.roles.includes('security'))) {
       ctx.addIssue({
         code: 'custom',
@@ -177,6 +213,8 @@ export const ConfigSchema = z
 
 export type Config = z.infer<typeof ConfigSchema>;
 export type StaffMember = Config['staff'][number];
+export type Product = Config['products'][number];
+export type Customer = Config['customers'][number];
 export type RaciActivity = Config['raci'][number];
 export type StatusEvent = (typeof STATUS_EVENTS)[number];
 export type DeadlineUnit = (typeof UNITS)[number];

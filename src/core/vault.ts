@@ -25,7 +25,15 @@ const TAG = 16;
 export const DATA_KEY_BYTES = 32;
 
 /** Where a sealed value lives: bound into its authentication tag. */
-export type SealPurpose = 'messages.raw' | 'spool' | 'cases.subject' | 'outbox.subject' | 'outbox.payload';
+export type SealPurpose =
+  | 'messages.raw'
+  | 'spool'
+  | 'cases.subject'
+  | 'outbox.subject'
+  | 'outbox.payload'
+  // #14: the advisory fields on a case, and each frozen advisory version.
+  | 'cases.advisory'
+  | 'advisory.doc';
 
 /** True for bytes in the sealed layout (anything else is legacy clear data). */
 export function isSealed(data: Uint8Array): boolean {

@@ -39,6 +39,17 @@ export const COMMAND_SYNTAX: Record<CommandWord, string> = {
   pause: '/pause',
   publish: '/publish <https-url>',
   credit: '/credit <"name"|none>',
+  title: '/title "<title>"',
+  summary: '/summary',
+  cwe: '/cwe <CWE-N>',
+  affects: '/affects <product> <range|none>',
+  'fixed-in': '/fixed-in <product> <version|none>',
+  ref: '/ref <https-url>',
+  draft: '/draft',
+  'no-draft': '/no-draft "<reason>"',
+  'credit-override': '/credit-override <"name"|none> "<reason>"',
+  revise: '/revise "<what changed>"',
+  notify: '/notify',
 };
 
 /** Commands every staff member may run (src/6-commands/raci.ts OPEN_COMMANDS). */

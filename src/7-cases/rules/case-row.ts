@@ -2,6 +2,7 @@ import type { Resolution, Severity } from '../../6-commands/grammar.js';
 import type { Stage } from '../../6-commands/lifecycle.js';
 import type { CaseState } from '../../6-commands/plan.js';
 import type { CaseFacts } from '../../policy/deadlines.js';
+import { EMPTY_ADVISORY, type AdvisoryFields } from '../../advisory/model.js';
 
 /** A `cases` row as SQLite returns it (the columns the rules read). */
 export interface CaseRow {
@@ -36,9 +37,18 @@ export interface CaseRow {
   verified_at: string | null;
   fixed_at: string | null;
   published_at: string | null;
+  /** Issue #14 (migration 0016): the reporter's stated credit, staff's override, the draft. */
+  credit_preference: string | null;
+  credit_override_reason: string | null;
+  draft_sent_at: string | null;
+  no_draft_reason: string | null;
 }
 
-export function toState(r: CaseRow): CaseState {
+/**
+ * The case as the commands see it. `advisory` (opened from `cases.advisory_sealed`) and
+ * `revisions` (published `advisory_versions`) are read by the store beside the row.
+ */
+export function toState(r: CaseRow, advisory: AdvisoryFields = EMPTY_ADVISORY, revisions = 0): CaseState {
   return {
     id: r.id,
     stage: r.stage,
@@ -66,6 +76,12 @@ export function toState(r: CaseRow): CaseState {
     verifiedAt: r.verified_at,
     fixedAt: r.fixed_at,
     publishedAt: r.published_at,
+    advisory,
+    creditPreference: r.credit_preference,
+    creditOverrideReason: r.credit_override_reason,
+    draftSentAt: r.draft_sent_at,
+    noDraftReason: r.no_draft_reason,
+    revisions,
   };
 }
 
@@ -98,6 +114,12 @@ export function openedState(id: string, reporterAddress: string): CaseState {
     verifiedAt: null,
     fixedAt: null,
     publishedAt: null,
+    advisory: EMPTY_ADVISORY,
+    creditPreference: null,
+    creditOverrideReason: null,
+    draftSentAt: null,
+    noDraftReason: null,
+    revisions: 0,
   };
 }
 

@@ -58,6 +58,7 @@ export function decideOperatorCommand(
       // Only /hold and /unhold come this way: they name no other case and carry no text.
       caseExists: () => false,
       ownText: '',
+      products: [],
       acknowledgment: 'none',
     },
   );

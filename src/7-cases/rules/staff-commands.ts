@@ -8,6 +8,7 @@ import type { Actor } from '../command-store.js';
 import type { AckStatus } from './first-contact.js';
 import { replySubject, sanitizeSubject } from '../subject.js';
 import { localDateOf } from '../../policy/retention.js';
+import type { AdvisoryFields } from '../../advisory/model.js';
 import { toState, type CaseRow } from './case-row.js';
 import { addEvent, type CaseChange, type MailFacts } from './change.js';
 import {
@@ -35,6 +36,10 @@ export interface StaffCaseFacts {
   pauses: PauseEvent[];
   /** The case's `duplicate-of` links. */
   duplicateLinks: { otherId: string; createdAt: string }[];
+  /** The advisory fields, opened from `cases.advisory_sealed` (issue #14). */
+  advisory: AdvisoryFields;
+  /** Published revisions so far. */
+  revisions: number;
 }
 
 export interface StaffContext {
@@ -69,7 +74,7 @@ export function applyCommands(
   ctx: StaffContext,
 ): void {
   const { change, mail, input } = m;
-  const plan = planCommands(toState(f.row), input.parsed, {
+  const plan = planCommands(toState(f.row, f.advisory, f.revisions), input.parsed, {
     now: mail.at,
     today: localDate(ctx.config.calendar.time_zone, mail.now),
     actor: input.member,
@@ -79,6 +84,7 @@ export function applyCommands(
     caseExists: (id) => f.existingCases.has(id),
     ownText: input.ownText,
     acknowledgment: f.acknowledgment,
+    products: ctx.config.products.map((p) => p.id),
   });
   change.caseWrites = { id: caseId, state: plan.final };
   for (const e of plan.events) addEvent(change, mail, caseId, e.type, e.data, who);

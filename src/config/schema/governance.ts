@@ -75,6 +75,17 @@ export const GOVERNED_COMMANDS = [
   'pause',
   'publish',
   'credit',
+  'title',
+  'summary',
+  'cwe',
+  'affects',
+  'fixed-in',
+  'ref',
+  'draft',
+  'no-draft',
+  'credit-override',
+  'revise',
+  'notify',
 ] as const;
 
 const raciActivity = z.strictObject({

@@ -66,6 +66,10 @@ export function caseRow(over: Partial<CaseRow> = {}): CaseRow {
     verified_at: null,
     fixed_at: null,
     published_at: null,
+    credit_preference: null,
+    credit_override_reason: null,
+    draft_sent_at: null,
+    no_draft_reason: null,
     ...over,
   };
 }

@@ -1,3 +1,4 @@
+import { EMPTY_ADVISORY } from '../../../src/advisory/model.js';
 import { describe, expect, it } from 'vitest';
 import { startChange } from '../../../src/7-cases/rules/change.js';
 import {
@@ -38,6 +39,8 @@ const caseFacts = (over: Partial<StaffCaseFacts> = {}): StaffCaseFacts => ({
   acknowledgment: 'mailed',
   existingCases: new Set(),
   reportRowId: 1,
+  advisory: EMPTY_ADVISORY,
+  revisions: 0,
   reporterThread: ['r1@x', 'sec-2026-0001.acknowledgment.abc@psirt.test'],
   deadlines: [{ kind: 'acknowledge', due_at: AT, state: 'met' }],
   pauses: [],

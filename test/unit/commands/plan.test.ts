@@ -3,6 +3,7 @@ import { parseCommands } from '../../../src/6-commands/grammar.js';
 import { helpText, planCommands, type CaseState, type PlanContext } from '../../../src/6-commands/plan.js';
 import { loadConfig } from '../../../src/config/load.js';
 import { parseCaseIdFormat } from '../../../src/core/case-id.js';
+import { EMPTY_ADVISORY } from '../../../src/advisory/model.js';
 
 const config = loadConfig({ env: { PSIRT_ENV: 'test', PSIRT_IMAP__PASSWORD: 'x' } });
 const pattern = parseCaseIdFormat(config.cases.id_format).pattern;
@@ -35,6 +36,12 @@ const fresh: CaseState = {
   verifiedAt: null,
   fixedAt: null,
   publishedAt: null,
+  advisory: EMPTY_ADVISORY,
+  creditPreference: null,
+  creditOverrideReason: null,
+  draftSentAt: null,
+  noDraftReason: null,
+  revisions: 0,
 };
 
 function plan(
@@ -48,6 +55,7 @@ function plan(
     actor: member(opts.by ?? 'alice'),
     staff: config.staff,
     raci: config.raci,
+    products: config.products.map((p) => p.id),
     statusEvents: config.status_mails.events,
     caseExists: (id) => id === 'SEC-2026-0001',
     ownText: 'We reproduced it.',
@@ -75,7 +83,14 @@ describe('planCommands()', () => {
 
   it('walks triage → verifying → fixing → disclosure → published → closed, mailing each status', () => {
     let s = { ...fresh };
-    const steps = ['/triage', '/verified', '/fixed', '/publish https://example.org/adv/1', '/close fixed'];
+    const steps = [
+      '/triage',
+      '/verified',
+      '/fixed',
+      '/no-draft "the reporter is anonymous"',
+      '/publish https://example.org/adv/1',
+      '/close fixed',
+    ];
     const mails: string[] = [];
     for (const cmd of steps) {
       const p = plan(`[SEC-2026-0007] ${cmd}`, { by: cmd === '/fixed' ? 'bob' : 'carol', state: s });
@@ -92,6 +107,21 @@ describe('planCommands()', () => {
       advisoryUrl: 'https://example.org/adv/1',
     });
     expect(mails).toEqual(['triaged', 'verified', 'fixed', 'published', 'closed-fixed']);
+  });
+
+  it('refuses /publish until a draft went to the reporter or the case says why none could (#14)', () => {
+    const state = { stage: 'disclosure' as const };
+    const refused = plan('/publish https://example.org/adv/1', { by: 'carol', state });
+    expect(refused.outcomes[0]).toMatchObject({ applied: false });
+    expect(refused.outcomes[0]!.detail).toMatch(/\/draft sends it/);
+    expect(refused.final.publishedAt).toBeNull();
+    expect(refused.revision).toBeNull();
+    const drafted = plan('/publish https://example.org/adv/1', {
+      by: 'carol',
+      state: { ...state, draftSentAt: '2026-11-20T10:00:00.000Z' },
+    });
+    expect(drafted.outcomes[0]).toMatchObject({ applied: true });
+    expect(drafted.revision).toEqual({ number: 1, summary: 'Initial public release' });
   });
 
   it("rejects a command outside the sender's RACI roles, naming the roles", () => {

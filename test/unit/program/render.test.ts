@@ -195,8 +195,11 @@ describe('the other documents follow their config sections', () => {
   it('raci.md changes with the matrix (decided_by of /publish)', () => {
     const before = file(render().docs, 'raci.md');
     const after = file(render({ PSIRT_RACI__5__DECIDED_BY: 'responsible' }).docs, 'raci.md');
-    expect(before).toContain('| `/publish <https-url>` | manager only (decided by the accountable role) |');
-    expect(after).toContain('| `/publish <https-url>` | communications, security or manager |');
+    const row =
+      '| Advisory publication and customer notification | `/publish <https-url>`, `/revise "<what changed>"`, ' +
+      '`/credit-override <"name"\\|none> "<reason>"`, `/notify` |';
+    expect(before).toContain(`${row} manager only (decided by the accountable role) |`);
+    expect(after).toContain(`${row} communications, security or manager |`);
   });
 
   it('roles.md, staffing.md and expertise.md change with [[staff]]', () => {
