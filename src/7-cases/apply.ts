@@ -105,7 +105,7 @@ function decide(deps: ApplyDeps, input: ApplyInput, mail: MailFacts): CaseChange
     case 'staff': {
       if (input.staff === undefined) return decideStaffRecorded(mail, c);
       const change = startChange(mail);
-      const facts = readStaffFacts(db, c.caseId, input.staff, mail.now);
+      const facts = readStaffFacts(db, deps.vault, c.caseId, input.staff, mail.now);
       decideStaffMail(change, mail, c.caseId, input.staff, facts, {
         config,
         calendar,

@@ -1,6 +1,7 @@
 import type { CaseState } from '../6-commands/plan.js';
 import type { Config } from '../config/schema.js';
 import type { Vault } from '../core/vault.js';
+import { sealAdvisory, writeAdvisoryVersion } from './advisory-store.js';
 import { mintMessageId } from '../core/message-id.js';
 import { mailDomain } from './addresses.js';
 import type { Db } from './db.js';
@@ -60,6 +61,21 @@ export function writeChange(db: Db, config: Config, vault: Vault, change: CaseCh
     );
   }
   const written = writeCaseChange(db, config, change);
+  if (change.caseWrites?.advisory !== undefined) {
+    db.prepare('UPDATE cases SET advisory_sealed = ? WHERE id = ?').run(
+      sealAdvisory(vault, change.caseWrites.advisory),
+      change.caseWrites.id,
+    );
+  }
+  for (const v of change.versions) writeAdvisoryVersion(db, vault, v, at);
+  for (const n of change.customerNotices) {
+    const outbox = db.prepare('SELECT id FROM outbox WHERE dedupe_key = ?').get(n.dedupeKey) as
+      { id: number } | undefined;
+    db.prepare(
+      `INSERT INTO customer_notifications (case_id, customer, address, revision, encrypted, queued_at, queued_by, outbox_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(n.caseId, n.customer, n.address, n.revision, n.encrypted ? 1 : 0, at, n.by, outbox?.id ?? null);
+  }
   const m = change.message;
   db.prepare(
     'UPDATE messages SET state = ?, case_id = ?, failure = ?, sender = ?, verdict = ? WHERE id = ?',

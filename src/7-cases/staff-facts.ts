@@ -1,7 +1,8 @@
 import type { CaseFlag } from '../core/flags.js';
 import type { StaffMailInput } from '../6-commands/prepare.js';
 import type { Db } from './db.js';
-import { EMPTY_ADVISORY } from '../advisory/model.js';
+import type { Vault } from '../core/vault.js';
+import { countDrafts, openAdvisory, readRevisionHistory } from './advisory-store.js';
 import { loadCaseRow, readDeadlineFacts } from './deadline-store.js';
 import { acknowledgmentOf } from './first-contact.js';
 import { reachesCommands, staffTarget, type StaffFacts } from './rules/staff-mail.js';
@@ -42,6 +43,7 @@ function rejectionsLastHour(db: Db, address: string, now: Date): number {
  */
 export function readStaffFacts(
   db: Db,
+  vault: Vault,
   threadedCase: string | null,
   input: StaffMailInput,
   now: Date,
@@ -57,11 +59,13 @@ export function readStaffFacts(
     rejectionsLastHour: rejectionsLastHour(db, address, now),
     signatureUsedBy,
     case:
-      caseId !== null && reachesCommands(input, signatureUsedBy) ? readStaffCase(db, caseId, input) : null,
+      caseId !== null && reachesCommands(input, signatureUsedBy)
+        ? readStaffCase(db, vault, caseId, input)
+        : null,
   };
 }
 
-function readStaffCase(db: Db, caseId: string, input: StaffMailInput): StaffFacts['case'] {
+function readStaffCase(db: Db, vault: Vault, caseId: string, input: StaffMailInput): StaffFacts['case'] {
   const row = loadCaseRow(db, caseId);
   if (row === null) return null;
   const named = input.parsed.commands.flatMap((c) =>
@@ -86,8 +90,8 @@ function readStaffCase(db: Db, caseId: string, input: StaffMailInput): StaffFact
     reporterThread: row.reporter_address === '' ? [] : reporterThreadIds(db, caseId, row.reporter_address),
     ...readDeadlineFacts(db, caseId),
     duplicateLinks: links.map((l) => ({ otherId: l.other_id, createdAt: l.created_at })),
-    // Issue #14 groundwork: the store opens cases.advisory_sealed and counts revisions here.
-    advisory: EMPTY_ADVISORY,
-    revisions: 0,
+    advisory: openAdvisory(vault, row.advisory_sealed),
+    revisionHistory: readRevisionHistory(db, caseId),
+    drafts: countDrafts(db, caseId),
   };
 }

@@ -42,6 +42,8 @@ export interface CaseRow {
   credit_override_reason: string | null;
   draft_sent_at: string | null;
   no_draft_reason: string | null;
+  /** The sealed advisory fields (opened by src/7-cases/advisory-store.ts). */
+  advisory_sealed: Uint8Array | null;
 }
 
 /**

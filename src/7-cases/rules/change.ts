@@ -5,6 +5,18 @@ import type { NewEvent } from '../events.js';
 import type { DeadlineSync } from './deadlines.js';
 import type { KeyPins } from './keys.js';
 import type { CaseSubject } from '../sealed-subject.js';
+import type { AdvisoryFields, AdvisorySnapshot } from '../../advisory/model.js';
+
+/** A version to freeze, as a change plans it (CaseChange.versions). */
+export interface NewAdvisoryVersion {
+  caseId: string;
+  kind: 'draft' | 'revision';
+  /** The revision number from the plan, or the draft number (StaffCaseFacts.drafts + 1). */
+  number: number;
+  by: string;
+  summary: string;
+  snapshot: AdvisorySnapshot;
+}
 
 export type EventData = NonNullable<NewEvent['data']>;
 
@@ -61,7 +73,24 @@ export interface CaseChange {
     flags?: CaseFlag[];
     /** `updated_at` moves to `at`. */
     touch?: boolean;
+    /** The advisory fields after staff commands (issue #14), written sealed. */
+    advisory?: AdvisoryFields;
   } | null;
+  /** Advisory versions to freeze (a draft sent, a revision published: issue #14). */
+  versions: NewAdvisoryVersion[];
+  /**
+   * Customers told of a revision (issue #14): one row each, linked to the outbox row of the same
+   * change with `dedupeKey`.
+   */
+  customerNotices: {
+    caseId: string;
+    customer: string;
+    address: string;
+    revision: number;
+    encrypted: boolean;
+    by: string;
+    dedupeKey: string;
+  }[];
   links: { caseId: string; otherId: string; kind: 'related' | 'duplicate-of' | 'quoted-tag' }[];
   keys: { address: string; pins: KeyPins } | null;
   /** A staff command signature used up (replay guard). */
@@ -134,6 +163,8 @@ export function startChange(mail: MailFacts): CaseChange {
     acknowledge: null,
     deadlines: null,
     outbox: [],
+    versions: [],
+    customerNotices: [],
     message: {
       rowId: mail.messageRowId,
       caseId: null,

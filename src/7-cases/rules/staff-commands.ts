@@ -8,8 +8,9 @@ import type { Actor } from '../command-store.js';
 import type { AckStatus } from './first-contact.js';
 import { replySubject, sanitizeSubject } from '../subject.js';
 import { localDateOf } from '../../policy/retention.js';
-import type { AdvisoryFields } from '../../advisory/model.js';
+import type { AdvisoryFields, RevisionEntry } from '../../advisory/model.js';
 import { toState, type CaseRow } from './case-row.js';
+import { advisoryWrites } from './advisory.js';
 import { addEvent, type CaseChange, type MailFacts } from './change.js';
 import {
   planDeadlineSync,
@@ -38,8 +39,10 @@ export interface StaffCaseFacts {
   duplicateLinks: { otherId: string; createdAt: string }[];
   /** The advisory fields, opened from `cases.advisory_sealed` (issue #14). */
   advisory: AdvisoryFields;
-  /** Published revisions so far. */
-  revisions: number;
+  /** Published revisions so far, oldest first. */
+  revisionHistory: RevisionEntry[];
+  /** Drafts sent to the reporter so far. */
+  drafts: number;
 }
 
 export interface StaffContext {
@@ -74,7 +77,7 @@ export function applyCommands(
   ctx: StaffContext,
 ): void {
   const { change, mail, input } = m;
-  const plan = planCommands(toState(f.row, f.advisory, f.revisions), input.parsed, {
+  const plan = planCommands(toState(f.row, f.advisory, f.revisionHistory.length), input.parsed, {
     now: mail.at,
     today: localDate(ctx.config.calendar.time_zone, mail.now),
     actor: input.member,
@@ -87,6 +90,14 @@ export function applyCommands(
     products: ctx.config.products.map((p) => p.id),
   });
   change.caseWrites = { id: caseId, state: plan.final };
+  advisoryWrites(
+    change,
+    mail,
+    caseId,
+    plan,
+    { createdAt: f.row.created_at, revisionHistory: f.revisionHistory, drafts: f.drafts },
+    input.member.address,
+  );
   for (const e of plan.events) addEvent(change, mail, caseId, e.type, e.data, who);
   for (const o of plan.outcomes.filter((x) => !x.applied)) {
     addEvent(change, mail, caseId, 'command.rejected', { command: o.text, reason: o.detail }, who);

@@ -70,6 +70,7 @@ export function caseRow(over: Partial<CaseRow> = {}): CaseRow {
     credit_override_reason: null,
     draft_sent_at: null,
     no_draft_reason: null,
+    advisory_sealed: null,
     ...over,
   };
 }

@@ -1,0 +1,123 @@
+import {
+  EMPTY_ADVISORY,
+  type AdvisoryFields,
+  type AdvisorySnapshot,
+  type RevisionEntry,
+} from '../advisory/model.js';
+import { freezeSnapshot } from '../advisory/snapshot.js';
+import type { Vault } from '../core/vault.js';
+import type { Db } from './db.js';
+import { loadCaseRow } from './deadline-store.js';
+import { toState } from './rules/case-row.js';
+import type { NewAdvisoryVersion } from './rules/change.js';
+
+export type { NewAdvisoryVersion } from './rules/change.js';
+
+/**
+ * The advisory at rest (issue #14): the fields on the case (`cases.advisory_sealed`, sealed:
+ * before publication they describe the flaw) and the frozen versions (`advisory_versions`): each
+ * draft sent to the reporter and each published revision, sealed, so that a retried mail or a
+ * format rendered later shows exactly that version.
+ */
+
+export function sealAdvisory(vault: Vault, fields: AdvisoryFields): Buffer {
+  return vault.seal(JSON.stringify(fields), 'cases.advisory');
+}
+
+/** Opens `cases.advisory_sealed`; EMPTY_ADVISORY when the case has none yet. */
+export function openAdvisory(vault: Vault, sealed: Uint8Array | null): AdvisoryFields {
+  if (sealed === null) return EMPTY_ADVISORY;
+  const parsed = JSON.parse(vault.openText(sealed, 'cases.advisory')) as Partial<AdvisoryFields>;
+  return { ...EMPTY_ADVISORY, ...parsed };
+}
+
+/** The case's sealed advisory fields, opened. */
+export function readAdvisoryFields(db: Db, vault: Vault, caseId: string): AdvisoryFields {
+  const row = db.prepare('SELECT advisory_sealed FROM cases WHERE id = ?').get(caseId) as
+    { advisory_sealed: Uint8Array | null } | undefined;
+  return openAdvisory(vault, row?.advisory_sealed ?? null);
+}
+
+/** The published revisions of a case, oldest first (CSAF tracking.revision_history). */
+export function readRevisionHistory(db: Db, caseId: string): RevisionEntry[] {
+  return (
+    db
+      .prepare(
+        `SELECT number, created_at AS date, summary FROM advisory_versions
+         WHERE case_id = ? AND kind = 'revision' ORDER BY number`,
+      )
+      .all(caseId) as RevisionEntry[]
+  ).map((r) => ({ number: r.number, date: r.date, summary: r.summary }));
+}
+
+/** Writes a frozen version inside the caller's transaction; returns its row id. */
+
+/** How many drafts the case has sent (the next one is this + 1). */
+export function countDrafts(db: Db, caseId: string): number {
+  return (
+    db
+      .prepare("SELECT count(*) AS n FROM advisory_versions WHERE case_id = ? AND kind = 'draft'")
+      .get(caseId) as {
+      n: number;
+    }
+  ).n;
+}
+
+export function writeAdvisoryVersion(db: Db, vault: Vault, v: NewAdvisoryVersion, at: string): number {
+  const r = db
+    .prepare(
+      `INSERT INTO advisory_versions (case_id, kind, number, created_at, created_by, summary, doc_sealed)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    )
+    .run(
+      v.caseId,
+      v.kind,
+      v.number,
+      at,
+      v.by,
+      v.summary,
+      vault.seal(JSON.stringify(v.snapshot), 'advisory.doc'),
+    );
+  return Number(r.lastInsertRowid);
+}
+
+/** One frozen version, opened; null when the case has no such version. */
+export function readAdvisoryVersion(
+  db: Db,
+  vault: Vault,
+  caseId: string,
+  kind: 'draft' | 'revision',
+  number: number | 'latest',
+): AdvisorySnapshot | null {
+  const row = (
+    number === 'latest'
+      ? db
+          .prepare(
+            'SELECT doc_sealed FROM advisory_versions WHERE case_id = ? AND kind = ? ORDER BY number DESC LIMIT 1',
+          )
+          .get(caseId, kind)
+      : db
+          .prepare('SELECT doc_sealed FROM advisory_versions WHERE case_id = ? AND kind = ? AND number = ?')
+          .get(caseId, kind, number)
+  ) as { doc_sealed: Uint8Array } | undefined;
+  if (row === undefined) return null;
+  return JSON.parse(vault.openText(row.doc_sealed, 'advisory.doc')) as AdvisorySnapshot;
+}
+
+/**
+ * The advisory as the case stands now (for `psirt advisory` before or between revisions): the
+ * current fields, with the published history; status `final` once published. Null: no case.
+ */
+export function currentAdvisory(db: Db, vault: Vault, caseId: string, at: string): AdvisorySnapshot | null {
+  const row = loadCaseRow(db, caseId);
+  if (row === null) return null;
+  const history = readRevisionHistory(db, caseId);
+  const state = toState(row, readAdvisoryFields(db, vault, caseId), history.length);
+  return freezeSnapshot(state, {
+    reportedAt: row.created_at,
+    status: history.length > 0 ? 'final' : 'draft',
+    version: history.length,
+    history,
+    at,
+  });
+}
