@@ -138,7 +138,7 @@ function buildCases(db: Db): void {
     '2026-11-06T09:00:00Z',
     'carol',
     'SEC-2026-0001',
-    '/publish https://psirt.test/advisories/1 /close fixed',
+    '/no-draft "the reporter asked for no draft" /publish https://psirt.test/advisories/1 /close fixed',
   );
 
   // SEC-2026-0002: received Wed 4 Nov; verify due 5 business days later (Wed 11 Nov, 10:00 in
