@@ -2,13 +2,13 @@ import { createHash, randomUUID } from 'node:crypto';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import nodemailer from 'nodemailer';
 import { describe, expect, inject, it } from 'vitest';
 import { openDatabase } from '../../src/7-cases/db.js';
 import { runCli } from '../support/cli.js';
 import { tempDbPath } from '../support/db.js';
 import { eventually } from '../support/eventually.js';
 import { openMailbox } from '../support/mailbox.js';
+import { sendPaced } from '../support/paced-mail.js';
 import { drainSecurityInbox, queryDb, startService } from '../support/service.js';
 import { address, type StackInfo } from '../support/stack.js';
 
@@ -40,48 +40,27 @@ async function runFolders(s: StackInfo, tag: string): Promise<Record<string, str
  * Delivers `n` distinct reports at a steady pace; the ones in `large` carry a 1.2 MiB attachment,
  * so the intake keeps them as spool files (over 1 MiB) and the backup copies files too.
  */
-async function deliverReports(
+function deliverReports(
   s: StackInfo,
   run: string,
   n: number,
   perSecond: number,
   large: ReadonlySet<number> = new Set(),
 ): Promise<void> {
-  const transport = nodemailer.createTransport({
-    host: s.host,
-    port: s.smtpPort,
-    secure: false,
-    ignoreTLS: true,
-    pool: true,
-    maxConnections: 2,
-  });
-  try {
-    const started = Date.now();
-    const sends: Promise<unknown>[] = [];
-    for (let i = 0; i < n; i++) {
-      const wait = started + (i * 1000) / perSecond - Date.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      sends.push(
-        transport.sendMail({
-          from: address(s, REPORTERS[i % REPORTERS.length] ?? 'reporter1'),
-          to: address(s, 'security'),
-          subject: `Backup test report ${i}`,
-          messageId: `<${run}-${i}@backup.e2e>`,
-          text: `Report ${i} of run ${run}.\n${'Details of the vulnerability. '.repeat(20)}`,
-          ...(large.has(i)
-            ? {
-                attachments: [
-                  { filename: 'trace.log', content: `${run} ${i} `.repeat(90_000).slice(0, 1_260_000) },
-                ],
-              }
-            : {}),
-        }),
-      );
-    }
-    await Promise.all(sends);
-  } finally {
-    transport.close();
-  }
+  return sendPaced(s, n, perSecond, (i) => ({
+    from: address(s, REPORTERS[i % REPORTERS.length] ?? 'reporter1'),
+    to: address(s, 'security'),
+    subject: `Backup test report ${i}`,
+    messageId: `<${run}-${i}@backup.e2e>`,
+    text: `Report ${i} of run ${run}.\n${'Details of the vulnerability. '.repeat(20)}`,
+    ...(large.has(i)
+      ? {
+          attachments: [
+            { filename: 'trace.log', content: `${run} ${i} `.repeat(90_000).slice(0, 1_260_000) },
+          ],
+        }
+      : {}),
+  }));
 }
 
 const applied = (dbPath: string, run: string): number =>

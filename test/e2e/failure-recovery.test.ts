@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import nodemailer from 'nodemailer';
 import { describe, expect, inject, it } from 'vitest';
 import { openDatabase } from '../../src/7-cases/db.js';
 import { tempDbPath } from '../support/db.js';
 import { eventually } from '../support/eventually.js';
 import { openMailbox } from '../support/mailbox.js';
+import { sendPaced } from '../support/paced-mail.js';
 import { withTestSeed } from '../support/seed.js';
 import { drainSecurityInbox, startService } from '../support/service.js';
 import { address, type StackInfo } from '../support/stack.js';
@@ -23,36 +23,14 @@ function count(dbPath: string, sql: string, ...params: unknown[]): number {
 }
 
 /** Delivers `n` distinct plain reports through Postfix at a steady pace; resolves when all are accepted. */
-async function deliverReports(s: StackInfo, run: string, n: number, perSecond: number): Promise<void> {
-  const transport = nodemailer.createTransport({
-    host: s.host,
-    port: s.smtpPort,
-    secure: false,
-    ignoreTLS: true,
-    pool: true,
-    maxConnections: 2,
-  });
-  try {
-    const started = Date.now();
-    const sends: Promise<unknown>[] = [];
-    for (let i = 0; i < n; i++) {
-      const wait = started + (i * 1000) / perSecond - Date.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      const from = address(s, REPORTERS[i % REPORTERS.length] ?? 'reporter1');
-      sends.push(
-        transport.sendMail({
-          from,
-          to: address(s, 'security'),
-          subject: `Crash test report ${i}`,
-          messageId: `<${run}-${i}@crash.e2e>`,
-          text: `Report ${i} of run ${run}.\n${'Details of the vulnerability. '.repeat(40)}`,
-        }),
-      );
-    }
-    await Promise.all(sends);
-  } finally {
-    transport.close();
-  }
+function deliverReports(s: StackInfo, run: string, n: number, perSecond: number): Promise<void> {
+  return sendPaced(s, n, perSecond, (i) => ({
+    from: address(s, REPORTERS[i % REPORTERS.length] ?? 'reporter1'),
+    to: address(s, 'security'),
+    subject: `Crash test report ${i}`,
+    messageId: `<${run}-${i}@crash.e2e>`,
+    text: `Report ${i} of run ${run}.\n${'Details of the vulnerability. '.repeat(40)}`,
+  }));
 }
 
 /** In-Reply-To and Message-ID of every acknowledgment of this run in the reporters' mailboxes. */

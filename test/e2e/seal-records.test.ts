@@ -1,6 +1,6 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { openDatabase } from '../../src/7-cases/db.js';
 import { runCli } from '../support/cli.js';
@@ -8,6 +8,7 @@ import { migratedDb, tempDbPath } from '../support/db.js';
 import { writeLegacyRecords } from '../support/legacy-records.js';
 import { FINGERPRINTS, KEYS_DIR, TEAM_PASSPHRASE } from '../support/mail-fixtures.js';
 import { stackEnv } from '../support/stack.js';
+import { bytesAtRest } from '../support/at-rest.js';
 
 const stack = inject('stack');
 
@@ -20,16 +21,6 @@ function keysConfig(keys: { name: 'team' | 'alice'; passphrase?: boolean }[]): s
   );
   writeFileSync(file, `[pgp]\nkeys = [${entries.join(', ')}]\n`);
   return file;
-}
-
-function bytesAtRest(dbPath: string): Buffer {
-  const dir = dirname(dbPath);
-  const files = readdirSync(dir)
-    .map((f) => join(dir, f))
-    .filter((f) => !f.endsWith('spool'));
-  const spool = join(dir, 'spool');
-  if (existsSync(spool)) files.push(...readdirSync(spool).map((f) => join(spool, f)));
-  return Buffer.concat(files.map((f) => readFileSync(f)));
 }
 
 /** The doctor line of check `name` (its mark and detail). */

@@ -1,5 +1,4 @@
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { openDatabase, type Db } from '../../../src/7-cases/db.js';
 import { backlogCounts, sealBacklog } from '../../../src/7-cases/seal-backlog.js';
@@ -9,19 +8,9 @@ import { isSealed } from '../../../src/core/vault.js';
 import { migratedDb, tempDbPath } from '../../support/db.js';
 import { writeLegacyRecords } from '../../support/legacy-records.js';
 import { serviceVault } from '../../support/vault.js';
+import { bytesAtRest } from '../../support/at-rest.js';
 
 const PATTERN = 'SEC-\\d{4}-\\d{4,}';
-
-/** Every byte at rest beside the database: the file, its WAL and journal, and the spool folder. */
-function bytesAtRest(dbPath: string): Buffer {
-  const dir = dirname(dbPath);
-  const files = readdirSync(dir)
-    .map((f) => join(dir, f))
-    .filter((f) => !f.endsWith('spool'));
-  const spool = join(dir, 'spool');
-  if (existsSync(spool)) files.push(...readdirSync(spool).map((f) => join(spool, f)));
-  return Buffer.concat(files.map((f) => readFileSync(f)));
-}
 
 function legacy(canary: string, cases = 3): { db: Db; path: string; spoolDir: string; spoolFile: string } {
   const path = tempDbPath();
