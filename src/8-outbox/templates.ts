@@ -19,6 +19,7 @@ export const TEMPLATE_NAMES = [
   'outside-expertise',
   'channel-expiry',
   'advisory',
+  'advisory-draft',
   ...STATUS_EVENTS.map((e) => `status-${e}` as const),
 ] as const;
 
