@@ -82,10 +82,25 @@ export function applyAdvisory(
         (x): x is string => x !== null,
       );
       if (missing.length > 0) return refuse(`the draft needs ${missing.join(' and ')} first`);
+      const channel = ctx.reporterDraft ?? 'no-key';
+      if (channel === 'no-key') {
+        return refuse(
+          'we hold no OpenPGP key of the reporter and their report did not come in clear: the ' +
+            'unpublished advisory is not mailed in clear. Ask for their key (/reply), or ' +
+            '/no-draft "<reason>" records why no draft can go',
+        );
+      }
       w.draft = true;
       s.draftSentAt = ctx.now;
-      w.events.push({ type: 'advisory.draft-queued', data: { to: s.reporterAddress } });
-      return `the advisory draft goes to ${s.reporterAddress} on their thread, asking for corrections and their credit`;
+      w.events.push({
+        type: 'advisory.draft-queued',
+        data: { to: s.reporterAddress, encrypted: channel === 'encrypted' },
+      });
+      const how =
+        channel === 'encrypted'
+          ? 'encrypted to their pinned key'
+          : 'signed but NOT encrypted: we hold no key of theirs, and their report came in clear';
+      return `the advisory draft goes to ${s.reporterAddress} on their thread (${how}), asking for corrections and their credit`;
     }
     case 'no-draft':
       s.noDraftReason = c.reason;

@@ -72,6 +72,14 @@ export interface PlanContext {
   acknowledgment: 'held' | 'mailed' | 'skipped' | 'none';
   /** The configured product ids (`products[].id`), for /affects and /fixed-in. */
   products: readonly string[];
+  /**
+   * How a draft could reach the reporter (issue #14), for /draft: `encrypted` to their pinned
+   * key; `clear-report` signed in clear — we hold no key but their report itself came in clear,
+   * so clear mail is the channel they chose; `no-key` — their report came encrypted (or could not
+   * be read) and we hold no key: the unpublished advisory must not go in clear, /draft is
+   * refused. Absent: `no-key`.
+   */
+  reporterDraft?: 'encrypted' | 'clear-report' | 'no-key';
 }
 
 export interface CommandOutcome {

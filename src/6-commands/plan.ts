@@ -38,7 +38,9 @@ export function commandText(c: StaffCommand): string {
     case 'hold':
       return `/hold "${c.reason}"`;
     case 'title':
-      return `/title "${c.title}"`;
+      // Never the title itself: this text is stored in clear (outcomes in the confirmation's
+      // outbox payload, `command.rejected` events) and the title names the flaw (#14).
+      return `/title (${c.title.length} characters)`;
     case 'cwe':
       return `/cwe ${c.id}`;
     case 'affects':

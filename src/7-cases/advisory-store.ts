@@ -5,7 +5,7 @@ import {
   type RevisionEntry,
 } from '../advisory/model.js';
 import { freezeSnapshot } from '../advisory/snapshot.js';
-import type { Vault } from '../core/vault.js';
+import { sealedKeyId, type Vault } from '../core/vault.js';
 import type { Db } from './db.js';
 import { loadCaseRow } from './deadline-store.js';
 import { toState } from './rules/case-row.js';
@@ -120,4 +120,59 @@ export function currentAdvisory(db: Db, vault: Vault, caseId: string, at: string
     history,
     at,
   });
+}
+
+/**
+ * How an advisory draft can reach the reporter (PlanContext.reporterDraft): encrypted to the key
+ * pinned for their address; else in clear only when their report itself came in clear (the
+ * message's stored verdict says it was not encrypted).
+ */
+export function readDraftChannel(
+  db: Db,
+  reporter: string,
+  reportRowId: number | null,
+): 'encrypted' | 'clear-report' | 'no-key' {
+  if (reporter === '') return 'no-key';
+  const pinned = db
+    .prepare("SELECT 1 FROM reporter_keys WHERE address = ? AND status = 'pinned' LIMIT 1")
+    .get(reporter.toLowerCase());
+  if (pinned !== undefined) return 'encrypted';
+  if (reportRowId === null) return 'no-key';
+  const row = db.prepare('SELECT verdict FROM messages WHERE id = ?').get(reportRowId) as
+    { verdict: string | null } | undefined;
+  if (row?.verdict == null) return 'no-key';
+  const verdict = JSON.parse(row.verdict) as { encryption?: { state?: string } };
+  return verdict.encryption?.state === 'none' ? 'clear-report' : 'no-key';
+}
+
+/**
+ * What `psirt cases show` says of a case's advisory (issue #14): the fields opened when the
+ * vault can (the passphrase), 'sealed' when it cannot, null when the case has none; the drafts
+ * and revisions frozen (numbers, dates, who; never their text).
+ */
+export interface AdvisoryShow {
+  fields: AdvisoryFields | 'sealed' | null;
+  versions: {
+    kind: 'draft' | 'revision';
+    number: number;
+    created_at: string;
+    created_by: string;
+    summary: string;
+  }[];
+}
+
+export function readAdvisoryShow(db: Db, vault: Vault, caseId: string): AdvisoryShow {
+  const row = db.prepare('SELECT advisory_sealed FROM cases WHERE id = ?').get(caseId) as
+    { advisory_sealed: Uint8Array | null } | undefined;
+  const sealed = row?.advisory_sealed ?? null;
+  const id = sealed === null ? null : sealedKeyId(sealed);
+  const fields =
+    sealed === null ? null : id === null || !vault.canOpen(id) ? 'sealed' : openAdvisory(vault, sealed);
+  const versions = db
+    .prepare(
+      `SELECT kind, number, created_at, created_by, summary FROM advisory_versions
+       WHERE case_id = ? ORDER BY created_at, id`,
+    )
+    .all(caseId) as AdvisoryShow['versions'];
+  return { fields, versions };
 }

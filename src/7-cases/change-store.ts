@@ -113,6 +113,13 @@ function writeCase(db: Db, w: CaseChange['caseWrites'], at: string): void {
   if (w.flags !== undefined)
     db.prepare('UPDATE cases SET flags = ? WHERE id = ?').run(JSON.stringify(w.flags), w.id);
   if (w.touch === true) db.prepare('UPDATE cases SET updated_at = ? WHERE id = ?').run(at, w.id);
+  if (w.creditPreference !== undefined) {
+    db.prepare('UPDATE cases SET credit_preference = ?, credit_preference_at = ? WHERE id = ?').run(
+      w.creditPreference,
+      at,
+      w.id,
+    );
+  }
 }
 
 function saveState(db: Db, s: CaseState, at: string): void {

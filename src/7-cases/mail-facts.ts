@@ -39,7 +39,34 @@ export function readFollowUp(
     storedKeys: storedKeys(db, sender),
     answeredOutbox: answered,
     ...(caseRow.waiting_on_reporter === 1 ? readDeadlineFacts(db, caseId) : { deadlines: [], pauses: [] }),
+    credit: {
+      reporterAddress: caseRow.reporter_address.toLowerCase(),
+      reporterPins: pinnedFingerprints(db, caseRow.reporter_address),
+      text: d?.text ?? '',
+      signature: d?.signature ?? null,
+      drafts: draftMails(db, caseId),
+    },
   };
+}
+
+/** The fingerprints pinned for an address (upper-case). */
+function pinnedFingerprints(db: Db, address: string): string[] {
+  if (address === '') return [];
+  return (
+    db
+      .prepare("SELECT fingerprint FROM reporter_keys WHERE address = ? AND status = 'pinned'")
+      .all(address.toLowerCase()) as { fingerprint: string }[]
+  ).map((r) => r.fingerprint.toUpperCase());
+}
+
+/** The advisory drafts mailed on a case (issue #14): Message-ID and draft number. */
+function draftMails(db: Db, caseId: string): { messageId: string; number: number }[] {
+  return db
+    .prepare(
+      `SELECT message_id AS messageId, payload ->> '$.draft' AS number FROM outbox
+       WHERE case_id = ? AND kind = 'advisory-draft'`,
+    )
+    .all(caseId) as { messageId: string; number: number }[];
 }
 
 export function readNewReport(

@@ -1,5 +1,6 @@
 import type { Calendar } from '../calendar/calendar.js';
 import { pinnedKey } from '../7-cases/case-store.js';
+import { readAdvisoryVersion } from '../7-cases/advisory-store.js';
 import type { Db } from '../7-cases/db.js';
 import { readStoredRaw } from '../7-cases/intake-store.js';
 import {
@@ -104,6 +105,7 @@ function mailContext(deps: DeliverDeps, team: TeamKey): MailContext {
       deps.reports.get(rowId, () => viewReport(deps, rowId, reporter, notDecoded)),
     staffText: (rowId) => staffText(deps, rowId),
     hasReply: (rowId) => hasReply(db, rowId),
+    advisoryVersion: (caseId, kind, number) => readAdvisoryVersion(db, deps.vault, caseId, kind, number),
     outboxRow: (id) => loadOutbox(db, id),
   };
 }

@@ -10,6 +10,7 @@ import { EXIT_FAILED, positive, withCaseDatabase } from './context.js';
 import { formatChecks, migrationsDir, runDoctor } from './doctor.js';
 import { readerVaultOf } from './records.js';
 import { readableSubject } from '../7-cases/sealed-subject.js';
+import { readAdvisoryShow } from '../7-cases/advisory-store.js';
 import { formatCaseDetail, formatCaseList, formatDeadlines, formatRaci } from './format.js';
 
 /** The bodies of the `psirt` commands (workers/cli.ts declares them); each writes its answer. */
@@ -60,13 +61,15 @@ export async function casesShow(cfg: Config, id: string, opts: { json?: boolean 
       process.exitCode = EXIT_FAILED;
       return;
     }
-    const { subject_sealed: sealed, ...row } = found.case;
+    const { subject_sealed: sealed, ...rest } = found.case;
+    // The sealed advisory fields are shown opened (or "(sealed)") below, never as bytes.
+    const row = Object.fromEntries(Object.entries(rest).filter(([k]) => k !== 'advisory_sealed'));
     const subject = readableSubject(
       vault,
       typeof row.subject === 'string' ? row.subject : '',
       sealed instanceof Uint8Array ? sealed : null,
     );
-    const detail = { ...found, case: { ...row, subject } };
+    const detail = { ...found, case: { ...row, subject }, advisory: readAdvisoryShow(db, vault, id) };
     out(opts.json ? json(detail) : formatCaseDetail(detail));
   });
 }

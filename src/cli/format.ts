@@ -1,6 +1,8 @@
 import type { Calendar } from '../calendar/calendar.js';
 import { describeAckHeld, type AckStatus } from '../7-cases/first-contact.js';
 import type { CaseDetail, CaseListRow, DeadlineRow } from '../7-cases/queries.js';
+import type { AdvisoryShow } from '../7-cases/advisory-store.js';
+import { SEALED_SUBJECT } from '../7-cases/sealed-subject.js';
 import type { Config } from '../config/schema.js';
 import { rolesFor } from '../6-commands/raci.js';
 
@@ -64,7 +66,7 @@ export function formatCaseList(
   return formatTable(head, table).join('\n');
 }
 
-export function formatCaseDetail(d: CaseDetail): string {
+export function formatCaseDetail(d: CaseDetail & { advisory?: AdvisoryShow }): string {
   const c = d.case;
   const out: string[] = [];
   const str = (v: unknown): string =>
@@ -94,6 +96,7 @@ export function formatCaseDetail(d: CaseDetail): string {
   const external = c.external as string[];
   if (external.length > 0) out.push(`  outside expertise: ${external.join(', ')}`);
   out.push(`  acknowledgment: ${formatAck(d.acknowledgment)}`);
+  if (d.advisory !== undefined) out.push(...formatAdvisory(c, d.advisory));
   out.push('', 'Deadlines:');
   for (const x of d.deadlines)
     out.push(`  ${x.kind.padEnd(12)} ${x.due_at}  ${x.state}${x.met_at ? ` at ${x.met_at}` : ''}`);
@@ -220,4 +223,45 @@ export function formatDeadlines(
     r.next_step_at ? r.next_step_at.replace('T', ' ').slice(0, 16) : '-',
   ]);
   return formatTable(head, table).join('\n');
+}
+
+/** The advisory of `psirt cases show` (issue #14): fields, draft, credit, versions. */
+function formatAdvisory(c: Record<string, unknown>, a: AdvisoryShow): string[] {
+  const opt = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+  const out = ['', 'Advisory:'];
+  const f = a.fields;
+  if (f === null) out.push('  no fields set');
+  else if (f === 'sealed') out.push(`  fields ${SEALED_SUBJECT} (the team key passphrase opens them)`);
+  else {
+    out.push(`  title    ${f.title ?? '-'}`);
+    out.push(`  cwe      ${f.cwe ?? '-'}`);
+    for (const x of f.affected) out.push(`  affects  ${x.product} ${x.range.text}`);
+    for (const x of f.fixed) out.push(`  fixed in ${x.product} ${x.version}`);
+    for (const r of f.references) out.push(`  ref      ${r}`);
+    if (f.summary !== null) {
+      out.push('  summary:');
+      for (const line of f.summary.split('\n')) out.push(`    ${line}`);
+    }
+  }
+  const draft = opt(c.draft_sent_at);
+  const noDraft = opt(c.no_draft_reason);
+  out.push(
+    `  draft: ${draft !== null ? `sent ${draft}` : 'not sent'}${noDraft !== null ? `; no draft: ${noDraft}` : ''}`,
+  );
+  const pref = opt(c.credit_preference);
+  const prefAt = opt(c.credit_preference_at);
+  out.push(
+    `  reporter's credit: ${pref === null ? 'not stated' : pref === '' ? 'none (not to be named)' : pref}${prefAt !== null ? ` (stated ${prefAt})` : ''}`,
+  );
+  const credit = opt(c.credit);
+  if (credit !== null) out.push(`  credit set by staff: ${credit === '' ? 'none' : credit}`);
+  const override = opt(c.credit_override_reason);
+  if (override !== null) out.push(`  credit override: ${override}`);
+  if (a.versions.length === 0) out.push('  versions: none');
+  for (const v of a.versions) {
+    out.push(
+      `  ${v.kind} ${v.number} ${v.created_at} by ${v.created_by}${v.summary === '' ? '' : `: ${v.summary}`}`,
+    );
+  }
+  return out;
 }

@@ -73,6 +73,8 @@ export interface CaseChange {
     flags?: CaseFlag[];
     /** `updated_at` moves to `at`. */
     touch?: boolean;
+    /** The reporter's stated credit from a `Credit:` line ('' = none; issue #14), stamped `at`. */
+    creditPreference?: string;
     /** The advisory fields after staff commands (issue #14), written sealed. */
     advisory?: AdvisoryFields;
   } | null;

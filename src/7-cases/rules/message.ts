@@ -12,6 +12,7 @@ import { addEvent, fileTo, startChange, type CaseChange, type MailFacts, type Ne
 import { planDeadlineSync, type DeadlineRow, type PauseEvent } from './deadlines.js';
 import { decideAcknowledgment, knownBy, REPLIED_TO_US, type CorrespondentFacts } from './first-contact.js';
 import { planKeyPins, type StoredKey } from './keys.js';
+import { decideCreditLine, type CreditFacts, type CreditMark } from './credit-preference.js';
 
 /** What the rules of a classified mail are given besides the facts read. */
 export interface RuleContext {
@@ -68,7 +69,7 @@ function notifyStaff(
   ctx: RuleContext,
   caseId: string,
   event: 'new-report' | 'follow-up',
-  opts: { about?: string; ackHeld?: AckHeld | undefined } = {},
+  opts: { about?: string; ackHeld?: AckHeld | undefined; credit?: CreditMark } = {},
 ): void {
   const { config } = ctx;
   const flags = mail.flags;
@@ -93,6 +94,9 @@ function notifyStaff(
         event,
         flags,
         ...(ackHeld ? { ackHeld } : {}),
+        ...(opts.credit === undefined || Object.keys(opts.credit).length === 0
+          ? {}
+          : { credit: opts.credit }),
       },
     });
   }
@@ -134,6 +138,8 @@ export interface FollowUpFacts {
   answeredOutbox: number | null;
   deadlines: DeadlineRow[];
   pauses: PauseEvent[];
+  /** What a `Credit:` line in it needs (issue #14); absent: none is looked for. */
+  credit?: CreditFacts;
 }
 
 /**
@@ -170,9 +176,12 @@ export function decideFollowUp(
   // A reply naming one of our Message-IDs proves the sender reads this mailbox (issue #10).
   if (f.answeredOutbox !== null)
     addEvent(change, mail, caseId, REPLIED_TO_US, { outboxId: f.answeredOutbox });
+  // Issue #14: the reporter's `Credit:` line, recorded when it is theirs; staff see it marked.
+  const credit = f.credit === undefined ? {} : decideCreditLine(change, mail, caseId, f.credit);
   // A follow-up in clear on a protected case must not put its subject in clear either.
   notifyStaff(change, mail, ctx, caseId, 'follow-up', {
     about: f.caseRow.subject === PROTECTED_SUBJECT ? PROTECTED_SUBJECT : mail.subject,
+    credit,
   });
   return fileTo(change, caseId);
 }

@@ -43,6 +43,8 @@ export interface StaffCaseFacts {
   revisionHistory: RevisionEntry[];
   /** Drafts sent to the reporter so far. */
   drafts: number;
+  /** How a draft can reach the reporter (PlanContext.reporterDraft; issue #14). */
+  draftChannel: 'encrypted' | 'clear-report' | 'no-key';
 }
 
 export interface StaffContext {
@@ -88,6 +90,7 @@ export function applyCommands(
     ownText: input.ownText,
     acknowledgment: f.acknowledgment,
     products: ctx.config.products.map((p) => p.id),
+    reporterDraft: f.draftChannel,
   });
   change.caseWrites = { id: caseId, state: plan.final };
   advisoryWrites(
@@ -111,6 +114,7 @@ export function applyCommands(
   const fix = change.deadlines.after.find((d) => d.kind === 'fix' && d.state !== 'cancelled');
   const snap = snapshotOf(plan.final, fix?.due_at ?? null, duplicateOf(f, plan, mail.at));
   staffMails(m, caseId, f, plan, snap, authLabel, ctx);
+  if (plan.draft) draftMail(m, caseId, f, plan, who, ctx);
 }
 
 /**
@@ -249,6 +253,43 @@ function staffMails(
     });
   }
   if (plan.final.reporterAddress !== '') reporterMails(m, caseId, f, plan, snap, ctx);
+}
+
+/**
+ * The advisory draft (issue #14), on the reporter's thread: the payload names the frozen draft
+ * version (advisoryWrites), never its text; the mailer opens it and encrypts to the reporter's
+ * pinned key when there is one (the plan refused /draft when the mail would go in clear to a
+ * reporter who did not write in clear).
+ */
+function draftMail(
+  m: StaffMail,
+  caseId: string,
+  f: StaffCaseFacts,
+  plan: CommandPlan,
+  who: Actor,
+  ctx: StaffContext,
+): void {
+  const number = f.drafts + 1;
+  m.change.outbox.push({
+    caseId,
+    kind: 'advisory-draft',
+    dedupeKey: `draft:${caseId}:${number}`,
+    recipients: [plan.final.reporterAddress],
+    inReplyTo: null,
+    references: [],
+    reporterThread: f.reporterThread,
+    subject: replySubject(caseId, f.row.subject, ctx.caseIdPattern),
+    payload: {
+      template: 'advisory-draft',
+      messageRowId: m.mail.messageRowId,
+      // Staff decided to send it and a person is asked to answer (RFC 3834 §5).
+      autoSubmitted: 'no',
+      flags: [],
+      draft: number,
+      staffName: m.input.member.name,
+    },
+  });
+  addEvent(m.change, m.mail, caseId, 'advisory.draft-sent', { draft: number, channel: f.draftChannel }, who);
 }
 
 /** Status mails, the held acknowledgment and the `/reply` relay, on the reporter's thread. */

@@ -1,4 +1,5 @@
 import { acknowledgment, type AcknowledgmentPayload } from './acknowledgment.js';
+import { advisoryDraft, type AdvisoryDraftPayload } from './advisory-draft.js';
 import { assignment, type AssignmentPayload } from './assignment.js';
 import { channelExpiry, type ChannelExpiryPayload } from './channel-expiry.js';
 import { commandConfirmation, type CommandConfirmationPayload } from './command-confirmation.js';
@@ -28,7 +29,8 @@ export type OutboxPayload =
   | ReporterReplyPayload
   | EscalationPayload
   | OutsideExpertisePayload
-  | ChannelExpiryPayload;
+  | ChannelExpiryPayload
+  | AdvisoryDraftPayload;
 
 export type OutboxTemplate = OutboxPayload['template'];
 
@@ -49,6 +51,7 @@ export const MAIL_KINDS = {
   escalation,
   'outside-expertise': outsideExpertise,
   'channel-expiry': channelExpiry,
+  'advisory-draft': advisoryDraft,
 } as const satisfies Registry<OutboxPayload>;
 
 /** A stored payload that does not parse: which row, which template, which fields. */

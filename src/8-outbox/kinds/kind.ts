@@ -8,6 +8,7 @@ import type { OutgoingMail, Protection } from '../compose.js';
 import { formatDate } from '../render.js';
 import type { ReportView } from '../report-view.js';
 import type { Templates } from '../templates.js';
+import type { AdvisorySnapshot } from '../../advisory/model.js';
 
 /**
  * What a mail kind is: the schema of its outbox payload (what the writer in src/7-cases stores,
@@ -87,6 +88,8 @@ export interface MailContext {
   /** Whether the command mail also queued a `/reply` to the reporter. */
   hasReply(messageRowId: number): boolean;
   outboxRow(id: number): FailedRow | null;
+  /** A frozen advisory version of the case, opened (issue #14); null when there is none. */
+  advisoryVersion(caseId: string, kind: 'draft' | 'revision', number: number): AdvisorySnapshot | null;
 }
 
 /** The rendered mail before header protection: body, sealing and envelope sender. */

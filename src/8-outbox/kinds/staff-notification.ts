@@ -26,6 +26,17 @@ export const staffNotificationSchema = z.object({
   /** A new report whose acknowledgment was held back, and why (issue #10). */
   ackHeld: ackHeldSchema.optional(),
   flags: flagsSchema,
+  /**
+   * A follow-up's `Credit:` line (issue #14): the credit recorded ('' = none) and how the sender
+   * proved to be the reporter, or why a line was ignored; the draft the mail answers.
+   */
+  credit: z
+    .object({
+      stated: z.object({ credit: z.string(), by: z.enum(['address', 'signature']) }).optional(),
+      ignored: z.enum(['not-the-reporter', 'empty', 'too-long', 'not-printable', 'ambiguous']).optional(),
+      answersDraft: z.number().int().optional(),
+    })
+    .optional(),
 });
 
 export type StaffNotificationPayload = z.infer<typeof staffNotificationSchema>;
@@ -47,6 +58,10 @@ export const staffNotification = defineKind(
       flags: payload.flags.join(', '),
       triageBy,
       ackHeld: describeAckHeld(payload.ackHeld),
+      answersDraft: payload.credit?.answersDraft ?? '',
+      creditRecorded: payload.credit?.stated !== undefined,
+      creditBy: payload.credit?.stated?.by === 'signature' ? "their pinned key's signature" : 'their address',
+      creditIgnored: describeIgnored(payload.credit?.ignored),
     };
     if (!withContent) {
       return {
@@ -77,6 +92,8 @@ export const staffNotification = defineKind(
       attachments: view.attachments,
       problems: view.problems,
       report: view.report,
+      // The name is report content: only in the mail that carries the report itself.
+      creditStated: creditText(payload.credit?.stated?.credit),
     });
     return {
       mail: { ...base, ...threading, replyTo: config.organisation.security_address, text },
@@ -85,3 +102,21 @@ export const staffNotification = defineKind(
     };
   },
 );
+
+function creditText(credit: string | undefined): string {
+  if (credit === undefined) return '';
+  return credit === '' ? 'none (no credit in the advisory)' : credit;
+}
+
+function describeIgnored(reason: string | undefined): string {
+  switch (reason) {
+    case undefined:
+      return '';
+    case 'not-the-reporter':
+      return "not recorded: the mail is neither from the reporter's address nor signed by their pinned key";
+    case 'ambiguous':
+      return 'not recorded: several Credit: lines disagree';
+    default:
+      return `not recorded: the Credit: line is ${reason}`;
+  }
+}

@@ -42,6 +42,7 @@ const caseFacts = (over: Partial<StaffCaseFacts> = {}): StaffCaseFacts => ({
   advisory: EMPTY_ADVISORY,
   revisionHistory: [],
   drafts: 0,
+  draftChannel: 'encrypted',
   reporterThread: ['r1@x', 'sec-2026-0001.acknowledgment.abc@psirt.test'],
   deadlines: [{ kind: 'acknowledge', due_at: AT, state: 'met' }],
   pauses: [],
@@ -174,5 +175,70 @@ describe('staff mail: the lifecycle through commands', () => {
         { text: '/help', applied: true },
       ],
     });
+  });
+});
+
+describe('staff mail: the advisory draft to the reporter (#14)', () => {
+  const titled = { ...EMPTY_ADVISORY, title: 'XSS in the login form', summary: 'A reflected XSS.' };
+
+  it('/draft freezes draft n+1 and mails it on the reporter thread, naming the version only', () => {
+    const c = decide(
+      input('Re: [SEC-2026-0001] XSS /draft'),
+      facts({ case: caseFacts({ advisory: titled, drafts: 1 }) }),
+    );
+    expect(c.versions).toHaveLength(1);
+    expect(c.versions[0]).toMatchObject({ kind: 'draft', number: 2, by: alice.address });
+    expect(c.versions[0]?.snapshot).toMatchObject({
+      status: 'draft',
+      version: 2,
+      fields: { title: titled.title },
+    });
+    const draft = c.outbox.find((o) => o.kind === 'advisory-draft');
+    expect(draft).toMatchObject({
+      recipients: ['reporter1@psirt.test'],
+      reporterThread: ['r1@x', 'sec-2026-0001.acknowledgment.abc@psirt.test'],
+      dedupeKey: 'draft:SEC-2026-0001:2',
+      payload: { template: 'advisory-draft', draft: 2, autoSubmitted: 'no' },
+    });
+    // Payloads are stored in clear: no advisory text in them.
+    expect(JSON.stringify(draft?.payload)).not.toContain('XSS');
+    expect(c.caseWrites?.state).toMatchObject({ draftSentAt: AT });
+    expect(c.events.map((e) => e.type)).toEqual(
+      expect.arrayContaining(['advisory.draft-queued', 'advisory.draft-sent']),
+    );
+    expect(c.outbox[0]?.payload).toMatchObject({
+      outcomes: [{ applied: true, detail: expect.stringMatching(/encrypted to their pinned key/) }],
+    });
+  });
+
+  it('a reporter who wrote in clear and has no key gets it signed, and the confirmation says so', () => {
+    const c = decide(
+      input('Re: [SEC-2026-0001] XSS /draft'),
+      facts({ case: caseFacts({ advisory: titled, draftChannel: 'clear-report' }) }),
+    );
+    expect(c.outbox.map((o) => o.kind)).toContain('advisory-draft');
+    expect(c.outbox[0]?.payload).toMatchObject({
+      outcomes: [{ applied: true, detail: expect.stringMatching(/NOT encrypted/) }],
+    });
+  });
+
+  it('refuses /draft when it would go in clear to a reporter who wrote encrypted', () => {
+    const c = decide(
+      input('Re: [SEC-2026-0001] XSS /draft'),
+      facts({ case: caseFacts({ advisory: titled, draftChannel: 'no-key' }) }),
+    );
+    expect(c.outbox.map((o) => o.kind)).not.toContain('advisory-draft');
+    expect(c.versions).toEqual([]);
+    expect(c.caseWrites?.state).toMatchObject({ draftSentAt: null });
+    expect(c.outbox[0]?.payload).toMatchObject({
+      outcomes: [{ applied: false, detail: expect.stringMatching(/not mailed in clear/) }],
+    });
+  });
+
+  it('writes the advisory fields only when a command changed them', () => {
+    const set = decide(input('Re: [SEC-2026-0001] XSS /cwe CWE-79'), facts());
+    expect(set.caseWrites?.advisory).toMatchObject({ cwe: 'CWE-79' });
+    const none = decide(input('Re: [SEC-2026-0001] XSS /severity high'), facts());
+    expect(none.caseWrites?.advisory).toBeUndefined();
   });
 });
