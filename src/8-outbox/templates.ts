@@ -18,6 +18,8 @@ export const TEMPLATE_NAMES = [
   'escalation',
   'outside-expertise',
   'channel-expiry',
+  'embargo-reminder-reporter',
+  'embargo-reminder-staff',
   ...STATUS_EVENTS.map((e) => `status-${e}` as const),
 ] as const;
 

@@ -4,6 +4,7 @@ import { channelExpiry, type ChannelExpiryPayload } from './channel-expiry.js';
 import { commandConfirmation, type CommandConfirmationPayload } from './command-confirmation.js';
 import { commandRejected, type CommandRejectedPayload } from './command-rejected.js';
 import { deliveryFailed, type DeliveryFailedPayload } from './delivery-failed.js';
+import { embargoReminder, type EmbargoReminderPayload } from './embargo-reminder.js';
 import { escalation, type EscalationPayload } from './escalation.js';
 import type { MailKind, PayloadBase, PayloadProblem, ReadMail } from './kind.js';
 import { outsideExpertise, type OutsideExpertisePayload } from './outside-expertise.js';
@@ -28,7 +29,8 @@ export type OutboxPayload =
   | ReporterReplyPayload
   | EscalationPayload
   | OutsideExpertisePayload
-  | ChannelExpiryPayload;
+  | ChannelExpiryPayload
+  | EmbargoReminderPayload;
 
 export type OutboxTemplate = OutboxPayload['template'];
 
@@ -49,6 +51,7 @@ export const MAIL_KINDS = {
   escalation,
   'outside-expertise': outsideExpertise,
   'channel-expiry': channelExpiry,
+  'embargo-reminder': embargoReminder,
 } as const satisfies Registry<OutboxPayload>;
 
 /** A stored payload that does not parse: which row, which template, which fields. */
