@@ -176,6 +176,15 @@ describe('embargo reminders in SQLite (#14)', () => {
       .get(CASE) as { message_id: string };
     expect(mails[0]!.inReplyTo).toBe(lastToReporter.message_id);
     expect(reminders(db).map((r) => r.state)).toEqual(['sent', 'sent']);
+    // What we send the reporter next threads after the reminder (it is on their thread).
+    command(db, '2026-11-26T09:00:00Z', '/reply');
+    const reply = db.prepare("SELECT in_reply_to FROM outbox WHERE kind = 'reporter-reply'").get() as {
+      in_reply_to: string;
+    };
+    const reminderId = db.prepare('SELECT message_id FROM outbox WHERE id = ?').get(mails[0]!.id) as {
+      message_id: string;
+    };
+    expect(reply.in_reply_to).toBe(reminderId.message_id);
     expect(db.prepare("SELECT count(*) AS n FROM events WHERE type = 'embargo.reminder-sent'").get()).toEqual(
       { n: 2 },
     );
