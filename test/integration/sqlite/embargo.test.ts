@@ -287,6 +287,17 @@ describe('embargo reminders in SQLite (#14)', () => {
     expect(sent.filter((x) => x !== null)).toHaveLength(2);
     expect(sweepEmbargo(other, clock, opts)).toEqual([]);
     expect(reminderMails(db)).toHaveLength(2);
+    // Claimed once: one event each, and the rows keep the first claim's outbox row.
+    expect(db.prepare("SELECT count(*) AS n FROM events WHERE type = 'embargo.reminder-sent'").get()).toEqual(
+      {
+        n: 2,
+      },
+    );
+    expect(
+      (
+        db.prepare('SELECT outbox_id FROM embargo_reminders ORDER BY id').all() as { outbox_id: number }[]
+      ).map((r) => r.outbox_id),
+    ).toEqual(sent.filter((x) => x !== null));
     other.close();
   });
 
