@@ -131,5 +131,5 @@ describe('embargo reminders (real Dovecot, Postfix, Redis; two sweeping processe
       { recipient: 'reporter', state: 'sent' },
       { recipient: 'assignee', state: 'sent' },
     ]);
-  });
+  }, 180_000);
 });
