@@ -19,10 +19,11 @@ export function reporterThreadIds(db: Db, caseId: string, reporter: string): str
              WHERE case_id = ? AND sender = ? AND message_id IS NOT NULL AND state = 'applied'
            UNION ALL
            SELECT message_id, created_at AS at, 1 AS ord, id FROM outbox
-             WHERE case_id = ? AND kind IN ('acknowledgment', 'reporter-status', 'reporter-reply'))
+             WHERE case_id = ? AND (kind IN ('acknowledgment', 'reporter-status', 'reporter-reply')
+               OR (kind = 'embargo-reminder' AND recipients = json_array(?))))
          ORDER BY at, ord, id`,
       )
-      .all(caseId, reporter, caseId) as { message_id: string }[]
+      .all(caseId, reporter, caseId, reporter) as { message_id: string }[]
   ).map((r) => r.message_id);
 }
 

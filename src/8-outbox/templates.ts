@@ -20,6 +20,8 @@ export const TEMPLATE_NAMES = [
   'channel-expiry',
   'advisory',
   'advisory-draft',
+  'embargo-reminder-reporter',
+  'embargo-reminder-staff',
   ...STATUS_EVENTS.map((e) => `status-${e}` as const),
 ] as const;
 

@@ -1,5 +1,6 @@
 import { recordChannelAlert } from '../7-cases/channel-watch-store.js';
 import { dueEscalations, fireEscalation, rederiveOpenCases } from '../7-cases/deadline-store.js';
+import { sweepEmbargo } from '../7-cases/embargo-store.js';
 import { describeError } from '../core/errors.js';
 import { createMailerQueue, QUEUES } from '../jobs/queues.js';
 import { createSweepScheduler, startWorker } from '../jobs/worker.js';
@@ -35,7 +36,7 @@ export function watchPublicChannel(
  * to the outbox in the same transaction, so several escalation workers send each step once. The
  * scheduler is re-created every `mailer.reconcile_interval_seconds`: a Redis restart or FLUSHALL
  * delays a step by at most that long and loses none. Each sweep also watches the public channel
- * (watchPublicChannel).
+ * (watchPublicChannel) and sends the due embargo reminders (sweepEmbargo, issue #14).
  */
 export function startEscalation(deps: RoleDeps): RunningRole {
   const { config, log, db, clock } = deps;
@@ -58,6 +59,15 @@ export function startEscalation(deps: RoleDeps): RunningRole {
       }
       if (ids.length < 500) break;
     }
+    // Embargo reminders (issue #14): claimed like the steps, each once per agreed date.
+    const reminders = sweepEmbargo(db, clock, {
+      config,
+      calendar: deps.calendar,
+      caseIdPattern: deps.caseIdFormat.pattern,
+    });
+    if (reminders.length > 0)
+      log.info({ event: 'embargo.reminded', sent: reminders.length }, 'embargo reminders sent');
+    sent.push(...reminders);
     const channel = watchPublicChannel({ ...deps, signingKey: deps.teamKeys[0] });
     if (channel.length > 0)
       log.info({ event: 'channel.expiry-alerted', sent: channel.length }, 'public channel expiry alerted');

@@ -312,6 +312,9 @@ function reporterMails(
     reporterThread: f.reporterThread,
     subject: replySubject(caseId, f.row.subject, ctx.caseIdPattern),
   };
+  // A changed disclosure date says which date it replaces (the row is the case before the mail).
+  const previous = f.row.disclose_on;
+  const moved = previous !== null && previous !== snap.discloseOn ? { previousDiscloseOn: previous } : {};
   for (const event of plan.statusMails) {
     change.outbox.push({
       ...onThread,
@@ -324,6 +327,7 @@ function reporterMails(
         template: 'reporter-status',
         autoSubmitted: 'auto-generated',
         statusEvent: event satisfies StatusEvent,
+        ...(event === 'disclosure-scheduled' ? moved : {}),
       },
     });
   }

@@ -5,6 +5,7 @@ import { channelExpiry, type ChannelExpiryPayload } from './channel-expiry.js';
 import { commandConfirmation, type CommandConfirmationPayload } from './command-confirmation.js';
 import { commandRejected, type CommandRejectedPayload } from './command-rejected.js';
 import { deliveryFailed, type DeliveryFailedPayload } from './delivery-failed.js';
+import { embargoReminder, type EmbargoReminderPayload } from './embargo-reminder.js';
 import { escalation, type EscalationPayload } from './escalation.js';
 import type { MailKind, PayloadBase, PayloadProblem, ReadMail } from './kind.js';
 import { outsideExpertise, type OutsideExpertisePayload } from './outside-expertise.js';
@@ -30,7 +31,8 @@ export type OutboxPayload =
   | EscalationPayload
   | OutsideExpertisePayload
   | ChannelExpiryPayload
-  | AdvisoryDraftPayload;
+  | AdvisoryDraftPayload
+  | EmbargoReminderPayload;
 
 export type OutboxTemplate = OutboxPayload['template'];
 
@@ -52,6 +54,7 @@ export const MAIL_KINDS = {
   'outside-expertise': outsideExpertise,
   'channel-expiry': channelExpiry,
   'advisory-draft': advisoryDraft,
+  'embargo-reminder': embargoReminder,
 } as const satisfies Registry<OutboxPayload>;
 
 /** A stored payload that does not parse: which row, which template, which fields. */

@@ -14,12 +14,20 @@ export const reporterStatusSchema = z.object({
   snapshot: snapshotSchema.nullable(),
   /** Which status mail (template `status-<event>`). */
   statusEvent: z.enum(STATUS_EVENTS),
+  /**
+   * `disclosure-scheduled` only: the agreed date this one replaces, when the date changed (issue
+   * #14). Optional, so rows queued before it existed still parse (and say no previous date).
+   */
+  previousDiscloseOn: z.iso.date().optional(),
 });
 
 export type ReporterStatusPayload = z.infer<typeof reporterStatusSchema>;
 
 export const reporterStatus = defineKind(reporterStatusSchema, (m) => {
   const { key, data } = reporterData(m, m.payload.snapshot);
-  const text = m.ctx.templates.render(`status-${m.payload.statusEvent}`, data);
+  const text = m.ctx.templates.render(`status-${m.payload.statusEvent}`, {
+    ...data,
+    previousDiscloseOn: m.payload.previousDiscloseOn ?? '',
+  });
   return Promise.resolve(reporterBuilt(m, key, text));
 });

@@ -11,17 +11,17 @@ import {
  * A mail kind that exists only in the tests (#11): what adding a kind takes — its payload
  * schema, its type and its rendering in one module. `embargoEnds` is required.
  */
-export const embargoReminderSchema = z.object({
-  template: z.literal('embargo-reminder'),
+export const embargoEndingSchema = z.object({
+  template: z.literal('embargo-ending'),
   messageRowId: messageRowIdSchema,
   autoSubmitted: autoSubmittedSchema,
   flags: flagsSchema,
   embargoEnds: z.string(),
 });
 
-export type EmbargoReminderPayload = z.infer<typeof embargoReminderSchema>;
+export type EmbargoEndingPayload = z.infer<typeof embargoEndingSchema>;
 
-export const embargoReminder = defineKind(embargoReminderSchema, ({ ctx, row, payload, case: c, base }) =>
+export const embargoEnding = defineKind(embargoEndingSchema, ({ ctx, row, payload, case: c, base }) =>
   Promise.resolve({
     mail: { ...base, text: `${c.id}: the embargo ends ${payload.embargoEnds}` },
     protection: staffProtection(ctx, row.recipients),

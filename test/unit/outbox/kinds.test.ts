@@ -9,10 +9,10 @@ import {
   type Registry,
 } from '../../../src/8-outbox/kinds/index.js';
 import type { PayloadBase } from '../../../src/8-outbox/kinds/kind.js';
-import { embargoReminder, type EmbargoReminderPayload } from './fake-kind.js';
+import { embargoEnding, type EmbargoEndingPayload } from './fake-kind.js';
 
-type WithFake = OutboxPayload | EmbargoReminderPayload;
-const withFake = { ...MAIL_KINDS, 'embargo-reminder': embargoReminder } satisfies Registry<WithFake>;
+type WithFake = OutboxPayload | EmbargoEndingPayload;
+const withFake = { ...MAIL_KINDS, 'embargo-ending': embargoEnding } satisfies Registry<WithFake>;
 
 /** The error readPayloadWith throws for `payload`, or null when it parses. */
 function refusal<P extends PayloadBase>(registry: Registry<P>, payload: unknown): PayloadError | null {
@@ -30,23 +30,23 @@ describe('mail kinds (#11)', () => {
     it('the type checker refuses its payload without the required field', () => {
       // @ts-expect-error embargoEnds is required by the fake kind's schema
       const missing: WithFake = {
-        template: 'embargo-reminder',
+        template: 'embargo-ending',
         messageRowId: 1,
         autoSubmitted: 'auto-generated',
         flags: [],
       };
       const complete: WithFake = {
-        template: 'embargo-reminder',
+        template: 'embargo-ending',
         messageRowId: 1,
         autoSubmitted: 'auto-generated',
         flags: [],
         embargoEnds: '2027-01-15',
       };
-      expect([missing.template, complete.template]).toEqual(['embargo-reminder', 'embargo-reminder']);
+      expect([missing.template, complete.template]).toEqual(['embargo-ending', 'embargo-ending']);
     });
 
     it('the type checker refuses a registry without a module for the new union member', () => {
-      // @ts-expect-error the registry lacks the embargo-reminder module
+      // @ts-expect-error the registry lacks the embargo-ending module
       const incomplete: Registry<WithFake> = MAIL_KINDS;
       expect(incomplete).toBe(MAIL_KINDS);
     });
@@ -54,29 +54,27 @@ describe('mail kinds (#11)', () => {
     it('the type checker refuses a module registered for a template the union lacks', () => {
       const registry = {
         ...MAIL_KINDS,
-        // @ts-expect-error embargo-reminder is not a member of OutboxPayload
-        'embargo-reminder': embargoReminder,
+        // @ts-expect-error embargo-ending is not a member of OutboxPayload
+        'embargo-ending': embargoEnding,
       } satisfies Registry<OutboxPayload>;
-      expect(Object.keys(registry)).toContain('embargo-reminder');
+      expect(Object.keys(registry)).toContain('embargo-ending');
     });
 
     it('its schema refuses the same payload at run time, naming the row, template and field', () => {
       const err = refusal(withFake, {
-        template: 'embargo-reminder',
+        template: 'embargo-ending',
         messageRowId: 1,
         autoSubmitted: 'auto-generated',
         flags: [],
       });
       expect(err?.fields).toEqual(['embargoEnds']);
-      expect(err?.template).toBe('embargo-reminder');
-      expect(err?.message).toMatch(
-        /^outbox row 7 \(embargo-reminder\): payload does not parse: embargoEnds: /,
-      );
+      expect(err?.template).toBe('embargo-ending');
+      expect(err?.message).toMatch(/^outbox row 7 \(embargo-ending\): payload does not parse: embargoEnds: /);
     });
 
     it('its schema accepts the complete payload', () => {
       const payload = {
-        template: 'embargo-reminder',
+        template: 'embargo-ending',
         messageRowId: 1,
         autoSubmitted: 'auto-generated',
         flags: [],
