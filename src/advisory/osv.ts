@@ -25,10 +25,11 @@ export function osvPackage(p: Product): { ecosystem: string; name: string; purl?
     return { ecosystem: p.osv_ecosystem, name: p.osv_package, ...purl };
   if (p.purl === undefined) return null;
   const m = /^pkg:([a-z][a-z0-9.+-]*)\/([^?#@]+)/.exec(p.purl);
-  const ecosystem = m === null ? undefined : PURL_ECOSYSTEMS[m[1]!];
+  const type = m?.[1] ?? '';
+  const ecosystem = PURL_ECOSYSTEMS[type];
   if (m === null || ecosystem === undefined) return null;
-  const segments = m[2]!.split('/').map((x) => decodeURIComponent(x));
-  const name = m[1] === 'maven' ? segments.join(':') : segments.join('/');
+  const segments = (m[2] ?? '').split('/').map((x) => decodeURIComponent(x));
+  const name = type === 'maven' ? segments.join(':') : segments.join('/');
   return { ecosystem, name, purl: p.purl };
 }
 
@@ -51,7 +52,9 @@ export function renderOsv(s: AdvisorySnapshot, config: AdvisoryConfig): Record<s
     const type = p.version_scheme === 'ecosystem' ? 'ECOSYSTEM' : 'SEMVER';
     const entry: Record<string, unknown> = { package: pkg };
     const rs = ranges.filter((a) => a.range.exact === null).map((a) => ({ type, events: events(a.range) }));
-    const versions = ranges.filter((a) => a.range.exact !== null).map((a) => a.range.exact!);
+    const versions = ranges
+      .filter((a) => a.range.exact !== null)
+      .flatMap((a) => (a.range.exact === null ? [] : [a.range.exact]));
     if (rs.length > 0) entry.ranges = rs;
     if (versions.length > 0) entry.versions = versions;
     const fixedIn = f.fixed.filter((x) => x.product === pid).map((x) => x.version);
