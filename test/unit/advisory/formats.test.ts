@@ -1,8 +1,17 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { csafVersion, renderCsaf } from '../../../src/advisory/csaf.js';
 import { CVE_DATA_VERSION, renderCve } from '../../../src/advisory/cve.js';
 import { renderOsv } from '../../../src/advisory/osv.js';
 import { missingFor } from '../../../src/advisory/requirements.js';
+import {
+  cweName as realCweName,
+  validateCsaf,
+  validateCve,
+  validateOsv,
+} from '../../../src/advisory/validate.js';
+import { REPO } from '../../support/stack.js';
 import { config, draftSnapshot, expectGolden, publishedSnapshot, range } from './fixture.js';
 
 const cweName = (id: string): string | null => (id === 'CWE-787' ? 'Out-of-bounds Write' : null);
@@ -167,5 +176,52 @@ describe('missingFor()', () => {
     expect(missingFor('csaf', s, config, cweName)).toEqual([
       '/cwe: CWE-99999 is not in the CWE catalogue CSAF checks names against (set a listed CWE)',
     ]);
+  });
+});
+
+describe('the goldens and variants pass the official validators', () => {
+  const read = (name: string): unknown =>
+    JSON.parse(readFileSync(join(REPO, 'test', 'fixtures', 'advisory', 'rendered', name), 'utf8'));
+  const variants = [
+    publishedSnapshot(),
+    draftSnapshot(),
+    draftSnapshot({ version: 0 }),
+    publishedSnapshot({ status: 'draft', version: 1 }),
+    publishedSnapshot({ cvss: { vector: V4, score: 9.3 } }),
+    publishedSnapshot({
+      fields: {
+        ...publishedSnapshot().fields,
+        affected: [
+          { product: 'acme-router', range: range('*') },
+          { product: 'acme-router', range: range('1.2.3') },
+          { product: 'acme-cloud', range: range('>=3.0.0,<=3.1.0') },
+        ],
+      },
+    }),
+  ];
+
+  it('CSAF: schema and every mandatory test', async () => {
+    expect(await validateCsaf(read('SEC-2026-0042.csaf.json'))).toEqual([]);
+    expect(await validateCsaf(read('SEC-2026-0042.draft-1.csaf.json'))).toEqual([]);
+    for (const s of variants) expect(await validateCsaf(renderCsaf(s, config, realCweName))).toEqual([]);
+  }, 60_000);
+
+  it('OSV and CVE JSON 5: their vendored schemas', () => {
+    expect(validateOsv(read('SEC-2026-0042.osv.json'))).toEqual([]);
+    expect(validateCve(read('SEC-2026-0042.cve.json'))).toEqual([]);
+    for (const s of variants) {
+      const problems = validateOsv(renderOsv(s, config));
+      // Known gap (reported to h2-validate): the vendored OSV schema (ossf/osv-schema 015b00a)
+      // predates severity type CVSS_V4 (OSV 1.6). Only that one problem is tolerated, only for 4.0.
+      if (s.cvss?.vector.startsWith('CVSS:4.0/') === true)
+        expect(problems).toEqual([
+          { path: '/severity/0/type', message: 'must be equal to one of the allowed values' },
+        ]);
+      else expect(problems).toEqual([]);
+      // A record missingFor refuses is never rendered (a draft without a reference).
+      if (missingFor('cve', s, config, realCweName).length === 0)
+        expect(validateCve(renderCve(s, config, realCweName))).toEqual([]);
+      else expect(validateCve(renderCve(s, config, realCweName))).not.toEqual([]);
+    }
   });
 });
