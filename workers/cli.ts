@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import * as run from '../src/cli/commands.js';
 import { program as runProgram } from '../src/cli/program.js';
 import { configOrExit, EXIT_CONFIG, EXIT_FAILED } from '../src/cli/context.js';
+import { advisory, type AdvisoryOptions } from '../src/cli/advisory.js';
 import { backup } from '../src/cli/backup.js';
 import { evidence, type EvidenceOptions } from '../src/cli/evidence.js';
 import { retention, type RetentionOptions } from '../src/cli/retention.js';
@@ -80,6 +81,16 @@ casesCmd
   .option('--json', 'print JSON')
   .action((id: string, opts: { json?: boolean }) => run.casesShow(config(), id, opts));
 
+program
+  .command('advisory <id>')
+  .description(
+    'render the advisory of a case (now, or a frozen --revision/--draft) as CSAF 2.0, OSV, CVE JSON 5 or Markdown, validated; says what is missing',
+  )
+  .requiredOption('--format <format>', 'csaf, osv, cve or markdown')
+  .option('--revision <n>', 'the published revision n')
+  .option('--draft <n>', 'the draft n sent to the reporter')
+  .option('--out <file>', 'write to this file (mode 0600) instead of stdout')
+  .action((id: string, opts: AdvisoryOptions) => advisory(config(), id, opts));
 program
   .command('hold <id>')
   .description(

@@ -52,3 +52,28 @@ export function productIds(s: AdvisorySnapshot): string[] {
 export function affectedOf(s: AdvisorySnapshot, product: string): AffectedProduct[] {
   return s.fields.affected.filter((a) => a.product === product);
 }
+
+/** CPE 2.3 formatted string: the configured `cpe:2.3:part:vendor:product` with version (or `*`), padded. */
+export function fullCpe(cpe: string, version: string | null): string {
+  const parts = cpe.split(':').slice(2);
+  const v = version === null ? '*' : version.replace(/[^A-Za-z0-9._-]/g, (c) => `\\${c}`);
+  const head = parts.slice(0, 3);
+  const tail = parts.slice(4);
+  const all = [...head, v, ...tail];
+  while (all.length < 11) all.push('*');
+  return `cpe:2.3:${all.join(':')}`;
+}
+
+/** The configured purl with a version (`pkg:npm/acme-router@2.4.1`), or without one for a range. */
+export function purlAt(purl: string, version: string | null): string {
+  return version === null ? purl : `${purl}@${encodeURIComponent(version)}`;
+}
+
+/** FIRST's qualitative rating of a base score, upper case as the CVSS JSON schemas spell it. */
+export function baseSeverity(score: number): 'NONE' | 'LOW' | 'MEDIUM' | 'HIGH' | 'CRITICAL' {
+  if (score === 0) return 'NONE';
+  if (score < 4) return 'LOW';
+  if (score < 7) return 'MEDIUM';
+  if (score < 9) return 'HIGH';
+  return 'CRITICAL';
+}
