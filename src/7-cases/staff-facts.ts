@@ -2,7 +2,7 @@ import type { CaseFlag } from '../core/flags.js';
 import type { StaffMailInput } from '../6-commands/prepare.js';
 import type { Db } from './db.js';
 import type { Vault } from '../core/vault.js';
-import { countDrafts, openAdvisory, readRevisionHistory } from './advisory-store.js';
+import { countDrafts, openAdvisory, readCustomerFacts, readRevisionHistory } from './advisory-store.js';
 import { loadCaseRow, readDeadlineFacts } from './deadline-store.js';
 import { acknowledgmentOf } from './first-contact.js';
 import { reachesCommands, staffTarget, type StaffFacts } from './rules/staff-mail.js';
@@ -93,5 +93,6 @@ function readStaffCase(db: Db, vault: Vault, caseId: string, input: StaffMailInp
     advisory: openAdvisory(vault, row.advisory_sealed),
     revisionHistory: readRevisionHistory(db, caseId),
     drafts: countDrafts(db, caseId),
+    customers: readCustomerFacts(db, vault, caseId),
   };
 }

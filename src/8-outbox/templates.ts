@@ -18,6 +18,7 @@ export const TEMPLATE_NAMES = [
   'escalation',
   'outside-expertise',
   'channel-expiry',
+  'customer-advisory',
   ...STATUS_EVENTS.map((e) => `status-${e}` as const),
 ] as const;
 

@@ -11,6 +11,7 @@ import { localDateOf } from '../../policy/retention.js';
 import type { AdvisoryFields, RevisionEntry } from '../../advisory/model.js';
 import { toState, type CaseRow } from './case-row.js';
 import { advisoryWrites } from './advisory.js';
+import { notifyCustomers, type CustomerFacts } from './customers.js';
 import { addEvent, type CaseChange, type MailFacts } from './change.js';
 import {
   planDeadlineSync,
@@ -43,6 +44,8 @@ export interface StaffCaseFacts {
   revisionHistory: RevisionEntry[];
   /** Drafts sent to the reporter so far. */
   drafts: number;
+  /** Who was told of which revision, and the products of the last revision (`/notify`). */
+  customers: CustomerFacts;
 }
 
 export interface StaffContext {
@@ -99,6 +102,18 @@ export function applyCommands(
     input.member.address,
   );
   for (const e of plan.events) addEvent(change, mail, caseId, e.type, e.data, who);
+  const notified = notifyCustomers(
+    change,
+    mail,
+    caseId,
+    plan,
+    f.customers,
+    ctx.config.customers,
+    who,
+    input.member.address,
+  );
+  if (notified !== null)
+    for (const o of plan.outcomes) if (o.applied && o.text === '/notify') o.detail = notified.detail;
   for (const o of plan.outcomes.filter((x) => !x.applied)) {
     addEvent(change, mail, caseId, 'command.rejected', { command: o.text, reason: o.detail }, who);
   }

@@ -3,6 +3,7 @@ import { assignment, type AssignmentPayload } from './assignment.js';
 import { channelExpiry, type ChannelExpiryPayload } from './channel-expiry.js';
 import { commandConfirmation, type CommandConfirmationPayload } from './command-confirmation.js';
 import { commandRejected, type CommandRejectedPayload } from './command-rejected.js';
+import { customerAdvisory, type CustomerAdvisoryPayload } from './customer-advisory.js';
 import { deliveryFailed, type DeliveryFailedPayload } from './delivery-failed.js';
 import { escalation, type EscalationPayload } from './escalation.js';
 import type { MailKind, PayloadBase, PayloadProblem, ReadMail } from './kind.js';
@@ -28,7 +29,8 @@ export type OutboxPayload =
   | ReporterReplyPayload
   | EscalationPayload
   | OutsideExpertisePayload
-  | ChannelExpiryPayload;
+  | ChannelExpiryPayload
+  | CustomerAdvisoryPayload;
 
 export type OutboxTemplate = OutboxPayload['template'];
 
@@ -49,6 +51,7 @@ export const MAIL_KINDS = {
   escalation,
   'outside-expertise': outsideExpertise,
   'channel-expiry': channelExpiry,
+  'customer-advisory': customerAdvisory,
 } as const satisfies Registry<OutboxPayload>;
 
 /** A stored payload that does not parse: which row, which template, which fields. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { AdvisorySnapshot } from '../../advisory/model.js';
 import type { Calendar } from '../../calendar/calendar.js';
 import type { Config } from '../../config/schema.js';
 import type { Clock } from '../../core/clock.js';
@@ -87,6 +88,10 @@ export interface MailContext {
   /** Whether the command mail also queued a `/reply` to the reporter. */
   hasReply(messageRowId: number): boolean;
   outboxRow(id: number): FailedRow | null;
+  /** One frozen version of a case's advisory (`advisory_versions`), opened; null: no such version. */
+  advisoryVersion(caseId: string, kind: 'draft' | 'revision', number: number): AdvisorySnapshot | null;
+  /** The armored public key of a customer (`customers[].key_file`, by name); null: none loaded. */
+  customerKey(name: string): string | null;
 }
 
 /** The rendered mail before header protection: body, sealing and envelope sender. */

@@ -42,6 +42,7 @@ const caseFacts = (over: Partial<StaffCaseFacts> = {}): StaffCaseFacts => ({
   advisory: EMPTY_ADVISORY,
   revisionHistory: [],
   drafts: 0,
+  customers: { told: [], latestRevisionProducts: [] },
   reporterThread: ['r1@x', 'sec-2026-0001.acknowledgment.abc@psirt.test'],
   deadlines: [{ kind: 'acknowledge', due_at: AT, state: 'met' }],
   pauses: [],
