@@ -1,5 +1,7 @@
 import { simpleParser, type AddressObject } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { openDatabase } from '../../src/7-cases/db.js';
+import { readEvidencePeriod } from '../../src/7-cases/evidence-store.js';
 import { eventually } from '../support/eventually.js';
 import { decryptAs } from '../support/pgp-mail.js';
 import {
@@ -36,7 +38,10 @@ const asCarol = (subject: string, body = 'ok') =>
     body,
   });
 
-const customerMail = (user: string) => mailWithSubject(stack, user, caseId);
+/** Mail about the case in a customer's mailbox; earlier runs' mail (same case id) is left out. */
+const before = new Map<string, number>();
+const customerMail = async (user: string) =>
+  (await mailWithSubject(stack, user, caseId)).slice(before.get(user) ?? 0);
 
 /** Waits until every customer-advisory row of the case is sent, and returns how many there are. */
 async function allCustomerMailSent(expected: number): Promise<void> {
@@ -72,6 +77,9 @@ beforeAll(async () => {
   const report = fixture('report-plain.eml');
   await deliver(stack, report.raw, 'reporter1@psirt.test');
   caseId = await appliedCase(service.dbPath, report.messageId);
+  // The stack's mailboxes outlive a run: count what is there already.
+  for (const u of ['customer1', 'customer2', 'customer3'])
+    before.set(u, (await mailWithSubject(stack, u, caseId)).length);
 });
 
 afterAll(async () => {
@@ -189,5 +197,20 @@ describe('customer notification (/notify) on the real stack', () => {
       caseId,
     )[0]!;
     expect(linked.n).toBe(4);
+    // The evidence pack's reading: who was told of which revision, queued and sent when.
+    const db = openDatabase(service.dbPath, { readonly: true });
+    try {
+      const period = readEvidencePeriod(db, { from: new Date(0), to: new Date(), includeSubjects: false });
+      const told = (period.customerNotifications ?? []).filter((n) => n.case_id === caseId);
+      expect(told.map((n) => [n.customer, n.revision, n.encrypted])).toEqual([
+        ['Customer One Test GmbH', 1, true],
+        ['Customer Two Test AG', 1, false],
+        ['Customer One Test GmbH', 2, true],
+        ['Customer Two Test AG', 2, false],
+      ]);
+      expect(told.every((n) => n.sent_at !== null && n.sent_at >= n.queued_at)).toBe(true);
+    } finally {
+      db.close();
+    }
   });
 });
