@@ -44,6 +44,8 @@ export interface ServiceDeps {
   teamKeys: readonly TeamKey[];
   /** Staff address (lower-case) → armored public key from `staff[].key_file`. */
   staffKeys: ReadonlyMap<string, string>;
+  /** Customer name → armored public key from `customers[].key_file` (issue #14). */
+  customerKeys?: ReadonlyMap<string, string>;
   calendar: Calendar;
   caseIdFormat: CaseIdFormat;
   /** Report views shared between intake and mailer in one process (one decode per report). */

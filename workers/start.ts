@@ -82,6 +82,7 @@ export async function runService(
   let teamKeys: TeamKey[];
   let vault: Vault;
   const staffKeys = new Map<string, string>();
+  const customerKeys = new Map<string, string>();
   try {
     migrate(db, readMigrations(migrationsDir()), clock, (m) =>
       log.info({ event: 'cases.migrated', version: m.version, migration: m.file }, 'migration applied'),
@@ -98,6 +99,15 @@ export async function runService(
         throw new Error(`staff[${i}].key_file: cannot read ${file}`, { cause: err });
       });
       staffKeys.set(s.address, await readStaffKey(file, armored, s.fingerprint, `staff[${i}]`));
+    }
+    // Customers' keys (#14): a key that is not the pinned fingerprint stops the start here.
+    for (const [i, c] of config.customers.entries()) {
+      if (!c.key_file || !c.fingerprint) continue;
+      const file = c.key_file;
+      const armored = await readFile(file, 'utf8').catch((err: unknown) => {
+        throw new Error(`customers[${i}].key_file: cannot read ${file}`, { cause: err });
+      });
+      customerKeys.set(c.name, await readStaffKey(file, armored, c.fingerprint, `customers[${i}]`));
     }
     // Sealing at rest (#13): the data keys these team keys open, and the one new records use.
     ({ vault } = await openVault(db, clock, teamKeys, { seal: true, log }));
@@ -118,6 +128,7 @@ export async function runService(
     clock,
     teamKeys,
     staffKeys,
+    customerKeys,
     calendar,
     caseIdFormat: parseCaseIdFormat(config.cases.id_format),
     reports: new ReportCache(),

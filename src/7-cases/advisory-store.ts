@@ -10,6 +10,7 @@ import type { Db } from './db.js';
 import { loadCaseRow } from './deadline-store.js';
 import { toState } from './rules/case-row.js';
 import type { NewAdvisoryVersion } from './rules/change.js';
+import type { CustomerFacts } from './rules/customers.js';
 
 export type { NewAdvisoryVersion } from './rules/change.js';
 
@@ -175,4 +176,61 @@ export function readAdvisoryShow(db: Db, vault: Vault, caseId: string): Advisory
     )
     .all(caseId) as AdvisoryShow['versions'];
   return { fields, versions };
+}
+
+/** Who was told of which revision of a case (`customer_notifications`), and the last revision's products. */
+export function readCustomerFacts(db: Db, vault: Vault, caseId: string): CustomerFacts {
+  const told = db
+    .prepare('SELECT customer, revision FROM customer_notifications WHERE case_id = ? ORDER BY id')
+    .all(caseId) as { customer: string; revision: number }[];
+  const latest = readAdvisoryVersion(db, vault, caseId, 'revision', 'latest');
+  return {
+    told: told.map((t) => ({ customer: t.customer, revision: t.revision })),
+    latestRevisionProducts: latest === null ? [] : latest.fields.affected.map((a) => a.product),
+  };
+}
+
+/** One customer told of one revision, for the evidence pack. */
+export interface CustomerNotificationRow {
+  customer: string;
+  address: string;
+  revision: number;
+  encrypted: boolean;
+  queuedAt: string;
+  queuedBy: string;
+  /** When the mail was accepted by the SMTP server; null while not sent. */
+  sentAt: string | null;
+  /** The outbox row's state (`pending`, `sending`, `sent`, `failed`), null without one. */
+  state: string | null;
+}
+
+/** Every customer notification of a case, oldest first (the evidence pack). */
+export function readCustomerNotifications(db: Db, caseId: string): CustomerNotificationRow[] {
+  return (
+    db
+      .prepare(
+        `SELECT n.customer, n.address, n.revision, n.encrypted, n.queued_at, n.queued_by, o.sent_at, o.state
+         FROM customer_notifications n LEFT JOIN outbox o ON o.id = n.outbox_id
+         WHERE n.case_id = ? ORDER BY n.id`,
+      )
+      .all(caseId) as {
+      customer: string;
+      address: string;
+      revision: number;
+      encrypted: number;
+      queued_at: string;
+      queued_by: string;
+      sent_at: string | null;
+      state: string | null;
+    }[]
+  ).map((r) => ({
+    customer: r.customer,
+    address: r.address,
+    revision: r.revision,
+    encrypted: r.encrypted === 1,
+    queuedAt: r.queued_at,
+    queuedBy: r.queued_by,
+    sentAt: r.sent_at,
+    state: r.state,
+  }));
 }

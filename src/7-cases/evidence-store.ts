@@ -123,6 +123,18 @@ export interface ProcedureStartRow {
   version: string;
 }
 
+/** One customer told of one advisory revision (`customer_notifications` and its outbox row). */
+export interface EvidenceCustomerNotice {
+  case_id: string;
+  customer: string;
+  address: string;
+  revision: number;
+  encrypted: boolean;
+  queued_at: string;
+  /** When the SMTP server accepted it; null while not sent. */
+  sent_at: string | null;
+}
+
 export interface EvidencePeriod {
   cases: EvidenceCaseRow[];
   events: EvidenceEvent[];
@@ -131,6 +143,8 @@ export interface EvidencePeriod {
   earlierDeadlines: EvidenceCycleDeadline[];
   /** Outside-expertise escalations sent (the escalation ladder's call to the experts). */
   expertCalls: { case_id: string; sent_at: string }[];
+  /** Customers told of which advisory revision, when (issue #14, `/notify`), oldest first. */
+  customerNotifications?: EvidenceCustomerNotice[];
   /** The procedure versions in force during the period: the last start before it and every start in it. */
   versions: ProcedureVersionRow[];
   starts: ProcedureStartRow[];
@@ -251,6 +265,15 @@ function readPeriod(db: Db, opts: EvidenceReadOptions): EvidencePeriod {
        WHERE x.deadline = 'outside-expertise' AND x.state = 'sent' AND x.sent_at IS NOT NULL ORDER BY x.sent_at`,
     )
     .all(period) as EvidencePeriod['expertCalls'];
+  const customerNotifications = (
+    db
+      .prepare(
+        `${SELECTED} SELECT n.case_id, n.customer, n.address, n.revision, n.encrypted, n.queued_at, o.sent_at
+         FROM customer_notifications n JOIN s ON s.id = n.case_id LEFT JOIN outbox o ON o.id = n.outbox_id
+         ORDER BY n.case_id, n.id`,
+      )
+      .all(period) as (Omit<EvidenceCustomerNotice, 'encrypted'> & { encrypted: number })[]
+  ).map((r) => ({ ...r, encrypted: r.encrypted === 1 }));
   // One reading of "in force" for the evidence and everything else (src/7-cases/procedure-store.ts).
   const inForce = procedureVersionsInForce(db, opts.from, opts.to);
   const versions: ProcedureVersionRow[] = inForce.map((v) => ({
@@ -273,7 +296,7 @@ function readPeriod(db: Db, opts: EvidenceReadOptions): EvidencePeriod {
       })),
     )
     .sort((a, b) => a.started_at.localeCompare(b.started_at) || a.id - b.id);
-  return { cases, events, deadlines, earlierDeadlines, expertCalls, versions, starts };
+  return { cases, events, deadlines, earlierDeadlines, expertCalls, customerNotifications, versions, starts };
 }
 
 /** The JSON object without its null members (json_object keeps them). SQLite gives 0/1 for booleans. */

@@ -2,7 +2,13 @@ import type { CaseFlag } from '../core/flags.js';
 import type { StaffMailInput } from '../6-commands/prepare.js';
 import type { Db } from './db.js';
 import type { Vault } from '../core/vault.js';
-import { countDrafts, openAdvisory, readDraftChannel, readRevisionHistory } from './advisory-store.js';
+import {
+  countDrafts,
+  openAdvisory,
+  readCustomerFacts,
+  readDraftChannel,
+  readRevisionHistory,
+} from './advisory-store.js';
 import { loadCaseRow, readDeadlineFacts } from './deadline-store.js';
 import { acknowledgmentOf } from './first-contact.js';
 import { reachesCommands, staffTarget, type StaffFacts } from './rules/staff-mail.js';
@@ -95,5 +101,6 @@ function readStaffCase(db: Db, vault: Vault, caseId: string, input: StaffMailInp
     revisionHistory: readRevisionHistory(db, caseId),
     drafts: countDrafts(db, caseId),
     draftChannel: readDraftChannel(db, row.reporter_address, report?.id ?? null),
+    customers: readCustomerFacts(db, vault, caseId),
   };
 }

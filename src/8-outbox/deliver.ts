@@ -1,8 +1,8 @@
 import type { Calendar } from '../calendar/calendar.js';
 import { pinnedKey } from '../7-cases/case-store.js';
-import { readAdvisoryVersion } from '../7-cases/advisory-store.js';
 import type { Db } from '../7-cases/db.js';
 import { readStoredRaw } from '../7-cases/intake-store.js';
+import { readAdvisoryVersion } from '../7-cases/advisory-store.js';
 import {
   caseForMail,
   caseSubjectForMail,
@@ -45,6 +45,8 @@ export interface DeliverDeps {
   transport: SmtpTransport;
   teamKeys: readonly TeamKey[];
   staffKeys: ReadonlyMap<string, string>;
+  /** Customer name → armored public key (`customers[].key_file`, checked at start). */
+  customerKeys?: ReadonlyMap<string, string>;
   calendar: Calendar;
   /** Decoded reports by message row: one decode serves every staff member's notification. */
   reports: ReportCache;
@@ -105,8 +107,9 @@ function mailContext(deps: DeliverDeps, team: TeamKey): MailContext {
       deps.reports.get(rowId, () => viewReport(deps, rowId, reporter, notDecoded)),
     staffText: (rowId) => staffText(deps, rowId),
     hasReply: (rowId) => hasReply(db, rowId),
-    advisoryVersion: (caseId, kind, number) => readAdvisoryVersion(db, deps.vault, caseId, kind, number),
     outboxRow: (id) => loadOutbox(db, id),
+    advisoryVersion: (caseId, kind, number) => readAdvisoryVersion(db, deps.vault, caseId, kind, number),
+    customerKey: (name) => deps.customerKeys?.get(name) ?? null,
   };
 }
 
@@ -122,7 +125,8 @@ async function protectSubject(deps: DeliverDeps, row: OutboxRow, built: BuiltMai
   const encrypted = built.protection.kind === 'encrypted';
   const pattern = parseCaseIdFormat(deps.config.cases.id_format).pattern;
   let real: string | null = null;
-  if (row.case_id !== null) {
+  // A customer's mail names the published advisory, never the report's subject.
+  if (row.case_id !== null && row.kind !== 'customer-advisory') {
     const sealed = caseSubjectForMail(deps.db, deps.vault, row.case_id);
     if (sealed !== null) {
       if (encrypted || !sealed.protected) real = sealed.subject;

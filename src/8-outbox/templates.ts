@@ -22,6 +22,7 @@ export const TEMPLATE_NAMES = [
   'advisory-draft',
   'embargo-reminder-reporter',
   'embargo-reminder-staff',
+  'customer-advisory',
   ...STATUS_EVENTS.map((e) => `status-${e}` as const),
 ] as const;
 

@@ -4,6 +4,7 @@ import { staffByAddress } from '../core/staff.js';
 import { pausesFrom, type CaseFacts } from '../policy/deadlines.js';
 import type {
   EvidenceCaseRow,
+  EvidenceCustomerNotice,
   EvidenceCycleDeadline,
   EvidenceDeadline,
   EvidenceEvent,
@@ -103,6 +104,15 @@ export interface CaseEvidence {
   closed: string | null;
   reopened: string | null;
   outsideExpertise: { organisations: string[]; escalatedAt: string[] };
+  /** Customers told of which advisory revision, when (issue #14, `/notify`). */
+  customersNotified: {
+    customer: string;
+    address: string;
+    revision: number;
+    encrypted: boolean;
+    queuedAt: string;
+    sentAt: string | null;
+  }[];
   /** The stages of the current cycle (since the report, or since the last reopen). */
   stages: StageResult[];
   /** The current cycle's label when the case was reopened ("cycle 2 (reopened …)"), else null. */
@@ -239,6 +249,7 @@ export function analyseCases(period: EvidencePeriod, opts: AnalyseOptions): Case
   const earlier = byCase(period.earlierDeadlines);
   const events = byCase(period.events);
   const calls = byCase(period.expertCalls);
+  const notices = byCase(period.customerNotifications ?? []);
   const out = period.cases.map((c, i) => {
     const result = analyseCase(
       c,
@@ -247,6 +258,7 @@ export function analyseCases(period: EvidencePeriod, opts: AnalyseOptions): Case
       (calls.get(c.id) ?? []).map((x) => x.sent_at),
       opts,
       earlier.get(c.id) ?? [],
+      notices.get(c.id) ?? [],
     );
     opts.onCase?.(i + 1, period.cases.length);
     return result;
@@ -261,6 +273,7 @@ export function analyseCase(
   expertCalls: readonly string[],
   opts: Pick<AnalyseOptions, 'calendar' | 'staff' | 'now' | 'chains'>,
   earlierDeadlines: readonly EvidenceCycleDeadline[] = [],
+  customerNotices: readonly EvidenceCustomerNotice[] = [],
 ): CaseEvidence {
   const of = (kind: EvidenceStage): EvidenceDeadline | undefined => deadlines.find((d) => d.kind === kind);
   const pauses = pausesFrom(events.map((e) => ({ at: e.at, type: e.type, data: e.detail })));
@@ -307,6 +320,14 @@ export function analyseCase(
     closed: c.closed_at,
     reopened: c.reopened_at,
     outsideExpertise: { organisations: c.external, escalatedAt: [...expertCalls] },
+    customersNotified: customerNotices.map((n) => ({
+      customer: n.customer,
+      address: n.address,
+      revision: n.revision,
+      encrypted: n.encrypted,
+      queuedAt: n.queued_at,
+      sentAt: n.sent_at,
+    })),
     stages: EVIDENCE_STAGES.map((s) => judgeStage(s, of(s), c, opts.calendar, opts.now, pauses)),
     cycleLabel:
       earlierCycles.length === 0 || c.reopened_at === null

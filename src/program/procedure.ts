@@ -270,18 +270,32 @@ function statusMails(config: Config): string {
 }
 
 function customerNotification(config: Config): string {
-  const activity = activityFor(config.raci, 'publish');
+  const activity = activityFor(config.raci, 'notify');
+  const customers = config.customers;
+  const keyed = customers.filter((c) => c.key_file !== undefined).length;
   const who =
     activity === null
-      ? 'No RACI activity governs `/publish`.'
-      : `The security advisory and the notification of affected customers are decided under the RACI ` +
-        `activity "${md(activity.activity)}" (accountable: ${activity.accountable}; responsible: ` +
-        `${activity.responsible.join(', ')}; only ${orList(rolesAllowed(activity))} may run \`/publish\`), ` +
-        'and carried out by the people holding those roles (roles.md).';
+      ? 'No RACI activity governs `/notify`.'
+      : `Telling customers is a decision under the RACI activity "${md(activity.activity)}" ` +
+        `(accountable: ${activity.accountable}; responsible: ${activity.responsible.join(', ')}): only ` +
+        `${orList(rolesAllowed(activity))} may run \`/notify\`.`;
+  const count =
+    customers.length === 0
+      ? 'No customers are configured (`[[customers]]`), so `/notify` tells nobody.'
+      : `${customers.length === 1 ? 'One customer is' : `${customers.length} customers are`} configured ` +
+        `(\`[[customers]]\`, with the products each runs; ${keyed} with an OpenPGP key).`;
   return [
     '### Advisory and customer notification',
-    `${who} The service records the published advisory (\`/publish\`) and tells the reporter; it does not ` +
-      'mail customers itself: the responsible role holders notify affected customers.',
+    'Before publication the advisory draft is confirmed with the reporter: `/draft` mails it to them on ' +
+      'their thread, encrypted when their key is known, and asks for corrections and how they want to be ' +
+      'credited; `/publish` is refused until a draft was sent, or `/no-draft "<reason>"` recorded why none could be. ' +
+      `An agreed disclosure date (\`/disclose\`) reminds the reporter and the assignee ` +
+      `${formatSpan(config.disclosure.remind_before)} before it, each once; the date passing unpublished ` +
+      'climbs the escalation ladder.',
+    `${who} ${count} \`/notify\` mails the published advisory to every customer running an affected product: ` +
+      'one mail each, with only that customer as recipient, encrypted to their key where one is configured ' +
+      '(signed otherwise), and records who was told of which revision and when (evidence pack). Repeating it ' +
+      'sends nothing new; after `/revise` it sends the new revision to them as an update.',
   ].join('\n\n');
 }
 

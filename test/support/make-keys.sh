@@ -30,7 +30,7 @@ export_pair() { # name email passphrase fpr
 : >"$out/FINGERPRINTS"
 fpr=$(gen "psirt team" security@psirt.test ed25519 "$TEAM_PASSPHRASE" 10y)
 export_pair team security@psirt.test "$TEAM_PASSPHRASE" "$fpr"
-for who in alice bob carol reporter1 reporter2; do
+for who in alice bob carol reporter1 reporter2 customer1; do
   fpr=$(gen "$who" "$who@psirt.test" ed25519 '' 10y)
   export_pair "$who" "$who@psirt.test" '' "$fpr"
 done

@@ -11,6 +11,7 @@ import { localDateOf } from '../../policy/retention.js';
 import type { AdvisoryFields, RevisionEntry } from '../../advisory/model.js';
 import { toState, type CaseRow } from './case-row.js';
 import { advisoryWrites } from './advisory.js';
+import { notifyCustomers, type CustomerFacts } from './customers.js';
 import { addEvent, type CaseChange, type MailFacts } from './change.js';
 import {
   planDeadlineSync,
@@ -45,6 +46,8 @@ export interface StaffCaseFacts {
   drafts: number;
   /** How a draft can reach the reporter (PlanContext.reporterDraft; issue #14). */
   draftChannel: 'encrypted' | 'clear-report' | 'no-key';
+  /** Who was told of which revision, and the products of the last revision (`/notify`). */
+  customers: CustomerFacts;
 }
 
 export interface StaffContext {
@@ -102,6 +105,18 @@ export function applyCommands(
     input.member.address,
   );
   for (const e of plan.events) addEvent(change, mail, caseId, e.type, e.data, who);
+  const notified = notifyCustomers(
+    change,
+    mail,
+    caseId,
+    plan,
+    f.customers,
+    ctx.config.customers,
+    who,
+    input.member.address,
+  );
+  if (notified !== null)
+    for (const o of plan.outcomes) if (o.applied && o.text === '/notify') o.detail = notified.detail;
   for (const o of plan.outcomes.filter((x) => !x.applied)) {
     addEvent(change, mail, caseId, 'command.rejected', { command: o.text, reason: o.detail }, who);
   }

@@ -4,6 +4,7 @@ import { assignment, type AssignmentPayload } from './assignment.js';
 import { channelExpiry, type ChannelExpiryPayload } from './channel-expiry.js';
 import { commandConfirmation, type CommandConfirmationPayload } from './command-confirmation.js';
 import { commandRejected, type CommandRejectedPayload } from './command-rejected.js';
+import { customerAdvisory, type CustomerAdvisoryPayload } from './customer-advisory.js';
 import { deliveryFailed, type DeliveryFailedPayload } from './delivery-failed.js';
 import { embargoReminder, type EmbargoReminderPayload } from './embargo-reminder.js';
 import { escalation, type EscalationPayload } from './escalation.js';
@@ -32,7 +33,8 @@ export type OutboxPayload =
   | OutsideExpertisePayload
   | ChannelExpiryPayload
   | AdvisoryDraftPayload
-  | EmbargoReminderPayload;
+  | EmbargoReminderPayload
+  | CustomerAdvisoryPayload;
 
 export type OutboxTemplate = OutboxPayload['template'];
 
@@ -55,6 +57,7 @@ export const MAIL_KINDS = {
   'channel-expiry': channelExpiry,
   'advisory-draft': advisoryDraft,
   'embargo-reminder': embargoReminder,
+  'customer-advisory': customerAdvisory,
 } as const satisfies Registry<OutboxPayload>;
 
 /** A stored payload that does not parse: which row, which template, which fields. */

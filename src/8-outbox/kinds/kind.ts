@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { AdvisorySnapshot } from '../../advisory/model.js';
 import type { Calendar } from '../../calendar/calendar.js';
 import type { Config } from '../../config/schema.js';
 import type { Clock } from '../../core/clock.js';
@@ -8,7 +9,6 @@ import type { OutgoingMail, Protection } from '../compose.js';
 import { formatDate } from '../render.js';
 import type { ReportView } from '../report-view.js';
 import type { Templates } from '../templates.js';
-import type { AdvisorySnapshot } from '../../advisory/model.js';
 
 /**
  * What a mail kind is: the schema of its outbox payload (what the writer in src/7-cases stores,
@@ -88,8 +88,10 @@ export interface MailContext {
   /** Whether the command mail also queued a `/reply` to the reporter. */
   hasReply(messageRowId: number): boolean;
   outboxRow(id: number): FailedRow | null;
-  /** A frozen advisory version of the case, opened (issue #14); null when there is none. */
+  /** One frozen version of a case's advisory (`advisory_versions`), opened; null: no such version. */
   advisoryVersion(caseId: string, kind: 'draft' | 'revision', number: number): AdvisorySnapshot | null;
+  /** The armored public key of a customer (`customers[].key_file`, by name); null: none loaded. */
+  customerKey(name: string): string | null;
 }
 
 /** The rendered mail before header protection: body, sealing and envelope sender. */

@@ -43,6 +43,7 @@ const caseFacts = (over: Partial<StaffCaseFacts> = {}): StaffCaseFacts => ({
   revisionHistory: [],
   drafts: 0,
   draftChannel: 'encrypted',
+  customers: { told: [], latestRevisionProducts: [] },
   reporterThread: ['r1@x', 'sec-2026-0001.acknowledgment.abc@psirt.test'],
   deadlines: [{ kind: 'acknowledge', due_at: AT, state: 'met' }],
   pauses: [],

@@ -5,7 +5,13 @@ import type {
   EvidenceCycleDeadline,
   EvidenceDeadline,
 } from '../../../src/7-cases/evidence-store.js';
-import { analyseCase, describeStage, everyStage, judgeStage } from '../../../src/evidence/analyse.js';
+import {
+  analyseCase,
+  analyseCases,
+  describeStage,
+  everyStage,
+  judgeStage,
+} from '../../../src/evidence/analyse.js';
 
 /** Berlin, Mon–Fri, German public holidays (1 May 2026 is a Friday). */
 const berlin = createCalendar({
@@ -222,6 +228,68 @@ describe('analyseCase of a reopened case (reviewer M2)', () => {
     const missed = everyStage(c).filter((s) => s.result.verdict === 'missed');
     expect(missed.map((s) => [s.cycle, s.result.stage])).toEqual([
       ['cycle 1 (received 2026-11-02)', 'verify'],
+    ]);
+  });
+});
+
+describe('customers told (issue #14)', () => {
+  const base = {
+    id: 'SEC-2026-0009',
+    stage: 'disclosure',
+    resolution: null,
+    severity: 'high',
+    cvss_vector: null,
+    cvss_score: null,
+    assignee: null,
+    on_hold: false,
+    hold_reason: null,
+    held_at: null,
+    held_by: null,
+    waiting_on_reporter: false,
+    created_at: '2026-11-02T09:00:00.000Z',
+    closed_at: null,
+    triaged_at: null,
+    verified_at: null,
+    fixed_at: null,
+    published_at: '2026-11-20T09:00:00.000Z',
+    reopened_at: null,
+    fix_by: null,
+    disclose_on: null,
+    external: [],
+    duplicate_of: null,
+  };
+  it('lists per case who was told of which revision, encrypted or not, queued and sent when', () => {
+    const notice = {
+      case_id: 'SEC-2026-0009',
+      customer: 'Customer One',
+      address: 'c1@x.test',
+      revision: 2,
+      encrypted: true,
+      queued_at: '2026-11-21T09:00:00.000Z',
+      sent_at: '2026-11-21T09:00:05.000Z',
+    };
+    const [c] = analyseCases(
+      {
+        cases: [base],
+        events: [],
+        deadlines: [],
+        earlierDeadlines: [],
+        expertCalls: [],
+        customerNotifications: [notice],
+        versions: [],
+        starts: [],
+      },
+      { calendar: berlin, staff: [], now: NOW, chains: new Map() },
+    );
+    expect(c?.customersNotified).toEqual([
+      {
+        customer: 'Customer One',
+        address: 'c1@x.test',
+        revision: 2,
+        encrypted: true,
+        queuedAt: notice.queued_at,
+        sentAt: notice.sent_at,
+      },
     ]);
   });
 });
