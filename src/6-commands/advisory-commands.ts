@@ -34,39 +34,39 @@ export function applyAdvisory(
       return `advisory summary set from the body (${text.length} characters)`;
     }
     case 'cwe':
-      if (a.cwe === c.id) return `already ${c.id}`;
+      if (a.cwe === c.id) return 'the weakness was already this one';
       a.cwe = c.id;
       updated('cwe');
-      return `weakness ${c.id}`;
+      return 'weakness set';
     case 'affects': {
-      if (!ctx.products.includes(c.product)) return refuse(unknownProduct(c.product, ctx.products));
+      if (!ctx.products.includes(c.product)) return refuse(unknownProduct(ctx.products));
       const at = a.affected.findIndex((x) => x.product === c.product);
       if (c.range === null) {
-        if (at < 0) return `${c.product} was not listed as affected`;
+        if (at < 0) return 'that product was not listed as affected';
         a.affected.splice(at, 1);
-        updated('affects', { product: c.product, removed: true });
-        return `${c.product} no longer listed as affected`;
+        updated('affects', { removed: true });
+        return `a product is no longer listed as affected (${a.affected.length} in all)`;
       }
       const entry = { product: c.product, range: c.range };
       if (at < 0) a.affected.push(entry);
       else a.affected[at] = entry;
-      updated('affects', { product: c.product });
-      return `${c.product} affected: ${c.range.text}`;
+      updated('affects');
+      return `affected products and versions set (${a.affected.length} in all)`;
     }
     case 'fixed-in': {
-      if (!ctx.products.includes(c.product)) return refuse(unknownProduct(c.product, ctx.products));
+      if (!ctx.products.includes(c.product)) return refuse(unknownProduct(ctx.products));
       const at = a.fixed.findIndex((x) => x.product === c.product);
       if (c.version === null) {
-        if (at < 0) return `${c.product} had no fixed version`;
+        if (at < 0) return 'that product had no fixed version';
         a.fixed.splice(at, 1);
-        updated('fixed-in', { product: c.product, removed: true });
-        return `${c.product}: fixed version removed`;
+        updated('fixed-in', { removed: true });
+        return `a fixed version removed (${a.fixed.length} in all)`;
       }
       const entry = { product: c.product, version: c.version };
       if (at < 0) a.fixed.push(entry);
       else a.fixed[at] = entry;
-      updated('fixed-in', { product: c.product });
-      return `${c.product} fixed in ${c.version}`;
+      updated('fixed-in');
+      return `fixed version set (${a.fixed.length} in all)`;
     }
     case 'ref':
       if (a.references.includes(c.url)) return 'already a reference';
@@ -122,10 +122,11 @@ export function applyAdvisory(
   }
 }
 
-function unknownProduct(id: string, products: readonly string[]): string {
+/** Names the configured products, never the id typed (the rejection is stored in clear). */
+function unknownProduct(products: readonly string[]): string {
   return products.length === 0
-    ? `no product "${id}": no [[products]] are configured`
-    : `no product "${id}" (products: ${products.join(', ')})`;
+    ? 'no such product: no [[products]] are configured'
+    : `no such product (products: ${products.join(', ')})`;
 }
 
 const same = (x: string, y: string): boolean => x.toLowerCase() === y.toLowerCase();

@@ -147,6 +147,14 @@ const WITH_ARG = new Set<CommandName>([
   'no-draft',
   'revise',
 ]);
+/**
+ * Commands whose arguments describe an unpublished flaw (#14): a rejected one is recorded by its
+ * name and length only (the rejection is stored in clear: confirmation payload, event).
+ */
+const SEALED_ARGS = new Set<CommandName>(['title', 'cwe', 'affects', 'fixed-in', 'ref']);
+const rejectedText = (name: CommandName, token: string, args: string[]): string =>
+  SEALED_ARGS.has(name) ? `${token} (${args.join(' ').length} characters)` : [token, ...args].join(' ');
+
 /** Commands with two arguments. */
 const TWO_ARGS = new Set<CommandName>(['affects', 'fixed-in', 'credit-override']);
 
@@ -299,7 +307,8 @@ export function parseCommands(subject: string, caseIdPattern: string): ParsedCom
       }
       i += 2;
       const built = buildTwo(name, a, b);
-      if (typeof built === 'string') rejected.push({ text: `${token} ${a} ${b}`, reason: built });
+      if (typeof built === 'string')
+        rejected.push({ text: rejectedText(name, token, [a, b]), reason: built });
       else commands.push(built);
       continue;
     }
@@ -317,7 +326,7 @@ export function parseCommands(subject: string, caseIdPattern: string): ParsedCom
     }
     i += 1;
     const built = build(name, arg, caseIdPattern);
-    if (typeof built === 'string') rejected.push({ text: `${token} ${arg}`, reason: built });
+    if (typeof built === 'string') rejected.push({ text: rejectedText(name, token, [arg]), reason: built });
     else commands.push(built);
   }
   return { commands, rejected };

@@ -41,14 +41,15 @@ export function commandText(c: StaffCommand): string {
       // Never the title itself: this text is stored in clear (outcomes in the confirmation's
       // outbox payload, `command.rejected` events) and the title names the flaw (#14).
       return `/title (${c.title.length} characters)`;
+    // Nor what the flaw affects, its weakness or where its fix lives: all sealed until published.
     case 'cwe':
-      return `/cwe ${c.id}`;
+      return '/cwe (a weakness)';
     case 'affects':
-      return `/affects ${c.product} ${c.range === null ? 'none' : c.range.text}`;
+      return c.range === null ? '/affects (a product removed)' : '/affects (a product and its versions)';
     case 'fixed-in':
-      return `/fixed-in ${c.product} ${c.version ?? 'none'}`;
+      return c.version === null ? '/fixed-in (a fixed version removed)' : '/fixed-in (a fixed version)';
     case 'ref':
-      return `/ref ${c.url}`;
+      return '/ref (a reference)';
     case 'no-draft':
       return `/no-draft "${c.reason}"`;
     case 'credit-override':

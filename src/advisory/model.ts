@@ -94,7 +94,8 @@ export function parseRange(text: string): VersionRange | string {
     const m = /^(>=|<=|<|=|>)?(.*)$/.exec(p);
     const op = m?.[1] ?? '=';
     const v = m?.[2] ?? '';
-    if (!isVersion(v)) return `"${p}" is not a comparison with a version (e.g. <2.4.1)`;
+    // The reason never quotes the range: it is stored in clear and the range names the flaw.
+    if (!isVersion(v)) return 'expects comparisons with versions (e.g. <2.4.1 or >=2.0.0,<2.4.1)';
     if (op === '>') return 'use >= with the first affected version (> is not supported)';
     if (op === '=') {
       if (parts.length > 1) return 'an exact version stands alone';

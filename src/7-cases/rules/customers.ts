@@ -73,8 +73,7 @@ export function notifyCustomers(
     if (update) updates += 1;
     const encrypted = c.key_file !== undefined;
     const dedupeKey = customerDedupeKey(caseId, revision, c.name);
-    const title = plan.final.advisory.title;
-    const what = update ? `Updated security advisory (revision ${revision})` : 'Security advisory';
+    const what = `${update ? 'Updated security advisory' : 'Security advisory'} (revision ${revision})`;
     change.outbox.push({
       caseId,
       kind: 'customer-advisory',
@@ -83,7 +82,9 @@ export function notifyCustomers(
       recipients: [c.address],
       inReplyTo: null,
       references: [],
-      subject: sanitizeSubject(`[${caseId}] ${what}${title === null ? '' : `: ${title}`}`),
+      // Never the case's live title: after publication it may already name a new, unpublished
+      // flaw (review of #14). The advisory itself is in the body, from the frozen revision.
+      subject: sanitizeSubject(`[${caseId}] ${what}`),
       payload: {
         template: 'customer-advisory',
         messageRowId: mail.messageRowId,

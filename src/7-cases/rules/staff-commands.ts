@@ -302,6 +302,7 @@ function draftMail(
       flags: [],
       draft: number,
       staffName: m.input.member.name,
+      encrypted: f.draftChannel === 'encrypted',
     },
   });
   addEvent(m.change, m.mail, caseId, 'advisory.draft-sent', { draft: number, channel: f.draftChannel }, who);

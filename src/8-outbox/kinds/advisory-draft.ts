@@ -19,6 +19,11 @@ export const advisoryDraftSchema = z.object({
   draft: z.number().int().positive(),
   /** Who sent it. */
   staffName: z.string(),
+  /**
+   * Decided when queued: the reporter's key was pinned. Such a draft never goes in clear, even
+   * when the key is gone by the time it is sent (a retry after a purge or a key change).
+   */
+  encrypted: z.boolean(),
 });
 
 export type AdvisoryDraftPayload = z.infer<typeof advisoryDraftSchema>;
@@ -29,6 +34,12 @@ export const advisoryDraft = defineKind(advisoryDraftSchema, async (m) => {
     throw new PsirtError('advisory_missing', `case ${m.case.id} has no advisory draft ${m.payload.draft}`);
   }
   const { key, data } = reporterData(m, null);
+  if (m.payload.encrypted && key === null) {
+    throw new PsirtError(
+      'reporter_key_missing',
+      `case ${m.case.id}: the reporter's key is gone; the draft is not sent in clear`,
+    );
+  }
   const text = m.ctx.templates.render('advisory-draft', {
     ...data,
     staffName: m.payload.staffName,

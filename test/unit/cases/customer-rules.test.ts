@@ -171,10 +171,10 @@ describe('customer notification (/notify, issue #14)', () => {
       [ONE.address, customerDedupeKey(ID, 2, ONE.name), true],
       [TWO.address, customerDedupeKey(ID, 2, TWO.name), false],
     ]);
-    expect(change.outbox[0]!.subject).toBe(
-      `[${ID}] Updated security advisory (revision 2): XSS in the router login`,
-    );
-    expect(change.outbox[1]!.subject).toBe(`[${ID}] Security advisory: XSS in the router login`);
+    // Never the case's title in the subject: it may name a newer, unpublished flaw (review of #14).
+    expect(change.outbox[0]!.subject).toBe(`[${ID}] Updated security advisory (revision 2)`);
+    expect(change.outbox[1]!.subject).toBe(`[${ID}] Security advisory (revision 2)`);
+    for (const o of change.outbox) expect(o.subject).not.toContain('XSS');
     expect(result?.detail).toBe('revision 2 goes to 2 customers, one mail each (1 as an update)');
   });
 

@@ -124,6 +124,30 @@ describe('planCommands()', () => {
     expect(drafted.revision).toEqual({ number: 1, summary: 'Initial public release' });
   });
 
+  it('records advisory commands, applied or rejected, without the unpublished flaw they describe (#14 review)', () => {
+    const longTitle = `Unauthenticated RCE via crafted DHCP option ${'x'.repeat(200)}`;
+    const p = plan(
+      '/affects acme-router <2.4.1 /fixed-in acme-router 2.4.1 /cwe CWE-79 ' +
+        '/ref https://git.example/acme/router/commit/deadbeef-fix-login-xss ' +
+        `/title "${longTitle}" /affects acme-router >2.0`,
+      { by: 'carol', state: { stage: 'fixing' } },
+    );
+    // What is stored in clear: the outcomes (confirmation payload) and the events.
+    const clear = JSON.stringify([p.outcomes, p.events]);
+    for (const secret of ['CWE-79', '2.4.1', 'deadbeef', 'Unauthenticated RCE', '>2.0'])
+      expect(clear, secret).not.toContain(secret);
+    expect(p.outcomes.filter((o) => o.applied)).toHaveLength(4);
+    expect(p.outcomes.filter((o) => !o.applied).map((o) => o.text)).toEqual([
+      `/title (${longTitle.length} characters)`,
+      '/affects (16 characters)',
+    ]);
+    // The fields themselves are set (and sealed by the store).
+    expect(p.final.advisory.cwe).toBe('CWE-79');
+    expect(p.final.advisory.affected).toEqual([
+      { product: 'acme-router', range: expect.objectContaining({ fixed: '2.4.1' }) },
+    ]);
+  });
+
   it("rejects a command outside the sender's RACI roles, naming the roles", () => {
     const p = plan('/cvss CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H', { by: 'bob' });
     expect(p.outcomes[0]).toMatchObject({ applied: false });
