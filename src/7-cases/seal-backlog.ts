@@ -68,10 +68,21 @@ export interface SealBacklogResult {
 
 /**
  * Outbox kinds whose subject is built from case ids, stages and deadlines only (escalations,
- * assignment notices, refusals, delivery alerts, channel expiry): never a reporter's words.
+ * assignment notices, refusals, delivery alerts, channel expiry, embargo reminders, customer
+ * advisories): never a reporter's words.
  * Every other kind may quote a subject and is made neutral.
  */
-const ID_ONLY_KINDS = ['escalation', 'assignment', 'command-rejected', 'delivery-alert', 'channel-expiry'];
+const ID_ONLY_KINDS = [
+  'escalation',
+  'assignment',
+  'command-rejected',
+  'delivery-alert',
+  'channel-expiry',
+  // #14: the staff embargo reminder names the case and the agreed date; the customer mail the
+  // case and the revision (never the live title).
+  'embargo-reminder',
+  'customer-advisory',
+];
 const ID_ONLY = ID_ONLY_KINDS.map((k) => `'${k}'`).join(', ');
 
 /** `substr` on a BLOB works in bytes: the sealed layout's magic ("PSL1"). */
