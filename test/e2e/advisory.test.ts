@@ -112,7 +112,8 @@ describe('advisory from report to publication by signed staff commands (issue #1
     const text1 = await confirmation(fields.messageId);
     expect(text1).not.toMatch(/REJECTED/);
     expect(text1).toMatch(/applied\s+\/title/);
-    expect(text1).toMatch(/applied\s+\/affects acme-router/);
+    // The confirmation names no product or range: unpublished, they describe the flaw (#14 review).
+    expect(text1).toMatch(/applied\s+\/affects \(a product and its versions\)/);
     const summary = await command(`Re: [${caseId}] Report /summary`, SUMMARY);
     const text2 = await confirmation(summary.messageId);
     expect(text2).toMatch(/applied\s+\/summary/);
