@@ -127,7 +127,8 @@ describe('customer notification (/notify) on the real stack', () => {
     expect(status).toContain('DECRYPTION_OKAY');
     expect(text).toContain('Dear Customer One Test GmbH');
     expect(text).toContain(TITLE);
-    expect(text).toContain('ACME Router <2.4.1');
+    // The body is the human advisory from the shared template (config/templates/advisory.txt).
+    expect(text).toContain('ACME Router: all versions before 2.4.1 (`<2.4.1`)');
     expect(text).toContain('https://psirt.test/advisories/xss-1');
     expect(text).not.toContain('Customer Two');
     // customer2 has none: signed, in clear (the advisory is public).
