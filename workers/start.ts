@@ -16,6 +16,8 @@ import { recordStart } from '../src/roles/procedure.js';
 import { openVault } from '../src/roles/vault.js';
 import type { Vault } from '../src/core/vault.js';
 import { packageVersion } from '../src/core/paths.js';
+import { systemdNotifier } from '../src/roles/systemd.js';
+import { serviceManagerEnv } from '../src/config/load.js';
 
 const HEARTBEAT_MS = 15_000;
 
@@ -141,6 +143,14 @@ export async function runService(
   };
   beat();
   const timer = setInterval(beat, HEARTBEAT_MS);
+  // Under systemd (deploy/systemd/psirt-inbox.service): ready now, and the watchdog pinged from
+  // this event loop — a loop that stops turning is restarted by the manager.
+  const notifier = systemdNotifier(serviceManagerEnv(), log);
+  notifier.ready(`running: ${roles.join(', ')}`);
+  const watchdog =
+    notifier.watchdogEveryMs === null
+      ? null
+      : setInterval(() => notifier.watchdog(), notifier.watchdogEveryMs);
   log.info({ event: 'service.started', roles, database: config.database.path }, 'psirt-inbox started');
 
   await new Promise<void>((resolve) => {
@@ -150,7 +160,9 @@ export async function runService(
   process.off('SIGTERM', onSignal);
   process.off('SIGINT', onSignal);
   log.info({ event: 'service.stopping', signal: stop.signal }, 'stopping');
+  notifier.stopping();
   clearInterval(timer);
+  if (watchdog !== null) clearInterval(watchdog);
   await Promise.all(running.map((r) => r.stop()));
   for (const r of running) removeHeartbeat(db, r.name);
   db.close();

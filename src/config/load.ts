@@ -358,3 +358,11 @@ function recordedConfigFile(env: NodeJS.ProcessEnv, issues: string[]): string | 
     return undefined;
   }
 }
+
+/** What systemd passes a Type=notify service (sd_notify(3)); read only here (STYLE.md). */
+export function serviceManagerEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const picked: NodeJS.ProcessEnv = {};
+  for (const key of ['NOTIFY_SOCKET', 'WATCHDOG_USEC', 'WATCHDOG_PID', 'PATH'] as const)
+    if (env[key] !== undefined) picked[key] = env[key];
+  return picked;
+}
