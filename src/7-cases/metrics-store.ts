@@ -19,8 +19,10 @@ export interface OperationalSnapshot {
   openCasesByFlag: { flag: string; n: number }[];
   /** Deadlines by kind and state (open, paused), and how many of the open ones are past due. */
   deadlines: { kind: string; state: string; n: number; missed: number }[];
-  /** Outbox rows by kind and state. */
-  outbox: { kind: string; state: string; n: number }[];
+  /** Outbox rows by kind, whatever their state (the covering index `outbox_kind_created`). */
+  outboxTotals: { kind: string; n: number }[];
+  /** Outbox rows pending or being sent, by kind (the partial index `outbox_unsent`). */
+  outboxUnsent: { kind: string; state: string; n: number }[];
   /** Stored messages not yet applied (the intake's backlog, or retries after a failure). */
   messagesPending: number;
   /** The latest heartbeat of each role, across hosts and processes. */
@@ -53,11 +55,14 @@ export function readOperationalSnapshot(db: Db, now: Date): OperationalSnapshot 
              FROM deadlines WHERE state IN ('open', 'paused') GROUP BY kind, state`,
       )
       .all(nowIso) as { kind: string; state: string; n: number; missed: number }[],
-    outbox: db.prepare('SELECT kind, state, count(*) AS n FROM outbox GROUP BY kind, state').all() as {
-      kind: string;
-      state: string;
-      n: number;
-    }[],
+    outboxTotals: db
+      .prepare('SELECT kind, count(*) AS n FROM outbox INDEXED BY outbox_kind_created GROUP BY kind')
+      .all() as { kind: string; n: number }[],
+    outboxUnsent: db
+      .prepare(
+        "SELECT kind, state, count(*) AS n FROM outbox WHERE state IN ('pending', 'sending') GROUP BY kind, state",
+      )
+      .all() as { kind: string; state: string; n: number }[],
     messagesPending: (
       db.prepare("SELECT count(*) AS n FROM messages WHERE state = 'received'").get() as { n: number }
     ).n,
@@ -74,6 +79,18 @@ export function readOperationalSnapshot(db: Db, now: Date): OperationalSnapshot 
       at: string;
     }[],
   }))();
+}
+
+/**
+ * Outbox rows failed or in doubt (`unknown`), by kind. NB! No index covers these states: this
+ * scans the table (about 65 ms for 15,000 rows), so the metrics call it at most once a minute.
+ */
+export function readOutboxProblems(db: Db): { kind: string; state: string; n: number }[] {
+  return db
+    .prepare(
+      "SELECT kind, state, count(*) AS n FROM outbox WHERE state IN ('failed', 'unknown') GROUP BY kind, state",
+    )
+    .all() as { kind: string; state: string; n: number }[];
 }
 
 /**

@@ -3,7 +3,7 @@ import type { Config } from '../config/schema.js';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/log.js';
 import type { Db } from '../7-cases/db.js';
-import { readOperationalSnapshot } from '../7-cases/metrics-store.js';
+import { readOperationalSnapshot, readOutboxProblems } from '../7-cases/metrics-store.js';
 import { createQueueProbe } from '../jobs/queue-probe.js';
 import { createMetrics, type ServiceMetrics } from '../metrics/metrics.js';
 import { createReadiness, probeGreeting } from '../metrics/readiness.js';
@@ -21,6 +21,9 @@ export interface Observability {
   close(): Promise<void>;
 }
 
+/** How often the failed/unknown outbox rows are counted (a table scan, see readOutboxProblems). */
+const PROBLEMS_EVERY_MS = 60_000;
+
 export function createObservability(
   config: Config,
   deps: { db: Db; clock: Clock; log: Logger; version: string },
@@ -29,11 +32,18 @@ export function createObservability(
   const log = deps.log.child({ component: 'http' });
   const timeoutMs = config.http.readiness_timeout_ms;
   const redis = createQueueProbe(config.redis);
+  let problems: { at: number; rows: ReturnType<typeof readOutboxProblems> } | null = null;
   const metrics = createMetrics({
     clock,
     log,
     version: deps.version,
     snapshot: (now) => readOperationalSnapshot(db, now),
+    outboxProblems: () => {
+      const now = clock.now().getTime();
+      if (problems === null || now - problems.at >= PROBLEMS_EVERY_MS)
+        problems = { at: now, rows: readOutboxProblems(db) };
+      return problems.rows;
+    },
     depths: () => redis.depths(timeoutMs),
   });
   const ca = (file: string): { ca?: Buffer } => (file === '' ? {} : { ca: readFileSync(file) });
