@@ -38,6 +38,8 @@ const OWNERS = {
   '@secvisogram/csaf-validator-lib': ['src/advisory'],
   ajv: ['src/advisory'],
   'ajv-formats': ['src/advisory'],
+  // The Prometheus metrics of the HTTP listener (#15).
+  'prom-client': ['src/metrics'],
 };
 
 /**
@@ -73,6 +75,7 @@ const STAGES = [
   'program',
   'evidence',
   'advisory',
+  'metrics',
 ];
 
 /** For each folder: the sibling stages it may import values from, and those it may import types from. */
@@ -126,6 +129,11 @@ const ALLOWED = {
     values: ['core', 'config', 'calendar', 'policy', 'program', 'advisory'],
     types: ['config', 'cases', 'calendar', 'policy', 'program'],
   },
+  // metrics: the HTTP listener (node:http), /metrics through prom-client (owned here), /healthz and
+  // /readyz (#15). It reads nothing itself: the SQLite snapshot (src/7-cases/metrics-store.ts) and
+  // the Redis probe (src/jobs/queue-probe.ts) are passed in by src/roles/observability.ts; the
+  // case stages come from commands, the flag words from core.
+  metrics: { values: ['core', 'commands'], types: ['config', 'cases', 'jobs'] },
 };
 
 function libraryPatterns(folder) {

@@ -32,6 +32,7 @@ import type { FetchedRaw, FileTo, IntakeHandlers } from './1-intake/imap-poller.
 import type { MailerQueue } from './jobs/queues.js';
 import { reportView, type ReportCache } from './8-outbox/report-view.js';
 import type { TeamKey } from './pgp/keyring.js';
+import type { ServiceMetrics } from './metrics/metrics.js';
 import type { Vault } from './core/vault.js';
 import { staffByAddress } from './core/staff.js';
 
@@ -62,6 +63,11 @@ export interface ServiceDeps {
    * configuration or the environment sets it (see workers/start.ts); tests inject it.
    */
   beforeDecode?: (raw: Buffer) => void;
+  /**
+   * This process's metrics (#15): what its intake fetched, classified and failed to decode, its
+   * IMAP connection, its mailer's acknowledgment latency. Absent with `http.enabled = false`.
+   */
+  metrics?: ServiceMetrics;
 }
 
 export interface PipelineDeps extends ServiceDeps {
@@ -224,6 +230,7 @@ export function createPipeline(deps: PipelineDeps): IntakeHandlers {
     if (decoded !== null && (classification.kind === 'new-report' || classification.kind === 'follow-up')) {
       deps.reports.put(rowId, reportView(decoded));
     }
+    countApplied(classification.kind, flags);
     mlog.info(
       {
         event: 'cases.applied',
@@ -307,12 +314,21 @@ export function createPipeline(deps: PipelineDeps): IntakeHandlers {
         flags: ['processing-failed'],
       },
     );
+    countApplied(classification.kind, ['processing-failed']);
     log.error(
       { event: 'intake.quarantined', msgRow: rowId, attempts, err: error, caseId: result.caseId },
       'message failed every attempt: quarantined, staff told',
     );
     await enqueue(result, log.child({ msgRow: rowId }));
     return { target: 'quarantine', rowId };
+  }
+
+  /** Counts an applied mail in this process's metrics: its kind, and why it could not be read. */
+  function countApplied(kind: Classification['kind'], flags: readonly CaseFlag[]): void {
+    const m = deps.metrics?.intake;
+    if (m === undefined) return;
+    m.classified(kind);
+    for (const f of flags) if (f !== 'key-changed') m.decodeFailed(f);
   }
 
   /** Hands the new outbox rows to the mailer. */
@@ -364,6 +380,7 @@ export function createPipeline(deps: PipelineDeps): IntakeHandlers {
       }
     },
     async handle(msg: FetchedRaw): Promise<FileTo> {
+      deps.metrics?.intake.fetched();
       const scan = scanRawHeaders(
         msg.raw ??
           (msg.rawPath !== null ? await vault.openFile(msg.rawPath, 'spool', HEAD_BYTES) : Buffer.alloc(0)),

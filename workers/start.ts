@@ -18,6 +18,7 @@ import type { Vault } from '../src/core/vault.js';
 import { packageVersion } from '../src/core/paths.js';
 import { systemdNotifier } from '../src/roles/systemd.js';
 import { serviceManagerEnv } from '../src/config/load.js';
+import { createObservability, type Observability } from '../src/roles/observability.js';
 
 const HEARTBEAT_MS = 15_000;
 
@@ -60,8 +61,9 @@ export function installLastResortHandlers(log: Logger): void {
  * 1. open SQLite and apply pending migrations (each in its own transaction)
  * 2. unlock the team keys — a wrong passphrase stops the start here, not at the first report
  * 3. record the start and the procedure version in force (configuration digest, #12)
- * 4. start each role, write heartbeats every 15 s
- * 5. on a signal: stop the roles, remove the heartbeats, close SQLite
+ * 4. listen for /metrics, /healthz and /readyz (`[http]`, #15) — a port in use stops the start
+ * 5. start each role, write heartbeats every 15 s
+ * 6. on a signal: stop the roles and the listener, remove the heartbeats, close SQLite
  */
 export async function runService(
   config: Config,
@@ -85,6 +87,7 @@ export async function runService(
   let vault: Vault;
   const staffKeys = new Map<string, string>();
   const customerKeys = new Map<string, string>();
+  let observability: Observability | null = null;
   try {
     migrate(db, readMigrations(migrationsDir()), clock, (m) =>
       log.info({ event: 'cases.migrated', version: m.version, migration: m.file }, 'migration applied'),
@@ -114,9 +117,14 @@ export async function runService(
     // Sealing at rest (#13): the data keys these team keys open, and the one new records use.
     ({ vault } = await openVault(db, clock, teamKeys, { seal: true, log }));
     recordStart(db, clock, log, config, { teamKeys, calendar, roles, version: packageVersion() });
+    if (config.http.enabled) {
+      observability = createObservability(config, { db, clock, log, version: packageVersion() });
+      await observability.listen();
+    }
   } catch (err) {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
+    await observability?.close();
     db.close();
     throw err;
   }
@@ -136,6 +144,7 @@ export async function runService(
     reports: new ReportCache(),
     vault,
     ...(beforeDecode === undefined ? {} : { beforeDecode }),
+    ...(observability === null ? {} : { metrics: observability.metrics }),
   };
   const running = roles.map((role) => ROLE_STARTERS[role]({ ...shared, log: log.child({ role }) }));
   const beat = (): void => {
@@ -164,6 +173,7 @@ export async function runService(
   clearInterval(timer);
   if (watchdog !== null) clearInterval(watchdog);
   await Promise.all(running.map((r) => r.stop()));
+  await observability?.close();
   for (const r of running) removeHeartbeat(db, r.name);
   db.close();
   log.info({ event: 'service.stopped' }, 'psirt-inbox stopped');

@@ -52,6 +52,10 @@ export interface IntakeOptions {
   /** Seals spool files as they are written (#13: nothing readable at rest, `.partial` included). */
   vault: Vault;
   log: Logger;
+  /** Told when the IMAP connection comes up or goes (the metrics, #15). Must not throw. */
+  onConnection?: (connected: boolean) => void;
+  /** Told after each complete sync round (the metrics, #15). Must not throw. */
+  onSynced?: () => void;
 }
 
 export interface RunningIntake {
@@ -234,11 +238,13 @@ export function startImapIntake(
       try {
         await c.connect();
         log.info({ event: 'intake.connected', host: cfg.host, mailbox: cfg.mailbox }, 'IMAP connected');
+        opts.onConnection?.(true);
         backoff = 1000;
         const recovery = handlers.restoreRecovery?.() ?? null;
         if (recovery !== null) await recoverAfterRestore(c, cfg, recovery, log);
         while (!stopped() && !isClosed()) {
           await syncRound(c);
+          opts.onSynced?.();
           const waiters = syncWaiters;
           syncWaiters = [];
           for (const w of waiters) w();
@@ -253,6 +259,7 @@ export function startImapIntake(
           );
       } finally {
         client = null;
+        opts.onConnection?.(false);
         if (!isClosed()) await c.logout().catch(() => c.close());
       }
       if (stopped()) break;

@@ -52,6 +52,8 @@ export interface DeliverDeps {
   reports: ReportCache;
   /** Opens stored mail and sealed case subjects (#13). */
   vault: Vault;
+  /** Told after a row was marked sent (the metrics' acknowledgment latency, #15). Must not throw. */
+  onSent?: (row: OutboxRow) => void;
 }
 
 /** A claim older than this belongs to a crashed worker; the row is sent again (decision 0002). */
@@ -255,6 +257,7 @@ export async function deliverOutbox(deps: DeliverDeps, outboxId: number): Promis
     const info = await deps.transport.sendMail({ envelope: { from: envelopeFrom, to: row.recipients }, raw });
     markSent(db, clock, row, info.response);
     log.info({ event: 'outbox.sent', recipients: row.recipients.length }, 'sent');
+    deps.onSent?.(row);
     return [];
   } catch (err) {
     if (isPermanent(err)) {

@@ -13,12 +13,18 @@ import { ConfigSchema, type Config } from './schema.js';
  *   2. `config/<PSIRT_ENV>.toml`        when PSIRT_ENV is set (e.g. `test`)
  *   3. the `--config` file (or PSIRT_CONFIG)
  *   4. environment overrides `PSIRT_<SECTION>__<KEY>`; `..._FILE` reads the value from a file
- * Secrets (`password`, `passphrase`, `access_token`) may also be given in a file as `<key>_file`.
+ * Secrets (`password`, `passphrase`, `access_token`, `token`) may also be given in a file as `<key>_file`.
  * Relative paths in the config are resolved against the working directory.
  */
 
 /** Config keys whose values are secrets: redacted on print, always strings, `_file` variants. */
-export const SECRET_KEYS: ReadonlySet<string> = new Set(['password', 'passphrase', 'access_token']);
+export const SECRET_KEYS: ReadonlySet<string> = new Set([
+  'password',
+  'passphrase',
+  'access_token',
+  // http.token (#15): the bearer token of /metrics and /readyz.
+  'token',
+]);
 
 /** Environment variables with the PSIRT_ prefix that are not config overrides. */
 const NOT_OVERRIDES = new Set(['PSIRT_ENV', 'PSIRT_CONFIG', 'PSIRT_CONFIG_DIR', 'PSIRT_RUN_DIR']);

@@ -14,6 +14,7 @@ import { publicChannel, staffing } from './schema/program.js';
 import { calendar, deadlines } from './schema/time.js';
 import { advisory, customer, disclosure, product } from './schema/advisory.js';
 import { imap, smtp } from './schema/transport.js';
+import { http } from './schema/http.js';
 
 /**
  * The one configuration schema (STYLE.md rule 8), assembled from the sections in `schema/`. Keys
@@ -133,6 +134,7 @@ export const ConfigSchema = z
     mailer,
     templates,
     log,
+    http,
   })
   .superRefine((v, ctx) => {
     const seen = new Map<string, number>();

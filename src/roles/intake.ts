@@ -12,7 +12,15 @@ export function startIntake(deps: RoleDeps): RunningRole {
   const spoolDir = spoolDirFor(deps.config.database.path);
   // #13: what a version before sealing stored in clear is sealed before any new mail is fetched.
   sealAtStart(deps, spoolDir);
-  const intake = startImapIntake(deps.config.imap, pipeline, { spoolDir, vault: deps.vault, log: deps.log });
+  const observer = deps.metrics?.intake;
+  const intake = startImapIntake(deps.config.imap, pipeline, {
+    spoolDir,
+    vault: deps.vault,
+    log: deps.log,
+    ...(observer === undefined
+      ? {}
+      : { onConnection: (up: boolean) => observer.imapConnected(up), onSynced: () => observer.synced() }),
+  });
   return {
     name: 'intake',
     synced: () => intake.synced(),

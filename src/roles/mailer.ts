@@ -1,5 +1,7 @@
 import { join } from 'node:path';
-import { unsentOutboxIds } from '../7-cases/outbox-store.js';
+import { unsentOutboxIds, type OutboxRow } from '../7-cases/outbox-store.js';
+import { reportFetchedAt } from '../7-cases/metrics-store.js';
+import type { ServiceMetrics } from '../metrics/metrics.js';
 import { describeError } from '../core/errors.js';
 import { packageRoot } from '../core/paths.js';
 import { createMailerQueue, QUEUES, type MailerJob } from '../jobs/queues.js';
@@ -24,7 +26,16 @@ export function startMailer(deps: RoleDeps): RunningRole {
   );
   const transport = createSmtpTransport(config.smtp);
   const queue = createMailerQueue(config.redis);
-  const deliverDeps = { ...deps, templates, transport, sealer: createSealer(team) };
+  const metrics = deps.metrics;
+  const deliverDeps = {
+    ...deps,
+    templates,
+    transport,
+    sealer: createSealer(team),
+    ...(metrics === undefined
+      ? {}
+      : { onSent: (row: OutboxRow) => observeAcknowledgment(deps, row, metrics) }),
+  };
   const worker = startWorker<MailerJob>(config.redis, log, {
     queue: QUEUES.mailer,
     role: 'mailer',
@@ -65,4 +76,20 @@ export function startMailer(deps: RoleDeps): RunningRole {
       transport.close();
     },
   };
+}
+
+/**
+ * The acknowledgment latency (#15): from the report being fetched (`messages.stored_at`) to its
+ * acknowledgment being accepted by the relay, observed by the mailer process that sent it.
+ */
+function observeAcknowledgment(deps: RoleDeps, row: OutboxRow, metrics: ServiceMetrics): void {
+  if (row.kind !== 'acknowledgment') return;
+  const payload = row.payload as { messageRowId?: unknown };
+  if (typeof payload.messageRowId !== 'number') return;
+  try {
+    const fetchedAt = reportFetchedAt(deps.db, payload.messageRowId);
+    if (fetchedAt !== null) metrics.acknowledged((deps.clock.now().getTime() - fetchedAt.getTime()) / 1000);
+  } catch (err) {
+    deps.log.warn({ event: 'metrics.ack-latency-failed', err: describeError(err) }, 'latency not observed');
+  }
 }

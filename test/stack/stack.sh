@@ -35,7 +35,7 @@ TIMEOUT=${PSIRT_STACK_TIMEOUT:-30}
 HOST=127.0.0.1
 USERS=(security oncall lead alice bob carol reporter1 reporter2 reporter3 mallory customer1 customer2 customer3)
 MAIL_USER=psirtmail # owns all maildirs; Dovecot refuses to deliver as root
-PACKAGES=(postfix dovecot-imapd dovecot-lmtpd redis-server redis-tools gnupg swaks openssl chromium systemd)
+PACKAGES=(postfix dovecot-imapd dovecot-lmtpd redis-server redis-tools gnupg swaks openssl chromium systemd prometheus)
 
 log() { printf 'stack: %s\n' "$*" >&2; }
 die() {
