@@ -16,6 +16,7 @@ import { recordStart } from '../src/roles/procedure.js';
 import { openVault } from '../src/roles/vault.js';
 import type { Vault } from '../src/core/vault.js';
 import { packageVersion } from '../src/core/paths.js';
+import { checkTokensAtStart, serviceTokenSource } from '../src/roles/tokens.js';
 
 const HEARTBEAT_MS = 15_000;
 
@@ -83,7 +84,10 @@ export async function runService(
   let vault: Vault;
   const staffKeys = new Map<string, string>();
   const customerKeys = new Map<string, string>();
+  const tokens = serviceTokenSource(config);
   try {
+    // OAuth2 (#15): a refused refresh token stops the start here, naming the fix.
+    await checkTokensAtStart(tokens, log);
     migrate(db, readMigrations(migrationsDir()), clock, (m) =>
       log.info({ event: 'cases.migrated', version: m.version, migration: m.file }, 'migration applied'),
     );
@@ -133,6 +137,7 @@ export async function runService(
     caseIdFormat: parseCaseIdFormat(config.cases.id_format),
     reports: new ReportCache(),
     vault,
+    tokens,
     ...(beforeDecode === undefined ? {} : { beforeDecode }),
   };
   const running = roles.map((role) => ROLE_STARTERS[role]({ ...shared, log: log.child({ role }) }));

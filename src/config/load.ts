@@ -13,12 +13,19 @@ import { ConfigSchema, type Config } from './schema.js';
  *   2. `config/<PSIRT_ENV>.toml`        when PSIRT_ENV is set (e.g. `test`)
  *   3. the `--config` file (or PSIRT_CONFIG)
  *   4. environment overrides `PSIRT_<SECTION>__<KEY>`; `..._FILE` reads the value from a file
- * Secrets (`password`, `passphrase`, `access_token`) may also be given in a file as `<key>_file`.
+ * Secrets (`password`, `passphrase`, `access_token`, `client_secret`, `refresh_token`) may also be given in a file as `<key>_file`.
  * Relative paths in the config are resolved against the working directory.
  */
 
 /** Config keys whose values are secrets: redacted on print, always strings, `_file` variants. */
-export const SECRET_KEYS: ReadonlySet<string> = new Set(['password', 'passphrase', 'access_token']);
+export const SECRET_KEYS: ReadonlySet<string> = new Set([
+  'password',
+  'passphrase',
+  'access_token',
+  // OAuth2 (#15): the app's secret and the long-lived refresh token.
+  'client_secret',
+  'refresh_token',
+]);
 
 /** Environment variables with the PSIRT_ prefix that are not config overrides. */
 const NOT_OVERRIDES = new Set(['PSIRT_ENV', 'PSIRT_CONFIG', 'PSIRT_CONFIG_DIR', 'PSIRT_RUN_DIR']);
@@ -285,6 +292,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   for (const key of config.pgp.keys) key.file = resolveRelative(key.file);
   for (const s of config.staff) if (s.key_file) s.key_file = resolveRelative(s.key_file);
   if (config.templates.dir !== '') config.templates.dir = resolveRelative(config.templates.dir);
+  if (config.oauth2.token_file !== '') config.oauth2.token_file = resolveRelative(config.oauth2.token_file);
   for (const section of ['imap', 'smtp'] as const) {
     const file = config[section].tls_ca_file;
     if (file === '') continue;

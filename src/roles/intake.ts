@@ -12,7 +12,17 @@ export function startIntake(deps: RoleDeps): RunningRole {
   const spoolDir = spoolDirFor(deps.config.database.path);
   // #13: what a version before sealing stored in clear is sealed before any new mail is fetched.
   sealAtStart(deps, spoolDir);
-  const intake = startImapIntake(deps.config.imap, pipeline, { spoolDir, vault: deps.vault, log: deps.log });
+  const tokens = deps.tokens ?? null;
+  const oauth2 =
+    deps.config.imap.auth === 'oauth2' && tokens !== null
+      ? { tokens, mechanism: deps.config.oauth2.mechanism }
+      : null;
+  const intake = startImapIntake(deps.config.imap, pipeline, {
+    spoolDir,
+    vault: deps.vault,
+    log: deps.log,
+    oauth2,
+  });
   return {
     name: 'intake',
     synced: () => intake.synced(),
