@@ -219,7 +219,18 @@ function caseRulesRule() {
 }
 
 export default tseslint.config(
-  { ignores: ['dist/', 'coverage/', '.stack', '.stack/', 'node_modules/', 'test/fixtures/'] },
+  // test/stack/oauth2-server.mjs: plain node run by stack.sh (no TypeScript, no build step).
+  {
+    ignores: [
+      'dist/',
+      'coverage/',
+      '.stack',
+      '.stack/',
+      'node_modules/',
+      'test/fixtures/',
+      'test/stack/oauth2-server.mjs',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

@@ -34,6 +34,7 @@ import { reportView, type ReportCache } from './8-outbox/report-view.js';
 import type { TeamKey } from './pgp/keyring.js';
 import type { ServiceMetrics } from './metrics/metrics.js';
 import type { Vault } from './core/vault.js';
+import type { TokenSource } from './core/oauth2.js';
 import { staffByAddress } from './core/staff.js';
 
 /** What the composition root builds once and every role shares. */
@@ -56,6 +57,11 @@ export interface ServiceDeps {
    * loaded team keys unwrap, and a current one to seal with (src/roles/vault.ts).
    */
   vault: Vault;
+  /**
+   * OAuth2 access tokens for imap.auth / smtp.auth = "oauth2" (#15), one source shared by the
+   * intake and the mailer of a process; null when neither logs in with OAuth2.
+   */
+  tokens?: TokenSource | null;
   /** DNS for DKIM keys (`commands.dkim_verify`); node's resolver when absent. Tests inject one. */
   dnsResolver?: DnsResolver;
   /**

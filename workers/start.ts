@@ -19,6 +19,7 @@ import { packageVersion } from '../src/core/paths.js';
 import { systemdNotifier } from '../src/roles/systemd.js';
 import { serviceManagerEnv } from '../src/config/load.js';
 import { createObservability, type Observability } from '../src/roles/observability.js';
+import { checkTokensAtStart, serviceTokenSource } from '../src/roles/tokens.js';
 
 const HEARTBEAT_MS = 15_000;
 
@@ -88,7 +89,10 @@ export async function runService(
   const staffKeys = new Map<string, string>();
   const customerKeys = new Map<string, string>();
   let observability: Observability | null = null;
+  const tokens = serviceTokenSource(config);
   try {
+    // OAuth2 (#15): a refused refresh token stops the start here, naming the fix.
+    await checkTokensAtStart(tokens, log);
     migrate(db, readMigrations(migrationsDir()), clock, (m) =>
       log.info({ event: 'cases.migrated', version: m.version, migration: m.file }, 'migration applied'),
     );
@@ -143,6 +147,7 @@ export async function runService(
     caseIdFormat: parseCaseIdFormat(config.cases.id_format),
     reports: new ReportCache(),
     vault,
+    tokens,
     ...(beforeDecode === undefined ? {} : { beforeDecode }),
     ...(observability === null ? {} : { metrics: observability.metrics }),
   };

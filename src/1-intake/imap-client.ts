@@ -4,14 +4,47 @@ import type { Config } from '../config/schema.js';
 import { fail, pass, type CheckResult } from '../core/check.js';
 import { describeError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
+import { OAuth2Error, type TokenSource } from '../core/oauth2.js';
 
 export type ImapConfig = Config['imap'];
 
+/** How the intake logs in with imap.auth = "oauth2" (#15): where tokens come from, and the mechanism. */
+export interface ImapOAuth2 {
+  tokens: TokenSource;
+  mechanism: Config['oauth2']['mechanism'];
+}
+
+const OTHER_MECHANISM = { xoauth2: 'AUTH=OAUTHBEARER', oauthbearer: 'AUTH=XOAUTH2' } as const;
+
+/**
+ * imapflow picks OAUTHBEARER whenever the server offers it, XOAUTH2 otherwise, with no option to
+ * choose. This client hides the mechanism not configured (oauth2.mechanism) from the capability
+ * list it read, just before imapflow's `authenticate()` (called by `connect()`) chooses; the
+ * capability list is read again after login, so nothing else sees the difference.
+ */
+class MechanismImapFlow extends ImapFlow {
+  readonly #hide: string;
+  constructor(options: ImapFlowOptions, mechanism: ImapOAuth2['mechanism']) {
+    super(options);
+    this.#hide = OTHER_MECHANISM[mechanism];
+  }
+  async authenticate(): Promise<unknown> {
+    this.capabilities.delete(this.#hide);
+    const base = ImapFlow.prototype as unknown as { authenticate(this: ImapFlow): Promise<unknown> };
+    return base.authenticate.call(this);
+  }
+}
+
 /**
  * A new ImapFlow client for the configured mailbox. A closed client cannot reconnect
- * (imapflow `InstanceReused`), so callers create one per connection attempt.
+ * (imapflow `InstanceReused`), so callers create one per connection attempt. With
+ * imap.auth = "oauth2", `accessToken` is the token to log in with (see `connectImap`).
  */
-export function createImapClient(cfg: ImapConfig, logger: Logger | false): ImapFlow {
+export function createImapClient(
+  cfg: ImapConfig,
+  logger: Logger | false,
+  oauth?: { accessToken: string; mechanism: ImapOAuth2['mechanism'] },
+): ImapFlow {
   const options: ImapFlowOptions = {
     host: cfg.host,
     port: cfg.port,
@@ -24,7 +57,7 @@ export function createImapClient(cfg: ImapConfig, logger: Logger | false): ImapF
     },
     auth:
       cfg.auth === 'oauth2'
-        ? { user: cfg.user, accessToken: cfg.access_token ?? '' }
+        ? { user: cfg.user, accessToken: oauth?.accessToken ?? cfg.access_token ?? '' }
         : { user: cfg.user, pass: cfg.password ?? '' },
     logger,
     autoIdleDelay: cfg.auto_idle_delay_ms,
@@ -34,25 +67,93 @@ export function createImapClient(cfg: ImapConfig, logger: Logger | false): ImapF
     greetingTimeout: 15_000,
     disableAutoEnable: false,
   };
-  return new ImapFlow(options);
+  return cfg.auth === 'oauth2' && oauth !== undefined
+    ? new MechanismImapFlow(options, oauth.mechanism)
+    : new ImapFlow(options);
+}
+
+/** The server refused the login (a tagged NO to AUTHENTICATE/LOGIN), not a network failure. */
+export function isLoginRefused(err: unknown): boolean {
+  return (err as { authenticationFailed?: boolean } | null)?.authenticationFailed === true;
+}
+
+/**
+ * The server refused an OAuth2 token even after one forced refresh: the error names the fix
+ * (`TokenSource.refusedFix`), never the token.
+ */
+export class ImapTokenRefusedError extends OAuth2Error {
+  constructor(cfg: ImapConfig, tokens: TokenSource, cause: unknown) {
+    super(
+      'oauth2_refused',
+      `the IMAP server ${cfg.host}:${cfg.port} refused the OAuth2 token for ${cfg.user}`,
+      tokens.refusedFix,
+      cause,
+    );
+    this.name = 'ImapTokenRefusedError';
+  }
+}
+
+/**
+ * Creates a client and connects it (greeting, TLS, login). With OAuth2 the token comes from
+ * `oauth.tokens`; a refused login gets one forced refresh and a second try, then fails with
+ * `ImapTokenRefusedError`. `prepare` runs on each client before it connects (event listeners).
+ */
+export async function connectImap(
+  cfg: ImapConfig,
+  logger: Logger | false,
+  oauth: ImapOAuth2 | null,
+  prepare: (c: ImapFlow) => void = () => undefined,
+): Promise<ImapFlow> {
+  const attempt = async (force: boolean): Promise<ImapFlow> => {
+    const c =
+      cfg.auth === 'oauth2' && oauth !== null
+        ? createImapClient(cfg, logger, {
+            accessToken: await oauth.tokens.get({ force }),
+            mechanism: oauth.mechanism,
+          })
+        : createImapClient(cfg, logger);
+    prepare(c);
+    try {
+      await c.connect();
+      return c;
+    } catch (err) {
+      c.close();
+      throw err;
+    }
+  };
+  if (cfg.auth !== 'oauth2' || oauth === null) return attempt(false);
+  try {
+    return await attempt(false);
+  } catch (err) {
+    if (!isLoginRefused(err)) throw err;
+  }
+  try {
+    return await attempt(true);
+  } catch (err) {
+    if (isLoginRefused(err)) throw new ImapTokenRefusedError(cfg, oauth.tokens, err);
+    throw err;
+  }
 }
 
 /** Logs in, then checks that the mailbox and the processed/quarantine folders exist. */
-export async function checkImap(cfg: ImapConfig): Promise<CheckResult> {
+export async function checkImap(cfg: ImapConfig, oauth: ImapOAuth2 | null = null): Promise<CheckResult> {
   const name = 'imap';
-  const where = `${cfg.user} at ${cfg.host}:${cfg.port} (tls ${cfg.tls})`;
-  const client = createImapClient(cfg, false);
-  client.on('error', () => undefined); // reported through the rejected promise below
+  const how = cfg.auth === 'oauth2' ? `, oauth2 ${oauth?.mechanism ?? 'xoauth2'}` : '';
+  const where = `${cfg.user} at ${cfg.host}:${cfg.port} (tls ${cfg.tls}${how})`;
+  let client: ImapFlow;
   try {
-    await client.connect();
+    // Errors are reported through the rejected promise.
+    client = await connectImap(cfg, false, oauth, (c) => c.on('error', () => undefined));
   } catch (err) {
-    const e = err as { authenticationFailed?: boolean; code?: string };
-    if (e.authenticationFailed) {
+    if (err instanceof OAuth2Error) {
+      return fail(name, `cannot log in as ${where}: ${err.reason}`, err.fix);
+    }
+    if (isLoginRefused(err)) {
       return fail(
         name,
         `login failed for ${where}: the server refused the credentials`,
         cfg.auth === 'oauth2'
-          ? 'refresh the OAuth2 token (imap.access_token / PSIRT_IMAP__ACCESS_TOKEN_FILE)'
+          ? 'configure [oauth2] (README "OAuth2"), or refresh imap.access_token / PSIRT_IMAP__ACCESS_TOKEN_FILE'
           : 'check imap.user and the password (PSIRT_IMAP__PASSWORD or PSIRT_IMAP__PASSWORD_FILE)',
       );
     }

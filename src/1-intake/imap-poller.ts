@@ -8,7 +8,8 @@ import type { ImapFlow } from 'imapflow';
 import type { Logger } from '../core/log.js';
 import { describeError } from '../core/errors.js';
 import type { Vault } from '../core/vault.js';
-import { createImapClient, type ImapConfig } from './imap-client.js';
+import { connectImap, type ImapConfig, type ImapOAuth2 } from './imap-client.js';
+import { OAuth2Error } from '../core/oauth2.js';
 import { recoverAfterRestore, type RestoreRecovery } from './restore-recovery.js';
 
 /** One message fetched from the mailbox: its bytes in memory, or on disk when over the size limit. */
@@ -56,6 +57,8 @@ export interface IntakeOptions {
   onConnection?: (connected: boolean) => void;
   /** Told after each complete sync round (the metrics, #15). Must not throw. */
   onSynced?: () => void;
+  /** imap.auth = "oauth2": the token source and mechanism (#15). */
+  oauth2?: ImapOAuth2 | null;
 }
 
 export interface RunningIntake {
@@ -220,23 +223,29 @@ export function startImapIntake(
   async function supervise(): Promise<void> {
     let backoff = 1000;
     while (!stopped()) {
-      const c = createImapClient(
-        cfg,
-        log.isLevelEnabled('trace') ? log.child({ component: 'imapflow' }) : false,
-      );
-      client = c;
+      let c: ImapFlow | null = null;
       const conn = { closed: false };
       const isClosed = (): boolean => conn.closed;
-      c.on('error', (err: unknown) =>
-        log.warn({ event: 'intake.connection-error', err: describeError(err) }, 'IMAP connection error'),
-      );
-      c.on('close', () => {
-        conn.closed = true;
-        wake?.();
-      });
-      c.on('exists', () => wake?.());
+      // Runs on each client connectImap makes (a second one after a refused OAuth2 token).
+      const prepare = (fresh: ImapFlow): void => {
+        conn.closed = false;
+        client = fresh;
+        fresh.on('error', (err: unknown) =>
+          log.warn({ event: 'intake.connection-error', err: describeError(err) }, 'IMAP connection error'),
+        );
+        fresh.on('close', () => {
+          if (client === fresh) conn.closed = true;
+          wake?.();
+        });
+        fresh.on('exists', () => wake?.());
+      };
       try {
-        await c.connect();
+        c = await connectImap(
+          cfg,
+          log.isLevelEnabled('trace') ? log.child({ component: 'imapflow' }) : false,
+          opts.oauth2 ?? null,
+          prepare,
+        );
         log.info({ event: 'intake.connected', host: cfg.host, mailbox: cfg.mailbox }, 'IMAP connected');
         opts.onConnection?.(true);
         backoff = 1000;
@@ -252,7 +261,13 @@ export function startImapIntake(
           await sleep(cfg.poll_interval_seconds * 1000);
         }
       } catch (err) {
-        if (!stopped())
+        if (err instanceof OAuth2Error && !stopped()) {
+          // A refused token or refresh token: the line says what to set (never the token).
+          log.error(
+            { event: 'intake.oauth2-failed', code: err.code, err: err.message, retryInMs: backoff },
+            'IMAP OAuth2 login failed',
+          );
+        } else if (!stopped())
           log.warn(
             { event: 'intake.round-failed', err: describeError(err), retryInMs: backoff },
             'IMAP round failed',
@@ -260,7 +275,8 @@ export function startImapIntake(
       } finally {
         client = null;
         opts.onConnection?.(false);
-        if (!isClosed()) await c.logout().catch(() => c.close());
+        const last = c;
+        if (last !== null && !isClosed()) await last.logout().catch(() => last.close());
       }
       if (stopped()) break;
       await sleep(backoff);

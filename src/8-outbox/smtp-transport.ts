@@ -1,13 +1,51 @@
 import { readFileSync } from 'node:fs';
 import nodemailer from 'nodemailer';
+import type { SMTPPoolOptions } from 'nodemailer/lib/smtp-pool';
 import type { Config } from '../config/schema.js';
 import { fail, pass, type CheckResult } from '../core/check.js';
 import { describeError } from '../core/errors.js';
+import { OAuth2Error, type TokenSource } from '../core/oauth2.js';
+import { smtpAuthOf } from '../config/schema/transport.js';
 
 export type SmtpConfig = Config['smtp'];
 
+/**
+ * nodemailer's SMTP authentication for the configured `smtp.auth`. OAuth2 (#15) is XOAUTH2 with
+ * nodemailer's provisioning callback: each login asks the shared token source (which caches and
+ * refreshes); after a refused token nodemailer asks once more with `renew` — a forced refresh —
+ * and then fails the login. The expiry handed back is "now", so nodemailer keeps no token of its
+ * own and every login asks the source.
+ */
+function smtpAuth(cfg: SmtpConfig, tokens: TokenSource | null): Pick<SMTPPoolOptions, 'auth'> {
+  switch (smtpAuthOf(cfg)) {
+    case 'none':
+      return {};
+    case 'password':
+      return { auth: { user: cfg.user ?? '', pass: cfg.password ?? '' } };
+    case 'oauth2': {
+      if (tokens === null) throw new Error('smtp.auth = "oauth2" needs a token source ([oauth2])');
+      return {
+        auth: {
+          type: 'OAuth2',
+          user: cfg.user ?? '',
+          provisionCallback: (
+            _user: string,
+            renew: boolean,
+            cb: (err: Error | null, accessToken?: string, expires?: number) => void,
+          ) => {
+            tokens.get({ force: renew }).then(
+              (token) => cb(null, token, Date.now()),
+              (err: unknown) => cb(err instanceof Error ? err : new Error(String(err))),
+            );
+          },
+        },
+      };
+    }
+  }
+}
+
 /** A pooled nodemailer SMTP transport. nodemailer never retries: the outbox worker does. */
-export function createSmtpTransport(cfg: SmtpConfig) {
+export function createSmtpTransport(cfg: SmtpConfig, tokens: TokenSource | null = null) {
   return nodemailer.createTransport({
     host: cfg.host,
     port: cfg.port,
@@ -19,7 +57,7 @@ export function createSmtpTransport(cfg: SmtpConfig) {
       rejectUnauthorized: cfg.tls_reject_unauthorized,
       ...(cfg.tls_ca_file === '' ? {} : { ca: readFileSync(cfg.tls_ca_file) }),
     },
-    ...(cfg.user ? { auth: { user: cfg.user, pass: cfg.password ?? '' } } : {}),
+    ...smtpAuth(cfg, tokens),
     pool: true,
     maxConnections: cfg.pool_size,
     connectionTimeout: 15_000,
@@ -32,15 +70,27 @@ export function createSmtpTransport(cfg: SmtpConfig) {
 export type SmtpTransport = ReturnType<typeof createSmtpTransport>;
 
 /** Connects, says EHLO, negotiates TLS and authenticates as configured, then disconnects. */
-export async function checkSmtp(cfg: SmtpConfig): Promise<CheckResult> {
+export async function checkSmtp(cfg: SmtpConfig, tokens: TokenSource | null = null): Promise<CheckResult> {
   const name = 'smtp';
-  const where = `${cfg.host}:${cfg.port} (tls ${cfg.tls}${cfg.user ? `, user ${cfg.user}` : ', no auth'})`;
-  const transport = createSmtpTransport(cfg);
+  const auth = smtpAuthOf(cfg);
+  const how =
+    auth === 'none' ? ', no auth' : `, user ${cfg.user ?? ''}${auth === 'oauth2' ? ', oauth2 xoauth2' : ''}`;
+  const where = `${cfg.host}:${cfg.port} (tls ${cfg.tls}${how})`;
+  const transport = createSmtpTransport(cfg, tokens);
   try {
     await transport.verify();
     return pass(name, `connected to ${where}`);
   } catch (err) {
     const code = (err as { code?: string }).code;
+    // The token source failed (nodemailer re-labels its error EAUTH, and keeps the object).
+    if (err instanceof OAuth2Error) return fail(name, `cannot log in at ${where}: ${err.reason}`, err.fix);
+    if (code === 'EAUTH' && auth === 'oauth2' && tokens !== null) {
+      return fail(
+        name,
+        `the SMTP server ${cfg.host}:${cfg.port} refused the OAuth2 token for ${cfg.user ?? ''}`,
+        tokens.refusedFix,
+      );
+    }
     if (code === 'EAUTH') {
       return fail(
         name,

@@ -16,6 +16,8 @@ import { expiryOutlook, timeLeft } from '../policy/channel-watch.js';
 import { checkImap } from '../1-intake/imap-client.js';
 import { checkRedis } from '../jobs/redis.js';
 import { checkSmtp } from '../8-outbox/smtp-transport.js';
+import { smtpAuthOf } from '../config/schema/transport.js';
+import { serviceTokenSource } from '../roles/tokens.js';
 
 export interface DoctorOptions {
   /** Only what a container HEALTHCHECK needs: the database and the running roles' heartbeats. */
@@ -50,9 +52,16 @@ export async function runDoctor(config: Config, opts: DoctorOptions): Promise<Ch
   }
   const calendar = createCalendar(config.calendar);
   const now = opts.clock.now();
+  // One token source for both logins, as in the service (#15).
+  const tokens = serviceTokenSource(config);
   const [imap, smtp, redis, keys, fingerprints] = await Promise.all([
-    checkImap(config.imap),
-    checkSmtp(config.smtp),
+    checkImap(
+      config.imap,
+      config.imap.auth === 'oauth2' && tokens !== null
+        ? { tokens, mechanism: config.oauth2.mechanism }
+        : null,
+    ),
+    checkSmtp(config.smtp, smtpAuthOf(config.smtp) === 'oauth2' ? tokens : null),
     checkRedis(config.redis),
     checkTeamKeys(config.pgp, opts.clock, keyExpiryNote(config, now, calendar)),
     teamKeyFingerprints(config.pgp),

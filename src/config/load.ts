@@ -13,7 +13,7 @@ import { ConfigSchema, type Config } from './schema.js';
  *   2. `config/<PSIRT_ENV>.toml`        when PSIRT_ENV is set (e.g. `test`)
  *   3. the `--config` file (or PSIRT_CONFIG)
  *   4. environment overrides `PSIRT_<SECTION>__<KEY>`; `..._FILE` reads the value from a file
- * Secrets (`password`, `passphrase`, `access_token`, `token`) may also be given in a file as `<key>_file`.
+ * Secrets (`password`, `passphrase`, `access_token`, `token`, `client_secret`, `refresh_token`) may also be given in a file as `<key>_file`.
  * Relative paths in the config are resolved against the working directory.
  */
 
@@ -24,6 +24,9 @@ export const SECRET_KEYS: ReadonlySet<string> = new Set([
   'access_token',
   // http.token (#15): the bearer token of /metrics and /readyz.
   'token',
+  // OAuth2 (#15): the app's secret and the long-lived refresh token.
+  'client_secret',
+  'refresh_token',
 ]);
 
 /** Environment variables with the PSIRT_ prefix that are not config overrides. */
@@ -291,6 +294,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   for (const key of config.pgp.keys) key.file = resolveRelative(key.file);
   for (const s of config.staff) if (s.key_file) s.key_file = resolveRelative(s.key_file);
   if (config.templates.dir !== '') config.templates.dir = resolveRelative(config.templates.dir);
+  if (config.oauth2.token_file !== '') config.oauth2.token_file = resolveRelative(config.oauth2.token_file);
   for (const section of ['imap', 'smtp'] as const) {
     const file = config[section].tls_ca_file;
     if (file === '') continue;

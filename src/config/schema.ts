@@ -13,8 +13,8 @@ import { escalation, organisation, staffMember } from './schema/people.js';
 import { publicChannel, staffing } from './schema/program.js';
 import { calendar, deadlines } from './schema/time.js';
 import { advisory, customer, disclosure, product } from './schema/advisory.js';
-import { imap, smtp } from './schema/transport.js';
 import { http } from './schema/http.js';
+import { imap, oauth2, smtp, smtpAuthOf } from './schema/transport.js';
 
 /**
  * The one configuration schema (STYLE.md rule 8), assembled from the sections in `schema/`. Keys
@@ -110,6 +110,7 @@ export const ConfigSchema = z
     imap,
     intake,
     smtp,
+    oauth2,
     redis,
     database,
     pgp,
@@ -137,6 +138,23 @@ export const ConfigSchema = z
     http,
   })
   .superRefine((v, ctx) => {
+    // OAuth2 (#15): a login by token needs a source of tokens.
+    const tokenSource = v.oauth2.token_endpoint !== '' || v.oauth2.token_file !== '';
+    if (v.imap.auth === 'oauth2' && !tokenSource && !v.imap.access_token) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['imap', 'auth'],
+        message:
+          '"oauth2" needs oauth2.token_endpoint (with a refresh_token) or oauth2.token_file, or a static imap.access_token (PSIRT_IMAP__ACCESS_TOKEN_FILE)',
+      });
+    }
+    if (smtpAuthOf(v.smtp) === 'oauth2' && !tokenSource) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['smtp', 'auth'],
+        message: '"oauth2" needs oauth2.token_endpoint (with a refresh_token) or oauth2.token_file',
+      });
+    }
     const seen = new Map<string, number>();
     v.staff.forEach((s, i) => {
       const first = seen.get(s.address);

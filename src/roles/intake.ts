@@ -13,6 +13,11 @@ export function startIntake(deps: RoleDeps): RunningRole {
   // #13: what a version before sealing stored in clear is sealed before any new mail is fetched.
   sealAtStart(deps, spoolDir);
   const observer = deps.metrics?.intake;
+  const tokens = deps.tokens ?? null;
+  const oauth2 =
+    deps.config.imap.auth === 'oauth2' && tokens !== null
+      ? { tokens, mechanism: deps.config.oauth2.mechanism }
+      : null;
   const intake = startImapIntake(deps.config.imap, pipeline, {
     spoolDir,
     vault: deps.vault,
@@ -20,6 +25,7 @@ export function startIntake(deps: RoleDeps): RunningRole {
     ...(observer === undefined
       ? {}
       : { onConnection: (up: boolean) => observer.imapConnected(up), onSynced: () => observer.synced() }),
+    oauth2,
   });
   return {
     name: 'intake',

@@ -7,6 +7,7 @@ import { packageRoot } from '../core/paths.js';
 import { createMailerQueue, QUEUES, type MailerJob } from '../jobs/queues.js';
 import { startWorker } from '../jobs/worker.js';
 import { createSmtpTransport } from '../8-outbox/smtp-transport.js';
+import { smtpAuthOf } from '../config/schema/transport.js';
 import { loadTemplates } from '../8-outbox/templates.js';
 import { createSealer } from '../pgp/sealer.js';
 import { deliverOutbox, staleClaimMs } from '../8-outbox/deliver.js';
@@ -24,7 +25,10 @@ export function startMailer(deps: RoleDeps): RunningRole {
   const templates = loadTemplates(
     config.templates.dir === '' ? join(packageRoot(), 'config', 'templates') : config.templates.dir,
   );
-  const transport = createSmtpTransport(config.smtp);
+  const transport = createSmtpTransport(
+    config.smtp,
+    smtpAuthOf(config.smtp) === 'oauth2' ? (deps.tokens ?? null) : null,
+  );
   const queue = createMailerQueue(config.redis);
   const metrics = deps.metrics;
   const deliverDeps = {

@@ -237,7 +237,7 @@ choose_port() {
 }
 
 load_ports() {
-  IMAP_PORT='' SMTP_PORT='' LMTP_PORT='' REDIS_PORT=''
+  IMAP_PORT='' SMTP_PORT='' LMTP_PORT='' REDIS_PORT='' SUBMISSION_PORT='' AUTH_PORT='' OAUTH2_PORT=''
   if [[ -f $STATE/ports.env ]]; then
     # shellcheck disable=SC1091
     source "$STATE/ports.env"
@@ -245,8 +245,8 @@ load_ports() {
 }
 
 save_ports() {
-  printf 'IMAP_PORT=%s\nSMTP_PORT=%s\nLMTP_PORT=%s\nREDIS_PORT=%s\n' \
-    "$IMAP_PORT" "$SMTP_PORT" "$LMTP_PORT" "$REDIS_PORT" >"$STATE/ports.env.tmp"
+  printf 'IMAP_PORT=%s\nSMTP_PORT=%s\nLMTP_PORT=%s\nREDIS_PORT=%s\nSUBMISSION_PORT=%s\nAUTH_PORT=%s\nOAUTH2_PORT=%s\n' \
+    "$IMAP_PORT" "$SMTP_PORT" "$LMTP_PORT" "$REDIS_PORT" "$SUBMISSION_PORT" "$AUTH_PORT" "$OAUTH2_PORT" >"$STATE/ports.env.tmp"
   mv "$STATE/ports.env.tmp" "$STATE/ports.env"
 }
 
@@ -266,6 +266,7 @@ live_pid() {
 redis_pid() { live_pid "$REDIS_DIR/redis.pid" redis-server; }
 dovecot_pid() { live_pid "$DC_RUN/master.pid" dovecot; }
 postfix_pid() { live_pid "$PF_QUEUE/pid/master.pid" master; }
+oauth2_pid() { live_pid "$STATE/oauth2/server.pid" node; }
 
 # All descendants of the given pids (so stop can wait until a daemon's
 # children are gone too). One pass over /proc, no forks per process.
@@ -352,6 +353,16 @@ probe_220() {
   return $rc
 }
 
+# The test OAuth2 provider answers /stats.
+probe_oauth2() {
+  local fd line rc=1
+  { exec {fd}<>"/dev/tcp/$HOST/$1"; } 2>/dev/null || return 1
+  send "$fd" 'GET /stats HTTP/1.0\r\nHost: %s\r\n\r\n' "$HOST" || true
+  if IFS= read -r -t 3 -u "$fd" line && [[ $line == "HTTP/1."*" 200"* ]]; then rc=0; fi
+  exec {fd}>&-
+  return $rc
+}
+
 probe_redis() { [[ $(timeout 3 redis-cli -u "$1" ping 2>/dev/null) == PONG ]]; }
 
 # wait_for NAME LOGFILE PIDFUNC PROBE... : poll until the probe passes or the
@@ -384,7 +395,7 @@ fail_with_log() {
 render() {
   local template=$1 target=$2 content var
   content=$(<"$TEMPLATES/$template")
-  for var in STATE DOMAIN IMAP_PORT SMTP_PORT LMTP_PORT MAIL_UID MAIL_GID; do
+  for var in STATE DOMAIN IMAP_PORT SMTP_PORT LMTP_PORT MAIL_UID MAIL_GID SUBMISSION_PORT AUTH_PORT OAUTH2_PORT; do
     content=${content//"{{$var}}"/"${!var}"}
   done
   write_if_changed "$target" "$content"$'\n'
@@ -394,6 +405,40 @@ write_if_changed() {
   if [[ -f $1 ]] && [[ $(<"$1")$'\n' == "$2" ]]; then return 1; fi
   printf '%s' "$2" >"$1.tmp"
   mv -- "$1.tmp" "$1"
+}
+
+# The test OAuth2 provider's client and refresh token (#15): random, kept across restarts.
+OAUTH2_CLIENT_ID=psirt-stack
+OAUTH2_LIFETIME=20
+ensure_oauth2_secrets() {
+  mkdir -p "$STATE/oauth2"
+  chmod 700 "$STATE/oauth2"
+  if [[ ! -s $STATE/oauth2/secrets ]]; then
+    (umask 077 && printf '%s %s\n' "$(openssl rand -hex 16)" "$(openssl rand -hex 24)" >"$STATE/oauth2/secrets")
+  fi
+  read -r OAUTH2_CLIENT_SECRET OAUTH2_REFRESH_TOKEN <"$STATE/oauth2/secrets"
+  OAUTH2_CHANGED=''
+  write_if_changed "$STATE/oauth2.json" "$(
+    printf '{"clientId": %s, "clientSecret": %s, "refreshToken": %s, "user": %s, "lifetimeSeconds": %s}' \
+      "$(json_str "$OAUTH2_CLIENT_ID")" "$(json_str "$OAUTH2_CLIENT_SECRET")" \
+      "$(json_str "$OAUTH2_REFRESH_TOKEN")" "$(json_str "security@$DOMAIN")" "$OAUTH2_LIFETIME"
+  )"$'\n' && OAUTH2_CHANGED=1
+  chmod 600 "$STATE/oauth2.json"
+}
+
+start_oauth2() {
+  local pid
+  if pid=$(oauth2_pid); then
+    [[ -z $OAUTH2_CHANGED ]] && return
+    log "restarting the test oauth2 provider (configuration changed)"
+    kill -TERM "$pid" 2>/dev/null || true
+    wait_gone "$pid"
+  fi
+  log "starting the test oauth2 provider on $HOST:$OAUTH2_PORT"
+  rm -f "$STATE/oauth2/server.pid"
+  node "$SCRIPT_DIR/oauth2-server.mjs" "$OAUTH2_PORT" "$STATE" </dev/null >>"$LOGS/oauth2.log" 2>&1 9>&- &
+  echo $! >"$STATE/oauth2/server.pid"
+  disown
 }
 
 ensure_password() {
@@ -423,6 +468,7 @@ write_configs() {
   render postfix-master.cf "$PF_CONF/master.cf" && POSTFIX_CHANGED=1
   write_if_changed "$PF_CONF/virtual_mailboxes" "$mailboxes" && POSTFIX_CHANGED=1
   render dovecot.conf "$DC_CONF" && DOVECOT_CHANGED=1
+  render dovecot-oauth2.conf.ext "$STATE/dovecot/oauth2.conf.ext" && DOVECOT_CHANGED=1
   # Dovecot's auth process (user dovecot) reads the passwords.
   write_if_changed "$STATE/dovecot/users" "$users" && DOVECOT_CHANGED=1
   chown root:dovecot "$STATE/dovecot/users"
@@ -527,6 +573,12 @@ PSIRT_STACK_LMTP_PORT=$LMTP_PORT
 PSIRT_STACK_REDIS_URL=$url
 PSIRT_STACK_PASSWORD=$PASSWORD
 PSIRT_STACK_USERS=$users_csv
+PSIRT_STACK_SUBMISSION_PORT=$SUBMISSION_PORT
+PSIRT_STACK_OAUTH2_TOKEN_URL=http://$HOST:$OAUTH2_PORT/token
+PSIRT_STACK_OAUTH2_CLIENT_ID=$OAUTH2_CLIENT_ID
+PSIRT_STACK_OAUTH2_CLIENT_SECRET=$OAUTH2_CLIENT_SECRET
+PSIRT_STACK_OAUTH2_REFRESH_TOKEN=$OAUTH2_REFRESH_TOKEN
+PSIRT_STACK_OAUTH2_LIFETIME=$OAUTH2_LIFETIME
 EOF
   cat >"$STATE/stack.json.tmp" <<EOF
 {
@@ -538,7 +590,16 @@ EOF
   "lmtpPort": $LMTP_PORT,
   "redisUrl": $(json_str "$url"),
   "password": $(json_str "$PASSWORD"),
-  "users": [$users_json]
+  "users": [$users_json],
+  "submissionPort": $SUBMISSION_PORT,
+  "oauth2": {
+    "tokenUrl": $(json_str "http://$HOST:$OAUTH2_PORT/token"),
+    "baseUrl": $(json_str "http://$HOST:$OAUTH2_PORT"),
+    "clientId": $(json_str "$OAUTH2_CLIENT_ID"),
+    "clientSecret": $(json_str "$OAUTH2_CLIENT_SECRET"),
+    "refreshToken": $(json_str "$OAUTH2_REFRESH_TOKEN"),
+    "lifetimeSeconds": $OAUTH2_LIFETIME
+  }
 }
 EOF
   # They hold the password.
@@ -557,6 +618,7 @@ cmd_start() {
   ensure_packages
   ensure_mail_user
   ensure_password
+  ensure_oauth2_secrets
   if [[ -n $EXTERNAL_REDIS_URL ]]; then
     printf '%s\n' "$EXTERNAL_REDIS_URL" >"$STATE/external-redis"
   elif [[ -n ${FORGET_EXTERNAL_REDIS:-} ]]; then
@@ -564,7 +626,8 @@ cmd_start() {
   fi
 
   load_ports
-  local r=no d=no p=no
+  local r=no d=no p=no o=no
+  oauth2_pid >/dev/null && o=yes
   redis_pid >/dev/null && r=yes
   dovecot_pid >/dev/null && d=yes
   postfix_pid >/dev/null && p=yes
@@ -574,6 +637,10 @@ cmd_start() {
   if [[ -z $EXTERNAL_REDIS_URL ]]; then
     choose_port REDIS_PORT "$r" "$IMAP_PORT" "$SMTP_PORT" "$LMTP_PORT"
   fi
+  # #15: Postfix submission (SASL through Dovecot's auth socket) and the test OAuth2 provider.
+  choose_port SUBMISSION_PORT "$p" "$IMAP_PORT" "$SMTP_PORT" "$LMTP_PORT" "$REDIS_PORT"
+  choose_port AUTH_PORT "$d" "$IMAP_PORT" "$SMTP_PORT" "$LMTP_PORT" "$REDIS_PORT" "$SUBMISSION_PORT"
+  choose_port OAUTH2_PORT "$o" "$IMAP_PORT" "$SMTP_PORT" "$LMTP_PORT" "$REDIS_PORT" "$SUBMISSION_PORT" "$AUTH_PORT"
   save_ports
   write_configs
 
@@ -582,6 +649,7 @@ cmd_start() {
   else
     start_redis
   fi
+  start_oauth2
   start_dovecot
   start_postfix
 
@@ -595,10 +663,12 @@ cmd_start() {
   wait_for "dovecot imap" "$LOGS/dovecot.log" dovecot_pid probe_imap "$IMAP_PORT" security "$PASSWORD"
   wait_for "dovecot lmtp" "$LOGS/dovecot.log" dovecot_pid probe_220 "$LMTP_PORT"
   wait_for "postfix smtp" "$LOGS/postfix.log" postfix_pid probe_220 "$SMTP_PORT"
+  wait_for "postfix submission" "$LOGS/postfix.log" postfix_pid probe_220 "$SUBMISSION_PORT"
+  wait_for "oauth2 provider" "$LOGS/oauth2.log" oauth2_pid probe_oauth2 "$OAUTH2_PORT"
   ensure_folders
 
   write_outputs
-  log "ready: imap $HOST:$IMAP_PORT, smtp $HOST:$SMTP_PORT, lmtp $HOST:$LMTP_PORT, $url (state: $STATE)"
+  log "ready: imap $HOST:$IMAP_PORT, smtp $HOST:$SMTP_PORT, submission $HOST:$SUBMISSION_PORT, lmtp $HOST:$LMTP_PORT, oauth2 http://$HOST:$OAUTH2_PORT, $url (state: $STATE)"
   cat "$STATE/stack.env"
 }
 
@@ -626,6 +696,11 @@ cmd_stop() {
   fi
   if pid=$(redis_pid); then
     log "stopping redis (pid $pid)"
+    pids+=("$pid")
+    kill -TERM "$pid" 2>/dev/null || true
+  fi
+  if pid=$(oauth2_pid); then
+    log "stopping the test oauth2 provider (pid $pid)"
     pids+=("$pid")
     kill -TERM "$pid" 2>/dev/null || true
   fi
@@ -657,6 +732,18 @@ cmd_status() {
     line smtp up "$HOST:$SMTP_PORT"
   else
     line smtp down "$HOST:${SMTP_PORT:--}"
+    down=1
+  fi
+  if postfix_pid >/dev/null && [[ -n $SUBMISSION_PORT ]] && probe_220 "$SUBMISSION_PORT"; then
+    line submit up "$HOST:$SUBMISSION_PORT"
+  else
+    line submit down "$HOST:${SUBMISSION_PORT:--}"
+    down=1
+  fi
+  if oauth2_pid >/dev/null && [[ -n $OAUTH2_PORT ]] && probe_oauth2 "$OAUTH2_PORT"; then
+    line oauth2 up "http://$HOST:$OAUTH2_PORT"
+  else
+    line oauth2 down "http://$HOST:${OAUTH2_PORT:--}"
     down=1
   fi
   if [[ -n $EXTERNAL_REDIS_URL ]]; then

@@ -12,6 +12,17 @@ export interface StackInfo {
   redisUrl: string;
   password: string;
   users: string[];
+  /** Postfix submission: SMTP AUTH required, checked by Dovecot (#15). */
+  submissionPort: number;
+  /** The stack's test OAuth2 provider (test/stack/oauth2-server.mjs, #15). */
+  oauth2: {
+    tokenUrl: string;
+    baseUrl: string;
+    clientId: string;
+    clientSecret: string;
+    refreshToken: string;
+    lifetimeSeconds: number;
+  };
 }
 
 export const REPO = resolve(import.meta.dirname, '..', '..');
