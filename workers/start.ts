@@ -1,11 +1,13 @@
 import type { Config } from '../src/config/schema.js';
-import { openDatabase } from '../src/7-cases/db.js';
+import { openDatabase, type Db } from '../src/7-cases/db.js';
+import type { ServiceDeps } from '../src/pipeline.js';
+import { checkAdoption } from '../src/roles/adoption.js';
 import { removeHeartbeat, writeHeartbeat } from '../src/7-cases/health.js';
 import { migrate, readMigrations } from '../src/7-cases/migrate.js';
 import type { Clock } from '../src/core/clock.js';
 import type { Logger } from '../src/core/log.js';
 import { readFile } from 'node:fs/promises';
-import { createCalendar } from '../src/calendar/calendar.js';
+import { createCalendar, type Calendar } from '../src/calendar/calendar.js';
 import { parseCaseIdFormat } from '../src/core/case-id.js';
 import { loadTeamKeys, type TeamKey } from '../src/pgp/keyring.js';
 import { readStaffKey } from '../src/pgp/sealer.js';
@@ -77,6 +79,68 @@ export async function runService(
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   installLastResortHandlers(log);
+  let opened: OpenedService;
+  try {
+    opened = await openService(config, clock, log, {
+      before: async (db) => {
+        // Issue #15: a first start on a mailbox full of old mail stops here, naming the fix.
+        if (roles.includes('intake')) await checkAdoption(config, db, clock);
+      },
+      recordStart: (db, parts) =>
+        recordStart(db, clock, log, config, { ...parts, roles, version: packageVersion() }),
+    });
+  } catch (err) {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    throw err;
+  }
+  const { db, shared } = opened;
+  const startedAt = clock.now();
+  const running = roles.map((role) => ROLE_STARTERS[role]({ ...shared, log: log.child({ role }) }));
+  const beat = (): void => {
+    for (const r of running) writeHeartbeat(db, clock, r.name, startedAt);
+  };
+  beat();
+  const timer = setInterval(beat, HEARTBEAT_MS);
+  log.info({ event: 'service.started', roles, database: config.database.path }, 'psirt-inbox started');
+
+  await new Promise<void>((resolve) => {
+    stop.wake = resolve;
+    if (stop.signal !== null) resolve();
+  });
+  process.off('SIGTERM', onSignal);
+  process.off('SIGINT', onSignal);
+  log.info({ event: 'service.stopping', signal: stop.signal }, 'stopping');
+  clearInterval(timer);
+  await Promise.all(running.map((r) => r.stop()));
+  for (const r of running) removeHeartbeat(db, r.name);
+  db.close();
+  log.info({ event: 'service.stopped' }, 'psirt-inbox stopped');
+}
+
+/** What a process that handles mail shares: the database and the deps every role gets. */
+export interface OpenedService {
+  db: Db;
+  shared: Omit<ServiceDeps, 'log'>;
+}
+
+/**
+ * Opens what handling mail needs, for `psirt start` and `psirt import` (issue #15):
+ * 1. open SQLite and apply pending migrations (each in its own transaction); `before` runs next
+ * 2. unlock the team keys — a wrong passphrase stops here, not at the first report
+ * 3. read the staff and customer keys, open the vault (sealing at rest, #13)
+ * 4. `recordStart`, if given (the start and the procedure version in force, #12)
+ * On any error the database is closed and the error thrown.
+ */
+export async function openService(
+  config: Config,
+  clock: Clock,
+  log: Logger,
+  hooks: {
+    before?: (db: Db) => Promise<void>;
+    recordStart?: (db: Db, parts: { teamKeys: TeamKey[]; calendar: Calendar }) => void;
+  } = {},
+): Promise<OpenedService> {
   const calendar = createCalendar(config.calendar);
   const db = openDatabase(config.database.path);
   let teamKeys: TeamKey[];
@@ -87,6 +151,7 @@ export async function runService(
     migrate(db, readMigrations(migrationsDir()), clock, (m) =>
       log.info({ event: 'cases.migrated', version: m.version, migration: m.file }, 'migration applied'),
     );
+    await hooks.before?.(db);
     teamKeys = await loadTeamKeys(config.pgp, clock);
     log.info(
       { event: 'pgp.keys-loaded', fingerprints: teamKeys.map((k) => k.fingerprint) },
@@ -111,48 +176,28 @@ export async function runService(
     }
     // Sealing at rest (#13): the data keys these team keys open, and the one new records use.
     ({ vault } = await openVault(db, clock, teamKeys, { seal: true, log }));
-    recordStart(db, clock, log, config, { teamKeys, calendar, roles, version: packageVersion() });
+    hooks.recordStart?.(db, { teamKeys, calendar });
   } catch (err) {
-    process.off('SIGTERM', onSignal);
-    process.off('SIGINT', onSignal);
     db.close();
     throw err;
   }
-  const startedAt = clock.now();
   const beforeDecode = injectedFault();
   if (beforeDecode !== undefined)
     log.warn({ event: 'service.fault-injection' }, 'TEST fault injection is active (never in production)');
-  const shared = {
-    config,
+  return {
     db,
-    clock,
-    teamKeys,
-    staffKeys,
-    customerKeys,
-    calendar,
-    caseIdFormat: parseCaseIdFormat(config.cases.id_format),
-    reports: new ReportCache(),
-    vault,
-    ...(beforeDecode === undefined ? {} : { beforeDecode }),
+    shared: {
+      config,
+      db,
+      clock,
+      teamKeys,
+      staffKeys,
+      customerKeys,
+      calendar,
+      caseIdFormat: parseCaseIdFormat(config.cases.id_format),
+      reports: new ReportCache(),
+      vault,
+      ...(beforeDecode === undefined ? {} : { beforeDecode }),
+    },
   };
-  const running = roles.map((role) => ROLE_STARTERS[role]({ ...shared, log: log.child({ role }) }));
-  const beat = (): void => {
-    for (const r of running) writeHeartbeat(db, clock, r.name, startedAt);
-  };
-  beat();
-  const timer = setInterval(beat, HEARTBEAT_MS);
-  log.info({ event: 'service.started', roles, database: config.database.path }, 'psirt-inbox started');
-
-  await new Promise<void>((resolve) => {
-    stop.wake = resolve;
-    if (stop.signal !== null) resolve();
-  });
-  process.off('SIGTERM', onSignal);
-  process.off('SIGINT', onSignal);
-  log.info({ event: 'service.stopping', signal: stop.signal }, 'stopping');
-  clearInterval(timer);
-  await Promise.all(running.map((r) => r.stop()));
-  for (const r of running) removeHeartbeat(db, r.name);
-  db.close();
-  log.info({ event: 'service.stopped' }, 'psirt-inbox stopped');
 }
