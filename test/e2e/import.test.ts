@@ -72,15 +72,15 @@ function reply(i: number, tag: string): Buffer {
   );
 }
 
-function one<T>(dbPath: string, sql: string): T {
+function count(dbPath: string, sql: string): number {
   const db = openDatabase(dbPath, { readonly: true });
   try {
-    return db.prepare(sql).get() as T;
+    return (db.prepare(sql).get() as { n: number }).n;
   } finally {
     db.close();
   }
 }
-const count = (dbPath: string, sql: string): number => one<{ n: number }>(dbPath, sql).n;
+
 const casesIn = (dbPath: string) => (): number | undefined => {
   if (!existsSync(dbPath)) return undefined;
   try {
