@@ -119,11 +119,17 @@ function expectHistory(dbPath: string, reports: number, replies: number): void {
 async function importKilledHalfWay(dbPath: string, args: string[], killAt: number): Promise<string> {
   const first = spawnCli(['import', ...args], env(dbPath));
   const exited = new Promise<void>((resolve) => first.child.on('exit', () => resolve()));
-  await eventually(() => ((casesIn(dbPath)() ?? 0) >= killAt ? true : undefined), {
-    timeoutMs: 240_000,
-    intervalMs: 100,
-    what: `${killAt} cases before the kill`,
-  });
+  await eventually(
+    () => {
+      if (first.child.exitCode !== null) throw new Error(`import ended before the kill:\n${first.out.text}`);
+      return (casesIn(dbPath)() ?? 0) >= killAt ? true : undefined;
+    },
+    {
+      timeoutMs: 240_000,
+      intervalMs: 100,
+      what: `${killAt} cases before the kill`,
+    },
+  );
   first.child.kill('SIGKILL');
   await exited;
   const killedAt = casesIn(dbPath)() ?? 0;
@@ -252,6 +258,11 @@ describe('psirt import: adopting a mailbox that holds years of reports', () => {
     }
     writeFileSync(file, parts.join(''));
     const dbPath = tempDbPath();
+    // Like every command but start, import says what to run on a missing database.
+    const missing = await runCli(['import', '--mbox', file], env(dbPath));
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/no database at .*: run "psirt migrate"/);
+    expect((await runCli(['migrate'], env(dbPath))).code).toBe(0);
     await importKilledHalfWay(dbPath, ['--mbox', file], MBOX_REPORTS / 2);
     expectHistory(dbPath, MBOX_REPORTS, MBOX_REPLIES);
     expect(await answersToReporters()).toBe(0);
