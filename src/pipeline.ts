@@ -5,7 +5,7 @@ import { prepareStaffMail, type StaffMailInput } from './6-commands/prepare.js';
 import { subjectTags, threadIds } from './4-classify/thread.js';
 import type { Config } from './config/schema.js';
 import { applyMessage } from './7-cases/apply.js';
-import { loadThreadIndex, pinnedKey } from './7-cases/case-store.js';
+import { loadThreadIndex, pinnedKey, type ApplyDeps } from './7-cases/case-store.js';
 import type { CaseFlag } from './core/flags.js';
 import type { Db } from './7-cases/db.js';
 import {
@@ -17,11 +17,13 @@ import {
   pendingMessageIds,
   recordAttemptError,
   storeRaw,
+  storedInternalDate,
   unfiledMessages,
 } from './7-cases/intake-store.js';
 import { holdsMessage, pendingRestoreRecovery, recordRecovery } from './7-cases/backup-store.js';
 import type { CaseIdFormat } from './core/case-id.js';
-import type { Clock } from './core/clock.js';
+import { fixedClock, type Clock } from './core/clock.js';
+import { originalDate } from './core/original-date.js';
 import { describeError, PsirtError } from './core/errors.js';
 import type { Logger } from './core/log.js';
 import { scanRawHeaders, type RawHeaderScan } from './core/raw-headers.js';
@@ -78,6 +80,11 @@ export interface ServiceDeps {
 
 export interface PipelineDeps extends ServiceDeps {
   mailer: MailerQueue;
+  /**
+   * `psirt import` (issue #15): every mail is recorded as history — with its original date, no
+   * outbox row, staff commands recorded and never applied, deadlines historical.
+   */
+  historical?: { adoptionId: number };
 }
 
 const HEAD_BYTES = 256 * 1024;
@@ -218,21 +225,19 @@ export function createPipeline(deps: PipelineDeps): IntakeHandlers {
         : index.sameMessageId !== null
           ? { kind: 'duplicate', of: index.sameMessageId.messageRowId, caseId: index.sameMessageId.caseId }
           : { kind: 'new-report', linkedTo: null };
+    // History (issue #15): a staff command mail is recorded, never applied.
     const staff =
-      classification.kind === 'staff' && decoded !== null && raw !== null
+      classification.kind === 'staff' && decoded !== null && raw !== null && deps.historical === undefined
         ? await staffMail(decoded, raw, classification.staff, mlog)
         : undefined;
-    const result = applyMessage(
-      { db, clock, config, caseIdFormat: deps.caseIdFormat, calendar: deps.calendar, vault },
-      {
-        messageRowId: rowId,
-        decoded,
-        fallback: { sender: scan.from, messageId: scan.messageId },
-        classification,
-        flags,
-        ...(staff === undefined ? {} : { staff }),
-      },
-    );
+    const result = applyMessage(applyDeps(rowId, decoded?.date ?? null), {
+      messageRowId: rowId,
+      decoded,
+      fallback: { sender: scan.from, messageId: scan.messageId },
+      classification,
+      flags,
+      ...(staff === undefined ? {} : { staff }),
+    });
     if (decoded !== null && (classification.kind === 'new-report' || classification.kind === 'follow-up')) {
       deps.reports.put(rowId, reportView(decoded));
     }
@@ -310,16 +315,13 @@ export function createPipeline(deps: PipelineDeps): IntakeHandlers {
       index.sameMessageId !== null
         ? { kind: 'duplicate', of: index.sameMessageId.messageRowId, caseId: index.sameMessageId.caseId }
         : { kind: 'new-report', linkedTo: null };
-    const result = applyMessage(
-      { db, clock, config, caseIdFormat: deps.caseIdFormat, calendar: deps.calendar, vault },
-      {
-        messageRowId: rowId,
-        decoded: null,
-        fallback: { sender: scan.from, messageId: scan.messageId },
-        classification,
-        flags: ['processing-failed'],
-      },
-    );
+    const result = applyMessage(applyDeps(rowId, null), {
+      messageRowId: rowId,
+      decoded: null,
+      fallback: { sender: scan.from, messageId: scan.messageId },
+      classification,
+      flags: ['processing-failed'],
+    });
     countApplied(classification.kind, ['processing-failed']);
     log.error(
       { event: 'intake.quarantined', msgRow: rowId, attempts, err: error, caseId: result.caseId },
@@ -335,6 +337,17 @@ export function createPipeline(deps: PipelineDeps): IntakeHandlers {
     if (m === undefined) return;
     m.classified(kind);
     for (const f of flags) if (f !== 'key-changed') m.decodeFailed(f);
+  }
+
+  /**
+   * What applying a stored message needs; for history (issue #15), a clock at the mail's
+   * original date (Date header, else the date the mailbox recorded) and the import's id.
+   */
+  function applyDeps(rowId: number, headerDate: string | null): ApplyDeps {
+    const base = { db, clock, config, caseIdFormat: deps.caseIdFormat, calendar: deps.calendar, vault };
+    if (deps.historical === undefined) return base;
+    const at = originalDate(headerDate, storedInternalDate(db, rowId), clock.now());
+    return { ...base, clock: fixedClock(at), historical: deps.historical };
   }
 
   /** Hands the new outbox rows to the mailer. */

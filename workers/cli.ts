@@ -19,6 +19,7 @@ import { createLogger } from '../src/core/log.js';
 import { packageVersion } from '../src/core/paths.js';
 import { ROLES, type Role } from '../src/roles/roles.js';
 import { runService } from './start.js';
+import { runImport, type ImportOptions } from './import.js';
 
 /** The `psirt` bin: the commands and their options; their bodies are in src/cli/commands.ts. */
 
@@ -55,6 +56,20 @@ program
       process.stderr.write(`psirt: ${describeError(err)}\n`);
       process.exit(EXIT_FAILED);
     }
+  });
+
+program
+  .command('import')
+  .description(
+    'record the mail already in imap.mailbox (or an --mbox / --maildir export) as history: cases with their original dates, no acknowledgment, no notification, historical deadlines; resumable; one summary to the security staff',
+  )
+  .option('--mbox <file>', 'import an mbox export instead (mboxrd/mboxo)')
+  .option('--maildir <dir>', 'import a Maildir export instead (cur/ and new/)')
+  .option('--none', 'import nothing: record that the mail in imap.mailbox is to be answered as new')
+  .option('--json', 'print what was done as JSON')
+  .action(async (opts: ImportOptions) => {
+    const cfg = config('nothing imported');
+    await runImport(cfg, opts, systemClock, createLogger(cfg.log.level));
   });
 
 program

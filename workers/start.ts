@@ -1,11 +1,13 @@
 import type { Config } from '../src/config/schema.js';
-import { openDatabase } from '../src/7-cases/db.js';
+import { openDatabase, type Db } from '../src/7-cases/db.js';
+import type { ServiceDeps } from '../src/pipeline.js';
+import { checkAdoption } from '../src/roles/adoption.js';
 import { removeHeartbeat, writeHeartbeat } from '../src/7-cases/health.js';
 import { migrate, readMigrations } from '../src/7-cases/migrate.js';
 import type { Clock } from '../src/core/clock.js';
 import type { Logger } from '../src/core/log.js';
 import { readFile } from 'node:fs/promises';
-import { createCalendar } from '../src/calendar/calendar.js';
+import { createCalendar, type Calendar } from '../src/calendar/calendar.js';
 import { parseCaseIdFormat } from '../src/core/case-id.js';
 import { loadTeamKeys, type TeamKey } from '../src/pgp/keyring.js';
 import { readStaffKey } from '../src/pgp/sealer.js';
@@ -20,6 +22,7 @@ import { systemdNotifier } from '../src/roles/systemd.js';
 import { serviceManagerEnv } from '../src/config/load.js';
 import { createObservability, type Observability } from '../src/roles/observability.js';
 import { checkTokensAtStart, serviceTokenSource } from '../src/roles/tokens.js';
+import type { ImapOAuth2 } from '../src/1-intake/imap-client.js';
 
 const HEARTBEAT_MS = 15_000;
 
@@ -62,8 +65,8 @@ export function installLastResortHandlers(log: Logger): void {
  * 1. open SQLite and apply pending migrations (each in its own transaction)
  * 2. unlock the team keys — a wrong passphrase stops the start here, not at the first report
  * 3. record the start and the procedure version in force (configuration digest, #12)
- * 4. listen for /metrics, /healthz and /readyz (`[http]`, #15) — a port in use stops the start
- * 5. start each role, write heartbeats every 15 s
+ * 4. start the HTTP listener (/metrics, /healthz, /readyz) when http.enabled
+ * 5. start each role, write heartbeats every 15 s, tell systemd READY and ping its watchdog
  * 6. on a signal: stop the roles and the listener, remove the heartbeats, close SQLite
  */
 export async function runService(
@@ -82,75 +85,37 @@ export async function runService(
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   installLastResortHandlers(log);
-  const calendar = createCalendar(config.calendar);
-  const db = openDatabase(config.database.path);
-  let teamKeys: TeamKey[];
-  let vault: Vault;
-  const staffKeys = new Map<string, string>();
-  const customerKeys = new Map<string, string>();
+  let opened: OpenedService;
   let observability: Observability | null = null;
-  const tokens = serviceTokenSource(config);
+  let openedDb: Db | null = null;
   try {
-    // OAuth2 (#15): a refused refresh token stops the start here, naming the fix.
-    await checkTokensAtStart(tokens, log);
-    migrate(db, readMigrations(migrationsDir()), clock, (m) =>
-      log.info({ event: 'cases.migrated', version: m.version, migration: m.file }, 'migration applied'),
-    );
-    teamKeys = await loadTeamKeys(config.pgp, clock);
-    log.info(
-      { event: 'pgp.keys-loaded', fingerprints: teamKeys.map((k) => k.fingerprint) },
-      'team keys unlocked',
-    );
-    for (const [i, s] of config.staff.entries()) {
-      if (!s.key_file || !s.fingerprint) continue;
-      const file = s.key_file;
-      const armored = await readFile(file, 'utf8').catch((err: unknown) => {
-        throw new Error(`staff[${i}].key_file: cannot read ${file}`, { cause: err });
-      });
-      staffKeys.set(s.address, await readStaffKey(file, armored, s.fingerprint, `staff[${i}]`));
-    }
-    // Customers' keys (#14): a key that is not the pinned fingerprint stops the start here.
-    for (const [i, c] of config.customers.entries()) {
-      if (!c.key_file || !c.fingerprint) continue;
-      const file = c.key_file;
-      const armored = await readFile(file, 'utf8').catch((err: unknown) => {
-        throw new Error(`customers[${i}].key_file: cannot read ${file}`, { cause: err });
-      });
-      customerKeys.set(c.name, await readStaffKey(file, armored, c.fingerprint, `customers[${i}]`));
-    }
-    // Sealing at rest (#13): the data keys these team keys open, and the one new records use.
-    ({ vault } = await openVault(db, clock, teamKeys, { seal: true, log }));
-    recordStart(db, clock, log, config, { teamKeys, calendar, roles, version: packageVersion() });
+    opened = await openService(config, clock, log, {
+      before: async (db, oauth) => {
+        // Issue #15: a first start on a mailbox full of old mail stops here, naming the fix.
+        if (roles.includes('intake')) await checkAdoption(config, db, clock, oauth);
+      },
+      recordStart: (db, parts) =>
+        recordStart(db, clock, log, config, { ...parts, roles, version: packageVersion() }),
+    });
+    openedDb = opened.db;
     if (config.http.enabled) {
-      observability = createObservability(config, { db, clock, log, version: packageVersion() });
+      observability = createObservability(config, { db: opened.db, clock, log, version: packageVersion() });
       await observability.listen();
     }
   } catch (err) {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
     await observability?.close();
-    db.close();
+    // openService closes the database on its own errors; a listener that failed leaves it open.
+    openedDb?.close();
     throw err;
   }
-  const startedAt = clock.now();
-  const beforeDecode = injectedFault();
-  if (beforeDecode !== undefined)
-    log.warn({ event: 'service.fault-injection' }, 'TEST fault injection is active (never in production)');
+  const { db } = opened;
   const shared = {
-    config,
-    db,
-    clock,
-    teamKeys,
-    staffKeys,
-    customerKeys,
-    calendar,
-    caseIdFormat: parseCaseIdFormat(config.cases.id_format),
-    reports: new ReportCache(),
-    vault,
-    tokens,
-    ...(beforeDecode === undefined ? {} : { beforeDecode }),
+    ...opened.shared,
     ...(observability === null ? {} : { metrics: observability.metrics }),
   };
+  const startedAt = clock.now();
   const running = roles.map((role) => ROLE_STARTERS[role]({ ...shared, log: log.child({ role }) }));
   const beat = (): void => {
     for (const r of running) writeHeartbeat(db, clock, r.name, startedAt);
@@ -182,4 +147,94 @@ export async function runService(
   for (const r of running) removeHeartbeat(db, r.name);
   db.close();
   log.info({ event: 'service.stopped' }, 'psirt-inbox stopped');
+}
+
+/** What a process that handles mail shares: the database and the deps every role gets. */
+export interface OpenedService {
+  db: Db;
+  shared: Omit<ServiceDeps, 'log'>;
+}
+
+/**
+ * Opens what handling mail needs, for `psirt start` and `psirt import` (issue #15):
+ * 1. open SQLite and apply pending migrations (each in its own transaction); `before` runs next
+ * 2. unlock the team keys — a wrong passphrase stops here, not at the first report
+ * 3. read the staff and customer keys, open the vault (sealing at rest, #13)
+ * 4. `recordStart`, if given (the start and the procedure version in force, #12)
+ * On any error the database is closed and the error thrown.
+ */
+export async function openService(
+  config: Config,
+  clock: Clock,
+  log: Logger,
+  hooks: {
+    before?: (db: Db, oauth: ImapOAuth2 | null) => Promise<void>;
+    recordStart?: (db: Db, parts: { teamKeys: TeamKey[]; calendar: Calendar }) => void;
+  } = {},
+): Promise<OpenedService> {
+  const calendar = createCalendar(config.calendar);
+  const db = openDatabase(config.database.path);
+  let teamKeys: TeamKey[];
+  let vault: Vault;
+  const staffKeys = new Map<string, string>();
+  const customerKeys = new Map<string, string>();
+  const tokens = serviceTokenSource(config);
+  const imapOAuth: ImapOAuth2 | null =
+    config.imap.auth === 'oauth2' && tokens !== null ? { tokens, mechanism: config.oauth2.mechanism } : null;
+  try {
+    // OAuth2 (#15): a refused refresh token stops the start here, naming the fix.
+    await checkTokensAtStart(tokens, log);
+    migrate(db, readMigrations(migrationsDir()), clock, (m) =>
+      log.info({ event: 'cases.migrated', version: m.version, migration: m.file }, 'migration applied'),
+    );
+    await hooks.before?.(db, imapOAuth);
+    teamKeys = await loadTeamKeys(config.pgp, clock);
+    log.info(
+      { event: 'pgp.keys-loaded', fingerprints: teamKeys.map((k) => k.fingerprint) },
+      'team keys unlocked',
+    );
+    for (const [i, s] of config.staff.entries()) {
+      if (!s.key_file || !s.fingerprint) continue;
+      const file = s.key_file;
+      const armored = await readFile(file, 'utf8').catch((err: unknown) => {
+        throw new Error(`staff[${i}].key_file: cannot read ${file}`, { cause: err });
+      });
+      staffKeys.set(s.address, await readStaffKey(file, armored, s.fingerprint, `staff[${i}]`));
+    }
+    // Customers' keys (#14): a key that is not the pinned fingerprint stops the start here.
+    for (const [i, c] of config.customers.entries()) {
+      if (!c.key_file || !c.fingerprint) continue;
+      const file = c.key_file;
+      const armored = await readFile(file, 'utf8').catch((err: unknown) => {
+        throw new Error(`customers[${i}].key_file: cannot read ${file}`, { cause: err });
+      });
+      customerKeys.set(c.name, await readStaffKey(file, armored, c.fingerprint, `customers[${i}]`));
+    }
+    // Sealing at rest (#13): the data keys these team keys open, and the one new records use.
+    ({ vault } = await openVault(db, clock, teamKeys, { seal: true, log }));
+    hooks.recordStart?.(db, { teamKeys, calendar });
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  const beforeDecode = injectedFault();
+  if (beforeDecode !== undefined)
+    log.warn({ event: 'service.fault-injection' }, 'TEST fault injection is active (never in production)');
+  return {
+    db,
+    shared: {
+      config,
+      db,
+      clock,
+      teamKeys,
+      staffKeys,
+      customerKeys,
+      calendar,
+      caseIdFormat: parseCaseIdFormat(config.cases.id_format),
+      reports: new ReportCache(),
+      vault,
+      tokens,
+      ...(beforeDecode === undefined ? {} : { beforeDecode }),
+    },
+  };
 }

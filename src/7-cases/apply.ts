@@ -1,6 +1,7 @@
 import { assertNever } from '../core/errors.js';
 import { UNREADABLE_FLAGS } from '../core/flags.js';
 import type { ApplyDeps, ApplyInput, ApplyResult } from './case-store.js';
+import { countAdopted, markHistorical, type AdoptionCount } from './adoption-store.js';
 import { writeChange } from './change-store.js';
 import { readFollowUp, readNewReport } from './mail-facts.js';
 import { fileTo, startChange, type CaseChange, type MailFacts } from './rules/change.js';
@@ -47,10 +48,43 @@ export function applyMessage(deps: ApplyDeps, input: ApplyInput): ApplyResult {
         };
       }
       const change = decide(deps, input, mailFactsOf(deps, input));
+      if (deps.historical !== undefined) asHistory(change, deps.historical.adoptionId, input);
       const written = writeChange(db, config, deps.vault, change);
+      if (deps.historical !== undefined) {
+        const caseId = change.message.caseId;
+        if (caseId !== null) markHistorical(db, caseId, change.newCase !== null);
+        countAdopted(db, deps.historical.adoptionId, adoptionCount(change, input));
+      }
       return { caseId: change.message.caseId, ...written, quarantine: change.quarantine };
     })
     .immediate();
+}
+
+/**
+ * The change of a mail imported as history (issue #15): recorded as the live intake would record
+ * it, but nothing leaves — no acknowledgment, no staff notification, no answer, no customer
+ * notice — and an opened case says it was imported.
+ */
+function asHistory(change: CaseChange, adoptionId: number, input: ApplyInput): void {
+  change.outbox = [];
+  change.customerNotices = [];
+  if (change.newCase !== null) {
+    change.events.push({
+      caseId: change.newCase.id,
+      type: 'case.imported',
+      actor: 'system',
+      auth: null,
+      data: { messageRowId: input.messageRowId, adoptionId },
+    });
+  }
+}
+
+/** Which counter of the import a mail moves. */
+function adoptionCount(change: CaseChange, input: ApplyInput): AdoptionCount {
+  if (change.quarantine) return 'quarantined';
+  if (change.newCase !== null) return 'cases_created';
+  if (input.classification.kind === 'follow-up') return 'follow_ups';
+  return 'other';
 }
 
 /** What the rules know of the mail itself. */

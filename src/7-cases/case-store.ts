@@ -17,6 +17,12 @@ export interface ApplyDeps {
   calendar: Calendar;
   /** Seals the real subject of a new case (#13). */
   vault: Vault;
+  /**
+   * Importing old mail as history (issue #15): `clock` is the mail's original date, no outbox
+   * row is written (no acknowledgment, notification or answer), a case it opens and its
+   * deadlines are marked historical (never escalated), and the import's counters move.
+   */
+  historical?: { adoptionId: number };
 }
 
 /** What the intake knows about one stored message when it applies it. */

@@ -6,6 +6,7 @@ import { mintMessageId } from '../core/message-id.js';
 import { policyOf } from '../policy/deadlines.js';
 import type { Db } from './db.js';
 import { appendEvent } from './events.js';
+import { isHistoricalCase } from './adoption-store.js';
 import { toState, type CaseRow } from './rules/case-row.js';
 import type { AcknowledgeEffect } from './rules/change.js';
 import {
@@ -171,13 +172,22 @@ export function fireEscalation(db: Db, clock: Clock, config: Config, id: number)
         EscalationRow | undefined;
       if (!e) return null;
       const c = loadCaseRow(db, e.case_id);
+      // Imported history (issue #15): a historical deadline, or outside expertise for a case
+      // opened from history, is recorded, never escalated.
       const deadline =
         e.deadline === 'outside-expertise'
-          ? { state: 'open', due_at: e.fire_at }
+          ? { state: 'open', due_at: e.fire_at, historical: isHistoricalCase(db, e.case_id) ? 1 : 0 }
           : (db
-              .prepare('SELECT state, due_at FROM deadlines WHERE case_id = ? AND kind = ?')
-              .get(e.case_id, e.deadline) as { state: string; due_at: string } | undefined);
-      if (c === null || c.closed_at !== null || c.on_hold === 1 || deadline?.state !== 'open') {
+              .prepare('SELECT state, due_at, historical FROM deadlines WHERE case_id = ? AND kind = ?')
+              .get(e.case_id, e.deadline) as
+              { state: string; due_at: string; historical: number } | undefined);
+      if (
+        c === null ||
+        c.closed_at !== null ||
+        c.on_hold === 1 ||
+        deadline?.state !== 'open' ||
+        deadline.historical === 1
+      ) {
         db.prepare("UPDATE escalations SET state = 'stopped' WHERE id = ?").run(id);
         return null;
       }

@@ -206,3 +206,10 @@ export function beginAttempt(db: Db, rowId: number): { attempts: number; lastErr
 export function recordAttemptError(db: Db, rowId: number, error: string): void {
   db.prepare('UPDATE messages SET last_error = ? WHERE id = ?').run(error, rowId);
 }
+
+/** The date the mailbox (or the export) recorded for a stored message, if any (issue #15). */
+export function storedInternalDate(db: Db, rowId: number): string | null {
+  const row = db.prepare('SELECT internal_date FROM messages WHERE id = ?').get(rowId) as
+    { internal_date: string | null } | undefined;
+  return row?.internal_date ?? null;
+}

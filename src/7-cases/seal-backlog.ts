@@ -82,6 +82,8 @@ const ID_ONLY_KINDS = [
   // case and the revision (never the live title).
   'embargo-reminder',
   'customer-advisory',
+  // #15: the import summary's subject carries a count only.
+  'import-summary',
 ];
 const ID_ONLY = ID_ONLY_KINDS.map((k) => `'${k}'`).join(', ');
 

@@ -81,6 +81,17 @@ const intake = z.strictObject({
    * are counted before the attempt) before it is quarantined and staff are told (#10).
    */
   max_attempts: z.number().int('must be a whole number').min(1, 'must be at least 1').max(100),
+  /**
+   * Issue #15: the first start on a mailbox that holds mail older than this, with no adoption
+   * recorded, stops and names `psirt import`. Elapsed time (not business days): it is compared
+   * with the dates the mailbox recorded.
+   */
+  adopt_older_than: z.strictObject({
+    amount: positiveInt,
+    unit: z.enum(UNITS).refine((u) => u !== 'business_days', {
+      message: 'must be calendar_days, hours, minutes or seconds (elapsed time)',
+    }),
+  }),
 });
 
 const mailer = z.strictObject({

@@ -8,6 +8,7 @@ import { customerAdvisory, type CustomerAdvisoryPayload } from './customer-advis
 import { deliveryFailed, type DeliveryFailedPayload } from './delivery-failed.js';
 import { embargoReminder, type EmbargoReminderPayload } from './embargo-reminder.js';
 import { escalation, type EscalationPayload } from './escalation.js';
+import { importSummary, type ImportSummaryPayload } from './import-summary.js';
 import type { MailKind, PayloadBase, PayloadProblem, ReadMail } from './kind.js';
 import { outsideExpertise, type OutsideExpertisePayload } from './outside-expertise.js';
 import { reporterReply, type ReporterReplyPayload } from './reporter-reply.js';
@@ -34,7 +35,8 @@ export type OutboxPayload =
   | ChannelExpiryPayload
   | AdvisoryDraftPayload
   | EmbargoReminderPayload
-  | CustomerAdvisoryPayload;
+  | CustomerAdvisoryPayload
+  | ImportSummaryPayload;
 
 export type OutboxTemplate = OutboxPayload['template'];
 
@@ -58,6 +60,7 @@ export const MAIL_KINDS = {
   'advisory-draft': advisoryDraft,
   'embargo-reminder': embargoReminder,
   'customer-advisory': customerAdvisory,
+  'import-summary': importSummary,
 } as const satisfies Registry<OutboxPayload>;
 
 /** A stored payload that does not parse: which row, which template, which fields. */

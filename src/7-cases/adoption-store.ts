@@ -1,0 +1,169 @@
+import type { Config } from '../config/schema.js';
+import type { Clock } from '../core/clock.js';
+import { mintMessageId } from '../core/message-id.js';
+import { mailDomain } from './addresses.js';
+import type { Db } from './db.js';
+
+/** Adopting an existing mailbox (issue #15): import runs, their counters, the historical marks. */
+
+export type AdoptionKind = 'imap' | 'mbox' | 'maildir' | 'none';
+
+/** What one message of an import did, counted in the message's own transaction. */
+export type AdoptionCount = 'cases_created' | 'follow_ups' | 'quarantined' | 'other';
+
+export interface AdoptionCounts {
+  cases_created: number;
+  follow_ups: number;
+  quarantined: number;
+  other: number;
+}
+
+export interface Adoption extends AdoptionCounts {
+  id: number;
+  kind: AdoptionKind;
+  source: string;
+  startedAt: string;
+  finishedAt: string | null;
+  runs: number;
+}
+
+interface AdoptionRow extends AdoptionCounts {
+  id: number;
+  kind: AdoptionKind;
+  source: string;
+  started_at: string;
+  finished_at: string | null;
+  runs: number;
+}
+
+const toAdoption = (r: AdoptionRow): Adoption => ({
+  id: r.id,
+  kind: r.kind,
+  source: r.source,
+  startedAt: r.started_at,
+  finishedAt: r.finished_at,
+  runs: r.runs,
+  cases_created: r.cases_created,
+  follow_ups: r.follow_ups,
+  quarantined: r.quarantined,
+  other: r.other,
+});
+
+/**
+ * Opens an import of `source`, or resumes the unfinished one of the same source (a crash or a
+ * kill): its counters go on from where the committed messages left them.
+ */
+export function beginAdoption(db: Db, clock: Clock, kind: AdoptionKind, source: string): Adoption {
+  return db
+    .transaction((): Adoption => {
+      const open = db
+        .prepare(
+          'UPDATE adoptions SET runs = runs + 1 WHERE kind = ? AND source = ? AND finished_at IS NULL RETURNING *',
+        )
+        .get(kind, source) as AdoptionRow | undefined;
+      if (open) return toAdoption(open);
+      const row = db
+        .prepare('INSERT INTO adoptions (kind, source, started_at) VALUES (?, ?, ?) RETURNING *')
+        .get(kind, source, clock.now().toISOString()) as AdoptionRow;
+      return toAdoption(row);
+    })
+    .immediate();
+}
+
+/** Counts one message of an import (inside the message's transaction). */
+export function countAdopted(db: Db, adoptionId: number, what: AdoptionCount): void {
+  db.prepare(`UPDATE adoptions SET ${what} = ${what} + 1 WHERE id = ?`).run(adoptionId);
+}
+
+/**
+ * Marks a case opened by an import, and every deadline it has now, historical (inside the
+ * message's transaction): derived from the original dates, shown, never escalated. Pending
+ * escalation steps of the case stop; the sweep also refuses historical ones (fireEscalation).
+ */
+export function markHistorical(db: Db, caseId: string, opened: boolean): void {
+  if (opened) db.prepare('UPDATE cases SET historical = 1 WHERE id = ?').run(caseId);
+  const row = db.prepare('SELECT historical FROM cases WHERE id = ?').get(caseId) as
+    { historical: number } | undefined;
+  if (row?.historical !== 1) return;
+  db.prepare('UPDATE deadlines SET historical = 1 WHERE case_id = ?').run(caseId);
+  db.prepare("UPDATE escalations SET state = 'stopped' WHERE case_id = ? AND state = 'pending'").run(caseId);
+}
+
+/** Whether the case was opened from imported history. */
+export function isHistoricalCase(db: Db, caseId: string): boolean {
+  const row = db.prepare('SELECT historical FROM cases WHERE id = ?').get(caseId) as
+    { historical: number } | undefined;
+  return row?.historical === 1;
+}
+
+/**
+ * Finishes an import: stamps it and queues the one summary mail to the security staff (counts
+ * only, issue #15) in the same transaction. The running service's mailer sends it. Returns the
+ * adoption as finished.
+ */
+export function finishAdoption(db: Db, clock: Clock, config: Config, adoptionId: number): Adoption {
+  return db
+    .transaction((): Adoption => {
+      const at = clock.now().toISOString();
+      const row = db
+        .prepare('UPDATE adoptions SET finished_at = ? WHERE id = ? RETURNING *')
+        .get(at, adoptionId) as AdoptionRow | undefined;
+      if (!row) throw new Error(`adoption ${adoptionId} is not recorded`);
+      const recipients = summaryRecipients(config);
+      if (row.kind !== 'none' && recipients.length > 0) {
+        const info = db
+          .prepare(
+            `INSERT INTO outbox (case_id, kind, dedupe_key, recipients, message_id, in_reply_to, refs, subject, payload, created_at)
+             VALUES (NULL, 'import-summary', ?, ?, ?, NULL, '', ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING`,
+          )
+          .run(
+            `import-summary:${adoptionId}`,
+            JSON.stringify(recipients),
+            mintMessageId('psirt', 'import-summary', mailDomain(config)),
+            `Mailbox adopted: ${row.cases_created} case(s) imported as history`,
+            JSON.stringify({
+              template: 'import-summary',
+              autoSubmitted: 'auto-generated',
+              source: row.kind,
+              startedAt: row.started_at,
+              finishedAt: at,
+              runs: row.runs,
+              casesCreated: row.cases_created,
+              followUps: row.follow_ups,
+              quarantined: row.quarantined,
+              other: row.other,
+            }),
+            at,
+          );
+        if (info.changes > 0)
+          db.prepare('UPDATE adoptions SET summary_outbox_id = ? WHERE id = ?').run(
+            Number(info.lastInsertRowid),
+            adoptionId,
+          );
+      }
+      return toAdoption(row);
+    })
+    .immediate();
+}
+
+/** The security staff (role `security`), or every staff member when none has that role. */
+function summaryRecipients(config: Config): string[] {
+  const security = config.staff.filter((s) => s.roles.includes('security')).map((s) => s.address);
+  return security.length > 0 ? security : config.staff.map((s) => s.address);
+}
+
+/**
+ * Whether the configured mailbox was adopted: `adopted` (an import of it, or `--none`, finished),
+ * `interrupted` (an import of any source is unfinished: its stored mail must not be answered as
+ * new), or `none`.
+ */
+export function adoptionState(db: Db, mailbox: string): 'adopted' | 'interrupted' | 'none' {
+  const open = db.prepare('SELECT 1 FROM adoptions WHERE finished_at IS NULL LIMIT 1').get();
+  if (open !== undefined) return 'interrupted';
+  const done = db
+    .prepare(
+      "SELECT 1 FROM adoptions WHERE kind IN ('imap', 'none') AND source = ? AND finished_at IS NOT NULL LIMIT 1",
+    )
+    .get(mailbox);
+  return done === undefined ? 'none' : 'adopted';
+}

@@ -1,0 +1,79 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import type { Db } from '../../../src/7-cases/db.js';
+import { applyMessage } from '../../../src/7-cases/apply.js';
+import { beginAdoption } from '../../../src/7-cases/adoption-store.js';
+import { dueEscalations, fireEscalation } from '../../../src/7-cases/deadline-store.js';
+import { storeRaw } from '../../../src/7-cases/intake-store.js';
+import { fixedClock } from '../../../src/core/clock.js';
+import { buildDecoded } from '../../support/builders.js';
+import { migratedDb } from '../../support/db.js';
+import { ingestHarness } from '../../support/ingest.js';
+
+/** Issue #15: deadlines of imported history are derived from the original dates, never escalated. */
+
+const h = ingestHarness({ at: '2026-11-24T12:00:00Z' });
+const OLD = '2024-02-01T09:00:00.000Z';
+
+function applyOldReport(db: Db, n: number, historical: { adoptionId: number } | undefined): string {
+  const raw = Buffer.from(`Message-ID: <old-${n}@psirt.test>\r\n\r\n${n}`);
+  const stored = storeRaw(db, h.clock, h.vault, {
+    mailbox: 'INBOX',
+    uidvalidity: '1',
+    uid: n,
+    size: raw.length,
+    raw,
+    rawPath: null,
+    sha256: createHash('sha256').update(raw).digest('hex'),
+    messageId: `old-${n}@psirt.test`,
+    internalDate: OLD,
+  });
+  const deps = { ...h.deps(db), clock: fixedClock(OLD), ...(historical === undefined ? {} : { historical }) };
+  const result = applyMessage(deps, {
+    messageRowId: stored.rowId,
+    decoded: buildDecoded({ messageId: `old-${n}@psirt.test`, date: OLD }),
+    fallback: { sender: null, messageId: null },
+    classification: { kind: 'new-report', linkedTo: null },
+    flags: [],
+  });
+  return result.caseId ?? '';
+}
+
+/** One sweep as the escalation worker runs it, now (years after the mail). */
+function sweep(db: Db): number[] {
+  const sent: number[] = [];
+  for (const id of dueEscalations(db, h.clock.now())) {
+    const o = fireEscalation(db, h.clock, h.config, id);
+    if (o !== null) sent.push(o);
+  }
+  return sent;
+}
+
+describe('historical deadlines (psirt import)', () => {
+  it('are derived from the original date, marked historical, and the sweep never escalates them', () => {
+    const db = migratedDb();
+    const adoption = beginAdoption(db, h.clock, 'imap', 'INBOX');
+    const caseId = applyOldReport(db, 1, { adoptionId: adoption.id });
+    const deadlines = db
+      .prepare('SELECT kind, due_at, historical FROM deadlines WHERE case_id = ?')
+      .all(caseId) as { kind: string; due_at: string; historical: number }[];
+    expect(deadlines.length).toBeGreaterThan(0);
+    for (const d of deadlines) {
+      expect(d.historical).toBe(1);
+      expect(d.due_at < '2025-01-01').toBe(true); // from 2024, not from now
+    }
+    // Even a step set pending again (a later re-derivation) is refused by the sweep.
+    db.prepare("UPDATE escalations SET state = 'pending' WHERE case_id = ?").run(caseId);
+    expect(sweep(db)).toEqual([]);
+    expect(db.prepare('SELECT count(*) AS n FROM outbox').get()).toEqual({ n: 0 });
+    expect(db.prepare('SELECT cases_created FROM adoptions WHERE id = ?').get(adoption.id)).toEqual({
+      cases_created: 1,
+    });
+  });
+
+  it('are what keeps the sweep quiet: the same old report applied live is escalated at once', () => {
+    const db = migratedDb();
+    applyOldReport(db, 2, undefined);
+    expect(sweep(db).length).toBeGreaterThan(0);
+  });
+});
