@@ -13,7 +13,7 @@ import { ConfigSchema, type Config } from './schema.js';
  *   2. `config/<PSIRT_ENV>.toml`        when PSIRT_ENV is set (e.g. `test`)
  *   3. the `--config` file (or PSIRT_CONFIG)
  *   4. environment overrides `PSIRT_<SECTION>__<KEY>`; `..._FILE` reads the value from a file
- * Secrets (`password`, `passphrase`, `access_token`, `token`, `client_secret`, `refresh_token`) may also be given in a file as `<key>_file`.
+ * Secrets (`password`, `passphrase`, `access_token`, `bearer_token`, `client_secret`, `refresh_token`) may also be given in a file as `<key>_file`.
  * Relative paths in the config are resolved against the working directory.
  */
 
@@ -22,8 +22,8 @@ export const SECRET_KEYS: ReadonlySet<string> = new Set([
   'password',
   'passphrase',
   'access_token',
-  // http.token (#15): the bearer token of /metrics and /readyz.
-  'token',
+  // http.bearer_token (#15): the bearer token of /metrics and /readyz.
+  'bearer_token',
   // OAuth2 (#15): the app's secret and the long-lived refresh token.
   'client_secret',
   'refresh_token',

@@ -48,7 +48,7 @@ function send(res: ServerResponse, status: number, type: string, body: string): 
 }
 
 export function startHttpServer(cfg: Config['http'], deps: HttpDeps): Promise<RunningHttp> {
-  const token = cfg.token ?? '';
+  const token = cfg.bearer_token ?? '';
   const log = deps.log;
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {

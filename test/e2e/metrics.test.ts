@@ -99,7 +99,7 @@ beforeAll(async () => {
     PSIRT_REDIS__URL: `redis://127.0.0.1:${redisPort}`,
     PSIRT_HTTP__ENABLED: 'true',
     PSIRT_HTTP__PORT: String(httpPort),
-    PSIRT_HTTP__TOKEN: token,
+    PSIRT_HTTP__BEARER_TOKEN: token,
     PSIRT_HTTP__READINESS_CACHE_SECONDS: '1',
   });
 });

@@ -15,21 +15,21 @@ export const http = z
     bind: nonEmpty,
     port,
     /** Bearer token `/metrics` and `/readyz` ask for; unset = none (loopback only). */
-    token: z.string().optional(),
+    bearer_token: z.string().optional(),
     /** How long a readiness probe of IMAP/SMTP/Redis may take. */
     readiness_timeout_ms: z.number().int().min(100).max(30_000),
     /** How long a readiness answer is reused, so probes and scrapes do not hammer the servers. */
     readiness_cache_seconds: positiveInt,
   })
   .superRefine((v, ctx) => {
-    if (v.token !== undefined && v.token !== '' && v.token.length < 16) {
-      ctx.addIssue({ code: 'custom', path: ['token'], message: 'must be at least 16 characters' });
+    if (v.bearer_token !== undefined && v.bearer_token !== '' && v.bearer_token.length < 16) {
+      ctx.addIssue({ code: 'custom', path: ['bearer_token'], message: 'must be at least 16 characters' });
     }
-    if (v.enabled && !LOOPBACK_BIND.test(v.bind) && (v.token === undefined || v.token === '')) {
+    if (v.enabled && !LOOPBACK_BIND.test(v.bind) && (v.bearer_token === undefined || v.bearer_token === '')) {
       ctx.addIssue({
         code: 'custom',
-        path: ['token'],
-        message: `is required when http.bind is not a loopback address (${v.bind}): the metrics reveal operational facts (set PSIRT_HTTP__TOKEN_FILE, or bind to 127.0.0.1)`,
+        path: ['bearer_token'],
+        message: `is required when http.bind is not a loopback address (${v.bind}): the metrics reveal operational facts (set PSIRT_HTTP__BEARER_TOKEN_FILE, or bind to 127.0.0.1)`,
       });
     }
   });

@@ -15,9 +15,9 @@ function issuesFor(env: Record<string, string>): string[] {
 }
 
 describe('[http] configuration (#15)', () => {
-  it('refuses a non-loopback bind without a token, naming http.token', () => {
+  it('refuses a non-loopback bind without a token, naming http.bearer_token', () => {
     const issues = issuesFor({ PSIRT_HTTP__ENABLED: 'true', PSIRT_HTTP__BIND: '0.0.0.0' });
-    expect(issues.join('\n')).toMatch(/^http\.token: is required when http\.bind is not a loopback address/m);
+    expect(issues.join('\n')).toMatch(/^http\.bearer_token: is required when http\.bind is not a loopback address/m);
   });
 
   it('accepts a non-loopback bind with a token, and a loopback bind without one', () => {
@@ -25,15 +25,15 @@ describe('[http] configuration (#15)', () => {
       issuesFor({
         PSIRT_HTTP__ENABLED: 'true',
         PSIRT_HTTP__BIND: '0.0.0.0',
-        PSIRT_HTTP__TOKEN: 'a-long-enough-token-1234',
+        PSIRT_HTTP__BEARER_TOKEN: 'a-long-enough-token-1234',
       }),
     ).toEqual([]);
     expect(issuesFor({ PSIRT_HTTP__ENABLED: 'true', PSIRT_HTTP__BIND: '127.0.0.1' })).toEqual([]);
   });
 
   it('redacts the token when the configuration is printed', () => {
-    const cfg = loadConfig({ env: { ...base, PSIRT_HTTP__TOKEN: 'a-long-enough-token-1234' } });
-    expect(cfg.http.token).toBe('a-long-enough-token-1234');
+    const cfg = loadConfig({ env: { ...base, PSIRT_HTTP__BEARER_TOKEN: 'a-long-enough-token-1234' } });
+    expect(cfg.http.bearer_token).toBe('a-long-enough-token-1234');
     expect(JSON.stringify(redactConfig(cfg))).not.toContain('a-long-enough-token-1234');
   });
 
