@@ -34,6 +34,9 @@ import { reportView, type ReportCache } from './8-outbox/report-view.js';
 import type { TeamKey } from './pgp/keyring.js';
 import type { Vault } from './core/vault.js';
 import { staffByAddress } from './core/staff.js';
+import { markProgress } from './7-cases/alarm-store.js';
+import { recordProbeReturn } from './7-cases/probe-store.js';
+import { INTAKE_SYNCED, parseProbeHeader } from './policy/deadman.js';
 
 /** What the composition root builds once and every role shares. */
 export interface ServiceDeps {
@@ -363,11 +366,30 @@ export function createPipeline(deps: PipelineDeps): IntakeHandlers {
         }
       }
     },
+    synced: () => markProgress(db, clock, INTAKE_SYNCED),
     async handle(msg: FetchedRaw): Promise<FileTo> {
       const scan = scanRawHeaders(
         msg.raw ??
           (msg.rawPath !== null ? await vault.openFile(msg.rawPath, 'spool', HEAD_BYTES) : Buffer.alloc(0)),
       );
+      // #15: our own dead-man probe, back through IMAP — recorded and filed, never a case. Only a
+      // header whose MAC holds for a probe still out counts: anything else (forged, replayed,
+      // unknown token) goes on as ordinary mail, so a probe header never hides a report.
+      const claim = scan.probe === null ? null : parseProbeHeader(scan.probe);
+      if (claim !== null) {
+        const seen = recordProbeReturn(db, clock, vault, claim);
+        if (seen !== 'refused') {
+          log.info(
+            { event: 'deadman.probe-returned', uid: msg.uid, first: seen === 'returned' },
+            'dead-man probe came back',
+          );
+          return { target: 'processed', rowId: null };
+        }
+        log.warn(
+          { event: 'deadman.probe-refused', uid: msg.uid },
+          'probe header not ours (or replayed): ordinary mail',
+        );
+      }
       const outcome = storeRaw(db, clock, vault, { ...msg, messageId: scan.messageId });
       if (outcome.kind === 'known') {
         if (outcome.state === 'received') return process(outcome.rowId);

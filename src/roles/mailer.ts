@@ -4,10 +4,11 @@ import { describeError } from '../core/errors.js';
 import { packageRoot } from '../core/paths.js';
 import { createMailerQueue, QUEUES, type MailerJob } from '../jobs/queues.js';
 import { startWorker } from '../jobs/worker.js';
-import { createSmtpTransport } from '../8-outbox/smtp-transport.js';
+import { createFallbackTransport, createSmtpTransport } from '../8-outbox/smtp-transport.js';
 import { loadTemplates } from '../8-outbox/templates.js';
 import { createSealer } from '../pgp/sealer.js';
 import { deliverOutbox, staleClaimMs } from '../8-outbox/deliver.js';
+import { startRelayWatch } from './relay-watch.js';
 import { repeat, type RoleDeps, type RunningRole } from './role.js';
 
 /**
@@ -23,8 +24,18 @@ export function startMailer(deps: RoleDeps): RunningRole {
     config.templates.dir === '' ? join(packageRoot(), 'config', 'templates') : config.templates.dir,
   );
   const transport = createSmtpTransport(config.smtp);
-  const queue = createMailerQueue(config.redis);
-  const deliverDeps = { ...deps, templates, transport, sealer: createSealer(team) };
+  const fallbackTransport = createFallbackTransport(config.smtp_fallback);
+  const queue = createMailerQueue(config.redis, config.mailer);
+  // #15: a relay that answers again gets every waiting mail now, not on the back-off schedule.
+  const relay = startRelayWatch(deps, transport, {
+    enqueue: (ids) => queue.enqueue(ids),
+    recovered: async () => {
+      await queue.promoteDelayed();
+      await reconcile();
+      log.info({ event: 'outbox.promoted' }, 'waiting mail sent now');
+    },
+  });
+  const deliverDeps = { ...deps, templates, transport, fallbackTransport, relay, sealer: createSealer(team) };
   const worker = startWorker<MailerJob>(config.redis, log, {
     queue: QUEUES.mailer,
     role: 'mailer',
@@ -38,7 +49,7 @@ export function startMailer(deps: RoleDeps): RunningRole {
     },
   });
 
-  const reconcile = async (): Promise<void> => {
+  async function reconcile(): Promise<void> {
     const ids = unsentOutboxIds(deps.db, deps.clock, staleClaimMs(config));
     if (ids.length === 0) return;
     try {
@@ -54,15 +65,17 @@ export function startMailer(deps: RoleDeps): RunningRole {
         'reconcile failed; next round retries',
       );
     }
-  };
+  }
   const stopReconciling = repeat(reconcile, config.mailer.reconcile_interval_seconds);
   return {
     name: 'mailer',
     async stop() {
       stopReconciling();
+      relay.stop();
       await worker.close();
       await queue.close();
       transport.close();
+      fallbackTransport?.close();
     },
   };
 }

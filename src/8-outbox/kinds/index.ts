@@ -9,9 +9,11 @@ import { deliveryFailed, type DeliveryFailedPayload } from './delivery-failed.js
 import { embargoReminder, type EmbargoReminderPayload } from './embargo-reminder.js';
 import { escalation, type EscalationPayload } from './escalation.js';
 import type { MailKind, PayloadBase, PayloadProblem, ReadMail } from './kind.js';
+import { mailProbe, type MailProbePayload } from './mail-probe.js';
 import { outsideExpertise, type OutsideExpertisePayload } from './outside-expertise.js';
 import { reporterReply, type ReporterReplyPayload } from './reporter-reply.js';
 import { reporterStatus, type ReporterStatusPayload } from './reporter-status.js';
+import { serviceAlert, type ServiceAlertPayload } from './service-alert.js';
 import { staffNotification, type StaffNotificationPayload } from './staff-notification.js';
 
 /**
@@ -34,7 +36,9 @@ export type OutboxPayload =
   | ChannelExpiryPayload
   | AdvisoryDraftPayload
   | EmbargoReminderPayload
-  | CustomerAdvisoryPayload;
+  | CustomerAdvisoryPayload
+  | ServiceAlertPayload
+  | MailProbePayload;
 
 export type OutboxTemplate = OutboxPayload['template'];
 
@@ -58,6 +62,8 @@ export const MAIL_KINDS = {
   'advisory-draft': advisoryDraft,
   'embargo-reminder': embargoReminder,
   'customer-advisory': customerAdvisory,
+  'service-alert': serviceAlert,
+  'mail-probe': mailProbe,
 } as const satisfies Registry<OutboxPayload>;
 
 /** A stored payload that does not parse: which row, which template, which fields. */
