@@ -24,7 +24,7 @@ import type { CaseIdFormat } from './core/case-id.js';
 import type { Clock } from './core/clock.js';
 import { describeError, PsirtError } from './core/errors.js';
 import type { Logger } from './core/log.js';
-import { scanRawHeaders, type RawHeaderScan } from './core/raw-headers.js';
+import { scanProbeHeader, scanRawHeaders, type RawHeaderScan } from './core/raw-headers.js';
 import { decodeOptions } from './3-unwrap/options.js';
 import { decodeMessage } from './3-unwrap/unwrap.js';
 import type { DecodedMessage } from './2-decode/types.js';
@@ -368,14 +368,15 @@ export function createPipeline(deps: PipelineDeps): IntakeHandlers {
     },
     synced: () => markProgress(db, clock, INTAKE_SYNCED),
     async handle(msg: FetchedRaw): Promise<FileTo> {
-      const scan = scanRawHeaders(
+      const head =
         msg.raw ??
-          (msg.rawPath !== null ? await vault.openFile(msg.rawPath, 'spool', HEAD_BYTES) : Buffer.alloc(0)),
-      );
+        (msg.rawPath !== null ? await vault.openFile(msg.rawPath, 'spool', HEAD_BYTES) : Buffer.alloc(0));
+      const scan = scanRawHeaders(head);
+      const probeHeader = scanProbeHeader(head);
       // #15: our own dead-man probe, back through IMAP — recorded and filed, never a case. Only a
       // header whose MAC holds for a probe still out counts: anything else (forged, replayed,
       // unknown token) goes on as ordinary mail, so a probe header never hides a report.
-      const claim = scan.probe === null ? null : parseProbeHeader(scan.probe);
+      const claim = probeHeader === null ? null : parseProbeHeader(probeHeader);
       if (claim !== null) {
         const seen = recordProbeReturn(db, clock, vault, claim);
         if (seen !== 'refused') {

@@ -12,8 +12,6 @@ export interface RawHeaderScan {
   messageId: string | null;
   from: string | null;
   subject: string;
-  /** The dead-man probe header (`X-Psirt-Probe`, #15) as found: not authenticated. */
-  probe: string | null;
 }
 
 const MAX_HEADER_BYTES = 256 * 1024;
@@ -138,7 +136,7 @@ function hasSpace(s: string): boolean {
 
 export function scanRawHeaders(raw: Buffer): RawHeaderScan {
   const head = raw.subarray(0, MAX_HEADER_BYTES).toString('latin1');
-  const fields = readFields(headerBlock(head), ['message-id', 'from', 'subject', 'x-psirt-probe']);
+  const fields = readFields(headerBlock(head), ['message-id', 'from', 'subject']);
   const id = fields.get('message-id') ?? null;
   const from = fields.get('from') ?? null;
   const addr = from === null ? null : (firstAngle(from, true) ?? firstBareAddress(from));
@@ -146,6 +144,14 @@ export function scanRawHeaders(raw: Buffer): RawHeaderScan {
     messageId: id === null ? null : (firstAngle(id, false) ?? (id !== '' && !hasSpace(id) ? id : null)),
     from: addr?.toLowerCase() ?? null,
     subject: fields.get('subject') ?? '',
-    probe: fields.get('x-psirt-probe') ?? null,
   };
+}
+
+/**
+ * The dead-man probe header (`X-Psirt-Probe`, #15) of a raw message as found, not authenticated;
+ * null when there is none. The same bounded, linear scan as scanRawHeaders.
+ */
+export function scanProbeHeader(raw: Buffer): string | null {
+  const head = raw.subarray(0, MAX_HEADER_BYTES).toString('latin1');
+  return readFields(headerBlock(head), ['x-psirt-probe']).get('x-psirt-probe') ?? null;
 }

@@ -3,7 +3,16 @@ import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { tempDbPath } from '../support/db.js';
 import { eventually } from '../support/eventually.js';
-import { drainSecurityInbox, inSecurityFolder, mailById, queryDb, startService } from '../support/service.js';
+import {
+  appliedCase,
+  deliver,
+  drainSecurityInbox,
+  fixture,
+  inSecurityFolder,
+  mailById,
+  queryDb,
+  startService,
+} from '../support/service.js';
 import { REPO } from '../support/stack.js';
 
 /**
@@ -127,11 +136,23 @@ describe('the dead-man on the mail path (#15)', () => {
       );
       expect(alertRows(dbPath, 'raised')).toHaveLength(1);
       expect(alertRows(dbPath, 'cleared')).toHaveLength(1);
+      // Probes are never cases, never acknowledged.
       expect(queryDb<{ n: number }>(dbPath, 'SELECT count(*) AS n FROM cases')[0]!.n).toBe(0);
       expect(
         queryDb<{ n: number }>(dbPath, "SELECT count(*) AS n FROM outbox WHERE kind = 'acknowledgment'")[0]!
           .n,
       ).toBe(0);
+      // A probe header whose MAC does not hold (forged from outside) hides nothing: the mail is a case.
+      const real = JSON.parse(
+        queryDb<{ payload: string }>(
+          dbPath,
+          "SELECT payload FROM outbox WHERE kind = 'mail-probe' LIMIT 1",
+        )[0]!.payload,
+      ) as { header: string };
+      const forged = `${real.header.slice(0, -4)}${real.header.endsWith('AAAA') ? 'BBBB' : 'AAAA'}`;
+      const report = fixture('report-plain.eml');
+      await deliver(stack, Buffer.concat([Buffer.from(`X-Psirt-Probe: ${forged}\r\n`), report.raw]));
+      await appliedCase(dbPath, report.messageId, 'the case of the mail with a forged probe header');
     } finally {
       if (blocked) stackCmd('unblock-delivery', 'security');
       expect(await service.stop()).toBe(0);

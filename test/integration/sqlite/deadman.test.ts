@@ -5,7 +5,7 @@ import { recordProbeReturn } from '../../../src/7-cases/probe-store.js';
 import { loadOutbox } from '../../../src/7-cases/outbox-store.js';
 import { loadConfig } from '../../../src/config/load.js';
 import type { Config } from '../../../src/config/schema.js';
-import { scanRawHeaders } from '../../../src/core/raw-headers.js';
+import { scanProbeHeader } from '../../../src/core/raw-headers.js';
 import { renderOutbox } from '../../../src/8-outbox/deliver.js';
 import { INTAKE_SYNCED, parseProbeHeader, PROBE_HEADER } from '../../../src/policy/deadman.js';
 import { checkDeadman } from '../../../src/roles/deadman.js';
@@ -180,10 +180,10 @@ describe('checkDeadman() (#15)', () => {
       const id = (db.prepare("SELECT id FROM outbox WHERE kind = 'mail-probe'").get() as { id: number }).id;
       const { mail } = await renderOutbox(deps, loadOutbox(db, id)!);
       expect(mail.headers[PROBE_HEADER]).toBe(lastProbeHeader(db));
-      const scanned = scanRawHeaders(
+      const scanned = scanProbeHeader(
         Buffer.from(`${PROBE_HEADER}: ${lastProbeHeader(db)}\r\nSubject: x\r\n\r\nbody`),
       );
-      expect(scanned.probe).toBe(lastProbeHeader(db));
+      expect(scanned).toBe(lastProbeHeader(db));
     });
   });
 });
