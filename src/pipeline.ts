@@ -26,7 +26,7 @@ import { fixedClock, type Clock } from './core/clock.js';
 import { originalDate } from './core/original-date.js';
 import { describeError, PsirtError } from './core/errors.js';
 import type { Logger } from './core/log.js';
-import { scanRawHeaders, type RawHeaderScan } from './core/raw-headers.js';
+import { scanProbeHeader, scanRawHeaders, type RawHeaderScan } from './core/raw-headers.js';
 import { decodeOptions } from './3-unwrap/options.js';
 import { decodeMessage } from './3-unwrap/unwrap.js';
 import type { DecodedMessage } from './2-decode/types.js';
@@ -38,6 +38,9 @@ import type { ServiceMetrics } from './metrics/metrics.js';
 import type { Vault } from './core/vault.js';
 import type { TokenSource } from './core/oauth2.js';
 import { staffByAddress } from './core/staff.js';
+import { markProgress } from './7-cases/alarm-store.js';
+import { recordProbeReturn } from './7-cases/probe-store.js';
+import { INTAKE_SYNCED, parseProbeHeader } from './policy/deadman.js';
 
 /** What the composition root builds once and every role shares. */
 export interface ServiceDeps {
@@ -398,12 +401,32 @@ export function createPipeline(deps: PipelineDeps): IntakeHandlers {
         }
       }
     },
+    synced: () => markProgress(db, clock, INTAKE_SYNCED),
     async handle(msg: FetchedRaw): Promise<FileTo> {
       deps.metrics?.intake.fetched();
-      const scan = scanRawHeaders(
+      const head =
         msg.raw ??
-          (msg.rawPath !== null ? await vault.openFile(msg.rawPath, 'spool', HEAD_BYTES) : Buffer.alloc(0)),
-      );
+        (msg.rawPath !== null ? await vault.openFile(msg.rawPath, 'spool', HEAD_BYTES) : Buffer.alloc(0));
+      const scan = scanRawHeaders(head);
+      const probeHeader = scanProbeHeader(head);
+      // #15: our own dead-man probe, back through IMAP — recorded and filed, never a case. Only a
+      // header whose MAC holds for a probe still out counts: anything else (forged, replayed,
+      // unknown token) goes on as ordinary mail, so a probe header never hides a report.
+      const claim = probeHeader === null ? null : parseProbeHeader(probeHeader);
+      if (claim !== null) {
+        const seen = recordProbeReturn(db, clock, vault, claim);
+        if (seen !== 'refused') {
+          log.info(
+            { event: 'deadman.probe-returned', uid: msg.uid, first: seen === 'returned' },
+            'dead-man probe came back',
+          );
+          return { target: 'processed', rowId: null };
+        }
+        log.warn(
+          { event: 'deadman.probe-refused', uid: msg.uid },
+          'probe header not ours (or replayed): ordinary mail',
+        );
+      }
       const outcome = storeRaw(db, clock, vault, { ...msg, messageId: scan.messageId });
       if (outcome.kind === 'known') {
         if (outcome.state === 'received') return process(outcome.rowId);

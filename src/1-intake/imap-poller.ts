@@ -29,8 +29,11 @@ export interface FetchedRaw {
   sha256: string;
 }
 
-/** Where a processed message goes in the mailbox (and its row); null leaves it to retry later. */
-export type FileTo = { target: 'processed' | 'quarantine'; rowId: number } | null;
+/**
+ * Where a processed message goes in the mailbox (and its row); null leaves it to retry later.
+ * `rowId` null: a message that is stored nowhere (a returned dead-man probe, #15), only filed.
+ */
+export type FileTo = { target: 'processed' | 'quarantine'; rowId: number | null } | null;
 
 /** What the intake asks of the rest of the service; all SQLite work happens behind these. */
 export interface IntakeHandlers {
@@ -45,6 +48,8 @@ export interface IntakeHandlers {
   resumePending(): Promise<void>;
   /** After `psirt restore`, until it is done: mail filed after the backup to move back (#13). */
   restoreRecovery?(): RestoreRecovery | null;
+  /** After each complete sync round (#15: the 'intake.synced' mark the dead-man watches). */
+  synced?(): void;
 }
 
 export interface IntakeOptions {
@@ -151,7 +156,7 @@ export function startImapIntake(
         }
         if (filed !== null) {
           moves[filed.target].push(meta.uid);
-          filedRows[filed.target].push(filed.rowId);
+          if (filed.rowId !== null) filedRows[filed.target].push(filed.rowId);
         }
       }
       for (const target of ['processed', 'quarantine'] as const) {
@@ -254,6 +259,11 @@ export function startImapIntake(
         while (!stopped() && !isClosed()) {
           await syncRound(c);
           opts.onSynced?.();
+          try {
+            handlers.synced?.();
+          } catch (err) {
+            log.warn({ event: 'intake.mark-failed', err: describeError(err) }, 'sync mark not written');
+          }
           const waiters = syncWaiters;
           syncWaiters = [];
           for (const w of waiters) w();

@@ -1,5 +1,9 @@
 import type { Clock } from '../core/clock.js';
+import { mintMessageId } from '../core/message-id.js';
+import type { ServiceAlertPayload } from '../8-outbox/kinds/service-alert.js';
 import type { Db } from './db.js';
+import { appendEvent } from './events.js';
+import { sanitizeSubject } from './subject.js';
 
 /**
  * The service's alarms about itself (#15, migration 0017 `alarms`): at most one open row per
@@ -59,4 +63,107 @@ export function lastProgress(db: Db, name: string): Date | null {
   const row = db.prepare('SELECT at FROM service_marks WHERE name = ?').get(name) as
     { at: string } | undefined;
   return row === undefined ? null : new Date(row.at);
+}
+
+/** Who hears of an alarm and by which route (#15). */
+export interface AlarmMail {
+  recipients: string[];
+  /** Mint domain of the Message-ID (addresses.ts mailDomain). */
+  domain: string;
+  /** The service's own words for the mail (counts, times, host:port). */
+  detail: string;
+}
+
+/** The subject of a service alert: the alarm and its state, nothing else. */
+function alertSubject(name: ServiceAlertPayload['alarm'], event: 'raised' | 'cleared'): string {
+  return sanitizeSubject(`[psirt] ${event === 'raised' ? 'ALERT' : 'ALL CLEAR'}: ${name}`);
+}
+
+/** Writes the service-alert outbox row of an alarm's change (inside the caller's transaction). */
+function insertAlertRow(
+  db: Db,
+  clock: Clock,
+  alarm: AlarmRow,
+  event: 'raised' | 'cleared',
+  mail: AlarmMail,
+): number | null {
+  const payload: ServiceAlertPayload = {
+    template: 'service-alert',
+    autoSubmitted: 'auto-generated',
+    alarm: alarm.name as ServiceAlertPayload['alarm'],
+    event,
+    since: alarm.raised_at,
+    clearedAt: alarm.cleared_at,
+    detail: mail.detail.slice(0, 500),
+  };
+  const info = db
+    .prepare(
+      `INSERT INTO outbox (case_id, kind, dedupe_key, recipients, message_id, subject, payload, created_at, route)
+       VALUES (NULL, 'service-alert', ?, ?, ?, ?, ?, ?, 'fallback') ON CONFLICT (dedupe_key) DO NOTHING`,
+    )
+    .run(
+      `alarm:${String(alarm.id)}:${event}`,
+      JSON.stringify([...new Set(mail.recipients)]),
+      mintMessageId('psirt', `alarm-${event}`, mail.domain),
+      alertSubject(payload.alarm, event),
+      JSON.stringify(payload),
+      clock.now().toISOString(),
+    );
+  return info.changes > 0 ? Number(info.lastInsertRowid) : null;
+}
+
+/**
+ * Raises alarm `name` and writes its one alert mail in the same IMMEDIATE transaction (#15), so
+ * of several processes that see the same trouble exactly one alerts. `since` backdates the alarm
+ * to when the trouble began (the first lost probe, the first refused connection). Returns the
+ * outbox row id, or null when the alarm was open already.
+ */
+export function raiseAlarmWithMail(
+  db: Db,
+  clock: Clock,
+  name: ServiceAlertPayload['alarm'],
+  since: Date,
+  mail: AlarmMail,
+): number | null {
+  // Open already (every look while the trouble lasts): no write lock taken.
+  if (openAlarm(db, name) !== null) return null;
+  return db
+    .transaction((): number | null => {
+      const row = raiseAlarm(db, { now: () => since }, name, mail.detail);
+      if (row === null) return null;
+      appendEvent(db, clock, {
+        caseId: null,
+        type: 'service.alarm-raised',
+        actor: 'system',
+        data: { alarm: name, since: row.raised_at },
+      });
+      return insertAlertRow(db, clock, row, 'raised', mail);
+    })
+    .immediate();
+}
+
+/**
+ * Clears alarm `name` and writes its one all-clear mail in the same IMMEDIATE transaction.
+ * Returns the outbox row id, or null when the alarm was not open.
+ */
+export function clearAlarmWithMail(
+  db: Db,
+  clock: Clock,
+  name: ServiceAlertPayload['alarm'],
+  mail: AlarmMail,
+): number | null {
+  if (openAlarm(db, name) === null) return null;
+  return db
+    .transaction((): number | null => {
+      const row = clearAlarm(db, clock, name);
+      if (row === null) return null;
+      appendEvent(db, clock, {
+        caseId: null,
+        type: 'service.alarm-cleared',
+        actor: 'system',
+        data: { alarm: name, since: row.raised_at, clearedAt: row.cleared_at },
+      });
+      return insertAlertRow(db, clock, row, 'cleared', mail);
+    })
+    .immediate();
 }

@@ -30,6 +30,8 @@ export interface OutboxRow {
   created_at: string;
   claimed_at: string | null;
   sent_at: string | null;
+  /** The SMTP route (#15, migration 0019): 'fallback' for alerts about the service itself. */
+  route: 'primary' | 'fallback';
 }
 
 interface RawRow extends Omit<OutboxRow, 'recipients' | 'refs' | 'payload'> {

@@ -29,7 +29,7 @@ import { composeMail, type OutgoingMail, type Sealer } from './compose.js';
 import { readPayload, PayloadError } from './kinds/index.js';
 import type { BuiltMail, MailContext, ReadMail } from './kinds/kind.js';
 import { reportView, UNDECODED_VIEW, type ReportCache, type ReportView } from './report-view.js';
-import type { SmtpTransport } from './smtp-transport.js';
+import { isConnectionFailure, type SmtpTransport } from './smtp-transport.js';
 import type { Templates } from './templates.js';
 import type { TeamKey } from '../pgp/keyring.js';
 import type { Vault } from '../core/vault.js';
@@ -43,6 +43,10 @@ export interface DeliverDeps {
   templates: Templates;
   sealer: Sealer;
   transport: SmtpTransport;
+  /** The second route ([smtp_fallback], #15): rows with route 'fallback' go by it when set. */
+  fallbackTransport?: SmtpTransport | null;
+  /** Told of each primary-route outcome: whether the relay answered (#15 relay-down watch). */
+  relay?: RelayWatch;
   teamKeys: readonly TeamKey[];
   staffKeys: ReadonlyMap<string, string>;
   /** Customer name → armored public key (`customers[].key_file`, checked at start). */
@@ -54,6 +58,12 @@ export interface DeliverDeps {
   vault: Vault;
   /** Told after a row was marked sent (the metrics' acknowledgment latency, #15). Must not throw. */
   onSent?: (row: OutboxRow) => void;
+}
+
+/** What the relay watch of the mailer hears from each send by the primary route (#15). */
+export interface RelayWatch {
+  answered(): void;
+  unreachable(err: unknown): void;
 }
 
 /** A claim older than this belongs to a crashed worker; the row is sent again (decision 0002). */
@@ -253,13 +263,26 @@ export async function deliverOutbox(deps: DeliverDeps, outboxId: number): Promis
     log.error({ event: 'outbox.render-failed', err: describeError(err) }, 'could not build the mail');
     return alertIds(deps, row, `could not build the mail: ${describeError(err)}`);
   }
+  const fallback = row.route === 'fallback' ? (deps.fallbackTransport ?? null) : null;
+  const transport = fallback ?? deps.transport;
+  const watched = fallback === null ? deps.relay : undefined;
   try {
-    const info = await deps.transport.sendMail({ envelope: { from: envelopeFrom, to: row.recipients }, raw });
+    const info = await transport.sendMail({ envelope: { from: envelopeFrom, to: row.recipients }, raw });
+    watched?.answered();
     markSent(db, clock, row, info.response);
-    log.info({ event: 'outbox.sent', recipients: row.recipients.length }, 'sent');
+    log.info(
+      {
+        event: 'outbox.sent',
+        recipients: row.recipients.length,
+        route: fallback === null ? 'primary' : 'fallback',
+      },
+      'sent',
+    );
     deps.onSent?.(row);
     return [];
   } catch (err) {
+    if (isConnectionFailure(err)) watched?.unreachable(err);
+    else watched?.answered();
     if (isPermanent(err)) {
       log.warn({ event: 'outbox.failed', err: describeError(err) }, 'refused permanently');
       return alertIds(deps, row, describeError(err));

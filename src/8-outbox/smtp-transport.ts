@@ -10,13 +10,22 @@ import { smtpAuthOf } from '../config/schema/transport.js';
 export type SmtpConfig = Config['smtp'];
 
 /**
+ * The connection fields of a route: [smtp], or [smtp_fallback] (#15), whose authentication is a
+ * password or none (`auth` unset: inferred from `user`).
+ */
+export type SmtpRoute = Pick<
+  SmtpConfig,
+  'host' | 'port' | 'tls' | 'tls_reject_unauthorized' | 'tls_ca_file' | 'user' | 'password' | 'pool_size'
+> & { auth?: SmtpConfig['auth'] };
+
+/**
  * nodemailer's SMTP authentication for the configured `smtp.auth`. OAuth2 (#15) is XOAUTH2 with
  * nodemailer's provisioning callback: each login asks the shared token source (which caches and
  * refreshes); after a refused token nodemailer asks once more with `renew` — a forced refresh —
  * and then fails the login. The expiry handed back is "now", so nodemailer keeps no token of its
  * own and every login asks the source.
  */
-function smtpAuth(cfg: SmtpConfig, tokens: TokenSource | null): Pick<SMTPPoolOptions, 'auth'> {
+function smtpAuth(cfg: SmtpRoute, tokens: TokenSource | null): Pick<SMTPPoolOptions, 'auth'> {
   switch (smtpAuthOf(cfg)) {
     case 'none':
       return {};
@@ -45,7 +54,7 @@ function smtpAuth(cfg: SmtpConfig, tokens: TokenSource | null): Pick<SMTPPoolOpt
 }
 
 /** A pooled nodemailer SMTP transport. nodemailer never retries: the outbox worker does. */
-export function createSmtpTransport(cfg: SmtpConfig, tokens: TokenSource | null = null) {
+export function createSmtpTransport(cfg: SmtpRoute, tokens: TokenSource | null = null) {
   return nodemailer.createTransport({
     host: cfg.host,
     port: cfg.port,
@@ -68,6 +77,33 @@ export function createSmtpTransport(cfg: SmtpConfig, tokens: TokenSource | null 
 }
 
 export type SmtpTransport = ReturnType<typeof createSmtpTransport>;
+
+/** The second route (#15), or null when [smtp_fallback] is not enabled. */
+export function createFallbackTransport(cfg: Config['smtp_fallback']): SmtpTransport | null {
+  if (!cfg.enabled) return null;
+  return createSmtpTransport({ ...cfg, pool_size: 1 });
+}
+
+/**
+ * True when the relay itself did not answer (#15): refused or reset connection, timeout, no or a
+ * broken greeting, DNS — as opposed to an answer that refused this mail (4xx/5xx to a command).
+ * nodemailer's codes: ECONNECTION, ESOCKET, ETIMEDOUT, EDNS; a greeting refused with 421 carries
+ * command CONN.
+ */
+export function isConnectionFailure(err: unknown): boolean {
+  const { code, command, responseCode } = (err ?? {}) as {
+    code?: unknown;
+    command?: unknown;
+    responseCode?: unknown;
+  };
+  if (code === 'ECONNECTION' || code === 'ESOCKET' || code === 'ETIMEDOUT' || code === 'EDNS') return true;
+  if (
+    typeof code === 'string' &&
+    ['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH'].includes(code)
+  )
+    return true;
+  return command === 'CONN' && typeof responseCode === 'number' && responseCode >= 400 && responseCode < 500;
+}
 
 /** Connects, says EHLO, negotiates TLS and authenticates as configured, then disconnects. */
 export async function checkSmtp(cfg: SmtpConfig, tokens: TokenSource | null = null): Promise<CheckResult> {

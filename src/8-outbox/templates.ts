@@ -23,6 +23,8 @@ export const TEMPLATE_NAMES = [
   'embargo-reminder-reporter',
   'embargo-reminder-staff',
   'customer-advisory',
+  'service-alert',
+  'mail-probe',
   ...STATUS_EVENTS.map((e) => `status-${e}` as const),
 ] as const;
 

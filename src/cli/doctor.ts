@@ -10,6 +10,7 @@ import { packageRoot } from '../core/paths.js';
 import { describeError } from '../core/errors.js';
 import { checkTeamKeys, teamKeyFingerprints, type ExpiryNote } from '../pgp/keyring.js';
 import { openExisting } from '../7-cases/db.js';
+import { openAlarms } from '../7-cases/alarm-store.js';
 import { backlogCounts, spoolDirFor } from '../7-cases/seal-backlog.js';
 import { sealedRecordCensus } from '../7-cases/seal-census.js';
 import { expiryOutlook, timeLeft } from '../policy/channel-watch.js';
@@ -74,10 +75,51 @@ export async function runDoctor(config: Config, opts: DoctorOptions): Promise<Ch
     redis,
     ...keys,
     ...(database.ok ? checkSealedRecords(config, fingerprints) : []),
+    ...(database.ok ? checkAlarms(config) : []),
     checkSecurityTxt(config, now, calendar),
     checkStaffingReview(config, now, calendar),
     checkCommandAuth(config),
   ];
+}
+
+/** What to do about each alarm the service raises about itself (#15). */
+const ALARM_FIXES: Readonly<Record<string, string>> = {
+  'relay-down':
+    'the SMTP relay (smtp.host, smtp.port) refuses connections: start or repair it; waiting mail is sent within seconds once it answers',
+  'mail-roundtrip':
+    'mail to the security mailbox does not come back through IMAP: check MX, relay and mailbox delivery (the relay log, the mailbox quota)',
+  'intake-stalled':
+    'the intake has not synced the mailbox: check that the intake role runs and that IMAP answers (imap line above)',
+};
+
+/**
+ * The alarms the service has open about itself (#15): one fail line per alarm, naming it and
+ * since when, with the fix; a pass line when none is open.
+ */
+export function checkAlarms(config: Config): CheckResult[] {
+  const opened = openExisting(config.database.path);
+  if (opened.state !== 'open') return [];
+  try {
+    const open = openAlarms(opened.db);
+    if (open.length === 0) return [pass('alarms', 'none open (relay, mail round trip, intake)')];
+    return open.map((a) =>
+      fail(
+        `alarm ${a.name}`,
+        `open since ${minute(new Date(a.raised_at))}: ${a.detail}`,
+        ALARM_FIXES[a.name] ?? 'see the README, Dead-man and outages',
+      ),
+    );
+  } catch (err) {
+    return [
+      fail(
+        'alarms',
+        `cannot read them: ${describeError(err)}`,
+        'check the database (psirt doctor database line)',
+      ),
+    ];
+  } finally {
+    opened.db.close();
+  }
 }
 
 const plural = (n: number, one: string, many = `${one}s`): string => `${String(n)} ${n === 1 ? one : many}`;

@@ -14,7 +14,7 @@ import { publicChannel, staffing } from './schema/program.js';
 import { calendar, deadlines } from './schema/time.js';
 import { advisory, customer, disclosure, product } from './schema/advisory.js';
 import { http } from './schema/http.js';
-import { imap, oauth2, smtp, smtpAuthOf } from './schema/transport.js';
+import { imap, oauth2, smtp, smtpAuthOf, smtpFallback } from './schema/transport.js';
 
 /**
  * The one configuration schema (STYLE.md rule 8), assembled from the sections in `schema/`. Keys
@@ -104,7 +104,42 @@ const mailer = z.strictObject({
    * same Message-ID (decision 0002). Keep it above the SMTP timeouts (60 s).
    */
   stale_claim_seconds: positiveInt,
+  /** Tries of one mail over SMTP before its job ends; the reconciler then enqueues it again (#15). */
+  retry_attempts: z.number().int().min(1).max(50),
+  /** First back-off delay of a transient failure; it doubles each try (BullMQ exponential). */
+  retry_delay_seconds: positiveInt,
+  /** While the relay refuses connections, how often it is tried again (transport verify, #15). */
+  relay_check_seconds: positiveInt,
+  /** Connection failures for this long raise the 'relay-down' alarm (one staff alert, #15). */
+  relay_down_after_seconds: positiveInt,
 });
+
+/**
+ * The dead-man on the mail path (#15): a probe mail every `interval_seconds` from the SMTP
+ * identity to the service's own mailbox, expected back through IMAP within `window_seconds`; an
+ * intake with no complete sync for `intake_stalled_after_seconds` is stalled. Either raises one
+ * alert to on-call and one all-clear on recovery.
+ */
+const deadman = z
+  .strictObject({
+    enabled: z.boolean(),
+    interval_seconds: positiveInt,
+    window_seconds: positiveInt,
+    intake_stalled_after_seconds: positiveInt,
+    /** How often the dead-man looks (probe due, probe late, intake stalled). */
+    check_seconds: positiveInt,
+    /** Where probes go; "" = organisation.security_address (the mailbox the intake reads). */
+    probe_to: z.union([z.email({ message: 'must be an e-mail address' }), z.literal('')]),
+  })
+  .superRefine((v, ctx) => {
+    if (v.window_seconds < v.check_seconds) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['window_seconds'],
+        message: `must be at least deadman.check_seconds (${String(v.check_seconds)})`,
+      });
+    }
+  });
 
 const templates = z.strictObject({
   /** Folder of the mail templates; empty = the shipped config/templates. */
@@ -122,6 +157,7 @@ export const ConfigSchema = z
     intake,
     smtp,
     oauth2,
+    smtp_fallback: smtpFallback,
     redis,
     database,
     pgp,
@@ -144,6 +180,7 @@ export const ConfigSchema = z
     advisory,
     disclosure,
     mailer,
+    deadman,
     templates,
     log,
     http,

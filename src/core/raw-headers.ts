@@ -146,3 +146,12 @@ export function scanRawHeaders(raw: Buffer): RawHeaderScan {
     subject: fields.get('subject') ?? '',
   };
 }
+
+/**
+ * The dead-man probe header (`X-Psirt-Probe`, #15) of a raw message as found, not authenticated;
+ * null when there is none. The same bounded, linear scan as scanRawHeaders.
+ */
+export function scanProbeHeader(raw: Buffer): string | null {
+  const head = raw.subarray(0, MAX_HEADER_BYTES).toString('latin1');
+  return readFields(headerBlock(head), ['x-psirt-probe']).get('x-psirt-probe') ?? null;
+}

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open as openFile } from 'node:fs/promises';
 import { Transform } from 'node:stream';
@@ -34,6 +34,15 @@ export type SealPurpose =
   // #14: the advisory fields on a case, and each frozen advisory version.
   | 'cases.advisory'
   | 'advisory.doc';
+
+/** What a vault MAC authenticates: bound into its key, so a tag for one use is no tag for another. */
+export type MacPurpose = 'deadman.probe';
+
+/** HMAC-SHA256 under a key derived from the data key for the purpose (never the data key itself). */
+function macTag(dataKey: Buffer, data: string, purpose: MacPurpose): string {
+  const key = createHmac('sha256', dataKey).update(`psirt-mac-v1:${purpose}`).digest();
+  return createHmac('sha256', key).update(data, 'utf8').digest('base64url');
+}
 
 /** True for bytes in the sealed layout (anything else is legacy clear data). */
 export function isSealed(data: Uint8Array): boolean {
@@ -230,6 +239,26 @@ export class Vault {
       });
     }
     return Buffer.concat(kept);
+  }
+
+  /**
+   * A MAC over `data` with a key derived from the current data key for `purpose` (#15: the
+   * dead-man probe header). Only a process holding the team key can make one; the data key id
+   * travels with the tag so another process verifies it with the same key.
+   */
+  mac(data: string, purpose: MacPurpose): { keyId: number; tag: string } {
+    if (this.current === null)
+      throw new PsirtError('seal_no_key', 'this process holds no data key to sign with');
+    return { keyId: this.current.id, tag: macTag(this.current.key, data, purpose) };
+  }
+
+  /** True when `tag` is `mac(data, purpose)` under data key `keyId` (constant-time compare). */
+  verifyMac(keyId: number, data: string, tag: string, purpose: MacPurpose): boolean {
+    const key = this.keys.get(keyId);
+    if (key === undefined) return false;
+    const want = Buffer.from(macTag(key, data, purpose), 'latin1');
+    const got = Buffer.from(tag, 'latin1');
+    return got.length === want.length && timingSafeEqual(got, want);
   }
 
   openText(sealed: Uint8Array, purpose: SealPurpose): string {

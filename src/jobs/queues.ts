@@ -42,11 +42,30 @@ export interface MailerQueue {
    * 1). Rows listed in `background` are sent after every row without that mark (BullMQ priority).
    */
   enqueue(outboxIds: readonly number[], opts?: { background?: readonly number[] }): Promise<void>;
+  /**
+   * Moves every delayed job (a transient failure waiting out its back-off) to waiting, so it runs
+   * now: the relay answers again (#15), and waiting mail should not sit out the back-off.
+   */
+  promoteDelayed(): Promise<void>;
   close(): Promise<void>;
   readonly queue: Queue<MailerJob>;
 }
 
-export function createMailerQueue(cfg: Config['redis']): MailerQueue {
+/** The retry schedule of mailer jobs (`mailer.retry_attempts`, `mailer.retry_delay_seconds`). */
+export interface MailerRetry {
+  retry_attempts: number;
+  retry_delay_seconds: number;
+}
+
+export function createMailerQueue(cfg: Config['redis'], retry?: MailerRetry): MailerQueue {
+  const jobOptions =
+    retry === undefined
+      ? MAILER_JOB_OPTIONS
+      : {
+          ...MAILER_JOB_OPTIONS,
+          attempts: retry.retry_attempts,
+          backoff: { type: 'exponential', delay: retry.retry_delay_seconds * 1000 },
+        };
   const connection: Redis = createRedis(cfg, 'producer');
   connection.on('error', () => undefined); // reported by the failing add()
   const queue = new Queue<MailerJob>(QUEUES.mailer, { connection, prefix: cfg.prefix });
@@ -61,13 +80,16 @@ export function createMailerQueue(cfg: Config['redis']): MailerQueue {
           name: 'send',
           data: { outboxId },
           opts: {
-            ...MAILER_JOB_OPTIONS,
+            ...jobOptions,
             jobId: mailerJobId(outboxId),
             // Jobs without a priority run first: acknowledgments before staff notifications.
             ...(background.has(outboxId) ? { priority: BACKGROUND_PRIORITY } : {}),
           },
         })),
       );
+    },
+    async promoteDelayed() {
+      await queue.promoteJobs({ count: 1000 });
     },
     async close() {
       await queue.close();

@@ -5,6 +5,7 @@ import { describeError } from '../core/errors.js';
 import { createMailerQueue, QUEUES } from '../jobs/queues.js';
 import { createSweepScheduler, startWorker } from '../jobs/worker.js';
 import { dueChannelAlerts, watchedExpiries } from '../policy/channel-watch.js';
+import { checkDeadman } from './deadman.js';
 import { repeat, type RoleDeps, type RunningRole } from './role.js';
 
 /**
@@ -45,7 +46,7 @@ export function startEscalation(deps: RoleDeps): RunningRole {
       log.info({ event: 'deadlines.rederived', done: n, total }, 'deadlines derived again'),
   });
   if (done > 0) log.info({ event: 'deadlines.rederive-finished', cases: done }, 'open cases re-derived');
-  const mailer = createMailerQueue(config.redis);
+  const mailer = createMailerQueue(config.redis, config.mailer);
   const scheduler = createSweepScheduler(config.redis);
 
   const sweep = async (): Promise<void> => {
@@ -96,9 +97,26 @@ export function startEscalation(deps: RoleDeps): RunningRole {
     }
   };
   const stopScheduling = repeat(schedule, config.mailer.reconcile_interval_seconds);
+  // The dead-man on the mail path (#15) looks on its own timer, not the BullMQ scheduler: it must
+  // keep looking while Redis is in trouble (its rows wait in SQLite for the reconciler).
+  const watchingSince = clock.now();
+  const stopDeadman = config.deadman.enabled
+    ? repeat(async () => {
+        try {
+          const ids = checkDeadman(deps, watchingSince);
+          if (ids.length > 0) await mailer.enqueue(ids);
+        } catch (err) {
+          log.warn(
+            { event: 'deadman.check-failed', err: describeError(err) },
+            'dead-man check failed; next look retries',
+          );
+        }
+      }, config.deadman.check_seconds)
+    : () => undefined;
   return {
     name: 'escalation',
     async stop() {
+      stopDeadman();
       stopScheduling();
       await worker.close();
       await scheduler.close();

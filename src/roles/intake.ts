@@ -7,7 +7,7 @@ import type { RoleDeps, RunningRole } from './role.js';
 
 /** The intake role: IMAP → decode → classify → case → outbox (DESIGN.md "The flow"). */
 export function startIntake(deps: RoleDeps): RunningRole {
-  const mailer = createMailerQueue(deps.config.redis);
+  const mailer = createMailerQueue(deps.config.redis, deps.config.mailer);
   const pipeline = createPipeline({ ...deps, mailer });
   const spoolDir = spoolDirFor(deps.config.database.path);
   // #13: what a version before sealing stored in clear is sealed before any new mail is fetched.

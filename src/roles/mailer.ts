@@ -6,11 +6,12 @@ import { describeError } from '../core/errors.js';
 import { packageRoot } from '../core/paths.js';
 import { createMailerQueue, QUEUES, type MailerJob } from '../jobs/queues.js';
 import { startWorker } from '../jobs/worker.js';
-import { createSmtpTransport } from '../8-outbox/smtp-transport.js';
+import { createFallbackTransport, createSmtpTransport } from '../8-outbox/smtp-transport.js';
 import { smtpAuthOf } from '../config/schema/transport.js';
 import { loadTemplates } from '../8-outbox/templates.js';
 import { createSealer } from '../pgp/sealer.js';
 import { deliverOutbox, staleClaimMs } from '../8-outbox/deliver.js';
+import { startRelayWatch } from './relay-watch.js';
 import { repeat, type RoleDeps, type RunningRole } from './role.js';
 
 /**
@@ -29,12 +30,24 @@ export function startMailer(deps: RoleDeps): RunningRole {
     config.smtp,
     smtpAuthOf(config.smtp) === 'oauth2' ? (deps.tokens ?? null) : null,
   );
-  const queue = createMailerQueue(config.redis);
+  const fallbackTransport = createFallbackTransport(config.smtp_fallback);
+  const queue = createMailerQueue(config.redis, config.mailer);
+  // #15: a relay that answers again gets every waiting mail now, not on the back-off schedule.
+  const relay = startRelayWatch(deps, transport, {
+    enqueue: (ids) => queue.enqueue(ids),
+    recovered: async () => {
+      await queue.promoteDelayed();
+      await reconcile();
+      log.info({ event: 'outbox.promoted' }, 'waiting mail sent now');
+    },
+  });
   const metrics = deps.metrics;
   const deliverDeps = {
     ...deps,
     templates,
     transport,
+    fallbackTransport,
+    relay,
     sealer: createSealer(team),
     ...(metrics === undefined
       ? {}
@@ -53,7 +66,7 @@ export function startMailer(deps: RoleDeps): RunningRole {
     },
   });
 
-  const reconcile = async (): Promise<void> => {
+  async function reconcile(): Promise<void> {
     const ids = unsentOutboxIds(deps.db, deps.clock, staleClaimMs(config));
     if (ids.length === 0) return;
     try {
@@ -69,15 +82,17 @@ export function startMailer(deps: RoleDeps): RunningRole {
         'reconcile failed; next round retries',
       );
     }
-  };
+  }
   const stopReconciling = repeat(reconcile, config.mailer.reconcile_interval_seconds);
   return {
     name: 'mailer',
     async stop() {
       stopReconciling();
+      relay.stop();
       await worker.close();
       await queue.close();
       transport.close();
+      fallbackTransport?.close();
     },
   };
 }

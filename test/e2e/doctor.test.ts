@@ -133,6 +133,8 @@ describe('psirt doctor', () => {
       // #13: what each team key seals, and what is still in clear.
       'sealed to key 0',
       'records in clear',
+      // #15: the alarms the service has open about itself.
+      'alarms',
       'security.txt',
       'staffing review',
       'staff commands',

@@ -464,6 +464,8 @@ write_configs() {
     users+="$u:{PLAIN}$PASSWORD:$MAIL_UID:$MAIL_GID::$STATE/mail/$u::"$'\n'
     mailboxes+="$u@$DOMAIN OK"$'\n'
   done
+  # Delivery blocks (block-delivery) survive a restart; the file must exist for transport_maps.
+  [[ -f $PF_CONF/transport ]] || : >"$PF_CONF/transport"
   render postfix-main.cf "$PF_CONF/main.cf" && POSTFIX_CHANGED=1
   render postfix-master.cf "$PF_CONF/master.cf" && POSTFIX_CHANGED=1
   write_if_changed "$PF_CONF/virtual_mailboxes" "$mailboxes" && POSTFIX_CHANGED=1
@@ -782,8 +784,61 @@ cmd_psirt_env() {
   printf 'export PSIRT_DATABASE__PATH=%s\n' "$STATE/demo.db"
 }
 
+# --- faults for the #15 tests (dead-man, relay outage) ----------------------------------
+
+# block-delivery USER: Postfix accepts mail to USER@ but defers it (retry transport), as when
+# the mailbox cannot be reached; unblock-delivery USER lifts it and flushes the deferred mail.
+cmd_block_delivery() {
+  local user=${1:?usage: block-delivery USER}
+  resolve_state
+  take_lock
+  grep -qxF "$user@$DOMAIN retry:4.3.2 delivery blocked by stack.sh" "$PF_CONF/transport" ||
+    printf '%s\n' "$user@$DOMAIN retry:4.3.2 delivery blocked by stack.sh" >>"$PF_CONF/transport"
+  postfix -c "$PF_CONF" reload </dev/null >>"$LOGS/postfix.log" 2>&1 9>&-
+  log "delivery to $user@$DOMAIN blocked (deferred in the Postfix queue)"
+}
+
+cmd_unblock_delivery() {
+  local user=${1:?usage: unblock-delivery USER}
+  resolve_state
+  take_lock
+  grep -vF "$user@$DOMAIN " "$PF_CONF/transport" >"$PF_CONF/transport.tmp" || true
+  mv -- "$PF_CONF/transport.tmp" "$PF_CONF/transport"
+  postfix -c "$PF_CONF" reload </dev/null >>"$LOGS/postfix.log" 2>&1 9>&-
+  postqueue -c "$PF_CONF" -f </dev/null >>"$LOGS/postfix.log" 2>&1 9>&-
+  log "delivery to $user@$DOMAIN unblocked; deferred mail flushed"
+}
+
+# postfix-stop / postfix-start: the relay outage (Dovecot and Redis keep running).
+cmd_postfix_stop() {
+  resolve_state
+  take_lock
+  local pid pids=()
+  if pid=$(postfix_pid); then
+    pids+=("$pid")
+    mapfile -t -O 1 pids < <(descendants "$pid")
+    postfix -c "$PF_CONF" stop >&2 9>&- || kill -TERM "$pid" 2>/dev/null || true
+    wait_gone "${pids[@]}"
+  fi
+  log "postfix stopped"
+}
+
+cmd_postfix_start() {
+  resolve_state
+  take_lock
+  load_ports
+  POSTFIX_CHANGED=''
+  start_postfix
+  wait_for "postfix smtp" "$LOGS/postfix.log" postfix_pid probe_220 "$SMTP_PORT"
+  log "postfix started (smtp $HOST:$SMTP_PORT)"
+}
+
 case ${1:-} in
   start) cmd_start ;;
+  block-delivery) cmd_block_delivery "${2:-}" ;;
+  unblock-delivery) cmd_unblock_delivery "${2:-}" ;;
+  postfix-stop) cmd_postfix_stop ;;
+  postfix-start) cmd_postfix_start ;;
   stop) cmd_stop ;;
   status) cmd_status ;;
   env) cmd_env ;;
@@ -793,7 +848,7 @@ case ${1:-} in
     cmd_start
     ;;
   *)
-    echo "usage: $0 start|stop|status|env|psirt-env|restart" >&2
+    echo "usage: $0 start|stop|status|env|psirt-env|restart|block-delivery USER|unblock-delivery USER|postfix-stop|postfix-start" >&2
     exit 2
     ;;
 esac

@@ -10,9 +10,11 @@ import { embargoReminder, type EmbargoReminderPayload } from './embargo-reminder
 import { escalation, type EscalationPayload } from './escalation.js';
 import { importSummary, type ImportSummaryPayload } from './import-summary.js';
 import type { MailKind, PayloadBase, PayloadProblem, ReadMail } from './kind.js';
+import { mailProbe, type MailProbePayload } from './mail-probe.js';
 import { outsideExpertise, type OutsideExpertisePayload } from './outside-expertise.js';
 import { reporterReply, type ReporterReplyPayload } from './reporter-reply.js';
 import { reporterStatus, type ReporterStatusPayload } from './reporter-status.js';
+import { serviceAlert, type ServiceAlertPayload } from './service-alert.js';
 import { staffNotification, type StaffNotificationPayload } from './staff-notification.js';
 
 /**
@@ -36,7 +38,9 @@ export type OutboxPayload =
   | AdvisoryDraftPayload
   | EmbargoReminderPayload
   | CustomerAdvisoryPayload
-  | ImportSummaryPayload;
+  | ImportSummaryPayload
+  | ServiceAlertPayload
+  | MailProbePayload;
 
 export type OutboxTemplate = OutboxPayload['template'];
 
@@ -61,6 +65,8 @@ export const MAIL_KINDS = {
   'embargo-reminder': embargoReminder,
   'customer-advisory': customerAdvisory,
   'import-summary': importSummary,
+  'service-alert': serviceAlert,
+  'mail-probe': mailProbe,
 } as const satisfies Registry<OutboxPayload>;
 
 /** A stored payload that does not parse: which row, which template, which fields. */

@@ -181,3 +181,27 @@ export const oauth2 = z
       });
     }
   });
+
+/**
+ * The second SMTP route (#15): alerts about the service itself (relay down, dead-man) go by it
+ * when it is enabled, so on-call hears of a dead primary relay while it is dead. The same
+ * connection fields as [smtp]; the sender identity is [smtp]'s.
+ */
+export const smtpFallback = z
+  .strictObject({
+    enabled: z.boolean(),
+    ...connection,
+    user: z.string().optional(),
+    password: z.string().optional(),
+  })
+  .check(noCleartextOffLoopback)
+  .superRefine((v, ctx) => {
+    if (v.user && !v.password) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['password'],
+        message:
+          'is required when smtp_fallback.user is set (PSIRT_SMTP_FALLBACK__PASSWORD or PSIRT_SMTP_FALLBACK__PASSWORD_FILE)',
+      });
+    }
+  });

@@ -1,0 +1,124 @@
+import { randomBytes } from 'node:crypto';
+import type { Clock } from '../core/clock.js';
+import { mintMessageId } from '../core/message-id.js';
+import type { Vault } from '../core/vault.js';
+import type { MailProbePayload } from '../8-outbox/kinds/mail-probe.js';
+import {
+  formatProbeHeader,
+  probeDue,
+  probeSigned,
+  type ProbeClaim,
+  type ProbeFacts,
+} from '../policy/deadman.js';
+import type { Db } from './db.js';
+
+/**
+ * The dead-man's probes (#15, migration 0019 `probes`): claimed with their outbox row in one
+ * IMMEDIATE transaction (two processes send one probe per interval), marked returned by the
+ * intake. Tokens are random; rows hold no content.
+ */
+
+export interface ProbeSpec {
+  from: string;
+  to: string;
+  domain: string;
+  intervalSeconds: number;
+  windowSeconds: number;
+}
+
+/**
+ * Writes the next probe when one is due (none sent in the last interval): its `probes` row and
+ * its outbox row, in one IMMEDIATE transaction. Returns the outbox row id, or null when none is due.
+ */
+export function claimProbe(db: Db, clock: Clock, vault: Vault, spec: ProbeSpec): number | null {
+  return db
+    .transaction((): number | null => {
+      const now = clock.now();
+      if (!probeDue(lastProbeSent(db), now, spec.intervalSeconds)) return null;
+      const token = randomBytes(18).toString('base64url');
+      const sentAt = now.toISOString();
+      const { keyId, tag } = vault.mac(probeSigned(token, sentAt), 'deadman.probe');
+      const payload: MailProbePayload = {
+        template: 'mail-probe',
+        autoSubmitted: 'auto-generated',
+        header: formatProbeHeader(keyId, token, sentAt, tag),
+      };
+      const info = db
+        .prepare(
+          `INSERT INTO outbox (case_id, kind, dedupe_key, recipients, message_id, subject, payload, created_at, route)
+           VALUES (NULL, 'mail-probe', ?, ?, ?, ?, ?, ?, 'primary')`,
+        )
+        .run(
+          `probe:${token}`,
+          JSON.stringify([spec.to]),
+          mintMessageId('psirt', 'probe', spec.domain),
+          '[psirt] dead-man probe',
+          JSON.stringify(payload),
+          sentAt,
+        );
+      const outboxId = Number(info.lastInsertRowid);
+      db.prepare('INSERT INTO probes (token, sent_at, due_at, outbox_id) VALUES (?, ?, ?, ?)').run(
+        token,
+        sentAt,
+        new Date(now.getTime() + spec.windowSeconds * 1000).toISOString(),
+        outboxId,
+      );
+      return outboxId;
+    })
+    .immediate();
+}
+
+function lastProbeSent(db: Db): Date | null {
+  const row = db.prepare('SELECT max(sent_at) AS at FROM probes').get() as { at: string | null };
+  return row.at === null ? null : new Date(row.at);
+}
+
+/**
+ * Records a probe that came back, once its MAC holds (`vault.verifyMac`) and its token is one of
+ * ours: 'returned' the first time, 'again' for a copy of a probe already back (a second delivery,
+ * or a crash before the intake filed it: filed again, nothing recorded). 'refused' for a forged
+ * header or a token we never sent: the intake then treats the mail as ordinary mail.
+ */
+export function recordProbeReturn(
+  db: Db,
+  clock: Clock,
+  vault: Vault,
+  claim: ProbeClaim,
+): 'returned' | 'again' | 'refused' {
+  if (!vault.verifyMac(claim.keyId, claim.signed, claim.tag, 'deadman.probe')) return 'refused';
+  const info = db
+    .prepare('UPDATE probes SET returned_at = ? WHERE token = ? AND sent_at = ? AND returned_at IS NULL')
+    .run(clock.now().toISOString(), claim.token, claim.sentAt);
+  if (info.changes === 1) return 'returned';
+  const known = db
+    .prepare('SELECT 1 FROM probes WHERE token = ? AND sent_at = ?')
+    .get(claim.token, claim.sentAt);
+  return known === undefined ? 'refused' : 'again';
+}
+
+/** The probes as roundtripVerdict reads them. */
+export function probeFacts(db: Db): ProbeFacts {
+  const row = db
+    .prepare(
+      `SELECT sent_at, due_at FROM probes
+       WHERE returned_at IS NULL
+         AND sent_at > coalesce((SELECT max(sent_at) FROM probes WHERE returned_at IS NOT NULL), '')
+       ORDER BY sent_at LIMIT 1`,
+    )
+    .get() as { sent_at: string; due_at: string } | undefined;
+  return {
+    oldestOut: row === undefined ? null : { sentAt: new Date(row.sent_at), dueAt: new Date(row.due_at) },
+  };
+}
+
+/** Probes out (sent after the newest that returned, not returned): for the alert's detail. */
+export function probesOut(db: Db): number {
+  return (
+    db
+      .prepare(
+        `SELECT count(*) AS n FROM probes WHERE returned_at IS NULL
+         AND sent_at > coalesce((SELECT max(sent_at) FROM probes WHERE returned_at IS NOT NULL), '')`,
+      )
+      .get() as { n: number }
+  ).n;
+}
