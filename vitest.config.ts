@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { e2eWorkers } from './test/support/stack.js';
 
 // Three tiers (STYLE.md §4). Integration and e2e talk to the real local stack
 // (test/stack/stack.sh: Dovecot, Postfix, Redis); their globalSetup fails fast when it is down.
@@ -40,7 +41,11 @@ export default defineConfig({
           globalSetup: ['test/support/global-setup.ts', 'test/support/build-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
-          fileParallelism: false,
+          // Files two at a time (PSIRT_E2E_WORKERS), each vitest worker on a local stack of its
+          // own (test/support/worker-stack.ts; scripts/test.sh starts them): they never share a
+          // mailbox, a Postfix or a Redis. After the other tiers (a group of its own).
+          maxWorkers: e2eWorkers(),
+          sequence: { groupOrder: 1 },
         },
       },
     ],

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The one test command (README, .ci/run): on a fresh machine it installs what it needs, starts the
-# local stack (Dovecot, Postfix, Redis on loopback), lints, typechecks and runs every test tier
+# local stacks (Dovecot, Postfix, Redis on loopback), lints, typechecks and runs every test tier
 # against the real services. A stack this run started is stopped at the end; one that was already
 # running is left running (PSIRT_KEEP_STACK=1 keeps it either way).
 set -euo pipefail
@@ -10,14 +10,25 @@ step() { printf '\n== %s\n' "$*" >&2; }
 step "dependencies"
 bash scripts/ensure-deps.sh
 
-step "local stack"
-started_here=0
-if ! bash test/stack/stack.sh status >/dev/null 2>&1; then
-  started_here=1
-fi
-bash test/stack/stack.sh start >/dev/null
-if [ "$started_here" = 1 ] && [ "${PSIRT_KEEP_STACK:-0}" != 1 ]; then
-  trap 'bash test/stack/stack.sh stop >/dev/null 2>&1 || true' EXIT
+step "local stacks"
+# Stack 1 for the unit and integration tiers and the first e2e worker; one more per further e2e
+# worker (PSIRT_E2E_WORKERS, default 2: e2e files run two at a time, each on a stack of its own).
+workers=${PSIRT_E2E_WORKERS:-2}
+started=()
+for i in $(seq 1 "$workers"); do
+  instance=$([ "$i" = 1 ] && echo '' || echo "$i")
+  if ! PSIRT_STACK_INSTANCE=$instance bash test/stack/stack.sh status >/dev/null 2>&1; then
+    started+=("$instance")
+  fi
+  PSIRT_STACK_INSTANCE=$instance bash test/stack/stack.sh start >/dev/null
+done
+stop_started() {
+  for instance in "${started[@]}"; do
+    PSIRT_STACK_INSTANCE=$instance bash test/stack/stack.sh stop >/dev/null 2>&1 || true
+  done
+}
+if [ "${#started[@]}" -gt 0 ] && [ "${PSIRT_KEEP_STACK:-0}" != 1 ]; then
+  trap stop_started EXIT
 fi
 
 step "lint (eslint, prettier, import cycles, Dockerfile)"

@@ -1,9 +1,10 @@
+import { workerStack } from '../support/worker-stack.js';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { simpleParser } from 'mailparser';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateCsaf, validateCve, validateOsv } from '../../src/advisory/validate.js';
 import { bytesAtRest } from '../support/at-rest.js';
 import { runCli } from '../support/cli.js';
@@ -28,7 +29,7 @@ import {
  * CSAF 2.0, OSV, CVE JSON 5 and Markdown that pass the official validators; the title and summary
  * are never at rest in clear, nor in the log.
  */
-const stack = inject('stack');
+const stack = workerStack();
 const canary = (what: string): string => `CANARY${what}${randomBytes(6).toString('hex').toUpperCase()}`;
 const TITLE_CANARY = canary('TITLE');
 const SUMMARY_CANARY = canary('SUMMARY');

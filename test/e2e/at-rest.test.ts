@@ -1,8 +1,9 @@
+import { workerStack } from '../support/worker-stack.js';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { simpleParser } from 'mailparser';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SPOOL_OVER_BYTES } from '../../src/1-intake/imap-poller.js';
 import { runCli } from '../support/cli.js';
 import { eventually } from '../support/eventually.js';
@@ -28,7 +29,7 @@ import { address } from '../support/stack.js';
  * it stopped. The staff notifications still show the decrypted reports, and `psirt cases show`
  * still works.
  */
-const stack = inject('stack');
+const stack = workerStack();
 const MAX_MESSAGE_BYTES = 3 * 1024 * 1024;
 const canary = (what: string): string => `CANARY${what}${randomBytes(6).toString('hex').toUpperCase()}`;
 const C = {

@@ -1,8 +1,9 @@
+import { workerStack } from '../support/worker-stack.js';
 import { createHash, randomUUID } from 'node:crypto';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/7-cases/db.js';
 import { runCli } from '../support/cli.js';
 import { tempDbPath } from '../support/db.js';
@@ -12,7 +13,7 @@ import { sendPaced } from '../support/paced-mail.js';
 import { drainSecurityInbox, queryDb, startService } from '../support/service.js';
 import { address, type StackInfo } from '../support/stack.js';
 
-const stack = inject('stack');
+const stack = workerStack();
 const REPORTERS = ['reporter1', 'reporter2', 'reporter3'];
 
 function count(dbPath: string, sql: string, ...params: unknown[]): number {

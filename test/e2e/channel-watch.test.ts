@@ -1,6 +1,7 @@
+import { workerStack } from '../support/worker-stack.js';
 import { randomUUID } from 'node:crypto';
 import { simpleParser } from 'mailparser';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDbPath } from '../support/db.js';
 import { eventually } from '../support/eventually.js';
 import { mailById, queryDb, startService, type RunningService } from '../support/service.js';
@@ -11,7 +12,7 @@ import { sweepStream, sweptSince } from '../support/sweeps.js';
  * 30-day watch) with two processes sweeping the same SQLite file. The service runs on the wall
  * clock, so the date is set from it; the test team key expires in 2036, outside the watch.
  */
-const stack = inject('stack');
+const stack = workerStack();
 const dbPath = tempDbPath();
 /** Whole seconds, as an operator writes it; stored and shown as the ISO instant. */
 const EXPIRES = new Date(Date.now() + 10 * 86_400_000).toISOString().replace(/\.\d{3}Z$/, 'Z');

@@ -1,7 +1,8 @@
+import { workerStack } from '../support/worker-stack.js';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/7-cases/db.js';
 import { migrate, readMigrations } from '../../src/7-cases/migrate.js';
 import { systemClock } from '../../src/core/clock.js';
@@ -13,7 +14,7 @@ import { tempDbPath } from '../support/db.js';
 import { eventually } from '../support/eventually.js';
 import { stackEnv } from '../support/stack.js';
 
-const stack = inject('stack');
+const stack = workerStack();
 
 /**
  * Starts `psirt <args>`, waits until it says it started, runs `whileUp`, stops it with SIGTERM and

@@ -1,5 +1,6 @@
+import { workerStack } from '../support/worker-stack.js';
 import { simpleParser } from 'mailparser';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../support/eventually.js';
 import { decryptAs, type StaffMailOptions } from '../support/pgp-mail.js';
 import {
@@ -19,7 +20,7 @@ import {
  * Issue #4 acceptance on the real stack: staff command mail signed by the real gpg, delivered
  * through Postfix into Dovecot, read by the service over IMAP; answers read from the mailboxes.
  */
-const stack = inject('stack');
+const stack = workerStack();
 const CVSS = 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H';
 const ALICE_FPR = '066E61E89B31D6AE5E0E6512F3A0804237898995';
 let service: RunningService;

@@ -1,5 +1,6 @@
+import { workerStack } from '../support/worker-stack.js';
 import { simpleParser, type AddressObject } from 'mailparser';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/7-cases/db.js';
 import { readEvidencePeriod } from '../../src/7-cases/evidence-store.js';
 import { eventually } from '../support/eventually.js';
@@ -23,7 +24,7 @@ import {
  * without), one mail each; customer3 (acme-cloud only) gets nothing; repeating sends nothing;
  * /revise … /notify sends two updates.
  */
-const stack = inject('stack');
+const stack = workerStack();
 const CVSS = 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H';
 const TITLE = 'Stored XSS in the ACME Router admin console';
 let service: RunningService;

@@ -1,6 +1,7 @@
+import { workerStack } from '../support/worker-stack.js';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { tempDbPath } from '../support/db.js';
 import { eventually } from '../support/eventually.js';
 import {
@@ -20,7 +21,7 @@ import { REPO } from '../support/stack.js';
  * on-call gets exactly one dead-man alert within the configured window and one all-clear after
  * unblocking." Probes every 2 s, a window of 6 s.
  */
-const stack = inject('stack');
+const stack = workerStack();
 const STACK = join(REPO, 'test', 'stack', 'stack.sh');
 const stackCmd = (...args: string[]): void => {
   execFileSync('bash', [STACK, ...args], { stdio: 'pipe', env: { ...process.env } });

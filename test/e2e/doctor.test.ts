@@ -1,17 +1,18 @@
+import { workerStack } from '../support/worker-stack.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
 import { tempDbPath } from '../support/db.js';
 import { eventually } from '../support/eventually.js';
 import { freePort } from '../support/ports.js';
 import { stackEnv } from '../support/stack.js';
 
-const stack = inject('stack');
+const stack = workerStack();
 const dbPath = tempDbPath();
 const env = (extra: Record<string, string> = {}) =>
   stackEnv(stack, { PSIRT_DATABASE__PATH: dbPath, ...extra });

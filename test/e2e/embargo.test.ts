@@ -1,6 +1,7 @@
+import { workerStack } from '../support/worker-stack.js';
 import { Redis } from 'ioredis';
 import { simpleParser } from 'mailparser';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDbPath } from '../support/db.js';
 import { eventually } from '../support/eventually.js';
 import {
@@ -23,7 +24,7 @@ import { sweepStream, sweptSince } from '../support/sweeps.js';
  * seconds so that the reminder time falls LEAD seconds after this file starts — the case is made
  * and the date agreed well before then, outside the reminder window.
  */
-const stack = inject('stack');
+const stack = workerStack();
 const dbPath = tempDbPath();
 const LEAD = 45;
 const startedAt = Date.now();

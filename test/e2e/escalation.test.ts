@@ -1,6 +1,7 @@
+import { workerStack } from '../support/worker-stack.js';
 import { Redis } from 'ioredis';
 import { simpleParser } from 'mailparser';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
 import { tempDbPath } from '../support/db.js';
 import { eventually } from '../support/eventually.js';
@@ -23,7 +24,7 @@ import { sweepStream, sweptSince } from '../support/sweeps.js';
  * accountable role 6 s after), with two service processes sweeping the same SQLite file and a
  * FLUSHALL of Redis in the middle of a ladder.
  */
-const stack = inject('stack');
+const stack = workerStack();
 const dbPath = tempDbPath();
 const POLICY = { PSIRT_DEADLINES__TRIAGE__AMOUNT: '20' };
 let service: RunningService;

@@ -1,6 +1,7 @@
+import { workerStack } from '../support/worker-stack.js';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/7-cases/db.js';
 import { tempDbPath } from '../support/db.js';
 import { eventually } from '../support/eventually.js';
@@ -10,7 +11,7 @@ import { withTestSeed } from '../support/seed.js';
 import { drainSecurityInbox, startService } from '../support/service.js';
 import { address, type StackInfo } from '../support/stack.js';
 
-const stack = inject('stack');
+const stack = workerStack();
 const REPORTERS = ['reporter1', 'reporter2', 'reporter3'];
 
 function count(dbPath: string, sql: string, ...params: unknown[]): number {

@@ -1,5 +1,6 @@
+import { workerStack } from '../support/worker-stack.js';
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../support/eventually.js';
 import { ALICE, decryptAs, staffMail } from '../support/pgp-mail.js';
 import {
@@ -18,7 +19,7 @@ import {
  * Issue #10 item 3 on the real stack with the default limits (1 acknowledgment an hour to a first
  * contact, 5 to a known correspondent): reports through Postfix, answers read from the mailboxes.
  */
-const stack = inject('stack');
+const stack = workerStack();
 let service: RunningService;
 
 const query = <T>(sql: string, ...params: unknown[]): T[] => queryDb<T>(service.dbPath, sql, ...params);

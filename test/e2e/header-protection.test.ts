@@ -1,6 +1,7 @@
+import { workerStack } from '../support/worker-stack.js';
 import { randomBytes } from 'node:crypto';
 import { simpleParser } from 'mailparser';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../support/eventually.js';
 import { openMailbox } from '../support/mailbox.js';
 import {
@@ -30,7 +31,7 @@ import {
  * mailbox of the stack; the encrypted ones show it after decryption. And a signed staff mail
  * whose outer Subject was altered after signing changes nothing.
  */
-const stack = inject('stack');
+const stack = workerStack();
 const CANARY = `CANARY${randomBytes(8).toString('hex').toUpperCase()}`;
 // Triage due 20 s after the report: the ladder reminds the security staff 6 s before, tells
 // on-call at 20 s and the accountable role at 26 s.

@@ -1,7 +1,8 @@
+import { workerStack } from '../support/worker-stack.js';
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { spawnCli } from '../support/cli.js';
 import { tempDbPath } from '../support/db.js';
 import { eventually } from '../support/eventually.js';
@@ -16,7 +17,7 @@ import {
 import { REPO, stackEnv, type StackInfo } from '../support/stack.js';
 
 // #10 item 4, DESIGN.md invariant 8: one hostile mail never stops the desk.
-const stack = inject('stack');
+const stack = workerStack();
 
 interface MessageRow {
   id: number;

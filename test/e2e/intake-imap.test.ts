@@ -1,6 +1,7 @@
+import { workerStack } from '../support/worker-stack.js';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/7-cases/db.js';
 import { eventually } from '../support/eventually.js';
 import { openMailbox } from '../support/mailbox.js';
@@ -9,7 +10,7 @@ import { migratedDb, tempDbPath } from '../support/db.js';
 import { systemClock } from '../../src/core/clock.js';
 import { startTcpProxy } from '../support/tcp-proxy.js';
 
-const stack = inject('stack');
+const stack = workerStack();
 
 function rows<T>(dbPath: string, sql: string, ...params: unknown[]): T[] {
   const db = openDatabase(dbPath, { readonly: true });

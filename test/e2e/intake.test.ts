@@ -1,5 +1,6 @@
+import { workerStack } from '../support/worker-stack.js';
 import { simpleParser } from 'mailparser';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
 import { eventually } from '../support/eventually.js';
 import { decryptAs } from '../support/pgp-mail.js';
@@ -15,7 +16,7 @@ import {
   type RunningService,
 } from '../support/service.js';
 
-const stack = inject('stack');
+const stack = workerStack();
 let service: RunningService;
 
 beforeAll(async () => {

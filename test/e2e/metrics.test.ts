@@ -1,3 +1,4 @@
+import { workerStack } from '../support/worker-stack.js';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
@@ -5,7 +6,7 @@ import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../support/eventually.js';
 import { freePort } from '../support/ports.js';
 import { REPO } from '../support/stack.js';
@@ -25,7 +26,7 @@ import {
  * stopping it does not disturb other tests.
  */
 
-const stack = inject('stack');
+const stack = workerStack();
 const token = randomBytes(24).toString('hex');
 let service: RunningService;
 let httpPort = 0;

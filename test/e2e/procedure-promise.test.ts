@@ -1,5 +1,6 @@
+import { workerStack } from '../support/worker-stack.js';
 import { simpleParser } from 'mailparser';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCalendar } from '../../src/calendar/calendar.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
@@ -22,7 +23,7 @@ import {
  * end to end, the verify deadline of a new case; the acknowledgment promise matches both." One
  * service on the real stack, its verify deadline set to 5 business days.
  */
-const stack = inject('stack');
+const stack = workerStack();
 const VERIFY = { PSIRT_DEADLINES__VERIFY__AMOUNT: '5', PSIRT_DEADLINES__VERIFY__UNIT: 'business_days' };
 let service: RunningService;
 let config: Config;

@@ -1,7 +1,8 @@
+import { workerStack } from '../support/worker-stack.js';
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { tempDbPath } from '../support/db.js';
 import { eventually } from '../support/eventually.js';
 import { openMailbox } from '../support/mailbox.js';
@@ -16,7 +17,7 @@ import { address, REPO, type StackInfo } from '../support/stack.js';
  * relay watch's promote-and-reconcile sends them in time), with one relay-down alert and one
  * recovery note to staff.
  */
-const stack = inject('stack');
+const stack = workerStack();
 const STACK = join(REPO, 'test', 'stack', 'stack.sh');
 const stackCmd = (...args: string[]): void => {
   execFileSync('bash', [STACK, ...args], { stdio: 'pipe', env: { ...process.env } });

@@ -1,5 +1,6 @@
+import { workerStack } from '../support/worker-stack.js';
 import { existsSync } from 'node:fs';
-import { describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { buildDecoded, buildSignedStaffMail } from '../support/builders.js';
 import { runCli } from '../support/cli.js';
 import { migratedDb, tempDbPath } from '../support/db.js';
@@ -7,7 +8,7 @@ import { ingestHarness } from '../support/ingest.js';
 import { queryDb } from '../support/service.js';
 import { stackEnv } from '../support/stack.js';
 
-const stack = inject('stack');
+const stack = workerStack();
 const YEAR = 365.25 * 86_400_000;
 
 /**

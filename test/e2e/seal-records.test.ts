@@ -1,7 +1,8 @@
+import { workerStack } from '../support/worker-stack.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/7-cases/db.js';
 import { runCli } from '../support/cli.js';
 import { migratedDb, tempDbPath } from '../support/db.js';
@@ -10,7 +11,7 @@ import { FINGERPRINTS, KEYS_DIR, TEAM_PASSPHRASE } from '../support/mail-fixture
 import { stackEnv } from '../support/stack.js';
 import { bytesAtRest } from '../support/at-rest.js';
 
-const stack = inject('stack');
+const stack = workerStack();
 
 /** A config file naming the team keys (`pgp.keys`), with or without the team key's passphrase. */
 function keysConfig(keys: { name: 'team' | 'alice'; passphrase?: boolean }[]): string {

@@ -1,15 +1,16 @@
+import { workerStack } from '../support/worker-stack.js';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../support/eventually.js';
 import { drainSecurityInbox, queryDb, startService, type RunningService } from '../support/service.js';
 import { REPO } from '../support/stack.js';
 
 // Issue #10: the README's walk-through mails a report and a signed staff command into the local
 // stack with `npm run send`; both must do what the README says.
-const stack = inject('stack');
+const stack = workerStack();
 const run = promisify(execFile);
 let service: RunningService;
 

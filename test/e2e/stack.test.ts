@@ -1,3 +1,4 @@
+import { workerStack } from '../support/worker-stack.js';
 import { execFile } from 'node:child_process';
 import {
   chmodSync,
@@ -14,10 +15,10 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { REPO } from '../support/stack.js';
 
-const stack = inject('stack');
+const stack = workerStack();
 const run = promisify(execFile);
 
 describe('test/stack/stack.sh with an existing Redis', () => {

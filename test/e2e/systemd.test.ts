@@ -1,9 +1,10 @@
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { workerStack } from '../support/worker-stack.js';
+import { afterAll, describe, expect, it } from 'vitest';
 import { eventually } from '../support/eventually.js';
 import { listenNotifySocket, type NotifySocket } from '../support/notify-socket.js';
 import { startService, type RunningService } from '../support/service.js';
 
-const stack = inject('stack');
+const stack = workerStack();
 
 describe('psirt start under a service manager (Type=notify, WatchdogSec, #15)', () => {
   let socket: NotifySocket | undefined;

@@ -1,4 +1,5 @@
-import { describe, expect, inject, it } from 'vitest';
+import { workerStack } from '../support/worker-stack.js';
+import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/7-cases/db.js';
 import { verifyCaseChains } from '../../src/7-cases/events.js';
 import { configDigest } from '../../src/config/digest.js';
@@ -10,7 +11,7 @@ import { ingestHarness } from '../support/ingest.js';
 import { queryDb, startService } from '../support/service.js';
 import { stackEnv } from '../support/stack.js';
 
-const stack = inject('stack');
+const stack = workerStack();
 
 /** A database holding three cases made by the real classify + apply path; closed. */
 function databaseWithCases(): { path: string; ids: string[]; env: Record<string, string> } {

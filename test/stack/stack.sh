@@ -18,6 +18,9 @@
 #   PSIRT_STACK_DOMAIN     mail domain (default: psirt.test)
 #   PSIRT_STACK_REDIS_URL  use this existing Redis instead of starting one
 #   PSIRT_STACK_TIMEOUT    readiness deadline in seconds (default: 30)
+#   PSIRT_STACK_INSTANCE   a further, independent stack of this checkout (e.g. 2): state in
+#                          <repo>/.stack-2 (or /var/tmp/psirt-stack-<hash>-2), its own ports;
+#                          the e2e tests run on two stacks at once (scripts/test.sh)
 #
 # Output contract: after a successful start, <state>/stack.env (KEY=VALUE) and
 # <state>/stack.json (same data) are written and the KEY=VALUE lines are printed
@@ -32,6 +35,9 @@ TEMPLATES=$SCRIPT_DIR/templates
 DOMAIN=${PSIRT_STACK_DOMAIN:-psirt.test}
 EXTERNAL_REDIS_URL=${PSIRT_STACK_REDIS_URL:-}
 TIMEOUT=${PSIRT_STACK_TIMEOUT:-30}
+INSTANCE=${PSIRT_STACK_INSTANCE:-}
+[[ -z $INSTANCE || $INSTANCE =~ ^[0-9]+$ ]] || { printf 'stack: error: PSIRT_STACK_INSTANCE must be a number\n' >&2; exit 1; }
+SUFFIX=${INSTANCE:+-$INSTANCE}
 HOST=127.0.0.1
 USERS=(security oncall lead alice bob carol reporter1 reporter2 reporter3 mallory customer1 customer2 customer3)
 MAIL_USER=psirtmail # owns all maildirs; Dovecot refuses to deliver as root
@@ -50,7 +56,7 @@ die() {
 # (made by choose_state below) it is followed, so every reader of the state —
 # this script, test/support/stack.ts, the demo and bench — finds the same folder.
 resolve_state() {
-  local dir=${PSIRT_STACK_DIR:-$REPO_DIR/.stack}
+  local dir=${PSIRT_STACK_DIR:-$REPO_DIR/.stack$SUFFIX}
   [[ $dir == /* ]] || dir=$PWD/$dir
   STATE=$dir
   if [[ -d $STATE ]]; then STATE=$(cd -- "$STATE" && pwd -P); fi
@@ -108,7 +114,7 @@ choose_state() {
     check_traversable
     return
   fi
-  local link=$REPO_DIR/.stack
+  local link=$REPO_DIR/.stack$SUFFIX
   # A link whose folder was cleaned up (reboot, tmpreaper) is made again below.
   if [[ -L $link && ! -d $link ]]; then rm -f -- "$link"; fi
   if [[ -L $link || -z $(untraversable_parent "$link") ]]; then
@@ -119,7 +125,7 @@ choose_state() {
   fi
   local hash target
   hash=$(printf '%s' "$REPO_DIR" | sha256sum | cut -c1-12)
-  target=/var/tmp/psirt-stack-$hash
+  target=/var/tmp/psirt-stack-$hash$SUFFIX
   if [[ ! -e $target ]]; then
     mkdir -m 0755 -- "$target"
   fi

@@ -32,10 +32,29 @@ export function stackDir(): string {
   return process.env.PSIRT_STACK_DIR ?? join(REPO, '.stack');
 }
 
+/**
+ * How many e2e test files run at once, each worker on a stack of its own (stack 1 is
+ * <repo>/.stack, stack N is PSIRT_STACK_INSTANCE=N, <repo>/.stack-N): PSIRT_E2E_WORKERS, default 2.
+ */
+export function e2eWorkers(): number {
+  const n = Number(process.env.PSIRT_E2E_WORKERS ?? '2');
+  return Number.isInteger(n) && n >= 1 && n <= 4 ? n : 2;
+}
+
+/** The state folder of stack `instance` (1 = the default stack). */
+export function instanceDir(instance: number): string {
+  return instance === 1 ? stackDir() : join(REPO, `.stack-${String(instance)}`);
+}
+
+/** The command that starts stack `instance`. */
+export function instanceCommand(instance: number): string {
+  return instance === 1 ? STACK_COMMAND : `PSIRT_STACK_INSTANCE=${String(instance)} ${STACK_COMMAND}`;
+}
+
 /** Reads the running stack's endpoints; throws with the command to run when there is none. */
-export function readStack(): StackInfo {
-  const file = join(stackDir(), 'stack.json');
-  if (!existsSync(file)) throw new Error(`no local stack (${file} missing): run \`${STACK_COMMAND}\` first`);
+export function readStack(dir = stackDir(), command = STACK_COMMAND): StackInfo {
+  const file = join(dir, 'stack.json');
+  if (!existsSync(file)) throw new Error(`no local stack (${file} missing): run \`${command}\` first`);
   return JSON.parse(readFileSync(file, 'utf8')) as StackInfo;
 }
 
