@@ -100,6 +100,12 @@ export async function runImport(
         ? await importImap(config, db, pipeline, quiet, shared.vault, run, shared.tokens ?? null)
         : await importExport(config, db, pipeline, kind, source, run);
     const elapsed = Math.round((Date.now() - t0) / 1000);
+    if (run.failed > 0) {
+      exitWith(
+        EXIT_FAILED,
+        `import of ${source} not finished: ${run.failed} message(s) of the export could not be stored; run \`psirt import\` again (nothing was sent)`,
+      );
+    }
     if (pending > 0) {
       exitWith(
         EXIT_FAILED,
@@ -231,8 +237,12 @@ async function importExport(
   const total = kind === 'mbox' ? await countMbox(source) : await countMaildir(source);
   const progress = messageProgress('import', total);
   const mailbox = `${kind}:${source}`;
-  const known = db.prepare(
-    "SELECT 1 FROM messages WHERE state <> 'received' AND (sha256 = ? OR (mailbox = ? AND uidvalidity = '0' AND uid = ?))",
+  // An export's order is no identity (a Maildir gains and renames files, a re-export reorders an
+  // mbox): a message is known by its bytes alone, and a new one gets the next free number.
+  const stored = db.prepare('SELECT uid, state FROM messages WHERE sha256 = ?');
+  const unstored = new Set<string>();
+  const nextUid = db.prepare(
+    "SELECT coalesce(max(uid), 0) + 1 AS uid FROM messages WHERE mailbox = ? AND uidvalidity = '0'",
   );
   try {
     await pipeline.resumePending();
@@ -240,13 +250,14 @@ async function importExport(
     let done = 0;
     for await (const m of messages) {
       const sha256 = createHash('sha256').update(m.raw).digest('hex');
-      if (known.get(sha256, mailbox, m.index) !== undefined) {
+      const row = stored.get(sha256) as { uid: number; state: string } | undefined;
+      if (row !== undefined && row.state !== 'received') {
         run.skipped += 1;
       } else {
         const msg: FetchedRaw = {
           mailbox,
           uidvalidity: '0',
-          uid: m.index,
+          uid: row?.uid ?? (nextUid.get(mailbox) as { uid: number }).uid,
           size: m.raw.length,
           internalDate: m.recordedAt,
           raw: m.raw,
@@ -256,7 +267,7 @@ async function importExport(
         try {
           await pipeline.handle(msg);
         } catch (err) {
-          run.failed += 1;
+          unstored.add(sha256);
           process.stderr.write(
             `psirt: message ${m.index} of the export not processed yet: ${describeError(err)}\n`,
           );
@@ -270,5 +281,8 @@ async function importExport(
   } finally {
     progress.stop();
   }
+  // A message stored but not yet applied is pending (retried); one that could not even be stored
+  // is in no table at all: it keeps the adoption open, never a "finished" import without it.
+  run.failed = [...unstored].filter((sha) => stored.get(sha) === undefined).length;
   return pendingMessageIds(db).length;
 }

@@ -81,10 +81,17 @@ export function writeAcknowledge(db: Db, a: AcknowledgeEffect, at: string): void
  */
 export function writeDeadlineSync(db: Db, s: DeadlineSync): void {
   const { caseId, at } = s;
-  if (s.archive !== null) archiveCycle(db, caseId, s.archive, at);
+  if (s.archive !== null) {
+    archiveCycle(db, caseId, s.archive, at);
+    // A new cycle of an imported case (/reopen) is live work: its deadlines escalate.
+    db.prepare('UPDATE cases SET historical = 0 WHERE id = ? AND historical = 1').run(caseId);
+  }
+  // A deadline kind first derived later for an imported case (a policy change, a follow-up) is
+  // history like the others (#15 review): never escalated. A new cycle (/reopen) is live.
   const upsert = db.prepare(
-    `INSERT INTO deadlines (case_id, kind, due_at, state, met_at, calendar, policy, updated_at)
-     VALUES (@case, @kind, @due, @state, @met, @calendar, @policy, @at)
+    `INSERT INTO deadlines (case_id, kind, due_at, state, met_at, calendar, policy, updated_at, historical)
+     VALUES (@case, @kind, @due, @state, @met, @calendar, @policy, @at,
+       CASE WHEN @newCycle THEN 0 ELSE coalesce((SELECT historical FROM cases WHERE id = @case), 0) END)
      ON CONFLICT (case_id, kind) DO UPDATE SET due_at = @due, state = @state, met_at = @met,
        calendar = @calendar, policy = @policy, updated_at = @at
      WHERE due_at IS NOT @due OR state IS NOT @state OR met_at IS NOT @met OR calendar IS NOT @calendar OR policy IS NOT @policy`,
@@ -98,6 +105,7 @@ export function writeDeadlineSync(db: Db, s: DeadlineSync): void {
       met: d.metAt,
       calendar: s.calendarId,
       policy: s.policy,
+      newCycle: s.archive === null ? 0 : 1,
       at,
     });
   }

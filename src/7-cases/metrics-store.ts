@@ -52,7 +52,7 @@ export function readOperationalSnapshot(db: Db, now: Date): OperationalSnapshot 
     deadlines: db
       .prepare(
         `SELECT kind, state, count(*) AS n, coalesce(sum(state = 'open' AND due_at < ?), 0) AS missed
-             FROM deadlines WHERE state IN ('open', 'paused') GROUP BY kind, state`,
+             FROM deadlines WHERE state IN ('open', 'paused') AND historical = 0 GROUP BY kind, state`,
       )
       .all(nowIso) as { kind: string; state: string; n: number; missed: number }[],
     outboxTotals: db

@@ -1,6 +1,6 @@
 import { workerStack } from '../support/worker-stack.js';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -269,4 +269,25 @@ describe('psirt import: adopting a mailbox that holds years of reports', () => {
     expectHistory(dbPath, MBOX_REPORTS, MBOX_REPLIES);
     expect(await answersToReporters('mbox')).toBe(0);
   }, 300_000);
+
+  it('imports a Maildir that gained a message between two runs: known by its bytes, not its place (#15 review)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'psirt-maildir-'));
+    for (const sub of ['cur', 'new', 'tmp']) mkdirSync(join(dir, sub));
+    // Maildir names sort by delivery time; the late arrival sorts first.
+    for (const i of [2, 3, 4])
+      writeFileSync(join(dir, 'cur', `170000000${String(i)}.M1P1.host:2,S`), report(i, 'maildir'));
+    const dbPath = tempDbPath();
+    expect((await runCli(['migrate'], env(dbPath))).code).toBe(0);
+    const first = await runCli(['import', '--maildir', dir], env(dbPath));
+    expect(first.code).toBe(0);
+    expect(count(dbPath, 'SELECT count(*) AS n FROM cases')).toBe(3);
+    writeFileSync(join(dir, 'cur', '1700000001.M1P1.host:2,S'), report(1, 'maildir'));
+    const second = await runCli(['import', '--maildir', dir], env(dbPath));
+    expect(second.code).toBe(0);
+    expect(second.stdout + second.stderr).toMatch(/1 case\(s\) created.*3 skipped as already imported/);
+    expect(count(dbPath, 'SELECT count(*) AS n FROM cases')).toBe(4);
+    expect(
+      count(dbPath, `SELECT count(*) AS n FROM messages WHERE message_id = '${idOf(1, 'maildir')}'`),
+    ).toBe(1);
+  }, 120_000);
 });

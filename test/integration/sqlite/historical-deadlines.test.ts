@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { Db } from '../../../src/7-cases/db.js';
 import { applyMessage } from '../../../src/7-cases/apply.js';
 import { beginAdoption } from '../../../src/7-cases/adoption-store.js';
-import { dueEscalations, fireEscalation } from '../../../src/7-cases/deadline-store.js';
+import { dueEscalations, fireEscalation, writeDeadlineSync } from '../../../src/7-cases/deadline-store.js';
 import { storeRaw } from '../../../src/7-cases/intake-store.js';
 import { fixedClock } from '../../../src/core/clock.js';
 import { buildDecoded } from '../../support/builders.js';
@@ -69,6 +69,35 @@ describe('historical deadlines (psirt import)', () => {
     expect(db.prepare('SELECT cases_created FROM adoptions WHERE id = ?').get(adoption.id)).toEqual({
       cases_created: 1,
     });
+  });
+
+  it('a deadline kind first derived later for an imported case is history too; a new cycle is live (#15 review)', () => {
+    const db = migratedDb();
+    const adoption = beginAdoption(db, h.clock, 'imap', 'INBOX');
+    const caseId = applyOldReport(db, 3, { adoptionId: adoption.id });
+    const sync = {
+      caseId,
+      at: h.clock.now().toISOString(),
+      archive: null,
+      calendarId: 'test',
+      policy: 'test',
+      upserts: [{ kind: 'fix', dueAt: '2024-03-01T00:00:00.000Z', state: 'open', metAt: null }],
+      cancel: [],
+      escalations: [],
+      ladderLength: 0,
+      escalating: [],
+      cycle: '1',
+      outsideExpertise: null,
+      after: [],
+    };
+    writeDeadlineSync(db, sync);
+    const fix = () =>
+      db.prepare("SELECT historical FROM deadlines WHERE case_id = ? AND kind = 'fix'").get(caseId);
+    expect(fix()).toEqual({ historical: 1 });
+    // A reopened imported case starts live work: its case and new deadlines are no longer history.
+    writeDeadlineSync(db, { ...sync, archive: { startedAt: OLD, endedAt: sync.at }, cycle: '2' });
+    expect(fix()).toEqual({ historical: 0 });
+    expect(db.prepare('SELECT historical FROM cases WHERE id = ?').get(caseId)).toEqual({ historical: 0 });
   });
 
   it('are what keeps the sweep quiet: the same old report applied live is escalated at once', () => {

@@ -75,6 +75,12 @@ describe('readOperationalSnapshot() (#15)', () => {
     expect(s.casesByStage.find((x) => x.stage === 'triage')?.n).toBe(10);
     expect(s.openCasesByFlag).toEqual([{ flag: 'undecryptable', n: 6 }]);
     expect(s.deadlines).toEqual([{ kind: 'verify', state: 'open', n: 60, missed: 30 }]);
+    // Imported history (psirt import) is neither open work nor missed (#15 review): else 2,000
+    // imported reports would keep the missed-deadline alert firing for ever.
+    db.prepare("UPDATE deadlines SET historical = 1 WHERE case_id <= 'SEC-2026-00010'").run();
+    expect(readOperationalSnapshot(db, clock.now()).deadlines).toEqual([
+      { kind: 'verify', state: 'open', n: 50, missed: 25 },
+    ]);
     expect(s.outboxTotals.find((x) => x.kind === 'acknowledgment')?.n).toBe(60);
     expect(s.outboxUnsent).toEqual([]);
     expect(readOutboxProblems(db)).toContainEqual({ kind: 'acknowledgment', state: 'failed', n: 1 });
