@@ -102,7 +102,7 @@ const service = await startService(
     PSIRT_MAILER__RECONCILE_INTERVAL_SECONDS: '60',
     PSIRT_MAILER__RELAY_CHECK_SECONDS: '5',
     PSIRT_MAILER__RELAY_DOWN_AFTER_SECONDS: '45',
-    PSIRT_LOG__LEVEL: 'warn',
+    PSIRT_LOG__LEVEL: 'info', // startService waits for the "service.started" line
   },
   dbPath,
 );
