@@ -128,5 +128,5 @@ describe('psirt seal, rewrap, doctor and the CLI readers on a database written b
       { fingerprints: JSON.stringify([aliceFpr]) },
     ]);
     check.close();
-  });
+  }, 180_000); // some ten CLI runs: under two parallel e2e files each start takes seconds
 });
