@@ -82,8 +82,11 @@ const ID_ONLY_KINDS = [
   // case and the revision (never the live title).
   'embargo-reminder',
   'customer-advisory',
-  // #15: the import summary's subject carries a count only.
+  // #15: the import summary's subject carries a count only; the service's own alerts and probe
+  // name an alarm or nothing.
   'import-summary',
+  'service-alert',
+  'mail-probe',
 ];
 const ID_ONLY = ID_ONLY_KINDS.map((k) => `'${k}'`).join(', ');
 

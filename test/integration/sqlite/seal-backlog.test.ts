@@ -121,4 +121,15 @@ describe('sealBacklog: a database written before #13 (real SQLite file and spool
     db.close();
     expect(bytesAtRest(path).includes(canary)).toBe(false);
   });
+  it('does not count the service’s own mails, whose subjects carry no reporter words, as clear (#15 trial)', () => {
+    const db = migratedDb();
+    const row = db.prepare(
+      `INSERT INTO outbox (case_id, kind, dedupe_key, recipients, message_id, subject, payload, state, created_at)
+       VALUES (NULL, ?, ?, '["oncall@example.org"]', ?, ?, '{}', 'sent', '2026-12-01T00:00:00Z')`,
+    );
+    row.run('mail-probe', 'probe:1', 'p1@x', '[psirt] dead-man probe');
+    row.run('service-alert', 'alarm:1', 'a1@x', 'ALERT: relay-down');
+    row.run('import-summary', 'import:1', 'i1@x', 'Mailbox adopted: 300 case(s)');
+    expect(backlogCounts(db).outbox).toBe(0);
+  });
 });
