@@ -206,5 +206,9 @@ describe('metrics and health (#15, real Dovecot and Postfix)', () => {
     const tests = promtool(['test', 'rules', 'docs/monitoring/psirt-alerts.test.yml']);
     expect(tests.out).toContain('SUCCESS');
     expect(tests.code).toBe(0);
+    // The scrape example works as shipped (loopback, no token): a trial copied it and it failed.
+    const scrape = promtool(['check', 'config', 'docs/monitoring/prometheus-scrape.yml']);
+    expect(scrape.out).toContain('is valid prometheus config file syntax');
+    expect(scrape.code).toBe(0);
   });
 });
