@@ -40,7 +40,7 @@ import type { TokenSource } from './core/oauth2.js';
 import { staffByAddress } from './core/staff.js';
 import { markProgress } from './7-cases/alarm-store.js';
 import { recordProbeReturn } from './7-cases/probe-store.js';
-import { INTAKE_SYNCED, parseProbeHeader } from './policy/deadman.js';
+import { INTAKE_SYNCED, parseProbeHeader, probeMaxAgeSeconds } from './policy/deadman.js';
 
 /** What the composition root builds once and every role shares. */
 export interface ServiceDeps {
@@ -409,23 +409,34 @@ export function createPipeline(deps: PipelineDeps): IntakeHandlers {
         (msg.rawPath !== null ? await vault.openFile(msg.rawPath, 'spool', HEAD_BYTES) : Buffer.alloc(0));
       const scan = scanRawHeaders(head);
       const probeHeader = scanProbeHeader(head);
-      // #15: our own dead-man probe, back through IMAP — recorded and filed, never a case. Only a
-      // header whose MAC holds for a probe still out counts: anything else (forged, replayed,
-      // unknown token) goes on as ordinary mail, so a probe header never hides a report.
+      // #15: our own dead-man probe, back through IMAP — recorded and filed, never a case. Only
+      // the probe mail itself counts (MAC holds for a probe we sent, and the Message-ID is the one
+      // minted for it): anything else (forged, unknown token, the header copied into another
+      // mail, a probe long past its window) goes on as ordinary mail, so a probe header never
+      // hides a report.
       const claim = probeHeader === null ? null : parseProbeHeader(probeHeader);
       if (claim !== null) {
-        const seen = recordProbeReturn(db, clock, vault, claim);
-        if (seen !== 'refused') {
+        const seen = recordProbeReturn(db, clock, vault, claim, {
+          messageId: scan.messageId,
+          maxAgeSeconds: probeMaxAgeSeconds(config.deadman.window_seconds, config.deadman.interval_seconds),
+        });
+        if (seen === 'returned' || seen === 'again') {
           log.info(
             { event: 'deadman.probe-returned', uid: msg.uid, first: seen === 'returned' },
             'dead-man probe came back',
           );
           return { target: 'processed', rowId: null };
         }
-        log.warn(
-          { event: 'deadman.probe-refused', uid: msg.uid },
-          'probe header not ours (or replayed): ordinary mail',
-        );
+        if (seen === 'replayed')
+          log.warn(
+            { event: 'deadman.probe-header-replayed', uid: msg.uid },
+            'a valid probe header in a mail that is not the probe: ordinary mail',
+          );
+        else
+          log.warn(
+            { event: 'deadman.probe-refused', uid: msg.uid, why: seen },
+            'probe header not ours (or too old): ordinary mail',
+          );
       }
       const outcome = storeRaw(db, clock, vault, { ...msg, messageId: scan.messageId });
       if (outcome.kind === 'known') {

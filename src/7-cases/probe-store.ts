@@ -73,27 +73,42 @@ function lastProbeSent(db: Db): Date | null {
   return row.at === null ? null : new Date(row.at);
 }
 
+/** What the intake makes of a mail that carries a probe header (recordProbeReturn). */
+export type ProbeSeen = 'returned' | 'again' | 'refused' | 'replayed' | 'stale';
+
 /**
- * Records a probe that came back, once its MAC holds (`vault.verifyMac`) and its token is one of
- * ours: 'returned' the first time, 'again' for a copy of a probe already back (a second delivery,
- * or a crash before the intake filed it: filed again, nothing recorded). 'refused' for a forged
- * header or a token we never sent: the intake then treats the mail as ordinary mail.
+ * Records a probe that came back. A mail is our probe only when its MAC holds
+ * (`vault.verifyMac`), its token is one we sent, and its Message-ID is the one minted for that
+ * probe's outbox row: the header alone proves nothing (staff, archives and forwards see it), so
+ * a copy of it in another mail is 'replayed' and stays ordinary mail.
+ * - 'returned' the first time; 'again' for a second copy of that very mail (a double delivery,
+ *   or a crash before the intake filed it: filed again, nothing recorded);
+ * - 'refused' for a forged header or a token we never sent; 'replayed' for a valid header in a
+ *   mail with another Message-ID; 'stale' for a probe sent more than `maxAgeSeconds` ago.
+ * Every outcome but 'returned' and 'again' leaves the mail to the intake as ordinary mail.
  */
 export function recordProbeReturn(
   db: Db,
   clock: Clock,
   vault: Vault,
   claim: ProbeClaim,
-): 'returned' | 'again' | 'refused' {
+  mail: { messageId: string | null; maxAgeSeconds: number },
+): ProbeSeen {
   if (!vault.verifyMac(claim.keyId, claim.signed, claim.tag, 'deadman.probe')) return 'refused';
+  const sent = db
+    .prepare(
+      `SELECT o.message_id AS message_id FROM probes p JOIN outbox o ON o.id = p.outbox_id
+       WHERE p.token = ? AND p.sent_at = ?`,
+    )
+    .get(claim.token, claim.sentAt) as { message_id: string } | undefined;
+  if (sent === undefined) return 'refused';
+  if (mail.messageId === null || mail.messageId !== sent.message_id) return 'replayed';
+  const now = clock.now();
+  if (now.getTime() - Date.parse(claim.sentAt) > mail.maxAgeSeconds * 1000) return 'stale';
   const info = db
     .prepare('UPDATE probes SET returned_at = ? WHERE token = ? AND sent_at = ? AND returned_at IS NULL')
-    .run(clock.now().toISOString(), claim.token, claim.sentAt);
-  if (info.changes === 1) return 'returned';
-  const known = db
-    .prepare('SELECT 1 FROM probes WHERE token = ? AND sent_at = ?')
-    .get(claim.token, claim.sentAt);
-  return known === undefined ? 'refused' : 'again';
+    .run(now.toISOString(), claim.token, claim.sentAt);
+  return info.changes === 1 ? 'returned' : 'again';
 }
 
 /** The probes as roundtripVerdict reads them. */

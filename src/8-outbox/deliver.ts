@@ -29,7 +29,7 @@ import { composeMail, type OutgoingMail, type Sealer } from './compose.js';
 import { readPayload, PayloadError } from './kinds/index.js';
 import type { BuiltMail, MailContext, ReadMail } from './kinds/kind.js';
 import { reportView, UNDECODED_VIEW, type ReportCache, type ReportView } from './report-view.js';
-import { isConnectionFailure, type SmtpTransport } from './smtp-transport.js';
+import { relayUnusable, type SmtpTransport } from './smtp-transport.js';
 import type { Templates } from './templates.js';
 import type { TeamKey } from '../pgp/keyring.js';
 import type { Vault } from '../core/vault.js';
@@ -281,7 +281,9 @@ export async function deliverOutbox(deps: DeliverDeps, outboxId: number): Promis
     deps.onSent?.(row);
     return [];
   } catch (err) {
-    if (isConnectionFailure(err)) watched?.unreachable(err);
+    // A refused login (EAUTH, an OAuth2 token the source cannot give) is no answer: no mail
+    // leaves, so it must not clear or hold off the relay-down alarm.
+    if (relayUnusable(err)) watched?.unreachable(err);
     else watched?.answered();
     if (isPermanent(err)) {
       log.warn({ event: 'outbox.failed', err: describeError(err) }, 'refused permanently');

@@ -105,6 +105,29 @@ export function isConnectionFailure(err: unknown): boolean {
   return command === 'CONN' && typeof responseCode === 'number' && responseCode >= 400 && responseCode < 500;
 }
 
+/**
+ * True when the relay answered but will not let us send (#15): it refused our login (`EAUTH`:
+ * a revoked password, an expired or refused OAuth2 token), or the token source could not give
+ * one (OAuth2Error; nodemailer re-labels it EAUTH and keeps the object). No mail leaves while it
+ * lasts, so the relay watch counts it as the relay being unusable, not as an answer.
+ */
+export function isAuthFailure(err: unknown): boolean {
+  return err instanceof OAuth2Error || (err as { code?: unknown } | null)?.code === 'EAUTH';
+}
+
+/** The relay watch's view of a failed send (#15): unusable (down, or login refused) or answered. */
+export function relayUnusable(err: unknown): boolean {
+  return isConnectionFailure(err) || isAuthFailure(err);
+}
+
+/**
+ * What the relay-down alarm and its log lines say of a failure: never an OAuth2 token, a
+ * password or a server's text about the login — only that it was refused.
+ */
+export function relayProblem(err: unknown): string {
+  return isAuthFailure(err) ? 'authentication refused' : describeError(err).slice(0, 200);
+}
+
 /** Connects, says EHLO, negotiates TLS and authenticates as configured, then disconnects. */
 export async function checkSmtp(cfg: SmtpConfig, tokens: TokenSource | null = null): Promise<CheckResult> {
   const name = 'smtp';

@@ -89,3 +89,12 @@ export function intakeVerdict(
 export function probeDue(lastSent: Date | null, now: Date, intervalSeconds: number): boolean {
   return lastSent === null || now.getTime() - lastSent.getTime() >= intervalSeconds * 1000;
 }
+
+/**
+ * The oldest a probe may be when it comes back and still count as ours: twice the window plus
+ * one interval. Older, it is refused (ordinary mail): a header kept that long is a replay, not a
+ * round trip, and the round-trip alarm has long been raised for it.
+ */
+export function probeMaxAgeSeconds(windowSeconds: number, intervalSeconds: number): number {
+  return 2 * windowSeconds + intervalSeconds;
+}

@@ -2,7 +2,7 @@ import { clearAlarmWithMail, openAlarm, raiseAlarmWithMail } from '../7-cases/al
 import { mailDomain, securityStaff } from '../7-cases/addresses.js';
 import { describeError } from '../core/errors.js';
 import type { RelayWatch } from '../8-outbox/deliver.js';
-import type { SmtpTransport } from '../8-outbox/smtp-transport.js';
+import { relayProblem, type SmtpTransport } from '../8-outbox/smtp-transport.js';
 import { ALARMS } from '../policy/deadman.js';
 import type { RoleDeps } from './role.js';
 
@@ -12,7 +12,8 @@ export interface RunningRelayWatch extends RelayWatch {
 
 /**
  * The mailer's watch on the primary SMTP relay (#15):
- * 1. a send that finds the relay unreachable (refused, timed out, no greeting) starts the watch:
+ * 1. a send that finds the relay unreachable (refused, timed out, no greeting) or refusing our
+ *    login (EAUTH, an OAuth2 token refused or not to be had) starts the watch:
  *    every `mailer.relay_check_seconds` the relay is tried (`transport.verify()`);
  * 2. still unreachable `mailer.relay_down_after_seconds` after the first failure → the
  *    'relay-down' alarm with one alert to the security staff and on-call (its row goes by the
@@ -81,7 +82,8 @@ export function startRelayWatch(
       await transport.verify();
       await recover();
     } catch (err) {
-      state.lastError = describeError(err).slice(0, 200);
+      // verify() logs in too: a refused login keeps the relay down (#15), named without its text.
+      state.lastError = relayProblem(err);
       // Read again: a send may have seen the relay answer while verify() was waiting.
       const since = downSince();
       if (
@@ -91,7 +93,7 @@ export function startRelayWatch(
         const id = raiseAlarmWithMail(db, clock, ALARMS.relayDown, since, {
           recipients,
           domain,
-          detail: `${where} unreachable since ${since.toISOString()}: ${state.lastError}`,
+          detail: `${where} unusable since ${since.toISOString()}: ${state.lastError}`,
         });
         if (id !== null) log.error({ event: 'relay.down', relay: where }, 'SMTP relay down: staff alerted');
         await enqueue(id);
@@ -117,7 +119,7 @@ export function startRelayWatch(
     unreachable(err) {
       if (state.downSince === null)
         log.warn(
-          { event: 'relay.unreachable', relay: where, err: describeError(err) },
+          { event: 'relay.unreachable', relay: where, err: relayProblem(err) },
           'SMTP relay unreachable; watching',
         );
       watch(clock.now());

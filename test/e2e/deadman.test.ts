@@ -154,6 +154,31 @@ describe('the dead-man on the mail path (#15)', () => {
       const report = fixture('report-plain.eml');
       await deliver(stack, Buffer.concat([Buffer.from(`X-Psirt-Probe: ${forged}\r\n`), report.raw]));
       await appliedCase(dbPath, report.messageId, 'the case of the mail with a forged probe header');
+      // A valid probe header copied into another mail (anyone who saw a probe can) hides nothing
+      // either: only the probe's own Message-ID makes a mail our probe. The report is a case and
+      // is acknowledged.
+      const replay = fixture('report-plain.eml', { subject: 'Second flaw, with a copied probe header' });
+      await deliver(stack, Buffer.concat([Buffer.from(`X-Psirt-Probe: ${real.header}\r\n`), replay.raw]));
+      const replayCase = await appliedCase(
+        dbPath,
+        replay.messageId,
+        'the case of the mail with a copied probe header',
+      );
+      await eventually(
+        () =>
+          queryDb<{ n: number }>(
+            dbPath,
+            "SELECT count(*) AS n FROM outbox WHERE kind = 'acknowledgment' AND case_id = ?",
+            replayCase,
+          )[0]!.n === 1
+            ? true
+            : undefined,
+        {
+          timeoutMs: 15_000,
+          intervalMs: 250,
+          what: 'the acknowledgment of the mail with a copied probe header',
+        },
+      );
     } finally {
       if (blocked) stackCmd('unblock-delivery', 'security');
       expect(await service.stop()).toBe(0);

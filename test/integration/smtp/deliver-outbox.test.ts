@@ -24,7 +24,7 @@ import { mailById, repliesTo } from '../../support/service.js';
 import { simpleParser } from 'mailparser';
 import { freePort } from '../../support/ports.js';
 import { eventually } from '../../support/eventually.js';
-import { REPO, stackEnv } from '../../support/stack.js';
+import { address, REPO, stackEnv } from '../../support/stack.js';
 
 const stack = inject('stack');
 let config: Config;
@@ -199,6 +199,25 @@ describe('deliverOutbox() through the real Postfix', () => {
     d.transport.close();
     expect(row(db, ack)).toMatchObject({ state: 'pending', attempts: 1 });
     expect(row(db, ack).last_error).toMatch(/ECONNREFUSED/);
+  });
+
+  it('tells the relay watch "unusable", never "answered", when the relay refuses our login (EAUTH; #15)', async () => {
+    const db = migratedDb(systemClock);
+    const ack = caseFrom(db, 'reporter1@psirt.test', `${Date.now()}.eauth@reporter.test`);
+    const heard: string[] = [];
+    const d: DeliverDeps = {
+      ...deps(db, {
+        port: stack.submissionPort,
+        auth: 'password',
+        user: address(stack, 'security'),
+        password: 'not-the-password',
+      }),
+      relay: { answered: () => heard.push('answered'), unreachable: () => heard.push('unusable') },
+    };
+    await deliverOutbox(d, ack).catch(() => undefined);
+    d.transport.close();
+    expect(row(db, ack).last_error).toMatch(/EAUTH|535|authentication/i);
+    expect(heard).toEqual(['unusable']);
   });
 
   it('sends again a row left "sending" by a crashed worker once its claim is stale (decision 0002)', async () => {

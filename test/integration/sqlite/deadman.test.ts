@@ -7,7 +7,12 @@ import { loadConfig } from '../../../src/config/load.js';
 import type { Config } from '../../../src/config/schema.js';
 import { scanProbeHeader } from '../../../src/core/raw-headers.js';
 import { renderOutbox } from '../../../src/8-outbox/deliver.js';
-import { INTAKE_SYNCED, parseProbeHeader, PROBE_HEADER } from '../../../src/policy/deadman.js';
+import {
+  INTAKE_SYNCED,
+  parseProbeHeader,
+  PROBE_HEADER,
+  probeMaxAgeSeconds,
+} from '../../../src/policy/deadman.js';
 import { checkDeadman } from '../../../src/roles/deadman.js';
 import { migratedDb, tempDbPath } from '../../support/db.js';
 import { settableClock } from '../../support/ingest.js';
@@ -63,6 +68,19 @@ function lastProbeHeader(db: Db): string {
   return (JSON.parse(m.payload) as { header: string }).header;
 }
 
+/** The Message-ID minted for the newest probe (the one its mail carries). */
+function lastProbeMessageId(db: Db): string {
+  return (
+    db.prepare("SELECT message_id FROM outbox WHERE kind = 'mail-probe' ORDER BY id DESC LIMIT 1").get() as {
+      message_id: string;
+    }
+  ).message_id;
+}
+
+const MAX_AGE = probeMaxAgeSeconds(config.deadman.window_seconds, config.deadman.interval_seconds);
+/** The mail facts of the newest probe itself, as the intake scans them. */
+const asProbe = (db: Db) => ({ messageId: lastProbeMessageId(db), maxAgeSeconds: MAX_AGE });
+
 describe('checkDeadman() (#15)', () => {
   it('sends one probe per interval, even with two processes looking', () => {
     const path = tempDbPath();
@@ -107,7 +125,7 @@ describe('checkDeadman() (#15)', () => {
     // The second probe comes back: the round trip works again.
     const claim = parseProbeHeader(lastProbeHeader(db));
     expect(claim).not.toBeNull();
-    expect(recordProbeReturn(db, clock, vault, claim!)).toBe('returned');
+    expect(recordProbeReturn(db, clock, vault, claim!, asProbe(db))).toBe('returned');
     look(96);
     look(97);
     expect(alerts(db)).toEqual([
@@ -150,12 +168,40 @@ describe('checkDeadman() (#15)', () => {
         ...claim,
         tag: `${claim.tag.slice(0, -2)}AA` === claim.tag ? 'B'.repeat(43) : `${claim.tag.slice(0, -2)}AA`,
       };
-      expect(recordProbeReturn(db, clock, vault, forgedTag)).toBe('refused');
-      expect(recordProbeReturn(db, clock, testVault(), claim)).toBe('refused');
+      expect(recordProbeReturn(db, clock, vault, forgedTag, asProbe(db))).toBe('refused');
+      expect(recordProbeReturn(db, clock, testVault(), claim, asProbe(db))).toBe('refused');
       const otherToken = parseProbeHeader(header.replace(claim.token, 'A'.repeat(24)))!;
-      expect(recordProbeReturn(db, clock, vault, otherToken)).toBe('refused');
-      expect(recordProbeReturn(db, clock, vault, claim)).toBe('returned');
-      expect(recordProbeReturn(db, clock, vault, claim)).toBe('again');
+      expect(recordProbeReturn(db, clock, vault, otherToken, asProbe(db))).toBe('refused');
+      expect(recordProbeReturn(db, clock, vault, claim, asProbe(db))).toBe('returned');
+      expect(recordProbeReturn(db, clock, vault, claim, asProbe(db))).toBe('again');
+    });
+
+    it('a valid header copied into a mail with another Message-ID is "replayed", a probe far past its window is "stale": both ordinary mail, the probe still out', () => {
+      const db = migratedDb();
+      const clock = settableClock(T0);
+      const vault = testVault();
+      checkDeadman({ config, db, clock, vault }, clock.now());
+      const claim = parseProbeHeader(lastProbeHeader(db))!;
+      const returned = () =>
+        (db.prepare('SELECT returned_at FROM probes').get() as { returned_at: string | null }).returned_at;
+      for (const messageId of ['report-1@reporter.test', null, `${lastProbeMessageId(db)}.x`])
+        expect(recordProbeReturn(db, clock, vault, claim, { messageId, maxAgeSeconds: MAX_AGE })).toBe(
+          'replayed',
+        );
+      expect(returned()).toBeNull();
+      clock.set(at(MAX_AGE + 1));
+      expect(recordProbeReturn(db, clock, vault, claim, asProbe(db))).toBe('stale');
+      expect(returned()).toBeNull();
+      clock.set(at(MAX_AGE));
+      expect(recordProbeReturn(db, clock, vault, claim, asProbe(db))).toBe('returned');
+      // Once back, the copy in another mail is still ordinary mail; a second copy of the probe itself is 'again'.
+      expect(
+        recordProbeReturn(db, clock, vault, claim, {
+          messageId: 'report-2@reporter.test',
+          maxAgeSeconds: MAX_AGE,
+        }),
+      ).toBe('replayed');
+      expect(recordProbeReturn(db, clock, vault, claim, asProbe(db))).toBe('again');
     });
 
     it('the rendered probe carries the header the intake reads, and nothing else of ours', async () => {
