@@ -17,7 +17,9 @@ function issuesFor(env: Record<string, string>): string[] {
 describe('[http] configuration (#15)', () => {
   it('refuses a non-loopback bind without a token, naming http.bearer_token', () => {
     const issues = issuesFor({ PSIRT_HTTP__ENABLED: 'true', PSIRT_HTTP__BIND: '0.0.0.0' });
-    expect(issues.join('\n')).toMatch(/^http\.bearer_token: is required when http\.bind is not a loopback address/m);
+    expect(issues.join('\n')).toMatch(
+      /^http\.bearer_token: is required when http\.bind is not a loopback address/m,
+    );
   });
 
   it('accepts a non-loopback bind with a token, and a loopback bind without one', () => {
