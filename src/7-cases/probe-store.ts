@@ -113,17 +113,29 @@ export function recordProbeReturn(
 
 /** The probes as roundtripVerdict reads them. */
 export function probeFacts(db: Db): ProbeFacts {
+  // A probe held back by a relay that is down has not been on the mail path yet: while the
+  // relay-down alarm is open it is not lost (that alarm tells on-call already, #15 trial), and a
+  // probe mailed late has its window counted from when the relay took it.
   const row = db
     .prepare(
-      `SELECT sent_at, due_at FROM probes
-       WHERE returned_at IS NULL
-         AND sent_at > coalesce((SELECT max(sent_at) FROM probes WHERE returned_at IS NOT NULL), '')
-       ORDER BY sent_at LIMIT 1`,
+      `SELECT p.sent_at, p.due_at, o.state AS mail_state, o.sent_at AS mailed_at FROM probes p
+         LEFT JOIN outbox o ON o.id = p.outbox_id
+       WHERE p.returned_at IS NULL
+         AND p.sent_at > coalesce((SELECT max(sent_at) FROM probes WHERE returned_at IS NOT NULL), '')
+         AND (o.state = 'sent'
+              OR NOT EXISTS (SELECT 1 FROM alarms WHERE name = 'relay-down' AND cleared_at IS NULL))
+       ORDER BY p.sent_at LIMIT 1`,
     )
-    .get() as { sent_at: string; due_at: string } | undefined;
-  return {
-    oldestOut: row === undefined ? null : { sentAt: new Date(row.sent_at), dueAt: new Date(row.due_at) },
-  };
+    .get() as
+    { sent_at: string; due_at: string; mail_state: string | null; mailed_at: string | null } | undefined;
+  if (row === undefined) return { oldestOut: null };
+  const sentAt = new Date(row.sent_at);
+  let dueAt = new Date(row.due_at);
+  if (row.mail_state === 'sent' && row.mailed_at !== null) {
+    const late = Date.parse(row.mailed_at) - sentAt.getTime();
+    if (late > 0) dueAt = new Date(dueAt.getTime() + late);
+  }
+  return { oldestOut: { sentAt, dueAt } };
 }
 
 /** Probes out (sent after the newest that returned, not returned): for the alert's detail. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { openAlarms, markProgress } from '../../../src/7-cases/alarm-store.js';
+import { clearAlarm, markProgress, openAlarms, raiseAlarm } from '../../../src/7-cases/alarm-store.js';
 import { openDatabase, type Db } from '../../../src/7-cases/db.js';
 import { recordProbeReturn } from '../../../src/7-cases/probe-store.js';
 import { loadOutbox } from '../../../src/7-cases/outbox-store.js';
@@ -133,6 +133,30 @@ describe('checkDeadman() (#15)', () => {
       { alarm: 'mail-roundtrip', event: 'cleared' },
     ]);
     expect(openAlarms(db)).toEqual([]);
+  });
+
+  it('a probe held back by a relay that is down is not a lost round trip; mailed late, its window starts then (#15 trial)', () => {
+    const db = migratedDb();
+    const clock = settableClock(T0);
+    const vault = testVault();
+    const since = clock.now();
+    const look = (s: number) => {
+      clock.set(at(s));
+      markProgress(db, clock, INTAKE_SYNCED);
+      checkDeadman({ config, db, clock, vault }, since);
+    };
+    look(0);
+    raiseAlarm(db, clock, 'relay-down', '127.0.0.1:25 unusable');
+    look(31);
+    look(50);
+    expect(alerts(db)).toEqual([]);
+    // The relay takes the probe at 55 s and the alarm clears: 30 s of window from then.
+    db.prepare("UPDATE outbox SET state = 'sent', sent_at = ? WHERE kind = 'mail-probe'").run(at(55));
+    clearAlarm(db, clock, 'relay-down');
+    look(80);
+    expect(alerts(db)).toEqual([]);
+    look(86);
+    expect(alerts(db)).toEqual([{ alarm: 'mail-roundtrip', event: 'raised' }]);
   });
 
   it('an intake with no complete sync for intake_stalled_after_seconds raises one alert, and a sync clears it', () => {
