@@ -252,6 +252,14 @@ export async function deliverOutbox(deps: DeliverDeps, outboxId: number): Promis
     );
     return alertIds(deps, row, err.message);
   }
+  // An all-clear never overtakes the alert it clears (a trial saw the clear of a relay-down sent
+  // 0.2 s before the alert): it waits, pending, until that one left (or failed for good).
+  const clears = /^alarm:(\d+):cleared$/.exec(row.dedupe_key);
+  if (clears !== null && alertStillWaiting(db, `alarm:${clears[1] ?? ''}:raised`)) {
+    markRetry(db, row, 'waiting for the alert it clears');
+    log.info({ event: 'outbox.clear-waits' }, 'all-clear waits for its alert');
+    throw new TransientSendError('waiting for the alert it clears', null);
+  }
   let raw: Buffer;
   let envelopeFrom: string;
   try {
@@ -296,6 +304,14 @@ export async function deliverOutbox(deps: DeliverDeps, outboxId: number): Promis
     );
     throw new TransientSendError(describeError(err), err);
   }
+}
+
+/** Whether the outbox row with this dedupe key exists and has neither been sent nor failed. */
+function alertStillWaiting(db: Db, dedupeKey: string): boolean {
+  const r = db.prepare('SELECT state FROM outbox WHERE dedupe_key = ?').get(dedupeKey) as
+    | { state: string }
+    | undefined;
+  return r !== undefined && r.state !== 'sent' && r.state !== 'failed';
 }
 
 function alertIds(deps: DeliverDeps, row: OutboxRow, error: string): number[] {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { createCalendar } from '../../../src/calendar/calendar.js';
 import { applyMessage } from '../../../src/7-cases/apply.js';
+import { clearAlarmWithMail, raiseAlarmWithMail } from '../../../src/7-cases/alarm-store.js';
 import type { Db } from '../../../src/7-cases/db.js';
 import { storeRaw } from '../../../src/7-cases/intake-store.js';
 import { loadConfig } from '../../../src/config/load.js';
@@ -161,6 +162,27 @@ describe('deliverOutbox() through the real Postfix', () => {
     await deliverOutbox(d, ack);
     d.transport.close();
     expect(row(db, ack)).toMatchObject({ state: 'sent', attempts: 1 });
+  });
+
+  it('holds an all-clear back until the alert it clears has left, then sends it (#15 trial)', async () => {
+    const db = migratedDb(systemClock);
+    const clock = systemClock;
+    const mail = { recipients: ['oncall@psirt.test'], domain: 'psirt.test', detail: 'relay unusable' };
+    const raised = raiseAlarmWithMail(db, clock, 'relay-down', clock.now(), mail);
+    const cleared = clearAlarmWithMail(db, clock, 'relay-down', mail);
+    if (raised === null || cleared === null) throw new Error('no alert rows');
+    const d = deps(db);
+    await expect(deliverOutbox(d, cleared)).rejects.toBeInstanceOf(TransientSendError);
+    expect(row(db, cleared)).toMatchObject({ state: 'pending' });
+    await deliverOutbox(d, raised);
+    await deliverOutbox(d, cleared);
+    d.transport.close();
+    expect(row(db, raised)).toMatchObject({ state: 'sent' });
+    expect(row(db, cleared)).toMatchObject({ state: 'sent' });
+    const order = db
+      .prepare('SELECT id FROM outbox WHERE id IN (?, ?) ORDER BY sent_at, id')
+      .all(raised, cleared) as { id: number }[];
+    expect(order.map((r) => r.id)).toEqual([raised, cleared]);
   });
 
   it('marks a row failed on a permanent 5xx and queues one alert to the security staff', async () => {
