@@ -38,10 +38,17 @@ export async function startService(
   });
   const { child, out } = spawnCli(roles.length === 0 ? ['start'] : ['start', '--role', ...roles], env);
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-  await eventually(() => (out.text.includes('"service.started"') ? true : undefined), {
-    timeoutMs: 20_000,
-    what: 'service start',
-  });
+  try {
+    await eventually(() => (out.text.includes('"service.started"') ? true : undefined), {
+      timeoutMs: 20_000,
+      what: 'service start',
+    });
+  } catch (err) {
+    // A service that did not say it started must not live on and read the stack's mailbox
+    // under the next test (a drill left two such orphans eating its mail).
+    child.kill('SIGKILL');
+    throw err;
+  }
   return {
     child,
     out,
