@@ -19,9 +19,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { tempDbPath } from '../test/support/db.js';
 import { eventually } from '../test/support/eventually.js';
-import { openMailbox } from '../test/support/mailbox.js';
+import { acknowledgmentIds, appendOutageReports } from '../test/support/outage.js';
 import { drainSecurityInbox, queryDb, startService } from '../test/support/service.js';
-import { address, readStack, REPO, type StackInfo } from '../test/support/stack.js';
+import { readStack, REPO } from '../test/support/stack.js';
 
 const { values } = parseArgs({
   options: {
@@ -45,49 +45,6 @@ const say = (text: string): void => {
 };
 const count = (dbPath: string, sql: string, ...params: unknown[]): number =>
   queryDb<{ n: number }>(dbPath, sql, ...params)[0]?.n ?? 0;
-
-async function appendReports(s: StackInfo, run: string, n: number): Promise<void> {
-  const client = await openMailbox(s, 'security');
-  try {
-    for (let i = 0; i < n; i++) {
-      await client.append(
-        'INBOX',
-        [
-          `From: Reporter One <reporter1+${run}@${s.domain}>`,
-          `To: ${address(s, 'security')}`,
-          `Subject: Drill report ${String(i)}`,
-          `Message-ID: <${run}-${String(i)}@drill.psirt>`,
-          `Date: ${new Date().toUTCString()}`,
-          'Content-Type: text/plain; charset=utf-8',
-          '',
-          `Drill report ${String(i)} of ${run}.`,
-          '',
-        ].join('\r\n'),
-      );
-    }
-  } finally {
-    await client.logout();
-  }
-}
-
-async function acknowledgmentIds(s: StackInfo, run: string): Promise<string[]> {
-  const client = await openMailbox(s, 'reporter1');
-  try {
-    const lock = await client.getMailboxLock('INBOX');
-    try {
-      const uids = await client.search({ header: { 'in-reply-to': run } }, { uid: true });
-      if (!Array.isArray(uids) || uids.length === 0) return [];
-      const ids: string[] = [];
-      for await (const m of client.fetch(uids.join(','), { envelope: true }, { uid: true }))
-        ids.push(m.envelope?.messageId ?? '');
-      return ids;
-    } finally {
-      lock.release();
-    }
-  } finally {
-    await client.logout();
-  }
-}
 
 const stack = readStack();
 await drainSecurityInbox(stack);
@@ -117,7 +74,7 @@ try {
   say(
     `Postfix stopped; appending ${String(reports)} reports; outage of ${String(minutes)} min (db ${dbPath})`,
   );
-  await appendReports(stack, run, reports);
+  await appendOutageReports(stack, run, reports, 'drill');
   while (Date.now() - down < minutes * 60_000) {
     await new Promise((r) => setTimeout(r, 30_000));
     const pending = count(dbPath, "SELECT count(*) AS n FROM outbox WHERE state <> 'sent'");

@@ -6,10 +6,10 @@ import { describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
 import { tempDbPath } from '../support/db.js';
 import { eventually } from '../support/eventually.js';
-import { openMailbox } from '../support/mailbox.js';
+import { acknowledgmentIds, appendOutageReports } from '../support/outage.js';
 import { drainSecurityInbox, mailById, queryDb, startService } from '../support/service.js';
 import { freePort } from '../support/ports.js';
-import { address, REPO, stackEnv, type StackInfo } from '../support/stack.js';
+import { REPO, stackEnv } from '../support/stack.js';
 
 /**
  * Issue #15 Deliver 5: Postfix stopped while 100 reports arrive (appended into Dovecot over
@@ -32,49 +32,6 @@ const PROMPT_MS = 30_000;
 
 const count = (dbPath: string, sql: string, ...params: unknown[]): number =>
   queryDb<{ n: number }>(dbPath, sql, ...params)[0]!.n;
-
-/** Appends `n` plain reports to security@'s INBOX (as Dovecot's LMTP would have delivered them). */
-async function appendReports(s: StackInfo, run: string, n: number): Promise<void> {
-  const client = await openMailbox(s, 'security');
-  try {
-    for (let i = 0; i < n; i++) {
-      const raw = [
-        `From: Reporter One <reporter1+${run}@${s.domain}>`,
-        `To: ${address(s, 'security')}`,
-        `Subject: Outage report ${String(i)}`,
-        `Message-ID: <${run}-${String(i)}@outage.e2e>`,
-        `Date: ${new Date().toUTCString()}`,
-        'Content-Type: text/plain; charset=utf-8',
-        '',
-        `Report ${String(i)} of run ${run}. ${'Details of the flaw. '.repeat(20)}`,
-        '',
-      ].join('\r\n');
-      await client.append('INBOX', raw);
-    }
-  } finally {
-    await client.logout();
-  }
-}
-
-/** Message-IDs of this run's acknowledgments in the reporter's mailbox, one entry per copy. */
-async function acknowledgmentIds(s: StackInfo, run: string): Promise<string[]> {
-  const client = await openMailbox(s, 'reporter1');
-  try {
-    const lock = await client.getMailboxLock('INBOX');
-    try {
-      const uids = await client.search({ header: { 'in-reply-to': run } }, { uid: true });
-      if (!Array.isArray(uids) || uids.length === 0) return [];
-      const ids: string[] = [];
-      for await (const m of client.fetch(uids.join(','), { envelope: true }, { uid: true }))
-        ids.push(m.envelope?.messageId ?? '');
-      return ids;
-    } finally {
-      lock.release();
-    }
-  } finally {
-    await client.logout();
-  }
-}
 
 interface AlertRow {
   message_id: string;
@@ -106,7 +63,7 @@ describe('recovery from a relay outage (#15)', () => {
     try {
       stackCmd('postfix-stop');
       stopped = true;
-      await appendReports(stack, run, REPORTS);
+      await appendOutageReports(stack, run, REPORTS);
       await eventually(
         () =>
           count(
