@@ -114,6 +114,15 @@ function expectHistory(dbPath: string, reports: number, replies: number): void {
   expect(count(dbPath, "SELECT count(*) AS n FROM outbox WHERE kind <> 'import-summary'")).toBe(0);
   expect(count(dbPath, "SELECT count(*) AS n FROM outbox WHERE kind = 'import-summary'")).toBe(1);
   expect(count(dbPath, "SELECT count(*) AS n FROM outbox WHERE state = 'sent'")).toBe(0);
+  // The event log records what happened: each case imported, no mail queued or sent (trial finding).
+  expect(count(dbPath, "SELECT count(*) AS n FROM events WHERE type = 'case.imported'")).toBe(reports);
+  expect(
+    count(
+      dbPath,
+      `SELECT count(*) AS n FROM events WHERE type IN ('acknowledgment.queued', 'acknowledgment.held',
+         'staff.notified', 'advisory.customers-notified', 'advisory.draft-sent', 'escalation.sent', 'outbox.sent')`,
+    ),
+  ).toBe(0);
 }
 
 /** Runs `psirt import`, SIGKILLs it once `killAt` cases exist, then runs it again to the end. */

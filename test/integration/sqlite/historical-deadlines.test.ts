@@ -100,6 +100,26 @@ describe('historical deadlines (psirt import)', () => {
     expect(db.prepare('SELECT historical FROM cases WHERE id = ?').get(caseId)).toEqual({ historical: 0 });
   });
 
+  it('the event log says the case was imported, never that a mail was queued or sent (#15 trial)', () => {
+    const db = migratedDb();
+    const adoption = beginAdoption(db, h.clock, 'imap', 'INBOX');
+    const caseId = applyOldReport(db, 4, { adoptionId: adoption.id });
+    const types = (
+      db.prepare('SELECT type FROM events WHERE case_id = ? ORDER BY id').all(caseId) as { type: string }[]
+    ).map((e) => e.type);
+    expect(types).toContain('case.opened');
+    expect(types).toContain('case.imported');
+    for (const claim of ['acknowledgment.queued', 'acknowledgment.held', 'staff.notified'])
+      expect(types).not.toContain(claim);
+    // The same report applied live does record them (what the import must leave out).
+    const live = applyOldReport(db, 5, undefined);
+    const liveTypes = (
+      db.prepare('SELECT type FROM events WHERE case_id = ?').all(live) as { type: string }[]
+    ).map((e) => e.type);
+    expect(liveTypes).toContain('acknowledgment.queued');
+    expect(liveTypes).toContain('staff.notified');
+  });
+
   it('are what keeps the sweep quiet: the same old report applied live is escalated at once', () => {
     const db = migratedDb();
     applyOldReport(db, 2, undefined);
