@@ -14,6 +14,7 @@ import {
 } from '../src/1-intake/mail-export.js';
 import {
   abandonAdoptions,
+  adoptedAny,
   beginAdoption,
   finishAdoption,
   openAdoptions,
@@ -141,7 +142,9 @@ export async function runImport(
       `${delta.followUps} follow-up(s) threaded, ${delta.quarantined} quarantined, ${delta.other} other ` +
       `(staff mail, auto-replies, duplicates), ${run.skipped} skipped as already imported` +
       (after.runs > 1 ? `; over ${after.runs} runs: ${totals(after)}` : '') +
-      '; no mail sent, one summary queued for the security staff (the running service sends it)';
+      (adoptedAny(after)
+        ? '; no mail sent, one summary queued for the security staff (the running service sends it)'
+        : '; nothing to import, no mail sent, no summary queued');
     report(opts, line, {
       kind,
       source,

@@ -111,7 +111,9 @@ export function finishAdoption(db: Db, clock: Clock, config: Config, adoptionId:
         .get(at, adoptionId) as AdoptionRow | undefined;
       if (!row) throw new Error(`adoption ${adoptionId} is not recorded`);
       const recipients = summaryRecipients(config);
-      if (row.kind !== 'none' && recipients.length > 0) {
+      // An import that recorded nothing (an empty export, everything already imported) tells
+      // nobody anything: no summary (issue #15 trial).
+      if (row.kind !== 'none' && adoptedAny(row) && recipients.length > 0) {
         const info = db
           .prepare(
             `INSERT INTO outbox (case_id, kind, dedupe_key, recipients, message_id, in_reply_to, refs, subject, payload, created_at)
@@ -145,6 +147,11 @@ export function finishAdoption(db: Db, clock: Clock, config: Config, adoptionId:
       return toAdoption(row);
     })
     .immediate();
+}
+
+/** Whether an import recorded any message, over all its runs. */
+export function adoptedAny(a: AdoptionCounts): boolean {
+  return a.cases_created + a.follow_ups + a.quarantined + a.other > 0;
 }
 
 /** The security staff (role `security`), or every staff member when none has that role. */

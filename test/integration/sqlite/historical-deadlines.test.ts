@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { Db } from '../../../src/7-cases/db.js';
 import { applyMessage } from '../../../src/7-cases/apply.js';
-import { beginAdoption } from '../../../src/7-cases/adoption-store.js';
+import { beginAdoption, finishAdoption } from '../../../src/7-cases/adoption-store.js';
 import { dueEscalations, fireEscalation, writeDeadlineSync } from '../../../src/7-cases/deadline-store.js';
 import { storeRaw } from '../../../src/7-cases/intake-store.js';
 import { fixedClock } from '../../../src/core/clock.js';
@@ -177,6 +177,19 @@ describe('historical deadlines (psirt import)', () => {
     const lc = cases.find((c) => c.id === live)!;
     expect(everyStage(lc).some((s) => s.result.verdict === 'missed')).toBe(true);
     expect(stateOf(lc)).not.toContain('imported');
+  });
+
+  it('an import that recorded nothing queues no summary; one that did queues one (#15 trial)', () => {
+    const db = migratedDb();
+    const summaries = (): unknown =>
+      db.prepare("SELECT count(*) AS n FROM outbox WHERE kind = 'import-summary'").get();
+    const empty = beginAdoption(db, h.clock, 'mbox', '/exports/empty.mbox');
+    finishAdoption(db, h.clock, h.config, empty.id);
+    expect(summaries()).toEqual({ n: 0 });
+    const full = beginAdoption(db, h.clock, 'imap', 'INBOX');
+    applyOldReport(db, 8, { adoptionId: full.id });
+    finishAdoption(db, h.clock, h.config, full.id);
+    expect(summaries()).toEqual({ n: 1 });
   });
 
   it('are what keeps the sweep quiet: the same old report applied live is escalated at once', () => {
