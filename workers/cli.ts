@@ -18,6 +18,7 @@ import { describeError } from '../src/core/errors.js';
 import { createLogger } from '../src/core/log.js';
 import { packageVersion } from '../src/core/paths.js';
 import { ROLES, type Role } from '../src/roles/roles.js';
+import { AdoptionNeeded } from '../src/roles/adoption.js';
 import { runService } from './start.js';
 import { runImport, type ImportOptions } from './import.js';
 
@@ -54,7 +55,9 @@ program
     } catch (err) {
       log.fatal({ event: 'service.failed', err: describeError(err) }, 'psirt-inbox could not start');
       process.stderr.write(`psirt: ${describeError(err)}\n`);
-      process.exit(EXIT_FAILED);
+      // Old mail to adopt is operator action, not a crash: exit 2, which systemd does not
+      // restart (RestartPreventExitStatus=2, issue #15 trial).
+      process.exit(err instanceof AdoptionNeeded ? EXIT_CONFIG : EXIT_FAILED);
     }
   });
 

@@ -1,5 +1,6 @@
 import type { TokenSource } from '../src/core/oauth2.js';
 import { createHash } from 'node:crypto';
+import { constants, accessSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Config } from '../src/config/schema.js';
 import { startImapIntake, type FetchedRaw, type IntakeHandlers } from '../src/1-intake/imap-poller.js';
@@ -12,8 +13,11 @@ import {
   type ExportedMessage,
 } from '../src/1-intake/mail-export.js';
 import {
+  abandonAdoptions,
+  adoptedAny,
   beginAdoption,
   finishAdoption,
+  openAdoptions,
   type Adoption,
   type AdoptionKind,
 } from '../src/7-cases/adoption-store.js';
@@ -66,6 +70,9 @@ export async function runImport(
   const kind: AdoptionKind = opts.none ? 'none' : opts.mbox ? 'mbox' : opts.maildir ? 'maildir' : 'imap';
   const path = opts.mbox ?? opts.maildir;
   const source = path === undefined ? config.imap.mailbox : resolve(path);
+  // Nothing is recorded for a source that cannot be read (issue #15 trial: a mistyped path left
+  // an open import behind that blocked `psirt start`).
+  if (kind === 'mbox' || kind === 'maildir') checkExport(kind, source);
   // Per-message lines are for the service; the import prints progress and a summary.
   const quiet = log.child(
     { component: 'import' },
@@ -75,18 +82,29 @@ export async function runImport(
   const t0 = Date.now();
   try {
     if (kind === 'none') {
-      const a = beginAdoption(db, clock, 'none', source);
-      finishAdoption(db, clock, config, a.id);
+      const open = openAdoptions(db);
+      const abandoned = open.length === 0 ? [] : abandonAdoptions(db, clock, config);
+      if (open.length === 0) finishAdoption(db, clock, config, beginAdoption(db, clock, 'none', source).id);
+      const closed =
+        abandoned.length === 0
+          ? ''
+          : `closed the unfinished import(s) ${abandoned.map((a) => `${a.kind} ${a.source}`).join(', ')} as abandoned (the ${String(abandoned.reduce((n, a) => n + a.cases_created, 0))} case(s) they created stay as history; mail they did not reach is answered as new); `;
       report(
         opts,
-        `recorded that the mail in ${source} is answered as new (no import); \`psirt start\` now starts`,
+        `${closed}recorded that the mail in ${source} is answered as new (no import); \`psirt start\` now starts`,
         {
           kind,
           source,
+          abandoned: abandoned.map((a) => ({
+            kind: a.kind,
+            source: a.source,
+            casesCreated: a.cases_created,
+          })),
         },
       );
       return;
     }
+    if (kind === 'imap') await checkImap(config, source, shared.tokens ?? null);
     const before = beginAdoption(db, clock, kind, source);
     const pipeline = createPipeline({
       ...shared,
@@ -124,7 +142,9 @@ export async function runImport(
       `${delta.followUps} follow-up(s) threaded, ${delta.quarantined} quarantined, ${delta.other} other ` +
       `(staff mail, auto-replies, duplicates), ${run.skipped} skipped as already imported` +
       (after.runs > 1 ? `; over ${after.runs} runs: ${totals(after)}` : '') +
-      '; no mail sent, one summary queued for the security staff (the running service sends it)';
+      (adoptedAny(after)
+        ? '; no mail sent, one summary queued for the security staff (the running service sends it)'
+        : '; nothing to import, no mail sent, no summary queued');
     report(opts, line, {
       kind,
       source,
@@ -141,6 +161,32 @@ export async function runImport(
     );
   } finally {
     db.close();
+  }
+}
+
+/** An export that cannot be read stops the import before anything is recorded (exit 1, the path). */
+function checkExport(kind: 'mbox' | 'maildir', source: string): void {
+  try {
+    const st = statSync(source);
+    if (kind === 'mbox' && !st.isFile()) throw new Error('not a file');
+    if (kind === 'maildir' && !st.isDirectory()) throw new Error('not a directory');
+    accessSync(source, kind === 'mbox' ? constants.R_OK : constants.R_OK | constants.X_OK);
+  } catch (err) {
+    exitWith(
+      EXIT_FAILED,
+      `cannot read the ${kind} export ${source}: ${describeError(err)}; nothing was recorded`,
+    );
+  }
+}
+
+/** The configured mailbox must answer before a first import of it is recorded. */
+async function checkImap(config: Config, source: string, tokens: TokenSource | null): Promise<void> {
+  const oauth2 =
+    config.imap.auth === 'oauth2' && tokens !== null ? { tokens, mechanism: config.oauth2.mechanism } : null;
+  try {
+    await mailboxCensus(config.imap, new Date(), oauth2);
+  } catch (err) {
+    exitWith(EXIT_FAILED, `cannot read the mailbox ${source}: ${describeError(err)}; nothing was recorded`);
   }
 }
 

@@ -3,6 +3,7 @@ import type { Clock } from '../core/clock.js';
 import { mintMessageId } from '../core/message-id.js';
 import { mailDomain } from './addresses.js';
 import type { Db } from './db.js';
+import { appendEvent } from './events.js';
 
 /** Adopting an existing mailbox (issue #15): import runs, their counters, the historical marks. */
 
@@ -110,7 +111,9 @@ export function finishAdoption(db: Db, clock: Clock, config: Config, adoptionId:
         .get(at, adoptionId) as AdoptionRow | undefined;
       if (!row) throw new Error(`adoption ${adoptionId} is not recorded`);
       const recipients = summaryRecipients(config);
-      if (row.kind !== 'none' && recipients.length > 0) {
+      // An import that recorded nothing (an empty export, everything already imported) tells
+      // nobody anything: no summary (issue #15 trial).
+      if (row.kind !== 'none' && adoptedAny(row) && recipients.length > 0) {
         const info = db
           .prepare(
             `INSERT INTO outbox (case_id, kind, dedupe_key, recipients, message_id, in_reply_to, refs, subject, payload, created_at)
@@ -146,10 +149,72 @@ export function finishAdoption(db: Db, clock: Clock, config: Config, adoptionId:
     .immediate();
 }
 
+/** Whether an import recorded any message, over all its runs. */
+export function adoptedAny(a: AdoptionCounts): boolean {
+  return a.cases_created + a.follow_ups + a.quarantined + a.other > 0;
+}
+
 /** The security staff (role `security`), or every staff member when none has that role. */
 function summaryRecipients(config: Config): string[] {
   const security = config.staff.filter((s) => s.roles.includes('security')).map((s) => s.address);
   return security.length > 0 ? security : config.staff.map((s) => s.address);
+}
+
+/** The imports left unfinished (a crash, a kill, a failure), oldest first. */
+export function openAdoptions(db: Db): Pick<Adoption, 'id' | 'kind' | 'source' | 'startedAt'>[] {
+  return (
+    db
+      .prepare('SELECT id, kind, source, started_at FROM adoptions WHERE finished_at IS NULL ORDER BY id')
+      .all() as { id: number; kind: AdoptionKind; source: string; started_at: string }[]
+  ).map((r) => ({ id: r.id, kind: r.kind, source: r.source, startedAt: r.started_at }));
+}
+
+/**
+ * "mbox /path/x.mbox (`psirt import --mbox /path/x.mbox` finishes it)": each unfinished import,
+ * its kind, source and the command that resumes it.
+ */
+export function describeOpenAdoptions(open: readonly Pick<Adoption, 'kind' | 'source'>[]): string {
+  const resume = (a: Pick<Adoption, 'kind' | 'source'>): string =>
+    a.kind === 'imap' ? 'psirt import' : `psirt import --${a.kind} ${a.source}`;
+  return open.map((a) => `${a.kind} ${a.source} (\`${resume(a)}\` finishes it)`).join(', ');
+}
+
+/**
+ * `psirt import --none` over unfinished imports (issue #15 trial): closes each — stamped finished
+ * and an `adoption.abandoned` service event in the chain (kind, source, counts; no content) saying
+ * it was abandoned, not completed — then records `--none`, in one transaction. What those imports
+ * stored stays history; what they did not reach is answered as new. No summary mail.
+ */
+export function abandonAdoptions(db: Db, clock: Clock, config: Config): Adoption[] {
+  return db
+    .transaction((): Adoption[] => {
+      const at = clock.now().toISOString();
+      const rows = db
+        .prepare('UPDATE adoptions SET finished_at = ? WHERE finished_at IS NULL RETURNING *')
+        .all(at) as AdoptionRow[];
+      for (const r of rows)
+        appendEvent(db, clock, {
+          caseId: null,
+          type: 'adoption.abandoned',
+          actor: 'system',
+          data: {
+            adoptionId: r.id,
+            kind: r.kind,
+            source: r.source,
+            note: 'closed unfinished by `psirt import --none`: mail it did not reach is answered as new',
+            casesCreated: r.cases_created,
+            followUps: r.follow_ups,
+          },
+        });
+      db.prepare('INSERT INTO adoptions (kind, source, started_at, finished_at) VALUES (?, ?, ?, ?)').run(
+        'none',
+        config.imap.mailbox,
+        at,
+        at,
+      );
+      return rows.map(toAdoption);
+    })
+    .immediate();
 }
 
 /**

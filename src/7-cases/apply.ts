@@ -68,16 +68,36 @@ export function applyMessage(deps: ApplyDeps, input: ApplyInput): ApplyResult {
 function asHistory(change: CaseChange, adoptionId: number, input: ApplyInput): void {
   change.outbox = [];
   change.customerNotices = [];
+  // The hash-chained log records what happened: no mail was queued or sent, so no event that
+  // says one was (or that one waits to be sent) goes in; `case.imported` says what was done.
+  const claimed = change.events.filter((e) => MAIL_CLAIMING_EVENTS.has(e.type));
+  change.events = change.events.filter((e) => !MAIL_CLAIMING_EVENTS.has(e.type));
   if (change.newCase !== null) {
+    // How the sender was known (a signature proves a pinned key, first-contact.ts) survives.
+    const knownBy = claimed.find((e) => e.data?.knownBy !== undefined)?.data?.knownBy;
     change.events.push({
       caseId: change.newCase.id,
       type: 'case.imported',
       actor: 'system',
       auth: null,
-      data: { messageRowId: input.messageRowId, adoptionId },
+      data: { messageRowId: input.messageRowId, adoptionId, ...(knownBy === undefined ? {} : { knownBy }) },
     });
   }
 }
+
+/**
+ * Events that say a mail was queued, sent or is waiting to be sent: never true of imported
+ * history (issue #15 trial), so `asHistory` drops them.
+ */
+export const MAIL_CLAIMING_EVENTS: ReadonlySet<string> = new Set([
+  'acknowledgment.queued',
+  'acknowledgment.held',
+  'staff.notified',
+  'advisory.customers-notified',
+  'advisory.draft-sent',
+  'escalation.sent',
+  'outbox.sent',
+]);
 
 /** Which counter of the import a mail moves. */
 function adoptionCount(change: CaseChange, input: ApplyInput): AdoptionCount {

@@ -57,6 +57,8 @@ export interface EvidenceCaseRow {
   purged_at?: string | null;
   /** The retention policy (years) the purge applied, from its `case.purged` event. */
   purge_policy_years?: number | null;
+  /** Opened by `psirt import` from old mail (issue #15): its first cycle is history, not judged. */
+  imported?: boolean;
   /** Only with `includeSubjects`; otherwise absent. */
   subject?: string;
 }
@@ -104,6 +106,8 @@ export interface EvidenceDeadline {
   state: string;
   policy: string;
   calendar: string;
+  /** Derived for imported history (issue #15): shown, never judged met or missed. */
+  historical?: boolean;
 }
 
 /** A deadline of an earlier cycle of a case, kept when /reopen started the deadlines again. */
@@ -200,12 +204,17 @@ function readPeriod(db: Db, opts: EvidenceReadOptions): EvidencePeriod {
                   ORDER BY l.created_at DESC LIMIT 1) AS duplicate_of,
                 c.purged_at,
                 (SELECT json_extract(p.data, '$.policyYears') FROM events p
-                  WHERE p.case_id = c.id AND p.type = 'case.purged' ORDER BY p.id DESC LIMIT 1) AS purge_policy_years
+                  WHERE p.case_id = c.id AND p.type = 'case.purged' ORDER BY p.id DESC LIMIT 1) AS purge_policy_years,
+                (c.historical = 1 OR EXISTS (SELECT 1 FROM events i WHERE i.case_id = c.id AND i.type = 'case.imported')) AS imported
          FROM cases c JOIN s ON s.id = c.id
          ORDER BY c.created_at, c.id`,
       )
-      .all(period) as (Omit<EvidenceCaseRow, 'on_hold' | 'waiting_on_reporter' | 'external' | 'subject'> & {
+      .all(period) as (Omit<
+      EvidenceCaseRow,
+      'on_hold' | 'waiting_on_reporter' | 'external' | 'subject' | 'imported'
+    > & {
       on_hold: number;
+      imported: number;
       waiting_on_reporter: number;
       external: string;
       subject: string;
@@ -215,6 +224,7 @@ function readPeriod(db: Db, opts: EvidenceReadOptions): EvidencePeriod {
     ...r,
     on_hold: r.on_hold === 1,
     waiting_on_reporter: r.waiting_on_reporter === 1,
+    imported: r.imported === 1,
     external: JSON.parse(r.external) as string[],
     ...(opts.includeSubjects ? { subject: evidenceSubject(opts.vault, subject, subject_sealed) } : {}),
   }));
@@ -246,12 +256,14 @@ function readPeriod(db: Db, opts: EvidenceReadOptions): EvidencePeriod {
       )
       .all(period) as (Omit<EvidenceEvent, 'detail'> & { detail: string })[]
   ).map((e) => ({ ...e, detail: present(JSON.parse(e.detail) as Record<string, unknown>) }));
-  const deadlines = db
-    .prepare(
-      `${SELECTED} SELECT d.case_id, d.kind, d.due_at, d.met_at, d.state, d.policy, d.calendar
+  const deadlines = (
+    db
+      .prepare(
+        `${SELECTED} SELECT d.case_id, d.kind, d.due_at, d.met_at, d.state, d.policy, d.calendar, d.historical
        FROM deadlines d JOIN s ON s.id = d.case_id ORDER BY d.case_id, d.due_at`,
-    )
-    .all(period) as EvidenceDeadline[];
+      )
+      .all(period) as (Omit<EvidenceDeadline, 'historical'> & { historical: number })[]
+  ).map((d) => ({ ...d, historical: d.historical === 1 }));
   const earlierDeadlines = db
     .prepare(
       `${SELECTED} SELECT h.case_id, h.kind, h.due_at, h.met_at, h.state, h.policy, h.calendar,

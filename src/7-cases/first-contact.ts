@@ -21,7 +21,7 @@ export function readCorrespondent(db: Db, sender: string, messageRowId: number):
          AND (k.first_message_id IS NULL OR k.first_message_id <> ?)
          AND EXISTS (SELECT 1 FROM events e JOIN cases c ON c.id = e.case_id
                      WHERE c.reporter_address = k.address
-                       AND e.type IN ('acknowledgment.queued', 'acknowledgment.held')
+                       AND e.type IN ('acknowledgment.queued', 'acknowledgment.held', 'case.imported')
                        AND e.data ->> '$.knownBy' = 'signature')
        LIMIT 1`,
     )

@@ -17,8 +17,11 @@ export interface CaseListRow {
   hold_reason: string | null;
   held_at: string | null;
   created_at: string;
-  next_deadline: { kind: string; due_at: string; state: 'open' | 'paused' } | null;
+  /** Derived from the original dates of imported history (issue #15): shown, never live work. */
+  next_deadline: { kind: string; due_at: string; state: 'open' | 'paused'; historical: boolean } | null;
   waiting_on_reporter: boolean;
+  /** Opened by `psirt import` from old mail (issue #15). */
+  historical: boolean;
 }
 
 /** Cases newest first; `open` leaves out closed ones. The next open deadline comes with each. */
@@ -26,18 +29,19 @@ export function listCases(db: Db, opts: { open?: boolean; limit?: number } = {})
   const rows = db
     .prepare(
       `SELECT c.id, c.stage, c.resolution, c.severity, c.reporter_address, c.subject, c.subject_sealed, c.flags, c.assignee, c.on_hold,
-              c.hold_reason, c.held_at, c.waiting_on_reporter, c.created_at,
-              (SELECT json_object('kind', d.kind, 'due_at', d.due_at, 'state', d.state) FROM deadlines d
+              c.hold_reason, c.held_at, c.waiting_on_reporter, c.created_at, c.historical,
+              (SELECT json_object('kind', d.kind, 'due_at', d.due_at, 'state', d.state, 'historical', d.historical = 1) FROM deadlines d
                 WHERE d.case_id = c.id AND d.state IN ('open', 'paused') ORDER BY d.due_at LIMIT 1) AS next_deadline
        FROM cases c ${opts.open ? "WHERE c.stage <> 'closed'" : ''}
        ORDER BY c.created_at DESC, c.id DESC LIMIT ?`,
     )
     .all(opts.limit ?? 1000) as (Omit<
     CaseListRow,
-    'flags' | 'on_hold' | 'next_deadline' | 'waiting_on_reporter'
+    'flags' | 'on_hold' | 'next_deadline' | 'waiting_on_reporter' | 'historical'
   > & {
     flags: string;
     on_hold: number;
+    historical: number;
     waiting_on_reporter: number;
     next_deadline: string | null;
   })[];
@@ -46,9 +50,19 @@ export function listCases(db: Db, opts: { open?: boolean; limit?: number } = {})
     flags: JSON.parse(r.flags) as string[],
     on_hold: r.on_hold === 1,
     waiting_on_reporter: r.waiting_on_reporter === 1,
-    next_deadline:
-      r.next_deadline === null ? null : (JSON.parse(r.next_deadline) as CaseListRow['next_deadline']),
+    historical: r.historical === 1,
+    next_deadline: r.next_deadline === null ? null : nextDeadline(r.next_deadline),
   }));
+}
+
+function nextDeadline(json: string): CaseListRow['next_deadline'] {
+  const d = JSON.parse(json) as {
+    kind: string;
+    due_at: string;
+    state: 'open' | 'paused';
+    historical: number;
+  };
+  return { ...d, historical: d.historical === 1 };
 }
 
 /** How many cases `listCases` could show (for "… and N more"). */
@@ -60,12 +74,18 @@ export function countCases(db: Db, opts: { open?: boolean } = {}): number {
   ).n;
 }
 
+/**
+ * `--late` leaves out historical deadlines (imported history, issue #15): they were derived from
+ * the original dates, nobody can meet them now, and they are never escalated.
+ */
+const LATE = 'AND d.due_at <= ? AND d.historical = 0';
+
 /** How many deadlines `listDeadlines` could show. */
 export function countDeadlines(db: Db, opts: { now: Date; late?: boolean }): number {
   return (
     db
       .prepare(
-        `SELECT count(*) AS n FROM deadlines d WHERE d.state IN ('open', 'paused') ${opts.late ? 'AND d.due_at <= ?' : ''}`,
+        `SELECT count(*) AS n FROM deadlines d WHERE d.state IN ('open', 'paused') ${opts.late ? LATE : ''}`,
       )
       .get(...(opts.late ? [opts.now.toISOString()] : [])) as { n: number }
   ).n;
@@ -106,7 +126,8 @@ export interface CaseDetail {
     last_error: string | null;
     sent_at: string | null;
   }[];
-  deadlines: { kind: string; due_at: string; state: string; met_at: string | null }[];
+  /** `historical`: derived for imported history (issue #15), never live work. */
+  deadlines: { kind: string; due_at: string; state: string; met_at: string | null; historical: boolean }[];
   keys: { fingerprint: string; source: string; status: string; first_seen_at: string }[];
   links: { other_id: string; kind: string }[];
   /** Sent, queued, held back by the flood guard (and why), or skipped (issue #10). */
@@ -148,9 +169,13 @@ export function showCase(db: Db, id: string): CaseDetail | null {
         )
         .all(id) as (Omit<CaseDetail['outbox'][number], 'recipients'> & { recipients: string })[]
     ).map((o) => ({ ...o, recipients: JSON.parse(o.recipients) as string[] })),
-    deadlines: db
-      .prepare('SELECT kind, due_at, state, met_at FROM deadlines WHERE case_id = ? ORDER BY due_at')
-      .all(id) as CaseDetail['deadlines'],
+    deadlines: (
+      db
+        .prepare(
+          'SELECT kind, due_at, state, met_at, historical FROM deadlines WHERE case_id = ? ORDER BY due_at',
+        )
+        .all(id) as (Omit<CaseDetail['deadlines'][number], 'historical'> & { historical: number })[]
+    ).map((d) => ({ ...d, historical: d.historical === 1 })),
     keys: db
       .prepare(
         `SELECT fingerprint, source, status, first_seen_at FROM reporter_keys
@@ -176,6 +201,8 @@ export interface DeadlineRow {
   assignee: string | null;
   /** When the next escalation step of this deadline fires, if one is pending. */
   next_step_at: string | null;
+  /** Imported history (issue #15): shown as historical, never late. */
+  historical: boolean;
 }
 
 /**
@@ -183,14 +210,18 @@ export interface DeadlineRow {
  * those already past `now`. Uses the `deadlines_due` index.
  */
 export function listDeadlines(db: Db, opts: { now: Date; late?: boolean; limit?: number }): DeadlineRow[] {
-  return db
+  const rows = db
     .prepare(
-      `SELECT d.case_id, d.kind, d.due_at, d.state, c.stage, c.severity, c.assignee,
+      `SELECT d.case_id, d.kind, d.due_at, d.state, c.stage, c.severity, c.assignee, d.historical,
               (SELECT min(e.fire_at) FROM escalations e
                 WHERE e.case_id = d.case_id AND e.deadline = d.kind AND e.state = 'pending') AS next_step_at
        FROM deadlines d JOIN cases c ON c.id = d.case_id
-       WHERE d.state IN ('open', 'paused') ${opts.late ? 'AND d.due_at <= ?' : ''}
+       WHERE d.state IN ('open', 'paused') ${opts.late ? LATE : ''}
        ORDER BY d.due_at LIMIT ?`,
     )
-    .all(...(opts.late ? [opts.now.toISOString()] : []), opts.limit ?? 1000) as DeadlineRow[];
+    .all(...(opts.late ? [opts.now.toISOString()] : []), opts.limit ?? 1000) as (Omit<
+    DeadlineRow,
+    'historical'
+  > & { historical: number })[];
+  return rows.map((r) => ({ ...r, historical: r.historical === 1 }));
 }

@@ -51,14 +51,17 @@ export function formatCaseList(
     r.stage +
       (r.resolution ? `/${r.resolution}` : '') +
       (r.on_hold ? ' (legal hold)' : '') +
-      (r.waiting_on_reporter ? ' (waiting on reporter)' : ''),
+      (r.waiting_on_reporter ? ' (waiting on reporter)' : '') +
+      (r.historical ? ' (imported)' : ''),
     r.severity ?? '-',
     r.reporter_address,
     r.next_deadline === null
       ? '-'
-      : r.next_deadline.state === 'paused'
-        ? `${r.next_deadline.kind} paused`
-        : `${r.next_deadline.kind} ${businessLeft(r.next_deadline.due_at, now, calendar)}`,
+      : r.next_deadline.historical
+        ? `${r.next_deadline.kind} historical`
+        : r.next_deadline.state === 'paused'
+          ? `${r.next_deadline.kind} paused`
+          : `${r.next_deadline.kind} ${businessLeft(r.next_deadline.due_at, now, calendar)}`,
     r.flags.join(',') || '-',
     r.subject.length > 50 ? `${r.subject.slice(0, 49)}…` : r.subject,
   ]);
@@ -95,11 +98,12 @@ export function formatCaseDetail(d: CaseDetail & { advisory?: AdvisoryShow }): s
   if (tags.length > 0) out.push(`  tags: ${tags.join(', ')}`);
   const external = c.external as string[];
   if (external.length > 0) out.push(`  outside expertise: ${external.join(', ')}`);
+  if (c.historical === 1) out.push('  imported from old mail (psirt import): its deadlines are historical');
   out.push(`  acknowledgment: ${formatAck(d.acknowledgment)}`);
   if (d.advisory !== undefined) out.push(...formatAdvisory(c, d.advisory));
   out.push('', 'Deadlines:');
   for (const x of d.deadlines)
-    out.push(`  ${x.kind.padEnd(12)} ${x.due_at}  ${x.state}${x.met_at ? ` at ${x.met_at}` : ''}`);
+    out.push(`  ${x.kind.padEnd(12)} ${x.due_at}  ${historicalState(x)}${x.met_at ? ` at ${x.met_at}` : ''}`);
   out.push('', 'Messages:');
   for (const m of d.messages) {
     out.push(
@@ -194,6 +198,12 @@ export function formatRaci(config: Pick<Config, 'raci' | 'staff'>): string {
   ].join('\n');
 }
 
+/** A deadline's state, `historical` for an open one of imported history (never live work, #15). */
+function historicalState(x: { state: string; historical: boolean }): string {
+  if (!x.historical) return x.state;
+  return x.state === 'open' || x.state === 'paused' ? 'historical' : `${x.state} (historical)`;
+}
+
 /** `psirt deadlines`: what is due or late across cases, soonest first. */
 export function formatDeadlines(
   rows: readonly DeadlineRow[],
@@ -216,7 +226,7 @@ export function formatDeadlines(
     r.case_id,
     r.kind + (r.state === 'paused' ? ' (paused)' : ''),
     r.due_at.replace('T', ' ').slice(0, 16),
-    r.state === 'paused' ? 'paused' : businessLeft(r.due_at, now, calendar),
+    r.historical ? 'historical' : r.state === 'paused' ? 'paused' : businessLeft(r.due_at, now, calendar),
     r.stage,
     r.severity ?? '-',
     r.assignee ?? '-',

@@ -32,8 +32,11 @@ export type EvidenceStage = (typeof EVIDENCE_STAGES)[number];
  *   paused     the clock stands (waiting on the reporter, on hold)
  *   cancelled  the case closed before it was due
  *   none       the stage never had a deadline (e.g. no severity, so no fix deadline)
+ *   historical imported from old mail (`psirt import`, issue #15): the deadline was derived from
+ *              the original dates after the fact; nobody worked to it, so it is neither met nor
+ *              missed and the SLA summary leaves it out
  */
-export type StageVerdict = 'met' | 'missed' | 'open' | 'paused' | 'cancelled' | 'none';
+export type StageVerdict = 'met' | 'missed' | 'open' | 'paused' | 'cancelled' | 'none' | 'historical';
 
 export interface StageResult {
   stage: EvidenceStage;
@@ -81,6 +84,8 @@ export interface CaseEvidence {
   stage: string;
   resolution: string | null;
   duplicateOf: string | null;
+  /** Opened by `psirt import` from old mail (issue #15): its imported stages are `historical`. */
+  imported: boolean;
   onHold: boolean;
   /**
    * The legal hold in force at the export (issue #13): the staff-written reason, since when and
@@ -142,6 +147,8 @@ export function judgeStage(
     return { ...base, verdict: 'none', dueAt: null, businessDays: null, policy: null, calendar: null };
   const due = new Date(deadline.due_at);
   const known = { dueAt: deadline.due_at, policy: deadline.policy, calendar: deadline.calendar };
+  if (deadline.historical === true)
+    return { ...base, ...known, doneAt: deadline.met_at, verdict: 'historical', businessDays: null };
   const days = (a: Date, b: Date): number => round2(calendar.businessDaysBetween(a, b));
   if (deadline.met_at !== null) {
     const done = new Date(deadline.met_at);
@@ -207,6 +214,8 @@ export function describeStage(r: StageResult): string {
       return 'cancelled: the case closed before it was due';
     case 'none':
       return 'no deadline';
+    case 'historical':
+      return 'historical: imported from old mail, not judged';
   }
 }
 
@@ -289,6 +298,7 @@ export function analyseCase(
     stage: c.stage,
     resolution: c.resolution,
     duplicateOf: c.duplicate_of,
+    imported: c.imported === true,
     onHold: c.on_hold,
     legalHold: c.on_hold
       ? {
@@ -362,7 +372,10 @@ function cyclesOf(
 ): CycleEvidence[] {
   const starts = [...new Set(rows.map((r) => r.cycle_started_at))].sort();
   return starts.map((startedAt, i) => {
-    const ofCycle = rows.filter((r) => r.cycle_started_at === startedAt);
+    // The first cycle of an imported case is the imported history (a reopen starts live work).
+    const ofCycle = rows
+      .filter((r) => r.cycle_started_at === startedAt)
+      .map((r) => (i === 0 && c.imported === true ? { ...r, historical: true } : r));
     const endedAt = ofCycle[0]?.cycle_ended_at ?? startedAt;
     const as = {
       created_at: startedAt,
@@ -417,6 +430,7 @@ export function stateOf(c: CaseEvidence): string {
       ? `closed (${c.resolution ?? '?'}${c.duplicateOf === null ? '' : ` of ${c.duplicateOf}`})`
       : c.stage,
   ];
+  if (c.imported) parts.push('imported');
   if (c.onHold) parts.push('on hold');
   if (c.purged !== null)
     parts.push(

@@ -4,7 +4,8 @@ import { EVIDENCE_STAGES, everyStage, type CaseEvidence, type EvidenceStage } fr
  * The SLA summary of the evidence pack (issue #12): per stage and severity, how many deadlines
  * were decided (met or missed), the share met, and the median and 90th percentile of the
  * business days the stage took; and per month (of the due time, in the calendar's zone) how
- * many were met and missed. Open, paused, cancelled stages are not decided and not counted. The
+ * many were met and missed. Open, paused, cancelled and historical (imported, issue #15) stages
+ * are not decided and not counted. The
  * stages of a reopened case's earlier cycles count like any other.
  */
 

@@ -1,7 +1,7 @@
 import { mailboxCensus } from '../1-intake/mailbox-census.js';
 import type { ImapOAuth2 } from '../1-intake/imap-client.js';
 import type { Config } from '../config/schema.js';
-import { adoptionState } from '../7-cases/adoption-store.js';
+import { adoptionState, describeOpenAdoptions, openAdoptions } from '../7-cases/adoption-store.js';
 import type { Db } from '../7-cases/db.js';
 import { getCheckpoint } from '../7-cases/intake-store.js';
 import type { Clock } from '../core/clock.js';
@@ -42,7 +42,7 @@ export async function checkAdoption(
   if (state === 'adopted') return;
   if (state === 'interrupted')
     throw new AdoptionNeeded(
-      'an import of old mail was interrupted: run `psirt import` again (with the same source) to finish it first',
+      `an import of old mail was interrupted (${describeOpenAdoptions(openAdoptions(db))}): finish it, or abandon it with \`psirt import --none\` (the mail it did not reach is then answered as new)`,
     );
   if (getCheckpoint(db, mailbox) !== null) return;
   const before = new Date(clock.now().getTime() - adoptThresholdMs(config));

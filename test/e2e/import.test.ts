@@ -114,6 +114,15 @@ function expectHistory(dbPath: string, reports: number, replies: number): void {
   expect(count(dbPath, "SELECT count(*) AS n FROM outbox WHERE kind <> 'import-summary'")).toBe(0);
   expect(count(dbPath, "SELECT count(*) AS n FROM outbox WHERE kind = 'import-summary'")).toBe(1);
   expect(count(dbPath, "SELECT count(*) AS n FROM outbox WHERE state = 'sent'")).toBe(0);
+  // The event log records what happened: each case imported, no mail queued or sent (trial finding).
+  expect(count(dbPath, "SELECT count(*) AS n FROM events WHERE type = 'case.imported'")).toBe(reports);
+  expect(
+    count(
+      dbPath,
+      `SELECT count(*) AS n FROM events WHERE type IN ('acknowledgment.queued', 'acknowledgment.held',
+         'staff.notified', 'advisory.customers-notified', 'advisory.draft-sent', 'escalation.sent', 'outbox.sent')`,
+    ),
+  ).toBe(0);
 }
 
 /** Runs `psirt import`, SIGKILLs it once `killAt` cases exist, then runs it again to the end. */
@@ -289,5 +298,43 @@ describe('psirt import: adopting a mailbox that holds years of reports', () => {
     expect(
       count(dbPath, `SELECT count(*) AS n FROM messages WHERE message_id = '${idOf(1, 'maildir')}'`),
     ).toBe(1);
+  }, 120_000);
+
+  it('an unreadable source records nothing; an interrupted import is named, and --none closes it (#15 trial)', async () => {
+    const dbPath = tempDbPath();
+    expect((await runCli(['migrate'], env(dbPath))).code).toBe(0);
+    const gone = join(tmpdir(), `psirt-missing-${run}`, 'old.mbox');
+    const missing = await runCli(['import', '--mbox', gone], env(dbPath));
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain(`cannot read the mbox export ${gone}`);
+    const notDir = join(mkdtempSync(join(tmpdir(), 'psirt-notdir-')), 'file');
+    writeFileSync(notDir, 'x');
+    const file = await runCli(['import', '--maildir', notDir], env(dbPath));
+    expect(file.code).toBe(1);
+    expect(file.stderr).toContain(`cannot read the maildir export ${notDir}`);
+    expect(count(dbPath, 'SELECT count(*) AS n FROM adoptions')).toBe(0);
+
+    // An import killed half way (its row left open): start names it and how to go on.
+    const db = openDatabase(dbPath);
+    db.prepare("INSERT INTO adoptions (kind, source, started_at) VALUES ('mbox', ?, ?)").run(
+      gone,
+      new Date().toISOString(),
+    );
+    db.close();
+    const refused = await runCli(['start'], env(dbPath));
+    expect(refused.code).toBe(2); // operator action, not a crash: systemd does not restart it
+    expect(refused.stderr).toContain(
+      `interrupted (mbox ${gone} (\`psirt import --mbox ${gone}\` finishes it))`,
+    );
+    expect(refused.stderr).toContain('psirt import --none');
+
+    // --none closes it as abandoned, says so, and start then starts.
+    const none = await runCli(['import', '--none'], env(dbPath));
+    expect(none.code).toBe(0);
+    expect(none.stdout).toContain(`closed the unfinished import(s) mbox ${gone} as abandoned`);
+    expect(count(dbPath, 'SELECT count(*) AS n FROM adoptions WHERE finished_at IS NULL')).toBe(0);
+    expect(count(dbPath, "SELECT count(*) AS n FROM events WHERE type = 'adoption.abandoned'")).toBe(1);
+    const service = await startService(stack, env(dbPath), dbPath);
+    expect(await service.stop()).toBe(0);
   }, 120_000);
 });

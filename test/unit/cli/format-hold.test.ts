@@ -38,6 +38,7 @@ describe('the legal hold in psirt cases show|list (issue #13)', () => {
       held_at: '2026-11-20T09:00:00.000Z',
       created_at: '2026-11-01T09:00:00.000Z',
       next_deadline: null,
+      historical: false,
       waiting_on_reporter: false,
     };
     const text = formatCaseList([row], new Date('2026-12-01T12:00:00Z'), createCalendar(config.calendar));

@@ -11,6 +11,7 @@ import {
   describeStage,
   everyStage,
   judgeStage,
+  stateOf,
 } from '../../../src/evidence/analyse.js';
 
 /** Berlin, Mon–Fri, German public holidays (1 May 2026 is a Friday). */
@@ -291,5 +292,86 @@ describe('customers told (issue #14)', () => {
         sentAt: notice.sent_at,
       },
     ]);
+  });
+});
+
+describe('an imported case (psirt import, issue #15 trial)', () => {
+  const imported: EvidenceCaseRow = {
+    id: 'SEC-2024-0001',
+    stage: 'new',
+    resolution: null,
+    severity: null,
+    cvss_vector: null,
+    cvss_score: null,
+    assignee: null,
+    on_hold: false,
+    hold_reason: null,
+    held_at: null,
+    held_by: null,
+    waiting_on_reporter: false,
+    created_at: '2024-02-01T09:00:00.000Z',
+    closed_at: null,
+    triaged_at: null,
+    verified_at: null,
+    fixed_at: null,
+    published_at: null,
+    reopened_at: null,
+    fix_by: null,
+    disclose_on: null,
+    external: [],
+    duplicate_of: null,
+    imported: true,
+  };
+  const opts = { calendar: berlin, staff: [], now: NOW, chains: new Map() };
+
+  it('its historical stages are neither met nor missed, and the case says it was imported', () => {
+    const c = analyseCase(
+      imported,
+      [
+        deadline({
+          case_id: imported.id,
+          kind: 'acknowledge',
+          due_at: '2024-02-02T09:00:00.000Z',
+          historical: true,
+        }),
+        deadline({
+          case_id: imported.id,
+          kind: 'triage',
+          due_at: '2024-02-06T09:00:00.000Z',
+          historical: true,
+        }),
+      ],
+      [],
+      [],
+      opts,
+    );
+    expect(c.imported).toBe(true);
+    expect(stateOf(c)).toBe('new, imported');
+    expect(c.stages.find((s) => s.stage === 'acknowledge')).toMatchObject({
+      verdict: 'historical',
+      dueAt: '2024-02-02T09:00:00.000Z',
+      stillOpen: false,
+    });
+    expect(everyStage(c).filter((s) => s.result.verdict === 'missed')).toEqual([]);
+    expect(describeStage(c.stages[0]!)).toBe('historical: imported from old mail, not judged');
+  });
+
+  it('a reopened imported case: the imported first cycle is history, the live cycle is judged', () => {
+    const c = analyseCase(
+      { ...imported, reopened_at: '2026-11-10T09:00:00.000Z' },
+      [deadline({ case_id: imported.id, kind: 'triage', due_at: '2026-11-12T09:00:00.000Z' })],
+      [],
+      [],
+      opts,
+      [
+        {
+          ...deadline({ case_id: imported.id, kind: 'acknowledge', due_at: '2024-02-02T09:00:00.000Z' }),
+          cycle_started_at: imported.created_at,
+          cycle_ended_at: '2026-11-10T09:00:00.000Z',
+        },
+      ],
+    );
+    expect(c.earlierCycles[0]?.stages.find((s) => s.stage === 'acknowledge')?.verdict).toBe('historical');
+    expect(c.stages.find((s) => s.stage === 'triage')).toMatchObject({ verdict: 'missed', stillOpen: true });
   });
 });

@@ -37,6 +37,24 @@ describe('median and percentile', () => {
   });
 });
 
+describe('summariseSla of imported history (issue #15 trial)', () => {
+  it('does not count historical stages as decided, met or missed', () => {
+    const sla = summariseSla(
+      [
+        kase(null, [stage({ verdict: 'historical', dueAt: '2024-02-02T09:00:00.000Z', businessDays: null })]),
+        kase(null, [stage({ verdict: 'met', takenBusinessDays: 1 })]),
+      ],
+      'Europe/Berlin',
+    );
+    expect(sla.rows.find((r) => r.stage === 'verify' && r.severity === 'all')).toMatchObject({
+      count: 1,
+      met: 1,
+      missed: 0,
+    });
+    expect(sla.months).toEqual([{ month: '2026-11', stage: 'verify', met: 1, missed: 0 }]);
+  });
+});
+
 describe('summariseSla', () => {
   const cases = [
     kase('high', [stage({ verdict: 'met', takenBusinessDays: 1 })]),
