@@ -309,8 +309,7 @@ export async function deliverOutbox(deps: DeliverDeps, outboxId: number): Promis
 /** Whether the outbox row with this dedupe key exists and has neither been sent nor failed. */
 function alertStillWaiting(db: Db, dedupeKey: string): boolean {
   const r = db.prepare('SELECT state FROM outbox WHERE dedupe_key = ?').get(dedupeKey) as
-    | { state: string }
-    | undefined;
+    { state: string } | undefined;
   return r !== undefined && r.state !== 'sent' && r.state !== 'failed';
 }
 
