@@ -105,10 +105,12 @@ beforeAll(async () => {
   });
 });
 
+// The service stops its roles, the listener and its Redis connections; under two parallel e2e
+// files and a Redis that was stopped and started again this took over 60 s once in CI.
 afterAll(async () => {
   expect(await service.stop()).toBe(0);
   redis?.kill('SIGKILL');
-});
+}, 150_000);
 
 describe('metrics and health (#15, real Dovecot and Postfix)', () => {
   it('/metrics passes promtool check metrics', async () => {
