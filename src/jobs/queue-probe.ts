@@ -61,7 +61,16 @@ export function createQueueProbe(cfg: Config['redis']): QueueProbe {
       await within(connection.ping(), timeoutMs, 'redis PING');
     },
     async close() {
-      await Promise.all(queues.map(({ q }) => q.close().catch(() => undefined)));
+      // Bounded: a queue whose connection is still reconnecting (Redis restarted) can wait on it
+      // for ever, and a stopping service must not hang on its probe (#15 CI).
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.all(queues.map(({ q }) => q.close().catch(() => undefined))),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, 3000);
+        }),
+      ]);
+      clearTimeout(timer);
       connection.disconnect();
     },
   };
