@@ -1,17 +1,11 @@
 #!/usr/bin/env node
 import { Command, Option } from 'commander';
-import * as run from '../src/cli/commands.js';
-import { program as runProgram } from '../src/cli/program.js';
 import { configOrExit, EXIT_CONFIG, EXIT_FAILED } from '../src/cli/context.js';
-import { advisory, type AdvisoryOptions } from '../src/cli/advisory.js';
-import { backup } from '../src/cli/backup.js';
-import { evidence, type EvidenceOptions } from '../src/cli/evidence.js';
-import { retention, type RetentionOptions } from '../src/cli/retention.js';
-import { restore } from '../src/cli/restore.js';
-import { rewrap, seal } from '../src/cli/records.js';
-import { hold, unhold, type HoldOptions } from '../src/cli/hold.js';
-import { verify, type VerifyOptions } from '../src/cli/verify.js';
-import { renderProgram } from '../src/program/render.js';
+import type { AdvisoryOptions } from '../src/cli/advisory.js';
+import type { EvidenceOptions } from '../src/cli/evidence.js';
+import type { RetentionOptions } from '../src/cli/retention.js';
+import type { HoldOptions } from '../src/cli/hold.js';
+import type { VerifyOptions } from '../src/cli/verify.js';
 import { recordServiceConfig } from '../src/config/load.js';
 import { systemClock } from '../src/core/clock.js';
 import { describeError } from '../src/core/errors.js';
@@ -19,8 +13,11 @@ import { createLogger } from '../src/core/log.js';
 import { packageVersion } from '../src/core/paths.js';
 import { ROLES, type Role } from '../src/roles/roles.js';
 import { AdoptionNeeded } from '../src/roles/adoption.js';
-import { runService } from './start.js';
-import { runImport, type ImportOptions } from './import.js';
+import type { ImportOptions } from './import.js';
+
+// #16: each command loads only the modules it runs, so `psirt start` does not carry the CSAF
+// validator, tar, the evidence pack and the rest in memory (and a short command starts faster).
+const run = () => import('../src/cli/commands.js');
 
 /** The `psirt` bin: the commands and their options; their bodies are in src/cli/commands.ts. */
 
@@ -51,6 +48,7 @@ program
       const recorded = recordServiceConfig({ file: configFile() });
       if (recorded !== null)
         log.info({ event: 'service.config-recorded', file: recorded }, 'configuration recorded');
+      const { runService } = await import('./start.js');
       await runService(cfg, opts.role ?? ROLES, systemClock, log);
     } catch (err) {
       log.fatal({ event: 'service.failed', err: describeError(err) }, 'psirt-inbox could not start');
@@ -72,6 +70,7 @@ program
   .option('--json', 'print what was done as JSON')
   .action(async (opts: ImportOptions) => {
     const cfg = config('nothing imported');
+    const { runImport } = await import('./import.js');
     await runImport(cfg, opts, systemClock, createLogger(cfg.log.level));
   });
 
@@ -80,7 +79,9 @@ program
   .description('check the configuration, SQLite, IMAP, SMTP, Redis and the team keys; one line each')
   .option('--quick', 'only the database and the running roles (for a container HEALTHCHECK)')
   .option('--json', 'print the results as JSON')
-  .action((opts: { quick?: boolean; json?: boolean }) => run.doctor(config('nothing checked'), opts));
+  .action(async (opts: { quick?: boolean; json?: boolean }) =>
+    (await run()).doctor(config('nothing checked'), opts),
+  );
 
 /** The last options of a listing command. */
 const listing = (cmd: Command): Command =>
@@ -92,12 +93,14 @@ listing(
     .command('list')
     .description('cases, newest first, with their next deadline and the business time left')
     .option('--all', 'include closed cases'),
-).action((opts: { all?: boolean; json?: boolean; limit: string }) => run.casesList(config(), opts));
+).action(async (opts: { all?: boolean; json?: boolean; limit: string }) =>
+  (await run()).casesList(config(), opts),
+);
 casesCmd
   .command('show <id>')
   .description('one case: timeline, messages, flags, keys, outbox')
   .option('--json', 'print JSON')
-  .action((id: string, opts: { json?: boolean }) => run.casesShow(config(), id, opts));
+  .action(async (id: string, opts: { json?: boolean }) => (await run()).casesShow(config(), id, opts));
 
 program
   .command('advisory <id>')
@@ -108,7 +111,9 @@ program
   .option('--revision <n>', 'the published revision n')
   .option('--draft <n>', 'the draft n sent to the reporter')
   .option('--out <file>', 'write to this file (mode 0600) instead of stdout')
-  .action((id: string, opts: AdvisoryOptions) => advisory(config(), id, opts));
+  .action(async (id: string, opts: AdvisoryOptions) =>
+    (await import('../src/cli/advisory.js')).advisory(config(), id, opts),
+  );
 program
   .command('hold <id>')
   .description(
@@ -116,12 +121,16 @@ program
   )
   .requiredOption('--reason <text>', 'why the case is held (one line; shown in cases show and the evidence)')
   .requiredOption('--as <address>', 'the staff member acting: one the RACI matrix lets run /hold')
-  .action((id: string, opts: HoldOptions) => hold(config(), id, opts));
+  .action(async (id: string, opts: HoldOptions) =>
+    (await import('../src/cli/hold.js')).hold(config(), id, opts),
+  );
 program
   .command('unhold <id>')
   .description('release the legal hold of a case (as /unhold does)')
   .requiredOption('--as <address>', 'the staff member acting: one the RACI matrix lets run /unhold')
-  .action((id: string, opts: HoldOptions) => unhold(config(), id, opts));
+  .action(async (id: string, opts: HoldOptions) =>
+    (await import('../src/cli/hold.js')).unhold(config(), id, opts),
+  );
 
 listing(
   program
@@ -130,13 +139,15 @@ listing(
       'open deadlines across cases, soonest first, with business time left and the next escalation',
     )
     .option('--late', 'only deadlines already missed'),
-).action((opts: { late?: boolean; json?: boolean; limit: string }) => run.deadlines(config(), opts));
+).action(async (opts: { late?: boolean; json?: boolean; limit: string }) =>
+  (await run()).deadlines(config(), opts),
+);
 
 program
   .command('raci')
   .description('the RACI matrix: who is responsible and accountable for each activity, and its commands')
   .option('--json', 'print JSON')
-  .action((opts: { json?: boolean }) => run.raci(config(), opts));
+  .action(async (opts: { json?: boolean }) => (await run()).raci(config(), opts));
 
 program
   .command('program')
@@ -145,20 +156,22 @@ program
   )
   .requiredOption('--out <dir>', 'folder to write into (created if missing; files overwritten)')
   .option('--json', 'print the written files with their SHA-256 as JSON')
-  .action((opts: { out: string; json?: boolean }) => runProgram(config(), opts));
+  .action(async (opts: { out: string; json?: boolean }) =>
+    (await import('../src/cli/program.js')).program(config(), opts),
+  );
 
 const configCmd = program.command('config').description('inspect the configuration');
 configCmd
   .command('print')
   .description('print the effective configuration, secrets redacted')
   .option('--json', 'as JSON instead of TOML')
-  .action((opts: { json?: boolean }) => run.configPrint(config(), opts));
+  .action(async (opts: { json?: boolean }) => (await run()).configPrint(config(), opts));
 
 program
   .command('migrate')
   .description('apply pending database migrations (start does this too)')
   .option('--status', 'list applied and pending migrations, change nothing')
-  .action((opts: { status?: boolean }) => run.migrateCommand(config(), opts));
+  .action(async (opts: { status?: boolean }) => (await run()).migrateCommand(config(), opts));
 
 program
   .command('seal')
@@ -166,7 +179,7 @@ program
     'seal what a version before sealing stored in clear (raw mail, spool files, subjects); needs the team key passphrase; resumable',
   )
   .option('--json', 'print the counts as JSON')
-  .action((opts: { json?: boolean }) => seal(config(), opts));
+  .action(async (opts: { json?: boolean }) => (await import('../src/cli/records.js')).seal(config(), opts));
 
 program
   .command('rewrap')
@@ -174,7 +187,7 @@ program
     'wrap every data key the configured team keys open to the signing key (the first), so a retired key can leave pgp.keys',
   )
   .option('--json', 'print what was done as JSON')
-  .action((opts: { json?: boolean }) => rewrap(config(), opts));
+  .action(async (opts: { json?: boolean }) => (await import('../src/cli/records.js')).rewrap(config(), opts));
 
 program
   .command('verify')
@@ -187,7 +200,9 @@ program
     (file: string, prev: string[] | undefined) => [...(prev ?? []), file],
   )
   .option('--json', 'print the per-case verdicts as JSON')
-  .action((opts: VerifyOptions) => verify(config('nothing verified'), opts));
+  .action(async (opts: VerifyOptions) =>
+    (await import('../src/cli/verify.js')).verify(config('nothing verified'), opts),
+  );
 
 program
   .command('retention')
@@ -196,8 +211,11 @@ program
   )
   .option('--dry-run', 'list what the next run would purge and why, and what a hold keeps; change nothing')
   .option('--json', 'print the result as JSON')
-  .action((opts: RetentionOptions) =>
-    retention(config(opts.dryRun ? 'nothing done' : 'nothing purged'), opts),
+  .action(async (opts: RetentionOptions) =>
+    (await import('../src/cli/retention.js')).retention(
+      config(opts.dryRun ? 'nothing done' : 'nothing purged'),
+      opts,
+    ),
   );
 
 program
@@ -210,25 +228,33 @@ program
   .option('--out <file>', 'the archive to write (default psirt-evidence-<from>-<to>.tar.gz here)')
   .option('--include-subjects', "include the cases' subjects (they may hold a reporter's words)")
   .option('--json', 'print what was written as JSON')
-  .action((opts: EvidenceOptions) =>
-    evidence(config(), opts, {
+  .action(async (opts: EvidenceOptions) => {
+    const [{ evidence }, { renderProgram }] = await Promise.all([
+      import('../src/cli/evidence.js'),
+      import('../src/program/render.js'),
+    ]);
+    await evidence(config(), opts, {
       // A configuration as it ran is documented even when it rendered no valid security.txt.
       renderProgram: (input) => renderProgram(input, { securityTxt: 'when-valid' }),
-    }),
-  );
+    });
+  });
 
 program
   .command('backup <dir>')
   .description(
     'copy the records while the service runs: the database (SQLite online backup), the spool files it references, manifest.json with SHA-256 sums; <dir> must be new or empty',
   )
-  .action((dir: string) => backup(config('nothing backed up'), dir, { clock: systemClock }));
+  .action(async (dir: string) =>
+    (await import('../src/cli/backup.js')).backup(config('nothing backed up'), dir, { clock: systemClock }),
+  );
 
 program
   .command('restore <dir>')
   .description(
     'restore a backup into an empty data folder (database.path must not exist): checks every file, the migrations and every hash chain first; writes nothing on a mismatch',
   )
-  .action((dir: string) => restore(config('nothing restored'), dir, { clock: systemClock }));
+  .action(async (dir: string) =>
+    (await import('../src/cli/restore.js')).restore(config('nothing restored'), dir, { clock: systemClock }),
+  );
 
 await program.parseAsync(process.argv);

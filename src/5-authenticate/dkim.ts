@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import type { DNSResolver } from 'mailauth';
-import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
 import { domainOfAddress, isAligned, quoteForReason } from './auth-results.js';
 
 /**
@@ -283,6 +282,9 @@ export async function verifyDkim(
   const now = opts.now ?? new Date();
   let out: unknown;
   try {
+    // Loaded on the first staff mail to check (#16): mailauth and its DNS and crypto helpers
+    // weigh ~30 MB that a service seldom needs.
+    const { dkimVerify } = await import('mailauth/lib/dkim/verify.js');
     out = await withoutMailauthDebugLine(() =>
       dkimVerify(raw, {
         curTime: now,

@@ -1,7 +1,12 @@
-import cvss from 'ae-cvss-calculator';
+import { createRequire } from 'node:module';
+import type cvssModule from 'ae-cvss-calculator';
 import type { Severity } from './grammar.js';
 
-const { Cvss3P1, Cvss4P0 } = cvss;
+// Required on the first vector to score (#16): the calculator (~8 MB loaded) is seldom needed by
+// a running service. CommonJS, so it loads synchronously.
+let calculator: typeof cvssModule | null = null;
+const loadCalculator = (): typeof cvssModule =>
+  (calculator ??= createRequire(import.meta.url)('ae-cvss-calculator') as typeof cvssModule);
 
 export type CvssScore =
   | { ok: true; version: '3.1' | '4.0'; vector: string; score: number; severity: Severity }
@@ -25,6 +30,7 @@ export function scoreCvss(vector: string): CvssScore {
   const version = v.startsWith('CVSS:3.1/') ? '3.1' : v.startsWith('CVSS:4.0/') ? '4.0' : null;
   if (version === null) return { ok: false, reason: 'only CVSS:3.1/… and CVSS:4.0/… vectors are accepted' };
   try {
+    const { Cvss3P1, Cvss4P0 } = loadCalculator();
     const parsed = version === '3.1' ? new Cvss3P1(v) : new Cvss4P0(v);
     if (!parsed.isBaseFullyDefined()) return { ok: false, reason: 'every base metric must be given' };
     // The calculator keeps unknown values silently: the vector must read back unchanged.

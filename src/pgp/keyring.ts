@@ -4,6 +4,7 @@ import type { Config } from '../config/schema.js';
 import { fail, pass, warn, type CheckResult } from '../core/check.js';
 import { PsirtError, describeError } from '../core/errors.js';
 import type { Clock } from '../core/clock.js';
+import { unlockInWorker } from './unlock.js';
 
 export type PgpConfig = Config['pgp'];
 
@@ -56,7 +57,8 @@ async function loadTeamKey(entry: PgpConfig['keys'][number], where: string, cloc
     if (!entry.passphrase)
       throw problem('team_key_locked', 'the key is passphrase-protected but no passphrase is configured');
     try {
-      key = await openpgp.decryptKey({ privateKey: key, passphrase: entry.passphrase });
+      // In a worker thread: the S2K's memory goes with it (src/pgp/unlock.ts, #16).
+      key = await openpgp.readPrivateKey({ armoredKey: await unlockInWorker(armored, entry.passphrase) });
     } catch (err) {
       throw problem('team_key_passphrase', 'the passphrase does not unlock the key', err);
     }
