@@ -5,17 +5,23 @@
  *   npm run bench -- [--scenario ingest,ingest-pgp,latency,sweep,memory,seal] [--n 300]
  *                    [--corpus DIR] [--rate 5] [--seconds 60] [--cases 1000000] [--out FILE]
  *
- * ingest      N generated reports (text/plain, 2–5 KB, distinct senders and Message-IDs) are
- *             placed in security@ before the service starts; the time from the start until every
- *             case is committed and every acknowledgment accepted by SMTP. Beside it, the raw IMAP
- *             baseline: fetching the same messages' full source with imapflow and nothing else.
+ * ingest      N generated reports (text/plain, 2–5 KB, distinct senders and Message-IDs) wait in a
+ *             staging folder of security@'s mailbox; once the service is up (its IMAP IDLE set),
+ *             one IMAP MOVE puts them all into the INBOX at once — a rush of mail arriving at a
+ *             running service. Timed from the move until every case is committed and every
+ *             acknowledgment accepted by SMTP, and until every mail (the staff notifications too)
+ *             was; the service's CPU over the same span. Its start (time, CPU) is reported apart.
+ *             Beside it, the limits of the mail stack itself for the same work: the raw IMAP fetch
+ *             of the same messages, and Postfix's own smtp-source submitting as many mails of the
+ *             same size as the service sent (accepted, and delivered into the mailboxes).
  * ingest-pgp  the same with one third PGP/MIME signed and encrypted by the real gpg, reporter keys
  *             Curve25519, RSA-3072 and RSA-4096 (attached, so acknowledgments are encrypted).
  * latency     reports through Postfix at a steady rate to a running service on IDLE; per report
  *             the time from Postfix accepting it to our acknowledgment accepted by SMTP.
  * sweep       1,000,000 cases in SQLite with realistic deadlines; one escalation sweep and
  *             `psirt cases list` of the open cases.
- * memory      peak RSS of the service during ingest and latency (always reported), and while it
+ * memory      idle RSS of the one-process service and of each role alone (`--role`), measured
+ *             after it settled; peak RSS during ingest and latency (always reported); and while it
  *             processes one 25 MB report (scripts/measure-big-report.ts).
  * seal        the cost of sealing at rest (#13, scripts/bench-seal.ts): seal/open MB/s, CPU per
  *             report against the #16 budget of 15 ms, openVault with N data keys, the backlog pass.
@@ -50,7 +56,7 @@ function parse() {
         scenario: { type: 'string', default: SCENARIOS.join(',') },
         n: { type: 'string', default: '300' },
         corpus: { type: 'string' },
-        rate: { type: 'string', default: '5' },
+        rate: { type: 'string', default: '20' },
         seconds: { type: 'string', default: '60' },
         cases: { type: 'string', default: '1000000' },
         out: { type: 'string', default: join(REPO, 'bench-results', 'latest.json') },
@@ -124,39 +130,31 @@ async function drainInbox(): Promise<void> {
   const c = await imap('security');
   try {
     if (!(await c.list()).some((m) => m.path === 'bench-leftovers')) await c.mailboxCreate('bench-leftovers');
-    const lock = await c.getMailboxLock('INBOX');
-    try {
-      if (c.mailbox !== false && c.mailbox.exists > 0) await c.messageMove('1:*', 'bench-leftovers');
-    } finally {
-      lock.release();
+    for (const folder of ['INBOX', STAGING]) {
+      if (folder === STAGING && !(await c.list()).some((m) => m.path === STAGING)) continue;
+      const lock = await c.getMailboxLock(folder);
+      try {
+        if (c.mailbox !== false && c.mailbox.exists > 0) await c.messageMove('1:*', 'bench-leftovers');
+      } finally {
+        lock.release();
+      }
     }
   } finally {
     await c.logout();
   }
-}
-
-async function appendAll(reports: readonly BenchReport[]): Promise<number> {
-  const c = await imap('security');
-  const t0 = performance.now();
-  try {
-    for (const [i, r] of reports.entries()) {
-      await c.append('INBOX', r.raw);
-      if ((i + 1) % 100 === 0) progress(`appended ${i + 1}/${reports.length}`);
-    }
-  } finally {
-    await c.logout();
-  }
-  return performance.now() - t0;
 }
 
 /** The mailbox's own limit: fetch every message's full source, do nothing else. */
-async function rawImapBaseline(count: number): Promise<{ ms: number; perSecond: number; bytes: number }> {
+async function rawImapBaseline(
+  count: number,
+  folder = 'INBOX',
+): Promise<{ ms: number; perSecond: number; bytes: number }> {
   const c = await imap('security');
   let bytes = 0;
   let seen = 0;
   const t0 = performance.now();
   try {
-    const lock = await c.getMailboxLock('INBOX');
+    const lock = await c.getMailboxLock(folder);
     try {
       for await (const m of c.fetch('1:*', { uid: true, source: true })) {
         bytes += m.source?.length ?? 0;
@@ -177,14 +175,22 @@ interface Service {
   child: ChildProcess;
   dbPath: string;
   started: Promise<number>;
+  /** Resolves when the service logged this event (e.g. 'intake.connected'). */
+  event(name: string): Promise<void>;
   stop(): Promise<void>;
   /** Deletes the service's database folder (after stop). */
   remove(): void;
 }
 
-/** `psirt start` on a fresh database; `started` resolves with the time it logged service.started. */
-function startService(extra: Record<string, string> = {}): Service {
-  const dbPath = join(mkdtempSync(join(tmpdir(), 'psirt-bench-')), 'psirt.db');
+/**
+ * `psirt start` (with `args`, e.g. `--role intake`) on a fresh database, or on `dbPath`; `started`
+ * resolves with the time it logged service.started.
+ */
+function startService(
+  extra: Record<string, string> = {},
+  args: readonly string[] = [],
+  dbPath = join(mkdtempSync(join(tmpdir(), 'psirt-bench-')), 'psirt.db'),
+): Service {
   const env = {
     ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('PSIRT_'))),
     ...stackEnv(stack, {
@@ -203,22 +209,32 @@ function startService(extra: Record<string, string> = {}): Service {
   const profile = process.env.BENCH_PROFILE
     ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE]
     : [];
-  const child = spawn(process.execPath, [...profile, CLI, 'start'], {
+  const child = spawn(process.execPath, [...profile, CLI, 'start', ...args], {
     cwd: REPO,
     env,
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';
+  const waiters: { name: string; resolve: () => void }[] = [];
   const started = new Promise<number>((resolve) => {
     child.stdout.on('data', (d: Buffer) => {
       if (out.length < 1_000_000) out += d.toString();
       if (out.includes('"service.started"')) resolve(performance.now());
+      for (const w of waiters.splice(0)) {
+        if (out.includes(`"event":"${w.name}"`)) w.resolve();
+        else waiters.push(w);
+      }
     });
   });
   return {
     child,
     dbPath,
     started,
+    event: (name) =>
+      new Promise<void>((resolve) => {
+        if (out.includes(`"event":"${name}"`)) resolve();
+        else waiters.push({ name, resolve });
+      }),
     async stop() {
       if (child.exitCode !== null) return;
       const exited = new Promise((r) => child.on('exit', r));
@@ -229,11 +245,48 @@ function startService(extra: Record<string, string> = {}): Service {
   };
 }
 
+/** Clock ticks per second of /proc/<pid>/stat, read once (not on every sample). */
+const TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
+
+/** The process and its descendants (a service that starts mailer processes of its own). */
+function processTree(pid: number): number[] {
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) {
+    const p = out[i] ?? 0;
+    for (const task of readdirSync(`/proc/${p}/task`)) {
+      let kids: string;
+      try {
+        kids = readFileSync(`/proc/${p}/task/${task}/children`, 'utf8');
+      } catch {
+        continue;
+      }
+      for (const k of kids.split(' ').filter((x) => x !== '')) out.push(Number(k));
+    }
+  }
+  return out;
+}
+
+/** CPU seconds and RSS (MB) summed over a process tree, and how many processes it has. */
+function treeUsage(pid: number): { cpuSeconds: number; rssMb: number; processes: number } {
+  let cpuSeconds = 0;
+  let rssMb = 0;
+  const pids = processTree(pid);
+  for (const p of pids) {
+    try {
+      const u = usage(p);
+      cpuSeconds += u.cpuSeconds;
+      rssMb += u.rssMb;
+    } catch {
+      // ended between the listing and the read
+    }
+  }
+  return { cpuSeconds, rssMb, processes: pids.length };
+}
+
 /** CPU seconds (user + system) and peak RSS (MB) of a process, from /proc. */
 function usage(pid: number): { cpuSeconds: number; peakRssMb: number; rssMb: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  const ticks = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
-  const cpu = (Number(stat[11]) + Number(stat[12])) / ticks;
+  const cpu = (Number(stat[11]) + Number(stat[12])) / TICKS;
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024;
   return { cpuSeconds: cpu, peakRssMb: kb('VmHWM'), rssMb: kb('VmRSS') };
@@ -284,44 +337,145 @@ async function untilAnswered(
   return { acks: acksAt, all: performance.now() };
 }
 
+/** security@'s folder where ingest reports wait until the service is up. */
+const STAGING = 'bench-staging';
+
+async function stage(reports: readonly BenchReport[]): Promise<number> {
+  const c = await imap('security');
+  const t0 = performance.now();
+  try {
+    if (!(await c.list()).some((m) => m.path === STAGING)) await c.mailboxCreate(STAGING);
+    for (const [i, r] of reports.entries()) {
+      await c.append(STAGING, r.raw);
+      if ((i + 1) % 100 === 0) progress(`staged ${i + 1}/${reports.length}`);
+    }
+  } finally {
+    await c.logout();
+  }
+  return performance.now() - t0;
+}
+
+/** One IMAP MOVE of everything staged into the INBOX (the rush); resolves when the server answered. */
+async function release(): Promise<void> {
+  const c = await imap('security');
+  try {
+    const lock = await c.getMailboxLock(STAGING);
+    try {
+      await c.messageMove('1:*', 'INBOX');
+    } finally {
+      lock.release();
+    }
+  } finally {
+    await c.logout();
+  }
+}
+
 async function ingest(name: string, reports: readonly BenchReport[]): Promise<Record<string, unknown>> {
-  progress(`${name}: ${reports.length} reports into security@`);
+  progress(`${name}: ${reports.length} reports staged in security@`);
   await drainInbox();
-  const appendMs = await appendAll(reports);
-  const baseline = await rawImapBaseline(reports.length);
+  const appendMs = await stage(reports);
+  const baseline = await rawImapBaseline(reports.length, STAGING);
   progress(`${name}: raw IMAP fetch ${baseline.perSecond.toFixed(0)} messages/s; starting the service`);
   const service = startService();
-  const t0 = performance.now();
-  let peak = 0;
+  const spawnedAt = performance.now();
+  const peaks = { start: 0, ingest: 0 };
+  let phase: keyof typeof peaks = 'start';
   const sampler = setInterval(() => {
     try {
-      peak = Math.max(peak, usage(service.child.pid ?? 0).rssMb);
+      peaks[phase] = Math.max(peaks[phase], treeUsage(service.child.pid ?? 0).rssMb);
     } catch {
       // exited
     }
   }, 20);
   const startedAt = await service.started;
+  await service.event('intake.connected');
+  await sleep(1500); // the first sync round done and IDLE set
+  const before = treeUsage(service.child.pid ?? 0);
+  phase = 'ingest';
+  const t0 = performance.now();
+  await release();
   const done = await untilAnswered(service.dbPath, reports.length, 600_000, true);
-  const u = usage(service.child.pid ?? 0);
+  const u = treeUsage(service.child.pid ?? 0);
   clearInterval(sampler);
+  const mails = sentMails(service.dbPath);
   await service.stop();
   service.remove();
-  const fromSpawn = (done.acks - t0) / 1000;
+  const toAcks = (done.acks - t0) / 1000;
+  const toAll = (done.all - t0) / 1000;
   return {
     reports: reports.length,
     encrypted: reports.filter((r) => r.encrypted).length,
+    processes: u.processes,
     appendSeconds: appendMs / 1000,
-    startupSeconds: (startedAt - t0) / 1000,
-    // Every case committed and every acknowledgment accepted by SMTP, from the spawn.
-    secondsToAcks: fromSpawn,
-    reportsPerSecond: reports.length / fromSpawn,
-    // … and every staff notification too (the whole work of the reports).
-    secondsToAllMail: (done.all - t0) / 1000,
-    reportsPerSecondAllMail: reports.length / ((done.all - t0) / 1000),
-    cpuSecondsPerReport: u.cpuSeconds / reports.length,
-    peakRssMb: Math.max(peak, u.peakRssMb),
+    startupSeconds: (startedAt - spawnedAt) / 1000,
+    startupCpuSeconds: before.cpuSeconds,
+    // From the move into the INBOX: every case committed and every acknowledgment accepted by SMTP.
+    secondsToAcks: toAcks,
+    reportsPerSecond: reports.length / toAcks,
+    // … and every other mail (the staff notifications) too: the whole work of the reports.
+    secondsToAllMail: toAll,
+    reportsPerSecondAllMail: reports.length / toAll,
+    mailsSent: mails,
+    mailsPerSecond: mails / toAll,
+    cpuSecondsPerReport: (u.cpuSeconds - before.cpuSeconds) / reports.length,
+    peakRssMbStart: peaks.start,
+    peakRssMb: peaks.ingest,
     rawImap: baseline,
-    fractionOfRawImap: reports.length / fromSpawn / baseline.perSecond,
+    fractionOfRawImap: reports.length / toAcks / baseline.perSecond,
+  };
+}
+
+/** How many outbox rows were sent (each one SMTP transaction), to size the stack's own run. */
+function sentMails(dbPath: string): number {
+  const db = new Database(dbPath, { readonly: true });
+  try {
+    return (db.prepare("SELECT count(*) AS n FROM outbox WHERE state = 'sent'").get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
+}
+
+/** Messages in a user's INBOX (IMAP STATUS). */
+async function inboxCount(user: string): Promise<number> {
+  const c = await imap(user);
+  try {
+    const st = await c.status('INBOX', { messages: true });
+    return st === false ? 0 : (st.messages ?? 0);
+  } finally {
+    await c.logout();
+  }
+}
+
+/**
+ * The mail stack's own limit for the service's outgoing mail: Postfix's smtp-source submits
+ * `count` mails of `bytes` each over `sessions` parallel SMTP sessions to one local mailbox —
+ * the time until Postfix accepted the last one (what our "accepted by SMTP" figures compare
+ * with), and until Dovecot holds them all (delivered over LMTP).
+ */
+async function stackLimit(count: number, bytes: number, sessions: number): Promise<Record<string, unknown>> {
+  const user = 'reporter3';
+  const target = address(stack, user);
+  const before = await inboxCount(user);
+  const t0 = performance.now();
+  execFileSync('/usr/sbin/smtp-source', [
+    '-c',
+    ...['-m', String(count), '-s', String(sessions), '-l', String(bytes)],
+    ...['-f', address(stack, 'oncall'), '-t', target],
+    `${stack.host}:${String(stack.smtpPort)}`,
+  ]);
+  const acceptedMs = performance.now() - t0;
+  for (;;) {
+    if ((await inboxCount(user)) - before >= count) break;
+    if (performance.now() - t0 > 300_000) throw new Error('smtp-source mail not delivered in 300 s');
+    await sleep(50);
+  }
+  const deliveredMs = performance.now() - t0;
+  return {
+    mails: count,
+    bytes,
+    sessions,
+    acceptedPerSecond: (count / acceptedMs) * 1000,
+    deliveredPerSecond: (count / deliveredMs) * 1000,
   };
 }
 
@@ -333,7 +487,9 @@ async function latency(rate: number, seconds: number): Promise<Record<string, un
   await drainInbox();
   const service = startService();
   await service.started;
+  await service.event('intake.connected');
   await sleep(2000); // IDLE established
+  const cpuAtStart = treeUsage(service.child.pid ?? 0).cpuSeconds;
   const transport = nodemailer.createTransport({
     host: stack.host,
     port: stack.smtpPort,
@@ -348,7 +504,7 @@ async function latency(rate: number, seconds: number): Promise<Record<string, un
   let peak = 0;
   const sampler = setInterval(() => {
     try {
-      peak = Math.max(peak, usage(service.child.pid ?? 0).rssMb);
+      peak = Math.max(peak, treeUsage(service.child.pid ?? 0).rssMb);
     } catch {
       // exited
     }
@@ -379,7 +535,7 @@ async function latency(rate: number, seconds: number): Promise<Record<string, un
     )
     .all() as { id: string; sent_at: string; stored_at: string }[];
   db.close();
-  const u = usage(service.child.pid ?? 0);
+  const u = treeUsage(service.child.pid ?? 0);
   clearInterval(sampler);
   await service.stop();
   service.remove();
@@ -399,9 +555,47 @@ async function latency(rate: number, seconds: number): Promise<Record<string, un
     fromStoredP90Ms: percentile(ours, 90),
     fromStoredP99Ms: percentile(ours, 99),
     fromStoredMaxMs: ours.at(-1) ?? NaN,
-    peakRssMb: Math.max(peak, u.peakRssMb),
-    cpuSecondsPerReport: u.cpuSeconds / total,
+    peakRssMb: peak,
+    cpuSecondsPerReport: (u.cpuSeconds - cpuAtStart) / total,
   };
+}
+
+/** Seconds the idle service settles after its start, then seconds its RSS is sampled. */
+const IDLE_SETTLE_SECONDS = 10;
+const IDLE_SAMPLE_SECONDS = 20;
+
+/**
+ * Idle RSS of the one-process service and of each role alone: started on an empty mailbox, left
+ * to settle, then sampled once a second (median and max; a start's peak reported apart).
+ */
+async function idleRss(): Promise<Record<string, { medianMb: number; maxMb: number; startPeakMb: number }>> {
+  await drainInbox();
+  const out: Record<string, { medianMb: number; maxMb: number; startPeakMb: number }> = {};
+  for (const role of ['all', 'intake', 'mailer', 'escalation', 'retention']) {
+    progress(`memory: idle ${role === 'all' ? 'service' : `--role ${role}`}`);
+    const service = startService({}, role === 'all' ? [] : ['--role', role]);
+    let startPeak = 0;
+    const sampler = setInterval(() => {
+      try {
+        startPeak = Math.max(startPeak, treeUsage(service.child.pid ?? 0).rssMb);
+      } catch {
+        // exited
+      }
+    }, 20);
+    await service.started;
+    clearInterval(sampler);
+    await sleep(IDLE_SETTLE_SECONDS * 1000);
+    const samples: number[] = [];
+    for (let i = 0; i < IDLE_SAMPLE_SECONDS; i++) {
+      samples.push(treeUsage(service.child.pid ?? 0).rssMb);
+      await sleep(1000);
+    }
+    await service.stop();
+    service.remove();
+    samples.sort((a, b) => a - b);
+    out[role] = { medianMb: percentile(samples, 50), maxMb: samples.at(-1) ?? NaN, startPeakMb: startPeak };
+  }
+  return out;
 }
 
 function bigReport(): Record<string, unknown> {
@@ -446,28 +640,59 @@ const row = (...cells: (string | number)[]) =>
     cells.map((c) => (typeof c === 'number' ? (Number.isInteger(c) ? String(c) : c.toFixed(2)) : c)),
   );
 
-/** One table row for an ingest run (the duplicate rows of the two ingest scenarios). */
-function ingestRow(label: string, r: Record<string, unknown>): void {
+/** The bounds of issue #16, printed beside each figure (nothing here asserts them). */
+const LIMITS = {
+  reportsPerSecond: 100,
+  pgpReportsPerSecond: 60,
+  allMailReportsPerSecond: 60,
+  cpuMsPerReport: 15,
+  ackP99Ms: 100,
+  idleRssMb: 150,
+  peakRssMb: 250,
+} as const;
+
+/** The table rows of an ingest run: our figures with their bounds, then the stack's own limits. */
+function ingestRows(label: string, r: Record<string, unknown>, ackLimit: number): void {
   const raw = r.rawImap as { perSecond: number };
+  const smtp = r.stackLimit as { mails: number; acceptedPerSecond: number; deliveredPerSecond: number };
+  const mailsPerSecond = r.mailsPerSecond as number;
   row(
     label,
-    `${String(r.reports)} reports`,
-    `${(r.reportsPerSecond as number).toFixed(1)} reports/s acknowledged (${(r.reportsPerSecondAllMail as number).toFixed(1)}/s all mail sent)`,
-    `${((r.cpuSecondsPerReport as number) * 1000).toFixed(1)} ms CPU/report`,
-    `raw IMAP ${(Math.round(raw.perSecond / 100) * 100).toFixed(0)}/s (we reach ${((r.fractionOfRawImap as number) * 100).toFixed(1)} %)`,
-    `peak RSS ${(r.peakRssMb as number).toFixed(0)} MB`,
+    `${String(r.reports)} reports, ${String(r.processes)} process(es)`,
+    `${(r.reportsPerSecond as number).toFixed(1)} reports/s acknowledged (bound ≥ ${String(ackLimit)})`,
+    `${(r.reportsPerSecondAllMail as number).toFixed(1)}/s all mail sent (≥ ${String(LIMITS.allMailReportsPerSecond)})`,
+    `${((r.cpuSecondsPerReport as number) * 1000).toFixed(1)} ms CPU/report (≤ ${String(LIMITS.cpuMsPerReport)})`,
+    `peak RSS ${(r.peakRssMb as number).toFixed(0)} MB (≤ ${String(LIMITS.peakRssMb)})`,
   );
+  row(
+    '  the stack alone',
+    `raw IMAP fetch ${(Math.round(raw.perSecond / 100) * 100).toFixed(0)}/s: we reach ${((r.fractionOfRawImap as number) * 100).toFixed(1)} %`,
+    `smtp-source ${String(smtp.mails)} mails: accepted ${smtp.acceptedPerSecond.toFixed(0)}/s, delivered ${smtp.deliveredPerSecond.toFixed(0)}/s`,
+    `our ${String(r.mailsSent)} mails at ${mailsPerSecond.toFixed(0)}/s = ${((mailsPerSecond / smtp.acceptedPerSecond) * 100).toFixed(0)} % of accepted, ${((mailsPerSecond / smtp.deliveredPerSecond) * 100).toFixed(0)} % of delivered`,
+    `start ${(r.startupSeconds as number).toFixed(1)} s, ${(r.startupCpuSeconds as number).toFixed(1)} s CPU (apart)`,
+    `start peak ${(r.peakRssMbStart as number).toFixed(0)} MB`,
+  );
+}
+
+/** An ingest run with the stack's own SMTP limit for as many mails as it sent, beside it. */
+async function ingestWithLimit(
+  name: string,
+  reports: readonly BenchReport[],
+): Promise<Record<string, unknown>> {
+  const r = await ingest(name, reports);
+  progress(`${name}: the stack alone, smtp-source with ${String(r.mailsSent)} mails`);
+  return { ...r, stackLimit: await stackLimit(r.mailsSent as number, 4096, 8) };
 }
 
 if (scenarios.has('ingest')) {
   const reports = opts.corpus ? corpus(opts.corpus) : generateReports(N, 'ingest');
-  results.ingest = await ingest('ingest', reports);
-  ingestRow('ingest', results.ingest as Record<string, unknown>);
+  results.ingest = await ingestWithLimit('ingest', reports);
+  ingestRows('ingest', results.ingest as Record<string, unknown>, LIMITS.reportsPerSecond);
 }
 if (scenarios.has('ingest-pgp')) {
   const reports = await benchGpg((gpg) => generateReports(N, 'ingest-pgp', gpg));
-  results.ingestPgp = await ingest('ingest-pgp', reports);
-  ingestRow('ingest, 1/3 PGP', results.ingestPgp as Record<string, unknown>);
+  results.ingestPgp = await ingestWithLimit('ingest-pgp', reports);
+  ingestRows('ingest, 1/3 PGP', results.ingestPgp as Record<string, unknown>, LIMITS.pgpReportsPerSecond);
 }
 if (scenarios.has('latency')) {
   const r = await latency(RATE, SECONDS);
@@ -485,8 +710,8 @@ if (scenarios.has('latency')) {
     'stored → ack sent',
     `p50 ${String(r.fromStoredP50Ms)} ms`,
     `p90 ${String(r.fromStoredP90Ms)} ms`,
-    `p99 ${String(r.fromStoredP99Ms)} / max ${String(r.fromStoredMaxMs)} ms`,
-    '',
+    `p99 ${String(r.fromStoredP99Ms)} (≤ ${String(LIMITS.ackP99Ms)}) / max ${String(r.fromStoredMaxMs)} ms`,
+    `${((r.cpuSecondsPerReport as number) * 1000).toFixed(1)} ms CPU/report`,
   );
 }
 if (scenarios.has('sweep')) {
@@ -502,6 +727,17 @@ if (scenarios.has('sweep')) {
   );
 }
 if (scenarios.has('memory')) {
+  const idle = await idleRss();
+  results.idleRss = idle;
+  for (const [label, r] of Object.entries(idle))
+    row(
+      label === 'all' ? 'idle, one process' : `  idle, --role ${label}`,
+      `RSS ${r.medianMb.toFixed(0)} MB${label === 'all' ? ` (≤ ${String(LIMITS.idleRssMb)})` : ''}`,
+      `max ${r.maxMb.toFixed(0)} MB over ${String(IDLE_SAMPLE_SECONDS)} s`,
+      `start peak ${r.startPeakMb.toFixed(0)} MB`,
+      '',
+      '',
+    );
   const r = bigReport();
   results.bigReport = r;
   row(

@@ -35,6 +35,13 @@ export interface OutgoingMail {
 
 export type Protection = { kind: 'signed' } | { kind: 'encrypted'; recipientKeys: string[] };
 
+/**
+ * Turns a rendered mail into its bytes: composeMail with the team's sealer, on this thread or in a
+ * compose thread (src/roles/compose-pool.ts, #16). A `PsirtError` with `retryable` means the
+ * composer could not answer (a thread died), not that the mail is at fault.
+ */
+export type Composer = (mail: OutgoingMail, protection: Protection) => Promise<Buffer>;
+
 /** A text/plain part with exact, canonical bytes (CRLF, base64): safe to sign (RFC 3156 §5.1). */
 export function textPart(text: string): Buffer {
   const body = Buffer.from(text.replace(/\r?\n/g, '\r\n'), 'utf8').toString('base64');

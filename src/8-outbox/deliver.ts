@@ -25,7 +25,7 @@ import { hasFlagIn, NOT_DECODED_FLAGS } from '../core/flags.js';
 import type { Logger } from '../core/log.js';
 import { decodeMessage } from '../3-unwrap/unwrap.js';
 import { decodeOptions } from '../3-unwrap/options.js';
-import { composeMail, type OutgoingMail, type Sealer } from './compose.js';
+import { composeMail, type Composer, type OutgoingMail, type Sealer } from './compose.js';
 import { readPayload, PayloadError } from './kinds/index.js';
 import type { BuiltMail, MailContext, ReadMail } from './kinds/kind.js';
 import { reportView, UNDECODED_VIEW, type ReportCache, type ReportView } from './report-view.js';
@@ -42,6 +42,8 @@ export interface DeliverDeps {
   log: Logger;
   templates: Templates;
   sealer: Sealer;
+  /** Where mail is composed when not on this thread (compose threads, #16); else composeMail. */
+  compose?: Composer;
   transport: SmtpTransport;
   /** The second route ([smtp_fallback], #15): rows with route 'fallback' go by it when set. */
   fallbackTransport?: SmtpTransport | null;
@@ -265,8 +267,20 @@ export async function deliverOutbox(deps: DeliverDeps, outboxId: number): Promis
   try {
     const built = await protectSubject(deps, row, await buildMail(deps, row, mail));
     envelopeFrom = built.envelopeFrom;
-    raw = await composeMail(built.mail, built.protection, deps.sealer);
+    raw =
+      deps.compose === undefined
+        ? await composeMail(built.mail, built.protection, deps.sealer)
+        : await deps.compose(built.mail, built.protection);
   } catch (err) {
+    if (err instanceof PsirtError && err.retryable) {
+      // The composer could not answer (a compose thread died): the mail is not at fault.
+      markRetry(db, row, describeError(err));
+      log.warn(
+        { event: 'outbox.compose-unavailable', err: describeError(err) },
+        'composer unavailable; will retry',
+      );
+      throw new TransientSendError(describeError(err), err);
+    }
     // A render/seal failure will not fix itself by retrying: fail the row and tell staff.
     log.error({ event: 'outbox.render-failed', err: describeError(err) }, 'could not build the mail');
     return alertIds(deps, row, `could not build the mail: ${describeError(err)}`);

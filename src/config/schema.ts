@@ -97,6 +97,11 @@ const intake = z.strictObject({
 const mailer = z.strictObject({
   /** Parallel SMTP submissions per worker process. */
   concurrency: z.number().int().min(1).max(32),
+  /**
+   * Threads that sign, encrypt and build outgoing mail beside the main thread (#16); 0 does it on
+   * the main thread. They start on demand and end after a minute without mail.
+   */
+  compose_threads: z.number().int().min(0).max(16),
   /** How often unsent outbox rows are re-enqueued (after a Redis loss or a failed enqueue). */
   reconcile_interval_seconds: positiveInt,
   /**

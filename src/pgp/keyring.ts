@@ -86,6 +86,22 @@ async function loadTeamKey(entry: PgpConfig['keys'][number], where: string, cloc
 }
 
 /**
+ * A team key from its unlocked armored form (`TeamKey.key.armor()`), as a compose thread gets it
+ * from the service that unlocked it (#16); the checks were made there.
+ */
+export async function unlockedTeamKey(armored: string): Promise<TeamKey> {
+  const key = await openpgp.readPrivateKey({ armoredKey: armored });
+  if (!key.isDecrypted()) throw new PsirtError('team_key_locked', 'the team key given to a thread is locked');
+  const expiry = await key.getExpirationTime();
+  return {
+    fingerprint: key.getFingerprint().toUpperCase(),
+    key,
+    userIds: key.getUserIDs(),
+    expires: expiry instanceof Date ? expiry : null,
+  };
+}
+
+/**
  * How doctor words a key's expiry (`text`, e.g. "expires 2036-11-21 (in 3642 days)") and, when it
  * is near, what to do (`warning`); injected by the caller, who knows the watch and the calendar.
  */

@@ -12,6 +12,7 @@ import { loadTemplates } from '../8-outbox/templates.js';
 import { createSealer } from '../pgp/sealer.js';
 import { deliverOutbox, staleClaimMs } from '../8-outbox/deliver.js';
 import { startRelayWatch } from './relay-watch.js';
+import { createComposePool } from './compose-pool.js';
 import { repeat, type RoleDeps, type RunningRole } from './role.js';
 
 /**
@@ -42,6 +43,11 @@ export function startMailer(deps: RoleDeps): RunningRole {
     },
   });
   const metrics = deps.metrics;
+  // #16: OpenPGP and MIME on another core; none while idle (threads end after a minute).
+  const pool =
+    config.mailer.compose_threads === 0
+      ? null
+      : createComposePool(team, { size: config.mailer.compose_threads, idleMs: 60_000, log });
   const deliverDeps = {
     ...deps,
     templates,
@@ -49,6 +55,7 @@ export function startMailer(deps: RoleDeps): RunningRole {
     fallbackTransport,
     relay,
     sealer: createSealer(team),
+    ...(pool === null ? {} : { compose: pool.compose }),
     ...(metrics === undefined
       ? {}
       : { onSent: (row: OutboxRow) => observeAcknowledgment(deps, row, metrics) }),
@@ -90,6 +97,7 @@ export function startMailer(deps: RoleDeps): RunningRole {
       stopReconciling();
       relay.stop();
       await worker.close();
+      await pool?.close();
       await queue.close();
       transport.close();
       fallbackTransport?.close();

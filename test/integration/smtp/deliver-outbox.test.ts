@@ -18,6 +18,7 @@ import { loadTeamKeys, type TeamKey } from '../../../src/pgp/keyring.js';
 import { createSealer } from '../../../src/pgp/sealer.js';
 import { deliverOutbox, TransientSendError, type DeliverDeps } from '../../../src/8-outbox/deliver.js';
 import { ReportCache } from '../../../src/8-outbox/report-view.js';
+import { ComposerUnavailable, createComposePool } from '../../../src/roles/compose-pool.js';
 import { testVault } from '../../support/vault.js';
 import { buildDecoded } from '../../support/builders.js';
 import { migratedDb } from '../../support/db.js';
@@ -221,6 +222,44 @@ describe('deliverOutbox() through the real Postfix', () => {
     d.transport.close();
     expect(row(db, ack)).toMatchObject({ state: 'pending', attempts: 1 });
     expect(row(db, ack).last_error).toMatch(/ECONNREFUSED/);
+  });
+
+  it('sends a mail composed in a compose thread (#16): the same acknowledgment, sent and recorded', async () => {
+    const db = migratedDb(systemClock);
+    const id = `${Date.now()}.threaded@reporter.test`;
+    const ack = caseFrom(db, 'reporter1@psirt.test', id);
+    const pool = createComposePool(teamKeys[0] as TeamKey, {
+      size: 1,
+      idleMs: 60_000,
+      log: createLogger('silent'),
+    });
+    const d = { ...deps(db), compose: pool.compose };
+    try {
+      expect(await deliverOutbox(d, ack)).toEqual([]);
+    } finally {
+      d.transport.close();
+      await pool.close();
+    }
+    expect(row(db, ack).state).toBe('sent');
+    const mail = await eventually(async () => (await repliesTo(stack, 'reporter1', id))[0], {
+      what: 'the acknowledgment',
+    });
+    expect(mail.toString('latin1')).toContain('multipart/signed');
+  });
+
+  it('returns a row to pending, not failed, when the composer cannot answer (a compose thread died; #16)', async () => {
+    const db = migratedDb(systemClock);
+    const ack = caseFrom(db, 'reporter1@psirt.test', `${Date.now()}.composer@reporter.test`);
+    const d = {
+      ...deps(db),
+      compose: () => Promise.reject(new ComposerUnavailable('the compose thread ended')),
+    };
+    await expect(deliverOutbox(d, ack)).rejects.toBeInstanceOf(TransientSendError);
+    d.transport.close();
+    expect(row(db, ack)).toMatchObject({ state: 'pending', attempts: 1 });
+    expect(db.prepare("SELECT count(*) AS n FROM outbox WHERE kind = 'delivery-failed'").get()).toEqual({
+      n: 0,
+    });
   });
 
   it('tells the relay watch "unusable", never "answered", when the relay refuses our login (EAUTH; #15)', async () => {
