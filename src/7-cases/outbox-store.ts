@@ -55,9 +55,11 @@ export function loadOutbox(db: Db, id: number): OutboxRow | null {
 }
 
 /**
- * Claims a row for sending (pending → sending) in its own committed transaction, so two workers
+ * Claims a row for sending (pending → sending) in an IMMEDIATE transaction, so two workers
  * never send the same row at once. A row still `sending` from a crashed worker can be claimed
  * again once its claim is older than `staleAfterMs`: see docs/decisions/0002 (at-least-once).
+ * The mailer runs it (and markSent, markRetry, markFailed) through a group committer (#16):
+ * then it is a savepoint of a shared transaction, and the claim counts only once that commits.
  */
 export function claimOutbox(db: Db, clock: Clock, id: number, staleAfterMs: number): OutboxRow | null {
   return db

@@ -3,6 +3,7 @@ import { pinnedKey } from '../7-cases/case-store.js';
 import type { Db } from '../7-cases/db.js';
 import { readStoredRaw } from '../7-cases/intake-store.js';
 import { readAdvisoryVersion } from '../7-cases/advisory-store.js';
+import { directCommit, type GroupCommit } from '../7-cases/group-commit.js';
 import {
   caseForMail,
   caseSubjectForMail,
@@ -60,6 +61,12 @@ export interface DeliverDeps {
   vault: Vault;
   /** Told after a row was marked sent (the metrics' acknowledgment latency, #15). Must not throw. */
   onSent?: (row: OutboxRow) => void;
+  /**
+   * Where the outbox bookkeeping (claim, sent, retry, failed) is committed (#16): the mailer
+   * passes one group committer, so concurrent jobs share durable commits. Without it each
+   * write commits alone, at once.
+   */
+  writes?: GroupCommit;
 }
 
 /** What the relay watch of the mailer hears from each send by the primary route (#15). */
@@ -228,18 +235,22 @@ export async function renderOutbox(deps: DeliverDeps, row: OutboxRow): Promise<B
 /**
  * Sends one outbox row (the mailer job). Idempotent: a row that is not pending (or stale
  * `sending`) is left alone, so a duplicate job does nothing.
+ * Its writes go through `deps.writes` (a group committer in the mailer, #16): each is awaited,
+ * so it is committed before the next step, just no longer alone.
  * 1. claim the row in SQLite (committed before any SMTP traffic)
  * 2. read the payload with its kind's schema: one that does not parse (an older version, a
  *    missing field) → failed + staff alert, never rendered with defaults
  * 3. render the template, seal (sign / encrypt), compose the MIME message
- * 4. submit over SMTP; on 250 mark it sent at once
+ * 4. submit over SMTP; on 250 mark it sent at once (the next group commit)
  * 5. 5xx or a local envelope refusal → failed + staff alert; anything else → pending again and
  *    TransientSendError (retry)
  * Returns the ids of alert rows created (to enqueue).
  */
 export async function deliverOutbox(deps: DeliverDeps, outboxId: number): Promise<number[]> {
   const { db, clock } = deps;
-  const row = claimOutbox(db, clock, outboxId, staleClaimMs(deps.config));
+  const writes = deps.writes ?? directCommit();
+  // Awaited: the claim is committed (durably, with other jobs' writes) before any SMTP traffic.
+  const row = await writes.run(() => claimOutbox(db, clock, outboxId, staleClaimMs(deps.config)));
   if (row === null) return [];
   const log = deps.log.child({ outboxId, caseId: row.case_id, kind: row.kind });
   let mail: ReadMail;
@@ -252,13 +263,13 @@ export async function deliverOutbox(deps: DeliverDeps, outboxId: number): Promis
       { event: 'outbox.payload-invalid', template: err.template, fields: err.fields },
       'the stored payload does not parse',
     );
-    return alertIds(deps, row, err.message);
+    return alertIds(deps, writes, row, err.message);
   }
   // An all-clear never overtakes the alert it clears (a trial saw the clear of a relay-down sent
   // 0.2 s before the alert): it waits, pending, until that one left (or failed for good).
   const clears = /^alarm:(\d+):cleared$/.exec(row.dedupe_key);
   if (clears !== null && alertStillWaiting(db, `alarm:${clears[1] ?? ''}:raised`)) {
-    markRetry(db, row, 'waiting for the alert it clears');
+    await writes.run(() => markRetry(db, row, 'waiting for the alert it clears'));
     log.info({ event: 'outbox.clear-waits' }, 'all-clear waits for its alert');
     throw new TransientSendError('waiting for the alert it clears', null);
   }
@@ -283,7 +294,7 @@ export async function deliverOutbox(deps: DeliverDeps, outboxId: number): Promis
     }
     // A render/seal failure will not fix itself by retrying: fail the row and tell staff.
     log.error({ event: 'outbox.render-failed', err: describeError(err) }, 'could not build the mail');
-    return alertIds(deps, row, `could not build the mail: ${describeError(err)}`);
+    return alertIds(deps, writes, row, `could not build the mail: ${describeError(err)}`);
   }
   const fallback = row.route === 'fallback' ? (deps.fallbackTransport ?? null) : null;
   const transport = fallback ?? deps.transport;
@@ -291,7 +302,9 @@ export async function deliverOutbox(deps: DeliverDeps, outboxId: number): Promis
   try {
     const info = await transport.sendMail({ envelope: { from: envelopeFrom, to: row.recipients }, raw });
     watched?.answered();
-    markSent(db, clock, row, info.response);
+    // Decision 0002: a crash before this commit leaves the row `sending`; it is sent again, with
+    // the same Message-ID, once the claim is stale.
+    await writes.run(() => markSent(db, clock, row, info.response));
     log.info(
       {
         event: 'outbox.sent',
@@ -309,9 +322,9 @@ export async function deliverOutbox(deps: DeliverDeps, outboxId: number): Promis
     else watched?.answered();
     if (isPermanent(err)) {
       log.warn({ event: 'outbox.failed', err: describeError(err) }, 'refused permanently');
-      return alertIds(deps, row, describeError(err));
+      return alertIds(deps, writes, row, describeError(err));
     }
-    markRetry(db, row, describeError(err));
+    await writes.run(() => markRetry(db, row, describeError(err)));
     log.warn(
       { event: 'outbox.deferred', err: describeError(err), attempt: row.attempts },
       'transient failure; will retry',
@@ -327,10 +340,13 @@ function alertStillWaiting(db: Db, dedupeKey: string): boolean {
   return r !== undefined && r.state !== 'sent' && r.state !== 'failed';
 }
 
-function alertIds(deps: DeliverDeps, row: OutboxRow, error: string): number[] {
-  const id = markFailed(deps.db, deps.clock, row, error, {
-    recipients: securityStaff(deps.config),
-    domain: mailDomain(deps.config),
-  });
+async function alertIds(
+  deps: DeliverDeps,
+  writes: GroupCommit,
+  row: OutboxRow,
+  error: string,
+): Promise<number[]> {
+  const alert = { recipients: securityStaff(deps.config), domain: mailDomain(deps.config) };
+  const id = await writes.run(() => markFailed(deps.db, deps.clock, row, error, alert));
   return id === null ? [] : [id];
 }

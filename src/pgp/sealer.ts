@@ -1,6 +1,7 @@
 import * as openpgp from 'openpgp';
 import type { TeamKey } from './keyring.js';
-import { detachedSign, micalgOf, signAndEncrypt } from './sign-and-encrypt.js';
+import { PublicKeyCache } from './key-cache.js';
+import { signAndEncrypt, signDetached } from './sign-and-encrypt.js';
 
 /**
  * Signing and encryption of outgoing mail with the team key (injected into src/8-outbox as its
@@ -11,16 +12,23 @@ export interface TeamSealer {
   encrypt(data: Uint8Array, recipientKeys: readonly string[]): Promise<string>;
 }
 
-export function createSealer(team: TeamKey): TeamSealer {
+/**
+ * The sealer of one team key. Keys are parsed once (#16): the team's public key here, each
+ * recipient's in `keys` (the 256 most recently used by default), so openpgp verifies a key's
+ * binding signatures once, not on every mail.
+ */
+export function createSealer(team: TeamKey, options: { keys?: PublicKeyCache } = {}): TeamSealer {
   // A readable copy stays with the team: every encrypted mail is also encrypted to the team key.
-  const teamPublic = team.key.toPublic().armor();
+  const teamPublic = team.key.toPublic();
+  const keyCache = options.keys ?? new PublicKeyCache(256);
   return {
-    async sign(data) {
-      const armored = await detachedSign(data, team);
-      return { armored, micalg: await micalgOf(armored) };
-    },
+    sign: (data) => signDetached(data, team),
     encrypt: (data, recipientKeys) =>
-      signAndEncrypt(data, { signingKey: team, encryptionKeys: [...recipientKeys, teamPublic] }),
+      signAndEncrypt(data, {
+        signingKey: team,
+        encryptionKeys: [...recipientKeys, teamPublic],
+        keyCache,
+      }),
   };
 }
 

@@ -1,6 +1,7 @@
 import * as openpgp from 'openpgp';
 import { describeError, PsirtError } from '../core/errors.js';
 import type { TeamKey } from './keyring.js';
+import type { PublicKeyCache } from './key-cache.js';
 
 /**
  * Output settings every outgoing message uses. NB! Recipients run GnuPG 2.2, which cannot read
@@ -12,10 +13,12 @@ export interface SignAndEncryptOptions {
   /** The team key that signs (the first configured team key). */
   signingKey: TeamKey;
   /**
-   * Armored public keys to encrypt to. Exactly these: add the team's own public key when a
-   * readable copy should stay with the team.
+   * Public keys to encrypt to, armored or already parsed. Exactly these: add the team's own
+   * public key when a readable copy should stay with the team.
    */
-  encryptionKeys: readonly string[];
+  encryptionKeys: readonly (string | openpgp.PublicKey)[];
+  /** Where armored keys are parsed (once each, #16); without it each is read again. */
+  keyCache?: PublicKeyCache;
   /** Signature time; defaults to now. */
   date?: Date;
 }
@@ -30,10 +33,11 @@ export async function signAndEncrypt(data: Uint8Array, opts: SignAndEncryptOptio
   if (opts.encryptionKeys.length === 0)
     throw new PsirtError('pgp_no_recipients', 'signAndEncrypt needs at least one encryption key');
   const recipients: openpgp.PublicKey[] = [];
-  for (const [i, armoredKey] of opts.encryptionKeys.entries()) {
+  for (const [i, given] of opts.encryptionKeys.entries()) {
     try {
-      const key = await openpgp.readKey({ armoredKey });
-      recipients.push(key.toPublic());
+      if (typeof given !== 'string') recipients.push(given);
+      else if (opts.keyCache !== undefined) recipients.push(await opts.keyCache.get(given));
+      else recipients.push((await openpgp.readKey({ armoredKey: given })).toPublic());
     } catch (err) {
       throw new PsirtError('pgp_recipient_key_invalid', `encryption key ${i} is not a readable OpenPGP key`, {
         cause: err,
@@ -62,18 +66,40 @@ export async function signAndEncrypt(data: Uint8Array, opts: SignAndEncryptOptio
  * Throws `PsirtError('pgp_sign_failed')`.
  */
 export async function detachedSign(data: Uint8Array, signingKey: TeamKey, date?: Date): Promise<string> {
+  return (await signDetached(data, signingKey, date)).armored;
+}
+
+/**
+ * detachedSign, with the `micalg` of the signature (RFC 3156 §5) read from the signature it
+ * made, before armoring: no second parse of its own output (#16).
+ * Throws `PsirtError('pgp_sign_failed')` or `PsirtError('pgp_signature_invalid')`.
+ */
+export async function signDetached(
+  data: Uint8Array,
+  signingKey: TeamKey,
+  date?: Date,
+): Promise<{ armored: string; micalg: string }> {
+  let signature: unknown;
   try {
-    return await openpgp.sign({
+    // Detached with format 'object' gives a Signature (openpgp's typings say Message).
+    signature = await openpgp.sign({
       message: await openpgp.createMessage({ binary: data }),
       signingKeys: signingKey.key,
       detached: true,
-      format: 'armored',
+      format: 'object',
       ...(date === undefined ? {} : { date }),
       config: OUTGOING,
     });
   } catch (err) {
     throw new PsirtError('pgp_sign_failed', `could not sign: ${describeError(err)}`, { cause: err });
   }
+  if (!(signature instanceof openpgp.Signature))
+    throw new PsirtError('pgp_sign_failed', 'openpgp returned no detached signature');
+  // What format 'armored' returns: the same object armored with the same (full) configuration.
+  return {
+    armored: signature.armor({ ...openpgp.config, ...OUTGOING }),
+    micalg: micalgOfSignature(signature),
+  };
 }
 
 /**
@@ -81,7 +107,10 @@ export async function detachedSign(data: Uint8Array, signingKey: TeamKey, date?:
  * `pgp-sha512`: openpgp picks the hash from the key's preferences, so read it back.
  */
 export async function micalgOf(armoredSignature: string): Promise<string> {
-  const sig = await openpgp.readSignature({ armoredSignature });
+  return micalgOfSignature(await openpgp.readSignature({ armoredSignature }));
+}
+
+function micalgOfSignature(sig: openpgp.Signature): string {
   const algo = sig.packets[0]?.hashAlgorithm;
   if (algo === undefined || algo === null)
     throw new PsirtError('pgp_signature_invalid', 'signature has no hash');

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { unsentOutboxIds, type OutboxRow } from '../7-cases/outbox-store.js';
 import { reportFetchedAt } from '../7-cases/metrics-store.js';
+import { createGroupCommit } from '../7-cases/group-commit.js';
 import type { ServiceMetrics } from '../metrics/metrics.js';
 import { describeError } from '../core/errors.js';
 import { packageRoot } from '../core/paths.js';
@@ -48,8 +49,11 @@ export function startMailer(deps: RoleDeps): RunningRole {
     config.mailer.compose_threads === 0
       ? null
       : createComposePool(team, { size: config.mailer.compose_threads, idleMs: 60_000, log });
+  // #16: the claims and marks of concurrent jobs share durable commits (synchronous = FULL).
+  const writes = createGroupCommit(deps.db);
   const deliverDeps = {
     ...deps,
+    writes,
     templates,
     transport,
     fallbackTransport,
@@ -98,6 +102,7 @@ export function startMailer(deps: RoleDeps): RunningRole {
       relay.stop();
       await worker.close();
       await pool?.close();
+      writes.flush();
       await queue.close();
       transport.close();
       fallbackTransport?.close();
