@@ -13,6 +13,7 @@ import {
   markFailed,
   markRetry,
   markSent,
+  splitRejected,
   type OutboxRow,
 } from '../7-cases/outbox-store.js';
 import type { Config } from '../config/schema.js';
@@ -29,7 +30,7 @@ import { composeMail, type OutgoingMail, type Sealer } from './compose.js';
 import { readPayload, PayloadError } from './kinds/index.js';
 import type { BuiltMail, MailContext, ReadMail } from './kinds/kind.js';
 import { reportView, UNDECODED_VIEW, type ReportCache, type ReportView } from './report-view.js';
-import { relayUnusable, type SmtpTransport } from './smtp-transport.js';
+import { rejectedRecipients, relayUnusable, type SmtpTransport } from './smtp-transport.js';
 import type { Templates } from './templates.js';
 import type { TeamKey } from '../pgp/keyring.js';
 import type { Vault } from '../core/vault.js';
@@ -230,10 +231,11 @@ export async function renderOutbox(deps: DeliverDeps, row: OutboxRow): Promise<B
  * 2. read the payload with its kind's schema: one that does not parse (an older version, a
  *    missing field) → failed + staff alert, never rendered with defaults
  * 3. render the template, seal (sign / encrypt), compose the MIME message
- * 4. submit over SMTP; on 250 mark it sent at once
+ * 4. submit over SMTP; on 250 mark it sent at once — for the recipients that took it: each one
+ *    the relay refused gets a row of its own first (#16, splitRejected)
  * 5. 5xx or a local envelope refusal → failed + staff alert; anything else → pending again and
  *    TransientSendError (retry)
- * Returns the ids of alert rows created (to enqueue).
+ * Returns the ids of rows created (alerts, refused recipients' rows) to enqueue.
  */
 export async function deliverOutbox(deps: DeliverDeps, outboxId: number): Promise<number[]> {
   const { db, clock } = deps;
@@ -267,6 +269,17 @@ export async function deliverOutbox(deps: DeliverDeps, outboxId: number): Promis
     envelopeFrom = built.envelopeFrom;
     raw = await composeMail(built.mail, built.protection, deps.sealer);
   } catch (err) {
+    // #16: a key that cannot be encrypted to (expired, revoked) must fail only its own member's
+    // mail, not a whole group's: each other recipient gets a row of its own (the reconciler
+    // sends it) and this one is tried again for its first recipient alone (decision 0012).
+    if (row.recipients.length > 1 && isRecipientKeyFailure(err)) {
+      const why = `sealed apart: ${describeError(err)}`;
+      const others = row.recipients.slice(1).map((address) => ({ address, permanent: false, error: why }));
+      const apart = splitRejected(db, clock, row, others, alertTo(deps.config), 'sealed-apart');
+      markRetry(db, apart.row, why);
+      log.warn({ event: 'outbox.sealed-apart', recipients: row.recipients.length }, 'sealing apart');
+      throw new TransientSendError(why, err);
+    }
     // A render/seal failure will not fix itself by retrying: fail the row and tell staff.
     log.error({ event: 'outbox.render-failed', err: describeError(err) }, 'could not build the mail');
     return alertIds(deps, row, `could not build the mail: ${describeError(err)}`);
@@ -277,17 +290,25 @@ export async function deliverOutbox(deps: DeliverDeps, outboxId: number): Promis
   try {
     const info = await transport.sendMail({ envelope: { from: envelopeFrom, to: row.recipients }, raw });
     watched?.answered();
-    markSent(db, clock, row, info.response);
+    // #16: recipients refused while others took it get rows of their own (decision 0012).
+    const split = splitRejected(
+      db,
+      clock,
+      row,
+      rejectedRecipients(row.recipients, info),
+      alertTo(deps.config),
+    );
+    markSent(db, clock, split.row, info.response);
     log.info(
       {
         event: 'outbox.sent',
-        recipients: row.recipients.length,
+        recipients: split.row.recipients.length,
         route: fallback === null ? 'primary' : 'fallback',
       },
       'sent',
     );
-    deps.onSent?.(row);
-    return [];
+    deps.onSent?.(split.row);
+    return split.enqueue;
   } catch (err) {
     // A refused login (EAUTH, an OAuth2 token the source cannot give) is no answer: no mail
     // leaves, so it must not clear or hold off the relay-down alarm.
@@ -313,10 +334,20 @@ function alertStillWaiting(db: Db, dedupeKey: string): boolean {
   return r !== undefined && r.state !== 'sent' && r.state !== 'failed';
 }
 
+/** Who a delivery-failed alert goes to, and the domain of its Message-ID. */
+function alertTo(config: Config): { recipients: string[]; domain: string } {
+  return { recipients: securityStaff(config), domain: mailDomain(config) };
+}
+
+/** A key the sealer could not encrypt to (sign-and-encrypt.ts): another recipient's would do. */
+function isRecipientKeyFailure(err: unknown): boolean {
+  return (
+    err instanceof PsirtError &&
+    (err.code === 'pgp_encrypt_failed' || err.code === 'pgp_recipient_key_invalid')
+  );
+}
+
 function alertIds(deps: DeliverDeps, row: OutboxRow, error: string): number[] {
-  const id = markFailed(deps.db, deps.clock, row, error, {
-    recipients: securityStaff(deps.config),
-    domain: mailDomain(deps.config),
-  });
+  const id = markFailed(deps.db, deps.clock, row, error, alertTo(deps.config));
   return id === null ? [] : [id];
 }
