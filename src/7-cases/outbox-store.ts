@@ -224,18 +224,112 @@ export function reportMessageRow(db: Db, caseId: string): number | null {
   return row?.id ?? null;
 }
 
-/** The Message-ID of the first notification a staff member got for a case: later ones thread under it. */
+/**
+ * What a staff notification to `recipients` threads under (In-Reply-To the first, References all):
+ * for each recipient, the Message-ID of the first staff notification of the case that went to
+ * them (a row before `beforeId` listing them among its recipients), oldest first, each once.
+ * Since #16 one row goes to a whole group of staff, so a group's follow-ups find its one first
+ * notification; a database written before #16 holds one row per member, and then each member's
+ * own first row is named, so every member's client finds a message it holds in References.
+ */
 export function firstNotification(
   db: Db,
   caseId: string,
-  recipient: string,
+  recipients: readonly string[],
   beforeId: number,
-): string | null {
-  const row = db
-    .prepare(
-      `SELECT message_id FROM outbox WHERE case_id = ? AND kind = 'staff-notification' AND recipients = json_array(?) AND id < ?
-       ORDER BY id LIMIT 1`,
-    )
-    .get(caseId, recipient, beforeId) as { message_id: string } | undefined;
-  return row?.message_id ?? null;
+): string[] {
+  const first = db.prepare(
+    `SELECT o.id, o.message_id FROM outbox o
+     WHERE o.case_id = ? AND o.kind = 'staff-notification' AND o.id < ?
+       AND EXISTS (SELECT 1 FROM json_each(o.recipients) r WHERE r.value = ?)
+     ORDER BY o.id LIMIT 1`,
+  );
+  const found = new Map<number, string>();
+  for (const r of recipients) {
+    const row = first.get(caseId, beforeId, r) as { id: number; message_id: string } | undefined;
+    if (row !== undefined) found.set(row.id, row.message_id);
+  }
+  return [...found.entries()].sort(([a], [b]) => a - b).map(([, id]) => id);
+}
+
+/**
+ * A recipient whose mail must go apart from the others': the relay refused them at RCPT TO (or
+ * LMTP after DATA) while it took the others (`refused`), or their key could not be encrypted to
+ * (`sealed-apart`: on their own, only their mail fails).
+ */
+export interface RejectedRecipient {
+  address: string;
+  /** A 5xx reply: retrying cannot help. Else (4xx, no reply code, sealed apart) it is tried again. */
+  permanent: boolean;
+  /** The relay's reply or the sealing error, for last_error (never content). */
+  error: string;
+}
+
+/**
+ * A mail the relay took for some recipients and refused for others (#16, decision 0012), or one
+ * that cannot be sealed for all of them at once: the row keeps only the other recipients, and
+ * each refused recipient gets a row of their own —
+ * the same kind, payload, subject and thread, a Message-ID of its own — so nobody who got the
+ * mail gets it again and nobody refused is silently dropped. A refused recipient's row is
+ * pending (4xx: tried again on its own) or failed at once with the staff alert (5xx), as a
+ * one-recipient row would have been. Run before markSent, in its own transaction: a crash in
+ * between sends the row again only to those who took it (at-least-once, same Message-ID).
+ * Returns the row as it now is and the ids to enqueue (pending rows and alerts).
+ */
+export function splitRejected(
+  db: Db,
+  clock: Clock,
+  row: OutboxRow,
+  rejected: readonly RejectedRecipient[],
+  alert: { recipients: string[]; domain: string },
+  cause: 'refused' | 'sealed-apart' = 'refused',
+): { row: OutboxRow; enqueue: number[] } {
+  const refused = rejected.filter((r) => row.recipients.includes(r.address));
+  if (refused.length === 0) return { row, enqueue: [] };
+  const accepted = row.recipients.filter((a) => !refused.some((r) => r.address === a));
+  return db
+    .transaction(() => {
+      const at = clock.now().toISOString();
+      db.prepare('UPDATE outbox SET recipients = ? WHERE id = ?').run(JSON.stringify(accepted), row.id);
+      const insert = db.prepare(
+        `INSERT INTO outbox (case_id, kind, dedupe_key, recipients, message_id, in_reply_to, refs, subject, payload, created_at, route)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING`,
+      );
+      const enqueue: number[] = [];
+      for (const r of refused) {
+        const info = insert.run(
+          row.case_id,
+          row.kind,
+          `${row.dedupe_key}:rcpt:${r.address}`,
+          JSON.stringify([r.address]),
+          mintMessageId(row.case_id ?? 'psirt', row.kind, alert.domain),
+          row.in_reply_to,
+          row.refs.length === 0 ? null : row.refs.join(' '),
+          row.subject,
+          JSON.stringify(row.payload),
+          at,
+          row.route,
+        );
+        if (info.changes === 0) continue;
+        const id = Number(info.lastInsertRowid);
+        appendEvent(db, clock, {
+          caseId: row.case_id,
+          type: 'outbox.split',
+          actor: 'system',
+          messageId: row.message_id,
+          data: { outboxId: row.id, kind: row.kind, splitTo: id, cause, permanent: r.permanent },
+        });
+        if (!r.permanent) {
+          db.prepare('UPDATE outbox SET last_error = ? WHERE id = ?').run(r.error.slice(0, 500), id);
+          enqueue.push(id);
+          continue;
+        }
+        const split = loadOutbox(db, id);
+        if (split === null) continue;
+        const alertId = markFailed(db, clock, split, r.error, alert);
+        if (alertId !== null) enqueue.push(alertId);
+      }
+      return { row: { ...row, recipients: accepted }, enqueue };
+    })
+    .immediate();
 }

@@ -14,6 +14,7 @@ import {
   markFailed,
   markRetry,
   markSent,
+  splitRejected,
   type OutboxRow,
 } from '../7-cases/outbox-store.js';
 import type { Config } from '../config/schema.js';
@@ -30,7 +31,7 @@ import { composeMail, type Composer, type OutgoingMail, type Sealer } from './co
 import { readPayload, PayloadError } from './kinds/index.js';
 import type { BuiltMail, MailContext, ReadMail } from './kinds/kind.js';
 import { reportView, UNDECODED_VIEW, type ReportCache, type ReportView } from './report-view.js';
-import { relayUnusable, type SmtpTransport } from './smtp-transport.js';
+import { rejectedRecipients, relayUnusable, type SmtpTransport } from './smtp-transport.js';
 import type { Templates } from './templates.js';
 import type { TeamKey } from '../pgp/keyring.js';
 import type { Vault } from '../core/vault.js';
@@ -241,10 +242,11 @@ export async function renderOutbox(deps: DeliverDeps, row: OutboxRow): Promise<B
  * 2. read the payload with its kind's schema: one that does not parse (an older version, a
  *    missing field) → failed + staff alert, never rendered with defaults
  * 3. render the template, seal (sign / encrypt), compose the MIME message
- * 4. submit over SMTP; on 250 mark it sent at once (the next group commit)
+ * 4. submit over SMTP; on 250 mark it sent at once (the next group commit) — for the recipients
+ *    that took it: each one the relay refused gets a row of its own first (#16, splitRejected)
  * 5. 5xx or a local envelope refusal → failed + staff alert; anything else → pending again and
  *    TransientSendError (retry)
- * Returns the ids of alert rows created (to enqueue).
+ * Returns the ids of rows created (alerts, refused recipients' rows) to enqueue.
  */
 export async function deliverOutbox(deps: DeliverDeps, outboxId: number): Promise<number[]> {
   const { db, clock } = deps;
@@ -285,12 +287,25 @@ export async function deliverOutbox(deps: DeliverDeps, outboxId: number): Promis
   } catch (err) {
     if (err instanceof PsirtError && err.retryable) {
       // The composer could not answer (a compose thread died): the mail is not at fault.
-      markRetry(db, row, describeError(err));
+      await writes.run(() => markRetry(db, row, describeError(err)));
       log.warn(
         { event: 'outbox.compose-unavailable', err: describeError(err) },
         'composer unavailable; will retry',
       );
       throw new TransientSendError(describeError(err), err);
+    }
+    // #16: a key that cannot be encrypted to (expired, revoked) must fail only its own member's
+    // mail, not a whole group's: each other recipient gets a row of its own (the reconciler
+    // sends it) and this one is tried again for its first recipient alone (decision 0012).
+    if (row.recipients.length > 1 && isRecipientKeyFailure(err)) {
+      const why = `sealed apart: ${describeError(err)}`;
+      const others = row.recipients.slice(1).map((address) => ({ address, permanent: false, error: why }));
+      await writes.run(() => {
+        const apart = splitRejected(db, clock, row, others, alertTo(deps.config), 'sealed-apart');
+        markRetry(db, apart.row, why);
+      });
+      log.warn({ event: 'outbox.sealed-apart', recipients: row.recipients.length }, 'sealing apart');
+      throw new TransientSendError(why, err);
     }
     // A render/seal failure will not fix itself by retrying: fail the row and tell staff.
     log.error({ event: 'outbox.render-failed', err: describeError(err) }, 'could not build the mail');
@@ -303,18 +318,29 @@ export async function deliverOutbox(deps: DeliverDeps, outboxId: number): Promis
     const info = await transport.sendMail({ envelope: { from: envelopeFrom, to: row.recipients }, raw });
     watched?.answered();
     // Decision 0002: a crash before this commit leaves the row `sending`; it is sent again, with
-    // the same Message-ID, once the claim is stale.
-    await writes.run(() => markSent(db, clock, row, info.response));
+    // the same Message-ID, once the claim is stale. #16: recipients refused while others took it
+    // get rows of their own first, in the same commit (decision 0012).
+    const split = await writes.run(() => {
+      const apart = splitRejected(
+        db,
+        clock,
+        row,
+        rejectedRecipients(row.recipients, info),
+        alertTo(deps.config),
+      );
+      markSent(db, clock, apart.row, info.response);
+      return apart;
+    });
     log.info(
       {
         event: 'outbox.sent',
-        recipients: row.recipients.length,
+        recipients: split.row.recipients.length,
         route: fallback === null ? 'primary' : 'fallback',
       },
       'sent',
     );
-    deps.onSent?.(row);
-    return [];
+    deps.onSent?.(split.row);
+    return split.enqueue;
   } catch (err) {
     // A refused login (EAUTH, an OAuth2 token the source cannot give) is no answer: no mail
     // leaves, so it must not clear or hold off the relay-down alarm.
@@ -340,13 +366,25 @@ function alertStillWaiting(db: Db, dedupeKey: string): boolean {
   return r !== undefined && r.state !== 'sent' && r.state !== 'failed';
 }
 
+/** Who a delivery-failed alert goes to, and the domain of its Message-ID. */
+function alertTo(config: Config): { recipients: string[]; domain: string } {
+  return { recipients: securityStaff(config), domain: mailDomain(config) };
+}
+
+/** A key the sealer could not encrypt to (sign-and-encrypt.ts): another recipient's would do. */
+function isRecipientKeyFailure(err: unknown): boolean {
+  return (
+    err instanceof PsirtError &&
+    (err.code === 'pgp_encrypt_failed' || err.code === 'pgp_recipient_key_invalid')
+  );
+}
+
 async function alertIds(
   deps: DeliverDeps,
   writes: GroupCommit,
   row: OutboxRow,
   error: string,
 ): Promise<number[]> {
-  const alert = { recipients: securityStaff(deps.config), domain: mailDomain(deps.config) };
-  const id = await writes.run(() => markFailed(deps.db, deps.clock, row, error, alert));
+  const id = await writes.run(() => markFailed(deps.db, deps.clock, row, error, alertTo(deps.config)));
   return id === null ? [] : [id];
 }

@@ -6,6 +6,7 @@ import { fail, pass, type CheckResult } from '../core/check.js';
 import { describeError } from '../core/errors.js';
 import { OAuth2Error, type TokenSource } from '../core/oauth2.js';
 import { smtpAuthOf } from '../config/schema/transport.js';
+import type { RejectedRecipient } from '../7-cases/outbox-store.js';
 
 export type SmtpConfig = Config['smtp'];
 
@@ -165,4 +166,46 @@ export async function checkSmtp(cfg: SmtpConfig, tokens: TokenSource | null = nu
   } finally {
     transport.close();
   }
+}
+
+/**
+ * The recipients of a sent mail the relay refused (#16): nodemailer sends to the recipients an
+ * SMTP server accepted when it refused only some at RCPT TO (an LMTP server may refuse some
+ * after DATA), resolves, and lists the others in `rejected`, each with its error (reply code and
+ * text) in `rejectedErrors`. When it refused all of them nodemailer throws instead (EENVELOPE).
+ * Addresses are given back as `recipients` spells them; a refusal with no reply code counts as
+ * transient.
+ */
+export function rejectedRecipients(
+  recipients: readonly string[],
+  info: { rejected?: unknown; rejectedErrors?: unknown },
+): RejectedRecipient[] {
+  const rejected = Array.isArray(info.rejected) ? info.rejected.filter((a) => typeof a === 'string') : [];
+  const errors = (Array.isArray(info.rejectedErrors) ? info.rejectedErrors : []) as {
+    recipient?: unknown;
+    responseCode?: unknown;
+    response?: unknown;
+    message?: unknown;
+  }[];
+  const out: RejectedRecipient[] = [];
+  for (const a of rejected) {
+    const address = recipients.find((r) => r.toLowerCase() === a.toLowerCase());
+    if (address === undefined || out.some((o) => o.address === address)) continue;
+    const err = errors.find(
+      (e) => typeof e.recipient === 'string' && e.recipient.toLowerCase() === a.toLowerCase(),
+    );
+    const code = typeof err?.responseCode === 'number' ? err.responseCode : null;
+    const reply =
+      typeof err?.response === 'string'
+        ? err.response
+        : typeof err?.message === 'string'
+          ? err.message
+          : 'refused';
+    out.push({
+      address,
+      permanent: code !== null && code >= 500 && code < 600,
+      error: `${address}: ${reply}`.slice(0, 300),
+    });
+  }
+  return out;
 }

@@ -86,9 +86,11 @@ describe('acknowledgments to first contacts and known correspondents (issue #10,
       )[0]?.n,
     ).toBe(1);
 
-    // alice's notification of the second case says the acknowledgment was held, and why.
+    // alice's notification of the second case says the acknowledgment was held, and why (#16:
+    // the one notification all three staff got).
     const note = query<{ message_id: string }>(
-      "SELECT message_id FROM outbox WHERE kind = 'staff-notification' AND case_id = ? AND recipients = json_array('alice@psirt.test')",
+      `SELECT message_id FROM outbox WHERE kind = 'staff-notification' AND case_id = ?
+         AND EXISTS (SELECT 1 FROM json_each(recipients) WHERE value = 'alice@psirt.test')`,
       second,
     )[0]!;
     const raw = await eventually(async () => (await mailById(stack, 'alice', note.message_id))[0], {

@@ -30,11 +30,12 @@ afterAll(async () => {
 
 const query = <T>(sql: string, ...params: unknown[]): T[] => queryDb<T>(service.dbPath, sql, ...params);
 
-/** The Message-ID of the notification about a case that went to one staff member. */
+/** The Message-ID of the first notification about a case that went to a staff member (#16: among others). */
 function notificationId(caseId: string, staff: string): string {
   return (
     query<{ message_id: string }>(
-      "SELECT message_id FROM outbox WHERE case_id = ? AND kind = 'staff-notification' AND recipients = json_array(?) ORDER BY id LIMIT 1",
+      `SELECT message_id FROM outbox WHERE case_id = ? AND kind = 'staff-notification'
+         AND EXISTS (SELECT 1 FROM json_each(recipients) WHERE value = ?) ORDER BY id LIMIT 1`,
       caseId,
       staff,
     )[0]?.message_id ?? 'none'
@@ -81,22 +82,41 @@ describe('intake → case → acknowledgment (real Dovecot, Postfix, Redis)', ()
     expect(await inSecurityFolder(stack, 'Processed', messageId)).toBe(true);
   });
 
-  it('sends each staff member the report encrypted to their own key, threaded on the case', async () => {
+  it('sends the staff one mail with the report, one SMTP transaction, that each of them decrypts with their own key (#16)', async () => {
     const { raw, messageId } = fixture('report-pgp-mime.eml');
     await deliver(stack, raw);
     const c = await caseOf(messageId);
-    const note = await eventually(
-      async () => (await mailById(stack, 'alice', notificationId(c.id, 'alice@psirt.test')))[0],
-      {
-        timeoutMs: 20_000,
-        what: 'alice notification',
-      },
+    const rows = query<{ recipients: string; message_id: string }>(
+      "SELECT recipients, message_id FROM outbox WHERE case_id = ? AND kind = 'staff-notification'",
+      c.id,
     );
-    expect(note.toString()).toContain('multipart/encrypted');
-    const { text, status } = decryptAs('alice', note);
-    expect(status).toContain('DECRYPTION_OKAY');
-    expect(text).toContain('----- report -----');
-    expect(text).toContain('poc.py');
+    expect(rows.map((r) => r.recipients)).toEqual([
+      '["alice@psirt.test","bob@psirt.test","carol@psirt.test"]',
+    ]);
+    const id = rows[0]!.message_id;
+    const copies = await Promise.all(
+      ['alice', 'bob', 'carol'].map((who) =>
+        eventually(async () => (await mailById(stack, who, id))[0], {
+          timeoutMs: 20_000,
+          what: `${who}'s notification`,
+        }),
+      ),
+    );
+    // One transaction: Postfix queued one message (one queue id) for the three mailboxes.
+    const queueIds = copies.map(
+      (m) => /\(Postfix\) with E?SMTP id ([0-9A-Za-z]+)/.exec(m.toString('latin1'))?.[1],
+    );
+    expect(queueIds[0]).toBeDefined();
+    expect(new Set(queueIds).size).toBe(1);
+    let text = '';
+    for (const [i, who] of ['alice', 'bob', 'carol'].entries()) {
+      expect(copies[i]!.toString()).toContain('multipart/encrypted');
+      const own = decryptAs(who, copies[i]!);
+      expect(own.status).toContain('DECRYPTION_OKAY');
+      expect(own.text).toContain('----- report -----');
+      expect(own.text).toContain('poc.py');
+      text = own.text;
+    }
     // Invariant 6: the decrypted report reaches staff, never the service's log.
     const reportLine =
       (text.split('----- report -----')[1] ?? '').split('\n').find((l) => l.trim().length > 20) ?? '';

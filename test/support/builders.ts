@@ -83,3 +83,13 @@ export function buildSignedStaffMail(
     ...overrides,
   });
 }
+
+/** A staff member as configured without an OpenPGP key: no `key_file`, no `fingerprint` (#16). */
+export function withoutKey<T extends { key_file?: string | undefined; fingerprint?: string | undefined }>(
+  member: T,
+): T {
+  const copy = { ...member };
+  delete copy.key_file;
+  delete copy.fingerprint;
+  return copy;
+}

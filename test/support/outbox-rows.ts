@@ -11,12 +11,24 @@ import { ReportCache } from '../../src/8-outbox/report-view.js';
 import { createSmtpTransport } from '../../src/8-outbox/smtp-transport.js';
 import { loadTemplates } from '../../src/8-outbox/templates.js';
 import { createLogger } from '../../src/core/log.js';
-import { buildDecoded, buildSignedStaffMail } from './builders.js';
+import { loadConfig } from '../../src/config/load.js';
+import { buildDecoded, buildSignedStaffMail, withoutKey } from './builders.js';
 import { migratedDb } from './db.js';
 import { ingestHarness } from './ingest.js';
 import { REPO } from './stack.js';
 
-const harness = ingestHarness();
+/**
+ * The test profile with only alice's key configured, as `renderDeps` loads only hers: her
+ * notifications go encrypted to her alone and bob's and carol's (#16: one mail to the two of
+ * them) withheld — both staff-notification variants, each in its own row.
+ */
+const profile = loadConfig({ env: { PSIRT_ENV: 'test', PSIRT_IMAP__PASSWORD: 'x' } });
+const harness = ingestHarness({
+  config: {
+    ...profile,
+    staff: profile.staff.map((s) => (s.address === 'alice@psirt.test' ? s : withoutKey(s))),
+  },
+});
 const { clock, config, ingest } = harness;
 
 /** A staff mail signed by the member's configured key (or unsigned), as the intake decodes it. */

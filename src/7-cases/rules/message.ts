@@ -62,7 +62,28 @@ export function decideStaffRecorded(mail: MailFacts, c: Of<'staff'>): CaseChange
   return fileTo(change, c.caseId);
 }
 
-/** The new or follow-up mail's staff notifications, one per staff member, then the event. */
+/**
+ * The groups of staff that get the same notification mail, in config order: every member with a
+ * key (`key_file`, pinned by `fingerprint`) gets the one mail encrypted to all their keys; every
+ * member without one gets the withheld mail (or, with notifications.allow_cleartext, the clear
+ * one). One outbox row — one SMTP transaction with one RCPT TO each — per group (issue #16;
+ * docs/decisions/0012-performance.md says when one mail to several recipients is equivalent).
+ */
+export function staffNotificationGroups(
+  staff: Config['staff'],
+): { group: StaffGroup; addresses: string[] }[] {
+  const keyed = staff.filter((s) => s.key_file !== undefined && s.fingerprint !== undefined);
+  const keyless = staff.filter((s) => !keyed.includes(s));
+  return [
+    ...(keyed.length > 0 ? [{ group: 'keyed' as const, addresses: keyed.map((s) => s.address) }] : []),
+    ...(keyless.length > 0 ? [{ group: 'keyless' as const, addresses: keyless.map((s) => s.address) }] : []),
+  ];
+}
+
+/** Which notification mail a group of staff gets: the encrypted one, or the one without a key. */
+export type StaffGroup = 'keyed' | 'keyless';
+
+/** The new or follow-up mail's staff notifications, one per group of staff, then the event. */
 function notifyStaff(
   change: CaseChange,
   mail: MailFacts,
@@ -75,13 +96,16 @@ function notifyStaff(
   const flags = mail.flags;
   const about = opts.about ?? mail.subject;
   const ackHeld = opts.ackHeld;
-  // Threaded per case: a staff reply's In-Reply-To points at this row's Message-ID.
-  for (const s of config.staff) {
+  const groups = staffNotificationGroups(config.staff);
+  // Threaded per case and group: a staff reply's In-Reply-To points at this row's Message-ID.
+  // The dedupe key names the group (never an address: `keyed`/`keyless` contain no '@', so they
+  // cannot meet the per-member keys `notify:<row>:<address>` older versions wrote).
+  for (const g of groups) {
     change.outbox.push({
       caseId,
       kind: 'staff-notification',
-      dedupeKey: `notify:${mail.messageRowId}:${s.address}`,
-      recipients: [s.address],
+      dedupeKey: `notify:${mail.messageRowId}:${g.group}`,
+      recipients: g.addresses,
       inReplyTo: null,
       references: [],
       subject: sanitizeSubject(
@@ -100,7 +124,12 @@ function notifyStaff(
       },
     });
   }
-  addEvent(change, mail, caseId, 'staff.notified', { event, staff: config.staff.length });
+  // `staff` counts people told, `mails` the rows (SMTP transactions) that tell them.
+  addEvent(change, mail, caseId, 'staff.notified', {
+    event,
+    staff: config.staff.length,
+    mails: groups.length,
+  });
 }
 
 /** Pins the sender's keys on the case: the change's key writes, their events, the flag. */

@@ -79,8 +79,11 @@ export interface MailContext {
   /** Staff public keys by address (staff[].key_file). */
   staffKeys: ReadonlyMap<string, string>;
   pinnedKey(address: string): { armored: string } | null;
-  /** The Message-ID of the first notification `recipient` got for the case: later ones thread under it. */
-  firstNotification(caseId: string, recipient: string, beforeId: number): string | null;
+  /**
+   * The Message-IDs of the first notification each of `recipients` got for the case (before row
+   * `beforeId`), oldest first, each once: later ones thread under them (outbox-store.ts).
+   */
+  firstNotification(caseId: string, recipients: readonly string[], beforeId: number): string[];
   /** The staff view of a stored report, decoded again (or not, when `notDecoded`). */
   report(messageRowId: number, reporter: string, notDecoded: boolean): Promise<ReportView>;
   /** The staff member's own text of a stored command mail (`/reply`). */

@@ -16,7 +16,10 @@ const ackHeldSchema: z.ZodType<AckHeld> = z.object({
   lastHour: z.number(),
 });
 
-/** Each new report and each follow-up, to every staff member (threaded per case). */
+/**
+ * Each new report and each follow-up, to every staff member: one mail per group of staff that
+ * gets the same one (#16: those with keys, those without), threaded per case and group.
+ */
 export const staffNotificationSchema = z.object({
   template: z.literal('staff-notification'),
   /** The report or follow-up, decoded again for staff who may see its content. */
@@ -45,10 +48,16 @@ export const staffNotification = defineKind(
   staffNotificationSchema,
   async ({ ctx, row, payload, case: c, base }) => {
     const { config } = ctx;
-    const recipient = row.recipients[0] ?? '';
-    const first = ctx.firstNotification(c.id, recipient, row.id);
-    const threading = first === null ? {} : { inReplyTo: first, references: [first] };
-    const withContent = ctx.staffKeys.has(recipient) || config.notifications.allow_cleartext;
+    // A group's follow-up answers the group's first notification; on a database written before
+    // #16 (one row per member) References names each member's own first one.
+    const firsts = ctx.firstNotification(c.id, row.recipients, row.id);
+    const threading = firsts[0] === undefined ? {} : { inReplyTo: firsts[0], references: firsts };
+    // The report only when every recipient may see it: each has a key (encrypted to all of them
+    // at once), or clear text is allowed. A row queued for keyed staff whose key was removed from
+    // the config before it was sent goes withheld to the whole group (decision 0012).
+    const withContent =
+      (row.recipients.length > 0 && row.recipients.every((r) => ctx.staffKeys.has(r))) ||
+      config.notifications.allow_cleartext;
     const { received, triageBy } = caseDates(ctx, c);
     const common = {
       caseId: c.id,

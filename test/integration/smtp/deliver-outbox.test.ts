@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { createCalendar } from '../../../src/calendar/calendar.js';
 import { applyMessage } from '../../../src/7-cases/apply.js';
 import { clearAlarmWithMail, raiseAlarmWithMail } from '../../../src/7-cases/alarm-store.js';
@@ -20,13 +20,14 @@ import { deliverOutbox, TransientSendError, type DeliverDeps } from '../../../sr
 import { ReportCache } from '../../../src/8-outbox/report-view.js';
 import { ComposerUnavailable, createComposePool } from '../../../src/roles/compose-pool.js';
 import { testVault } from '../../support/vault.js';
-import { buildDecoded } from '../../support/builders.js';
+import { buildDecoded, withoutKey } from '../../support/builders.js';
 import { migratedDb } from '../../support/db.js';
 import { mailById, repliesTo } from '../../support/service.js';
 import { simpleParser } from 'mailparser';
 import { freePort } from '../../support/ports.js';
 import { eventually } from '../../support/eventually.js';
 import { address, REPO, stackEnv } from '../../support/stack.js';
+import { decryptAs } from '../../support/pgp-mail.js';
 
 const stack = inject('stack');
 let config: Config;
@@ -38,7 +39,9 @@ beforeAll(async () => {
   teamKeys = await loadTeamKeys(config.pgp, systemClock);
 });
 
-function deps(db: Db, overrides: Partial<Config['smtp']> = {}): DeliverDeps {
+const staffKey = (who: string) => readFileSync(join(REPO, `test/fixtures/keys/${who}.pub.asc`), 'utf8');
+
+function deps(db: Db, overrides: Partial<Config['smtp']> = {}, keyed = ['alice']): DeliverDeps {
   const team = teamKeys[0] as TeamKey;
   return {
     config,
@@ -49,17 +52,15 @@ function deps(db: Db, overrides: Partial<Config['smtp']> = {}): DeliverDeps {
     sealer: createSealer(team),
     transport: createSmtpTransport({ ...config.smtp, ...overrides }),
     teamKeys,
-    staffKeys: new Map([
-      ['alice@psirt.test', readFileSync(join(REPO, 'test/fixtures/keys/alice.pub.asc'), 'utf8')],
-    ]),
+    staffKeys: new Map(keyed.map((who) => [`${who}@psirt.test`, staffKey(who)])),
     calendar: createCalendar(config.calendar),
     reports: new ReportCache(),
     vault,
   };
 }
 
-/** A new case from `sender` with its outbox rows; returns the acknowledgment row id. */
-function caseFrom(db: Db, sender: string, messageId: string): number {
+/** A new case from `sender` with its outbox rows (on `cfg`); returns the acknowledgment row id. */
+function caseFrom(db: Db, sender: string, messageId: string, cfg: Config = config): number {
   const raw = Buffer.from(`From: ${sender}\r\nMessage-ID: <${messageId}>\r\nSubject: test\r\n\r\nbody\r\n`);
   const stored = storeRaw(db, systemClock, vault, {
     mailbox: 'INBOX',
@@ -76,7 +77,7 @@ function caseFrom(db: Db, sender: string, messageId: string): number {
     {
       db,
       clock: systemClock,
-      config,
+      config: cfg,
       caseIdFormat: parseCaseIdFormat(config.cases.id_format),
       calendar: createCalendar(config.calendar),
       vault,
@@ -96,21 +97,30 @@ function caseFrom(db: Db, sender: string, messageId: string): number {
   ).id;
 }
 
+/** The test profile with bob's key_file (and fingerprint) removed: he is the one keyless member. */
+const bobKeyless = (c: Config): Config => ({
+  ...c,
+  staff: c.staff.map((s) => (s.address === 'bob@psirt.test' ? withoutKey(s) : s)),
+});
+
 /** Opens a case and delivers bob's notification (bob has no key_file); returns it from his mailbox. */
 async function notifyBob(allowCleartext: boolean): Promise<Buffer> {
   const db = migratedDb(systemClock);
+  const cfg = { ...bobKeyless(config), notifications: { allow_cleartext: allowCleartext } };
   caseFrom(
     db,
     'reporter1@psirt.test',
     `${Date.now()}.${allowCleartext ? 'clear' : 'withheld'}@reporter.test`,
+    cfg,
   );
+  // #16: the keyless member's notification is a row of its own, apart from the keyed members' one.
   const note = db
-    .prepare('SELECT id, message_id FROM outbox WHERE recipients = ?')
+    .prepare("SELECT id, message_id FROM outbox WHERE kind = 'staff-notification' AND recipients = ?")
     .get('["bob@psirt.test"]') as {
     id: number;
     message_id: string;
   };
-  const d = { ...deps(db), config: { ...config, notifications: { allow_cleartext: allowCleartext } } };
+  const d = { ...deps(db), config: cfg };
   await deliverOutbox(d, note.id);
   d.transport.close();
   return eventually(async () => (await mailById(stack, 'bob', note.message_id))[0], {
@@ -153,6 +163,148 @@ describe('deliverOutbox() through the real Postfix', () => {
     const mail = await notifyBob(true);
     expect(mail.toString()).toContain('multipart/signed');
     expect((await simpleParser(mail)).text).toContain('----- report -----');
+  });
+
+  describe('a notification to three staff members with keys (#16)', () => {
+    const STAFF = ['alice@psirt.test', 'bob@psirt.test', 'carol@psirt.test'];
+    /** Postfix's queue id in its Received: line: one per SMTP transaction it took. */
+    const queueId = (raw: Buffer): string | undefined =>
+      /\(Postfix\) with E?SMTP id ([0-9A-Za-z]+)/.exec(raw.toString('latin1'))?.[1];
+
+    it('is one outbox row and one SMTP transaction whose one message each of the three keys decrypts', async () => {
+      const db = migratedDb(systemClock);
+      caseFrom(db, 'reporter1@psirt.test', `${Date.now()}.grouped@reporter.test`);
+      const notes = db
+        .prepare("SELECT id, recipients, message_id FROM outbox WHERE kind = 'staff-notification'")
+        .all() as { id: number; recipients: string; message_id: string }[];
+      expect(notes.map((n) => JSON.parse(n.recipients) as string[])).toEqual([STAFF]);
+      const note = notes[0]!;
+      const d = deps(db, {}, ['alice', 'bob', 'carol']);
+      const sendMail = vi.spyOn(d.transport, 'sendMail');
+      expect(await deliverOutbox(d, note.id)).toEqual([]);
+      d.transport.close();
+      expect(sendMail).toHaveBeenCalledTimes(1);
+      expect(sendMail.mock.calls[0]?.[0]).toMatchObject({ envelope: { to: STAFF } });
+      expect(row(db, note.id)).toMatchObject({ state: 'sent', attempts: 1, last_error: null });
+      const copies = await Promise.all(
+        ['alice', 'bob', 'carol'].map((who) =>
+          eventually(async () => (await mailById(stack, who, note.message_id))[0], { what: `${who}'s copy` }),
+        ),
+      );
+      // One transaction: Postfix queued one message for the three mailboxes.
+      expect(new Set(copies.map(queueId)).size).toBe(1);
+      expect(queueId(copies[0]!)).toBeDefined();
+      for (const [i, who] of ['alice', 'bob', 'carol'].entries()) {
+        const raw = copies[i]!;
+        expect(raw.toString()).toContain('multipart/encrypted');
+        expect(raw.toString()).not.toContain('----- report -----');
+        const { text, status } = decryptAs(who, raw);
+        expect(status).toContain('DECRYPTION_OKAY');
+        expect(text).toContain('----- report -----');
+      }
+      expect(
+        db.prepare("SELECT data ->> '$.recipients' AS n FROM events WHERE type = 'outbox.sent'").all(),
+      ).toEqual([{ n: 3 }]);
+    });
+
+    it('a member the relay refuses (5xx at RCPT TO) gets a failed row of their own and staff an alert; the others get it once', async () => {
+      const db = migratedDb(systemClock);
+      // A fourth keyed member whose mailbox the relay does not know: Postfix refuses it with 550.
+      const ghost = { ...config.staff[1]!, name: 'Ghost', address: 'no-such-staff@psirt.test' };
+      const cfg = { ...config, staff: [...config.staff, ghost] };
+      caseFrom(db, 'reporter1@psirt.test', `${Date.now()}.refused@reporter.test`, cfg);
+      const note = db
+        .prepare("SELECT id, message_id FROM outbox WHERE kind = 'staff-notification'")
+        .get() as {
+        id: number;
+        message_id: string;
+      };
+      const d = {
+        ...deps(db, {}, ['alice', 'bob', 'carol']),
+        config: cfg,
+      };
+      d.staffKeys = new Map([...d.staffKeys, ['no-such-staff@psirt.test', staffKey('bob')]]);
+      const queued = await deliverOutbox(d, note.id);
+      d.transport.close();
+      // Sent to the three who took it; the refused one is off the row.
+      expect(db.prepare('SELECT state, recipients FROM outbox WHERE id = ?').get(note.id)).toEqual({
+        state: 'sent',
+        recipients: JSON.stringify(STAFF),
+      });
+      const own = db
+        .prepare('SELECT id, state, recipients, last_error FROM outbox WHERE dedupe_key LIKE ?')
+        .get('notify:%:keyed:rcpt:no-such-staff@psirt.test') as {
+        id: number;
+        state: string;
+        recipients: string;
+        last_error: string;
+      };
+      expect(own).toMatchObject({ state: 'failed', recipients: '["no-such-staff@psirt.test"]' });
+      expect(own.last_error).toMatch(/^no-such-staff@psirt\.test: 55\d/);
+      expect(queued).toHaveLength(1);
+      expect(
+        db
+          .prepare("SELECT kind, payload ->> '$.failedOutboxId' AS failed FROM outbox WHERE id = ?")
+          .get(queued[0]),
+      ).toEqual({
+        kind: 'delivery-alert',
+        failed: own.id,
+      });
+      for (const who of ['alice', 'bob', 'carol'])
+        expect(
+          await eventually(
+            async () => {
+              const got = await mailById(stack, who, note.message_id);
+              return got.length > 0 ? got : undefined;
+            },
+            { what: `${who}'s copy` },
+          ),
+        ).toHaveLength(1);
+    });
+  });
+
+  describe('when one member’s key cannot be encrypted to (expired) (#16)', () => {
+    it('seals the mail apart: the others get theirs, only that member’s own row fails, with an alert', async () => {
+      const db = migratedDb(systemClock);
+      caseFrom(db, 'reporter1@psirt.test', `${Date.now()}.expired@reporter.test`);
+      const note = db.prepare("SELECT id FROM outbox WHERE kind = 'staff-notification'").get() as {
+        id: number;
+      };
+      const d = deps(db, {}, ['alice', 'bob', 'carol']);
+      // bob's configured key has expired since the service started.
+      d.staffKeys = new Map([...d.staffKeys, ['bob@psirt.test', staffKey('expired')]]);
+      await expect(deliverOutbox(d, note.id)).rejects.toBeInstanceOf(TransientSendError);
+      const rows = () =>
+        db
+          .prepare(
+            "SELECT id, recipients, state, message_id FROM outbox WHERE kind = 'staff-notification' ORDER BY id",
+          )
+          .all() as { id: number; recipients: string; state: string; message_id: string }[];
+      expect(rows().map((r) => [r.recipients, r.state])).toEqual([
+        ['["alice@psirt.test"]', 'pending'],
+        ['["bob@psirt.test"]', 'pending'],
+        ['["carol@psirt.test"]', 'pending'],
+      ]);
+      const alerts: number[] = [];
+      for (const r of rows()) alerts.push(...(await deliverOutbox(d, r.id)));
+      d.transport.close();
+      const [alice, bob, carol] = rows();
+      expect([alice!.state, bob!.state, carol!.state]).toEqual(['sent', 'failed', 'sent']);
+      expect(row(db, bob!.id).last_error).toMatch(/could not build the mail: .*expired/i);
+      expect(alerts).toHaveLength(1);
+      expect(db.prepare('SELECT kind FROM outbox WHERE id = ?').get(alerts[0])).toEqual({
+        kind: 'delivery-alert',
+      });
+      for (const [who, r] of [
+        ['alice', alice!],
+        ['carol', carol!],
+      ] as const) {
+        const raw = await eventually(async () => (await mailById(stack, who, r.message_id))[0], {
+          what: `${who}'s notification`,
+        });
+        expect(decryptAs(who, raw).text).toContain('----- report -----');
+      }
+    });
   });
 
   it('does nothing for a row that is already sent (a duplicate job)', async () => {

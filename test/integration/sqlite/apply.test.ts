@@ -133,9 +133,9 @@ describe('applyMessage()', () => {
     expect(JSON.stringify(db.prepare('SELECT subject FROM outbox').all())).not.toContain('CANARY-7f3a');
   });
 
-  it('opens SEC-<year>-0001 with one acknowledgment and one notification per staff member', () => {
+  it('opens SEC-<year>-0001 with one acknowledgment and one notification to all staff (they all have keys; #16)', () => {
     const db = migratedDb(clock);
-    const { result } = ingest(db, buildDecoded({ messageId: 'r1@x' }));
+    const { result, rowId } = ingest(db, buildDecoded({ messageId: 'r1@x' }));
     expect(result.caseId).toBe('SEC-2026-0001');
     const rows = outbox(db);
     expect(rows.filter((r) => r.kind === 'acknowledgment')).toEqual([
@@ -146,10 +146,14 @@ describe('applyMessage()', () => {
         subject: 'Re: [SEC-2026-0001] ...',
       }),
     ]);
-    expect(rows.filter((r) => r.kind === 'staff-notification').map((r) => r.recipients)).toEqual([
-      '["alice@psirt.test"]',
-      '["bob@psirt.test"]',
-      '["carol@psirt.test"]',
+    const notes = db
+      .prepare("SELECT recipients, dedupe_key FROM outbox WHERE kind = 'staff-notification'")
+      .all();
+    expect(notes).toEqual([
+      {
+        recipients: '["alice@psirt.test","bob@psirt.test","carol@psirt.test"]',
+        dedupe_key: `notify:${String(rowId)}:keyed`,
+      },
     ]);
     expect(verifyEventChain(db).ok).toBe(true);
   });
@@ -190,7 +194,8 @@ describe('applyMessage()', () => {
       matchedBy: 'references',
     });
     expect(outbox(db).filter((r) => r.kind === 'acknowledgment')).toHaveLength(1);
-    expect(outbox(db).filter((r) => r.kind === 'staff-notification')).toHaveLength(6);
+    // One notification to the group (#16) for the report, one for the follow-up.
+    expect(outbox(db).filter((r) => r.kind === 'staff-notification')).toHaveLength(2);
   });
 
   it('opens a new case linked to the old one when a stranger quotes its tag', () => {
@@ -229,7 +234,9 @@ describe('applyMessage()', () => {
       }),
     );
     expect(bounce.result.caseId).toBe('SEC-2026-0001');
-    expect(outbox(db)).toHaveLength(4);
+    // The report's acknowledgment and its one staff notification (#16: one row to the three
+    // keyed staff); the bounce added none.
+    expect(outbox(db).map((r) => r.kind)).toEqual(['acknowledgment', 'staff-notification']);
     expect(
       db.prepare("SELECT data ->> '$.status' AS status FROM events WHERE type = 'outbox.bounced'").get(),
     ).toEqual({ status: '5.1.1' });

@@ -240,6 +240,36 @@ describe('staff commands through applyMessage()', () => {
     ]);
   });
 
+  it.each(['alice', 'carol'])(
+    "%s's reply to the one notification all staff got is matched to its case by In-Reply-To (#16)",
+    (who) => {
+      const db = withCase();
+      const note = db
+        .prepare("SELECT message_id, recipients FROM outbox WHERE kind = 'staff-notification'")
+        .all() as { message_id: string; recipients: string }[];
+      expect(note.map((r) => r.recipients)).toEqual([
+        '["alice@psirt.test","bob@psirt.test","carol@psirt.test"]',
+      ]);
+      const id = note[0]!.message_id;
+      // No tag in the subject: only the thread headers name the case.
+      const { rowId, classification } = ingest(
+        db,
+        staffMail(who, 'Re: noted, looking at it', { inReplyTo: id, references: [id] }),
+      );
+      expect(classification).toMatchObject({
+        kind: 'staff',
+        caseId: 'SEC-2026-0001',
+        matchedBy: 'in-reply-to',
+      });
+      expect(db.prepare('SELECT case_id FROM messages WHERE id = ?').get(rowId)).toEqual({
+        case_id: 'SEC-2026-0001',
+      });
+      // With the tag, the member's commands apply to the case the notification is about.
+      ingest(db, staffMail(who, 'Re: [SEC-2026-0001] /assign bob', { inReplyTo: id, references: [id] }));
+      expect(kase(db).assignee).toBe('bob@psirt.test');
+    },
+  );
+
   it('does not apply signed commands to the case an unsigned In-Reply-To names when the signed subject names none (#10 review)', () => {
     const db = withCase();
     const notice = db
@@ -388,7 +418,9 @@ describe('staff commands through applyMessage()', () => {
   it('does not run commands a reporter planted in their subject when staff reply to the notification', () => {
     const db = migratedDb(clock);
     ingest(db, buildDecoded({ messageId: 'planted@x', subject: 'Upload bypass /reply /close invalid' }));
-    const notification = mails(db, 'staff-notification').find((m) => m.recipients[0] === 'alice@psirt.test')!;
+    const notification = mails(db, 'staff-notification').find((m) =>
+      m.recipients.includes('alice@psirt.test'),
+    )!;
     expect(notification.subject).not.toMatch(/(^|\s)\/(reply|close)/);
     ingest(db, staffMail('alice', `Re: ${notification.subject}`));
     expect(kase(db)).toMatchObject({ stage: 'received', resolution: null });

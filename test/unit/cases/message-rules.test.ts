@@ -1,8 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { FoundKey, SignatureVerdict } from '../../../src/2-decode/types.js';
 import { toState } from '../../../src/7-cases/rules/case-row.js';
-import { decideAutomated, decideFollowUp, decideNewReport } from '../../../src/7-cases/rules/message.js';
+import {
+  decideAutomated,
+  decideFollowUp,
+  decideNewReport,
+  staffNotificationGroups,
+} from '../../../src/7-cases/rules/message.js';
 import { AT, caseRow, config, ctx, mail } from './rules-support.js';
+import { withoutKey } from '../../support/builders.js';
 
 const newFacts = {
   year: 2026,
@@ -20,7 +26,7 @@ const key: FoundKey = {
 };
 
 describe('decideNewReport', () => {
-  it('opens the case, acknowledges the reporter on their thread, tells every staff member', () => {
+  it('opens the case, acknowledges the reporter on their thread, tells every staff member in one mail (#16)', () => {
     const c = decideNewReport(
       mail({ references: ['r0@x'] }),
       { kind: 'new-report', linkedTo: 'SEC-2026-0001' },
@@ -36,10 +42,13 @@ describe('decideNewReport', () => {
     expect(c.links).toEqual([{ caseId: 'SEC-2026-0004', otherId: 'SEC-2026-0001', kind: 'quoted-tag' }]);
     expect(c.events.map((e) => e.type)).toEqual(['case.opened', 'acknowledgment.queued', 'staff.notified']);
     expect(c.events[0]?.data).toEqual({ messageRowId: 7, flags: [], linkedTo: 'SEC-2026-0001' });
-    expect(c.outbox.map((o) => o.kind)).toEqual([
-      'acknowledgment',
-      ...config.staff.map(() => 'staff-notification'),
-    ]);
+    // #16: the three test staff all have keys: one row to all of them, not one row each.
+    expect(c.outbox.map((o) => o.kind)).toEqual(['acknowledgment', 'staff-notification']);
+    expect(c.outbox[1]).toMatchObject({
+      recipients: ['alice@psirt.test', 'bob@psirt.test', 'carol@psirt.test'],
+      dedupeKey: 'notify:7:keyed',
+    });
+    expect(c.events[2]?.data).toEqual({ messageRowId: 7, event: 'new-report', staff: 3, mails: 1 });
     expect(c.outbox[0]).toMatchObject({
       recipients: ['reporter1@psirt.test'],
       inReplyTo: 'm7@reporter.test',
@@ -219,5 +228,46 @@ describe('decideAutomated', () => {
     ]);
     expect(c.outbox).toEqual([]);
     expect(c.at).toBe(AT);
+  });
+});
+
+describe('staff notifications, one row per group that gets the same mail (#16)', () => {
+  const [alice, bob, carol] = config.staff;
+  if (alice === undefined || bob === undefined || carol === undefined) throw new Error('test staff');
+  const mixed = { ...ctx, config: { ...config, staff: [alice, withoutKey(bob), carol] } };
+
+  it('puts every member with a key in one group and every member without one in another, in config order', () => {
+    expect(staffNotificationGroups(mixed.config.staff)).toEqual([
+      { group: 'keyed', addresses: ['alice@psirt.test', 'carol@psirt.test'] },
+      { group: 'keyless', addresses: ['bob@psirt.test'] },
+    ]);
+    expect(staffNotificationGroups([])).toEqual([]);
+  });
+
+  it('a new report to staff with and without keys: two rows, a dedupe key per message row and group', () => {
+    const c = decideNewReport(mail(), { kind: 'new-report', linkedTo: null }, [], newFacts, mixed);
+    const notes = c.outbox.filter((o) => o.kind === 'staff-notification');
+    expect(notes.map((o) => [o.dedupeKey, o.recipients])).toEqual([
+      ['notify:7:keyed', ['alice@psirt.test', 'carol@psirt.test']],
+      ['notify:7:keyless', ['bob@psirt.test']],
+    ]);
+    expect(notes[0]?.payload).toEqual(notes[1]?.payload);
+    expect(c.events.find((e) => e.type === 'staff.notified')?.data).toEqual({
+      messageRowId: 7,
+      event: 'new-report',
+      staff: 3,
+      mails: 2,
+    });
+  });
+
+  it('a follow-up gets the same groups under keys of its own message row', () => {
+    const c = decideFollowUp(
+      mail({ messageRowId: 9 }),
+      { kind: 'follow-up', caseId: 'SEC-2026-0001', matchedBy: 'in-reply-to' },
+      [],
+      { caseFlags: [], storedKeys: [], answeredOutbox: null, deadlines: [], pauses: [], caseRow: caseRow() },
+      mixed,
+    );
+    expect(c.outbox.map((o) => o.dedupeKey)).toEqual(['notify:9:keyed', 'notify:9:keyless']);
   });
 });
