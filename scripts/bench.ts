@@ -14,6 +14,8 @@
  *             Beside it, the limits of the mail stack itself for the same work: the raw IMAP fetch
  *             of the same messages, and Postfix's own smtp-source submitting as many mails of the
  *             same size as the service sent (accepted, and delivered into the mailboxes).
+ * ingest-split the same with the mailer in `--mailers N` processes of its own (compose threads
+ *             off): the multi-process alternative to compose threads (#16); not in the default set.
  * ingest-pgp  the same with one third PGP/MIME signed and encrypted by the real gpg, reporter keys
  *             Curve25519, RSA-3072 and RSA-4096 (attached, so acknowledgments are encrypted).
  * latency     reports through Postfix at a steady rate to a running service on IDLE; per report
@@ -39,9 +41,10 @@ import { benchGpg, generateReports, type BenchReport } from './bench-corpus.js';
 import { sweepAtScale } from './bench-sweep.js';
 import { sealCost } from './bench-seal.js';
 
-const SCENARIOS = ['ingest', 'ingest-pgp', 'latency', 'sweep', 'memory', 'seal'] as const;
+const SCENARIOS = ['ingest', 'ingest-pgp', 'ingest-split', 'latency', 'sweep', 'memory', 'seal'] as const;
 const USAGE = `usage: npm run bench -- [--scenario ${SCENARIOS.join(',')}] [--n 300] [--corpus DIR]
-                     [--rate 5] [--seconds 60] [--cases 1000000] [--out FILE] [--service-env KEY=VALUE]`;
+                     [--rate 20] [--seconds 60] [--cases 1000000] [--mailers 1] [--out FILE]
+                     [--service-env KEY=VALUE]`;
 
 function fail(message: string): never {
   process.stderr.write(`bench: ${message}\n${USAGE}\n`);
@@ -53,7 +56,10 @@ function parse() {
     return parseArgs({
       strict: true,
       options: {
-        scenario: { type: 'string', default: SCENARIOS.join(',') },
+        // ingest-split is the alternative #16 measured against the default, not run by default.
+        scenario: { type: 'string', default: SCENARIOS.filter((x) => x !== 'ingest-split').join(',') },
+        /** --role mailer processes beside the intake in ingest-split. */
+        mailers: { type: 'string', default: '1' },
         n: { type: 'string', default: '300' },
         corpus: { type: 'string' },
         rate: { type: 'string', default: '20' },
@@ -370,34 +376,62 @@ async function release(): Promise<void> {
   }
 }
 
-async function ingest(name: string, reports: readonly BenchReport[]): Promise<Record<string, unknown>> {
+/**
+ * How the service under test runs: `psirt start` as configured (one process), or split — the
+ * intake, escalation and retention in one process and `--role mailer` in `mailers` more, each
+ * without compose threads (the other way to use both cores, #16).
+ */
+type Layout = { kind: 'one' } | { kind: 'split'; mailers: number };
+
+async function ingest(
+  name: string,
+  reports: readonly BenchReport[],
+  layout: Layout = { kind: 'one' },
+): Promise<Record<string, unknown>> {
   progress(`${name}: ${reports.length} reports staged in security@`);
   await drainInbox();
   const appendMs = await stage(reports);
   const baseline = await rawImapBaseline(reports.length, STAGING);
   progress(`${name}: raw IMAP fetch ${baseline.perSecond.toFixed(0)} messages/s; starting the service`);
-  const service = startService();
+  const noThreads = { PSIRT_MAILER__COMPOSE_THREADS: '0' };
+  const service =
+    layout.kind === 'one'
+      ? startService()
+      : startService(noThreads, ['--role', 'intake', 'escalation', 'retention']);
+  const services = [service];
+  if (layout.kind === 'split')
+    for (let i = 0; i < layout.mailers; i++)
+      services.push(startService(noThreads, ['--role', 'mailer'], service.dbPath));
+  const all = (): { cpuSeconds: number; rssMb: number; processes: number } => {
+    const us = services.map((x) => treeUsage(x.child.pid ?? 0));
+    return {
+      cpuSeconds: us.reduce((a, u) => a + u.cpuSeconds, 0),
+      rssMb: us.reduce((a, u) => a + u.rssMb, 0),
+      processes: us.reduce((a, u) => a + u.processes, 0),
+    };
+  };
   const spawnedAt = performance.now();
   const peaks = { start: 0, ingest: 0 };
   let phase: keyof typeof peaks = 'start';
   const sampler = setInterval(() => {
     try {
-      peaks[phase] = Math.max(peaks[phase], treeUsage(service.child.pid ?? 0).rssMb);
+      peaks[phase] = Math.max(peaks[phase], all().rssMb);
     } catch {
       // exited
     }
   }, 20);
-  const startedAt = await service.started;
+  const startedAt = Math.max(...(await Promise.all(services.map((x) => x.started))));
   await service.event('intake.connected');
   await sleep(1500); // the first sync round done and IDLE set
-  const before = treeUsage(service.child.pid ?? 0);
+  const before = all();
   phase = 'ingest';
   const t0 = performance.now();
   await release();
   const done = await untilAnswered(service.dbPath, reports.length, 600_000, true);
-  const u = treeUsage(service.child.pid ?? 0);
+  const u = all();
   clearInterval(sampler);
   const mails = sentMails(service.dbPath);
+  for (const x of services.slice(1)) await x.stop();
   await service.stop();
   service.remove();
   const toAcks = (done.acks - t0) / 1000;
@@ -678,8 +712,9 @@ function ingestRows(label: string, r: Record<string, unknown>, ackLimit: number)
 async function ingestWithLimit(
   name: string,
   reports: readonly BenchReport[],
+  layout: Layout = { kind: 'one' },
 ): Promise<Record<string, unknown>> {
-  const r = await ingest(name, reports);
+  const r = await ingest(name, reports, layout);
   progress(`${name}: the stack alone, smtp-source with ${String(r.mailsSent)} mails`);
   return { ...r, stackLimit: await stackLimit(r.mailsSent as number, 4096, 8) };
 }
@@ -688,6 +723,16 @@ if (scenarios.has('ingest')) {
   const reports = opts.corpus ? corpus(opts.corpus) : generateReports(N, 'ingest');
   results.ingest = await ingestWithLimit('ingest', reports);
   ingestRows('ingest', results.ingest as Record<string, unknown>, LIMITS.reportsPerSecond);
+}
+if (scenarios.has('ingest-split')) {
+  const mailers = count('mailers', opts.mailers);
+  const reports = opts.corpus ? corpus(opts.corpus) : generateReports(N, 'ingest');
+  results.ingestSplit = await ingestWithLimit('ingest-split', reports, { kind: 'split', mailers });
+  ingestRows(
+    `ingest, ${String(mailers)} mailer process(es)`,
+    results.ingestSplit as Record<string, unknown>,
+    LIMITS.reportsPerSecond,
+  );
 }
 if (scenarios.has('ingest-pgp')) {
   const reports = await benchGpg((gpg) => generateReports(N, 'ingest-pgp', gpg));
