@@ -5,7 +5,7 @@ import { prepareStaffMail, type StaffMailInput } from './6-commands/prepare.js';
 import { subjectTags, threadIds } from './4-classify/thread.js';
 import type { Config } from './config/schema.js';
 import { applyMessage } from './7-cases/apply.js';
-import { loadThreadIndex, pinnedKey, type ApplyDeps } from './7-cases/case-store.js';
+import { loadThreadIndex, pinnedKey, type ApplyDeps, type ApplyResult } from './7-cases/case-store.js';
 import type { CaseFlag } from './core/flags.js';
 import type { Db } from './7-cases/db.js';
 import {
@@ -16,6 +16,10 @@ import {
   readStoredRaw,
   pendingMessageIds,
   recordAttemptError,
+  refundBatchAttempts,
+  storeBatch,
+  type BatchStoreOutcome,
+  type StoreOutcome,
   storeRaw,
   storedInternalDate,
   unfiledMessages,
@@ -23,6 +27,7 @@ import {
 import { holdsMessage, pendingRestoreRecovery, recordRecovery } from './7-cases/backup-store.js';
 import type { CaseIdFormat } from './core/case-id.js';
 import { fixedClock, type Clock } from './core/clock.js';
+import { inFlightMarker, type InFlight } from './core/inflight.js';
 import { originalDate } from './core/original-date.js';
 import { describeError, PsirtError } from './core/errors.js';
 import type { Logger } from './core/log.js';
@@ -92,6 +97,26 @@ export interface PipelineDeps extends ServiceDeps {
 
 const HEAD_BYTES = 256 * 1024;
 
+/** A stored message decoded and classified, ready to apply (nothing written yet). */
+interface Prepared {
+  rowId: number;
+  scan: RawHeaderScan;
+  decoded: DecodedMessage | null;
+  flags: CaseFlag[];
+  /** As classified before the transaction; a batch classifies again inside it. */
+  classification: Classification;
+  /** Staff mail, authenticated and parsed (undefined for other mail and for history). */
+  staff: StaffMailInput | undefined;
+  mlog: Logger;
+}
+
+/** A prepared message applied (committed once its transaction is). */
+interface Applied {
+  prepared: Prepared;
+  classification: Classification;
+  result: ApplyResult;
+}
+
 /**
  * An error as recorded for a failed attempt: class, code and message, on one line and capped.
  * Error messages name what failed, not the mail (invariant 6); the cap keeps an odd one short.
@@ -110,6 +135,7 @@ function errorRecord(err: unknown): string {
  */
 export function createPipeline(deps: PipelineDeps): IntakeHandlers {
   const { config, db, clock, log, vault } = deps;
+  const inFlight = inFlightMarker(db.name);
   const ctx: ClassifyContext = {
     ourAddresses: [
       ...new Set([config.organisation.security_address, config.smtp.from_address, config.imap.user]),
@@ -168,14 +194,15 @@ export function createPipeline(deps: PipelineDeps): IntakeHandlers {
   }
 
   /**
-   * One attempt at steps (b)–(e) for a stored message; may throw (process() catches it).
+   * Steps (b) and the asynchronous part of (c) for a stored message: its bytes, decoded, its
+   * flags, and for staff mail the authentication (DKIM may ask DNS). Writes nothing; may throw.
    * `fresh`: the bytes just fetched, so a large mail is not read back from SQLite a second time,
    * with their header scan from handle(), so it runs once per mail.
    */
-  async function processOnce(
+  async function prepare(
     rowId: number,
     fresh?: { raw: Buffer | null; scan: RawHeaderScan },
-  ): Promise<FileTo> {
+  ): Promise<Prepared> {
     const mlog = log.child({ msgRow: rowId });
     const raw = fresh?.raw ?? (await readStoredRaw(db, vault, rowId, config.imap.max_message_bytes));
     const scan = fresh?.scan ?? (await scanStored(rowId, raw));
@@ -214,49 +241,180 @@ export function createPipeline(deps: PipelineDeps): IntakeHandlers {
         'decoded',
       );
     }
-    const messageId = decoded?.messageId ?? scan.messageId;
-    const index = loadThreadIndex(db, {
-      messageRowId: rowId,
-      messageId,
-      threadIds: decoded ? threadIds(decoded) : [],
-      tags: decoded ? subjectTags(decoded.subject, ctx.caseIdPattern) : [],
-      bouncedMessageId: decoded?.delivery?.originalMessageId ?? null,
-    });
-    const classification: Classification =
-      decoded !== null
-        ? classify(decoded, index, ctx)
-        : index.sameMessageId !== null
-          ? { kind: 'duplicate', of: index.sameMessageId.messageRowId, caseId: index.sameMessageId.caseId }
-          : { kind: 'new-report', linkedTo: null };
+    const classification = classifyStored(rowId, scan, decoded);
     // History (issue #15): a staff command mail is recorded, never applied.
     const staff =
       classification.kind === 'staff' && decoded !== null && raw !== null && deps.historical === undefined
         ? await staffMail(decoded, raw, classification.staff, mlog)
         : undefined;
-    const result = applyMessage(applyDeps(rowId, decoded?.date ?? null), {
+    return { rowId, scan, decoded, flags, classification, staff, mlog };
+  }
+
+  /** Step (c): the thread lookups for a stored message as the store holds them now, and the verdict. */
+  function classifyStored(
+    rowId: number,
+    scan: RawHeaderScan,
+    decoded: DecodedMessage | null,
+  ): Classification {
+    const index = loadThreadIndex(db, {
       messageRowId: rowId,
-      decoded,
-      fallback: { sender: scan.from, messageId: scan.messageId },
-      classification,
-      flags,
-      ...(staff === undefined ? {} : { staff }),
+      messageId: decoded?.messageId ?? scan.messageId,
+      threadIds: decoded ? threadIds(decoded) : [],
+      tags: decoded ? subjectTags(decoded.subject, ctx.caseIdPattern) : [],
+      bouncedMessageId: decoded?.delivery?.originalMessageId ?? null,
     });
-    if (decoded !== null && (classification.kind === 'new-report' || classification.kind === 'follow-up')) {
-      deps.reports.put(rowId, reportView(decoded));
+    return decoded !== null
+      ? classify(decoded, index, ctx)
+      : index.sameMessageId !== null
+        ? { kind: 'duplicate', of: index.sameMessageId.messageRowId, caseId: index.sameMessageId.caseId }
+        : { kind: 'new-report', linkedTo: null };
+  }
+
+  /**
+   * Step (d) for a prepared message: one IMMEDIATE transaction, or a savepoint inside the batch's
+   * (`applyMessage` nests). `reclassify`: classify again first, inside the transaction, so a mail
+   * sees what the messages applied before it in the same batch wrote (a reply to a report of the
+   * same batch is its follow-up, a second copy its duplicate). The staff input prepared before
+   * still fits: being staff mail depends on the sender alone, and a mail duplicate before is
+   * duplicate still.
+   */
+  function applyPrepared(p: Prepared, reclassify: boolean): Applied {
+    const classification = reclassify ? classifyStored(p.rowId, p.scan, p.decoded) : p.classification;
+    const result = applyMessage(applyDeps(p.rowId, p.decoded?.date ?? null), {
+      messageRowId: p.rowId,
+      decoded: p.decoded,
+      fallback: { sender: p.scan.from, messageId: p.scan.messageId },
+      classification,
+      flags: p.flags,
+      ...(p.staff === undefined || classification.kind !== 'staff' ? {} : { staff: p.staff }),
+    });
+    return { prepared: p, classification, result };
+  }
+
+  /** After the commit of an applied message: the report view, the metrics, the log line. */
+  function applied({ prepared: p, classification, result }: Applied): FileTo {
+    if (p.decoded !== null && (classification.kind === 'new-report' || classification.kind === 'follow-up')) {
+      deps.reports.put(p.rowId, reportView(p.decoded));
     }
-    countApplied(classification.kind, flags);
-    mlog.info(
+    countApplied(classification.kind, p.flags);
+    p.mlog.info(
       {
         event: 'cases.applied',
         kind: classification.kind,
         caseId: result.caseId,
         outbox: result.outboxIds.length,
-        flags,
+        flags: p.flags,
       },
       'applied',
     );
-    await enqueue(result, mlog);
-    return { target: result.quarantine ? 'quarantine' : 'processed', rowId };
+    return { target: result.quarantine ? 'quarantine' : 'processed', rowId: p.rowId };
+  }
+
+  /** One attempt at steps (b)–(e) for a stored message; may throw (process() catches it). */
+  async function processOnce(
+    rowId: number,
+    fresh?: { raw: Buffer | null; scan: RawHeaderScan },
+  ): Promise<FileTo> {
+    const done = applyPrepared(await prepare(rowId, fresh), false);
+    const filed = applied(done);
+    await enqueue(done.result, done.prepared.mlog);
+    return filed;
+  }
+
+  /**
+   * Records one failed attempt of a message (a throw, not a crash), to be retried next round:
+   * only for attempts below `intake.max_attempts` (a batch only holds first attempts, and none
+   * when max_attempts < 2).
+   */
+  function attemptFailed(rowId: number, attempt: number, err: unknown, recorded = false): null {
+    const error = errorRecord(err);
+    if (!recorded) recordAttemptError(db, rowId, error);
+    log.error(
+      { event: 'intake.attempt-failed', msgRow: rowId, attempt, of: config.intake.max_attempts, err: error },
+      'message not processed; retried next round',
+    );
+    return null;
+  }
+
+  /**
+   * Steps (b)–(e) for new messages whose first attempt `storeBatch` counted (issue #16):
+   * 1. prepare each (decode, staff authentication), in order; one that throws is its own failed
+   *    attempt and is left out;
+   * 2. apply them all in ONE transaction, each in its own savepoint, so one whose apply throws
+   *    is rolled back alone and recorded as its failed attempt while the others commit;
+   * 3. after the commit: report views, metrics, and one enqueue for all their outbox rows.
+   * Decoding reads the sender's pinned key, which an earlier mail of the same sender may pin:
+   * a second mail of one sender is decoded only after the group so far is applied and committed.
+   * If the transaction itself fails (busy, disk full), every message of the group has failed
+   * this attempt; each is retried alone next round (invariant 8).
+   */
+  function createGroup(mark: (at: number) => void): {
+    add(rowId: number, fresh: { raw: Buffer | null; scan: RawHeaderScan }): Promise<void>;
+    flush(): Promise<void>;
+    results: Map<number, FileTo>;
+  } {
+    const results = new Map<number, FileTo>();
+    let pending: Prepared[] = [];
+    const senders = new Set<string>();
+    async function flush(): Promise<void> {
+      const group = pending;
+      pending = [];
+      senders.clear();
+      if (group.length === 0) return;
+      let outcomes: (Applied | { failed: Prepared; err: unknown })[];
+      try {
+        outcomes = db
+          .transaction(() =>
+            group.map((p) => {
+              try {
+                mark(p.rowId);
+                return applyPrepared(p, true);
+              } catch (err) {
+                // A failure that ended the transaction itself (SQLITE_FULL, ROLLBACK): nothing
+                // of the group may commit piecemeal after it; the whole group fails this attempt.
+                if (!db.inTransaction) throw err;
+                recordAttemptError(db, p.rowId, errorRecord(err));
+                return { failed: p, err };
+              }
+            }),
+          )
+          .immediate();
+      } catch (err) {
+        for (const p of group) results.set(p.rowId, attemptFailed(p.rowId, 1, err));
+        return;
+      }
+      const outboxIds: number[] = [];
+      const background: number[] = [];
+      for (const o of outcomes) {
+        if ('failed' in o) {
+          // Its error was recorded inside the transaction, its savepoint rolled back.
+          results.set(o.failed.rowId, attemptFailed(o.failed.rowId, 1, o.err, true));
+          continue;
+        }
+        results.set(o.prepared.rowId, applied(o));
+        outboxIds.push(...o.result.outboxIds);
+        background.push(...o.result.backgroundOutboxIds);
+      }
+      await enqueue({ outboxIds, backgroundOutboxIds: background }, log);
+    }
+    return {
+      results,
+      flush,
+      async add(rowId, fresh) {
+        const sender = fresh.scan.from?.toLowerCase() ?? null;
+        if (sender !== null && senders.has(sender)) await flush();
+        let p: Prepared;
+        try {
+          mark(rowId);
+          p = await prepare(rowId, fresh);
+        } catch (err) {
+          results.set(rowId, attemptFailed(rowId, 1, err));
+          return;
+        }
+        pending.push(p);
+        if (sender !== null) senders.add(sender);
+      },
+    };
   }
 
   /**
@@ -284,14 +442,10 @@ export function createPipeline(deps: PipelineDeps): IntakeHandlers {
     try {
       return await processOnce(rowId, fresh);
     } catch (err) {
+      if (attempts < max) return attemptFailed(rowId, attempts, err);
       const error = errorRecord(err);
       recordAttemptError(db, rowId, error);
-      if (attempts >= max) return quarantineFailed(rowId, attempts, error, fresh?.scan);
-      log.error(
-        { event: 'intake.attempt-failed', msgRow: rowId, attempt: attempts, of: max, err: error },
-        'message not processed; retried next round',
-      );
-      return null;
+      return quarantineFailed(rowId, attempts, error, fresh?.scan);
     }
   }
 
@@ -375,6 +529,184 @@ export function createPipeline(deps: PipelineDeps): IntakeHandlers {
     return scanRawHeaders(await readStoredHead(db, vault, rowId, HEAD_BYTES));
   }
 
+  /**
+   * The header scan of a fetched message, and whether it is our own dead-man probe back through
+   * IMAP (#15): recorded and filed, never a case. Only the probe mail itself counts (MAC holds
+   * for a probe we sent, and the Message-ID is the one minted for it): anything else (forged,
+   * unknown token, the header copied into another mail, a probe long past its window) goes on as
+   * ordinary mail, so a probe header never hides a report.
+   */
+  async function intakeScan(msg: FetchedRaw): Promise<{ scan: RawHeaderScan; probe: boolean }> {
+    deps.metrics?.intake.fetched();
+    const head =
+      msg.raw ??
+      (msg.rawPath !== null ? await vault.openFile(msg.rawPath, 'spool', HEAD_BYTES) : Buffer.alloc(0));
+    const scan = scanRawHeaders(head);
+    const probeHeader = scanProbeHeader(head);
+    const claim = probeHeader === null ? null : parseProbeHeader(probeHeader);
+    if (claim !== null) {
+      const seen = recordProbeReturn(db, clock, vault, claim, {
+        messageId: scan.messageId,
+        maxAgeSeconds: probeMaxAgeSeconds(config.deadman.window_seconds, config.deadman.interval_seconds),
+      });
+      if (seen === 'returned' || seen === 'again') {
+        log.info(
+          { event: 'deadman.probe-returned', uid: msg.uid, first: seen === 'returned' },
+          'dead-man probe came back',
+        );
+        return { scan, probe: true };
+      }
+      if (seen === 'replayed')
+        log.warn(
+          { event: 'deadman.probe-header-replayed', uid: msg.uid },
+          'a valid probe header in a mail that is not the probe: ordinary mail',
+        );
+      else
+        log.warn(
+          { event: 'deadman.probe-refused', uid: msg.uid, why: seen },
+          'probe header not ours (or too old): ordinary mail',
+        );
+    }
+    return { scan, probe: false };
+  }
+
+  /** What a known message (`storeRaw`: same position or bytes) still needs: processing or filing. */
+  async function handleKnown(outcome: Extract<StoreOutcome, { kind: 'known' }>): Promise<FileTo> {
+    // Left `received` (it has had an attempt): processed alone (invariant 8).
+    if (outcome.state === 'received') return process(outcome.rowId);
+    // Already applied: only the IMAP copy is left to file (a crash after commit, or a rescan).
+    return { target: outcome.quarantined ? 'quarantine' : 'processed', rowId: outcome.rowId };
+  }
+
+  /**
+   * Several fetched messages at once (issue #16), each as `handle` would, with the bookkeeping
+   * grouped: one transaction stores the new ones, advances the checkpoint once and counts their
+   * first attempts (committed before anything parses them, invariant 8); then they are decoded
+   * and applied together (`createGroup`). Returned probes and known messages keep their own
+   * path; a known message left `received` is processed alone, in its place in the order. If the
+   * store transaction fails, each message goes through `handle` alone, as before batches.
+   */
+  async function handleBatch(msgs: readonly FetchedRaw[]): Promise<FileTo[]> {
+    const filed: FileTo[] = msgs.map(() => null);
+    const toStore: { at: number; msg: FetchedRaw; scan: RawHeaderScan }[] = [];
+    for (const [at, msg] of msgs.entries()) {
+      const { scan, probe } = await intakeScan(msg);
+      if (probe) filed[at] = { target: 'processed', rowId: null };
+      else toStore.push({ at, msg, scan });
+    }
+    let outcomes: BatchStoreOutcome[];
+    try {
+      outcomes = storeBatch(
+        db,
+        clock,
+        vault,
+        toStore.map(({ msg, scan }) => ({ ...msg, messageId: scan.messageId })),
+      );
+    } catch (err) {
+      log.warn(
+        { event: 'intake.batch-store-failed', count: toStore.length, err: describeError(err) },
+        'batch not stored; storing its messages one at a time',
+      );
+      for (const { at, msg, scan } of toStore) filed[at] = await handleOne(msg, scan);
+      return filed;
+    }
+    // Which message is being worked on, for the attempts a crash would cost (src/core/inflight.ts).
+    const rows: InFlight['rows'] = [];
+    for (const [i, outcome] of outcomes.entries()) {
+      const uid = toStore[i]?.msg.uid;
+      if (outcome.kind === 'stored' && uid !== undefined) rows.push({ id: outcome.rowId, uid });
+    }
+    const mark = (at: number): void => {
+      if (rows.length > 0) inFlight.mark({ rows, at });
+    };
+    const group = createGroup(mark);
+    const storedHere = new Set<number>();
+    const sameAs: { at: number; rowId: number }[] = [];
+    try {
+      for (const [i, outcome] of outcomes.entries()) {
+        const item = toStore[i];
+        if (item === undefined) continue;
+        if (outcome.kind === 'stored') {
+          storedHere.add(outcome.rowId);
+          await group.add(outcome.rowId, { raw: item.msg.raw, scan: item.scan });
+        } else if (storedHere.has(outcome.rowId)) {
+          // The same bytes twice in one batch: filed as the first copy is, once it is applied.
+          sameAs.push({ at: item.at, rowId: outcome.rowId });
+        } else {
+          if (outcome.state === 'received') {
+            await group.flush();
+            mark(outcome.rowId);
+          }
+          filed[item.at] = await handleKnown(outcome);
+        }
+      }
+      await group.flush();
+    } finally {
+      // No crash: every message's outcome is committed or recorded.
+      if (rows.length > 0) inFlight.clear();
+    }
+    for (const [i, outcome] of outcomes.entries()) {
+      const item = toStore[i];
+      if (item !== undefined && outcome.kind === 'stored')
+        filed[item.at] = group.results.get(outcome.rowId) ?? null;
+    }
+    for (const { at, rowId } of sameAs) filed[at] = group.results.get(rowId) ?? null;
+    return filed;
+  }
+
+  /** Step (a) and on for one fetched message that is not a returned probe. */
+  async function handleStored(msg: FetchedRaw, scan: RawHeaderScan): Promise<FileTo> {
+    const outcome = storeRaw(db, clock, vault, { ...msg, messageId: scan.messageId });
+    if (outcome.kind === 'known') return handleKnown(outcome);
+    return process(outcome.rowId, { raw: msg.raw, scan });
+  }
+
+  /** `handleStored` for a message of a batch that could not be stored as one; its throw is its own. */
+  async function handleOne(msg: FetchedRaw, scan: RawHeaderScan): Promise<FileTo> {
+    try {
+      return await handleStored(msg, scan);
+    } catch (err) {
+      log.error(
+        { event: 'intake.message-failed', uid: msg.uid, err: describeError(err) },
+        'message not processed; retried next round',
+      );
+      return null;
+    }
+  }
+
+  /** One fetched message (`IntakeHandlers.handle`). */
+  async function handle(msg: FetchedRaw): Promise<FileTo> {
+    const { scan, probe } = await intakeScan(msg);
+    if (probe) return { target: 'processed', rowId: null };
+    return handleStored(msg, scan);
+  }
+
+  /**
+   * After a crash during a batch (issue #16): the message being worked on keeps the attempt it
+   * was charged; its batch-mates, which did not cause the crash, get theirs back, so one mail that
+   * crashes the process costs the others nothing (invariant 8). All of them are then processed
+   * alone, one at a time (`resumePending`).
+   */
+  function giveBackInterrupted(): void {
+    const left = inFlight.read();
+    if (left === null) return;
+    const others = left.rows.filter((r) => r.id !== left.at);
+    const given = refundBatchAttempts(db, others);
+    log.warn(
+      { event: 'intake.batch-interrupted', msgRow: left.at, batch: left.rows.length, givenBack: given },
+      'the process stopped during a batch: its other messages are retried alone, their attempt given back',
+    );
+    inFlight.clear();
+  }
+
+  /**
+   * Messages per batch (`intake.batch_size`). A crash during a batch may cost each message in it
+   * one attempt (when the in-work marker did not survive, src/core/inflight.ts): with
+   * max_attempts < 2 that would quarantine innocent mail, so then there are no batches (one
+   * message at a time, as `handle`).
+   */
+  const batchSize = config.intake.max_attempts < 2 ? 1 : config.intake.batch_size;
+
   return {
     checkpoint: () => getCheckpoint(db, config.imap.mailbox),
     unfiled: (uidvalidity) => unfiledMessages(db, config.imap.mailbox, uidvalidity),
@@ -389,6 +721,7 @@ export function createPipeline(deps: PipelineDeps): IntakeHandlers {
       };
     },
     async resumePending() {
+      giveBackInterrupted();
       // The IMAP copies of these are filed by the unfiled() pass of the same round.
       for (const id of pendingMessageIds(db)) {
         try {
@@ -402,49 +735,13 @@ export function createPipeline(deps: PipelineDeps): IntakeHandlers {
       }
     },
     synced: () => markProgress(db, clock, INTAKE_SYNCED),
-    async handle(msg: FetchedRaw): Promise<FileTo> {
-      deps.metrics?.intake.fetched();
-      const head =
-        msg.raw ??
-        (msg.rawPath !== null ? await vault.openFile(msg.rawPath, 'spool', HEAD_BYTES) : Buffer.alloc(0));
-      const scan = scanRawHeaders(head);
-      const probeHeader = scanProbeHeader(head);
-      // #15: our own dead-man probe, back through IMAP — recorded and filed, never a case. Only
-      // the probe mail itself counts (MAC holds for a probe we sent, and the Message-ID is the one
-      // minted for it): anything else (forged, unknown token, the header copied into another
-      // mail, a probe long past its window) goes on as ordinary mail, so a probe header never
-      // hides a report.
-      const claim = probeHeader === null ? null : parseProbeHeader(probeHeader);
-      if (claim !== null) {
-        const seen = recordProbeReturn(db, clock, vault, claim, {
-          messageId: scan.messageId,
-          maxAgeSeconds: probeMaxAgeSeconds(config.deadman.window_seconds, config.deadman.interval_seconds),
-        });
-        if (seen === 'returned' || seen === 'again') {
-          log.info(
-            { event: 'deadman.probe-returned', uid: msg.uid, first: seen === 'returned' },
-            'dead-man probe came back',
-          );
-          return { target: 'processed', rowId: null };
-        }
-        if (seen === 'replayed')
-          log.warn(
-            { event: 'deadman.probe-header-replayed', uid: msg.uid },
-            'a valid probe header in a mail that is not the probe: ordinary mail',
-          );
-        else
-          log.warn(
-            { event: 'deadman.probe-refused', uid: msg.uid, why: seen },
-            'probe header not ours (or too old): ordinary mail',
-          );
-      }
-      const outcome = storeRaw(db, clock, vault, { ...msg, messageId: scan.messageId });
-      if (outcome.kind === 'known') {
-        if (outcome.state === 'received') return process(outcome.rowId);
-        // Already applied: only the IMAP copy is left to file (a crash after commit, or a rescan).
-        return { target: outcome.quarantined ? 'quarantine' : 'processed', rowId: outcome.rowId };
-      }
-      return process(outcome.rowId, { raw: msg.raw, scan });
+    handle,
+    batchSize,
+    async handleBatch(msgs) {
+      if (batchSize > 1) return handleBatch(msgs);
+      const filed: FileTo[] = [];
+      for (const msg of msgs) filed.push(await handle(msg));
+      return filed;
     },
   };
 }

@@ -227,6 +227,13 @@ async function importImap(
   const progress = messageProgress('import', census.total);
   let done = 0;
   let firstRound = true;
+  // Committed by an earlier run: only the move is left.
+  const countSkipped = (msg: FetchedRaw): void => {
+    const stored = db
+      .prepare('SELECT state FROM messages WHERE sha256 = ? OR (mailbox = ? AND uidvalidity = ? AND uid = ?)')
+      .get(msg.sha256, msg.mailbox, msg.uidvalidity, msg.uid) as { state: string } | undefined;
+    if (stored !== undefined && stored.state !== 'received') run.skipped += 1;
+  };
   const handlers: IntakeHandlers = {
     ...pipeline,
     unfiled(uidvalidity) {
@@ -241,18 +248,22 @@ async function importImap(
       return left;
     },
     async handle(msg: FetchedRaw) {
-      const stored = db
-        .prepare(
-          'SELECT state FROM messages WHERE sha256 = ? OR (mailbox = ? AND uidvalidity = ? AND uid = ?)',
-        )
-        .get(msg.sha256, msg.mailbox, msg.uidvalidity, msg.uid) as { state: string } | undefined;
-      if (stored !== undefined && stored.state !== 'received') run.skipped += 1;
+      countSkipped(msg);
       const filed = await pipeline.handle(msg);
       done += 1;
       progress.tick(done);
       return filed;
     },
   };
+  const handleBatch = pipeline.handleBatch?.bind(pipeline);
+  if (handleBatch !== undefined)
+    handlers.handleBatch = async (msgs) => {
+      for (const msg of msgs) countSkipped(msg);
+      const filed = await handleBatch(msgs);
+      done += msgs.length;
+      progress.tick(done);
+      return filed;
+    };
   const spoolDir = spoolDirFor(config.database.path);
   const intake = startImapIntake(config.imap, handlers, { spoolDir, vault, log, oauth2 });
   try {

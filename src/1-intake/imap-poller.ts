@@ -41,6 +41,13 @@ export interface IntakeHandlers {
   checkpoint(): { uidvalidity: string; lastUid: number } | null;
   /** Stores and applies one message (both transactions committed on return). */
   handle(msg: FetchedRaw): Promise<FileTo>;
+  /**
+   * Stores and applies several new messages (issue #16), committed on return; one FileTo per
+   * message, in order. Must not throw for one message's sake. Absent: `handle` one at a time.
+   */
+  handleBatch?(msgs: readonly FetchedRaw[]): Promise<FileTo[]>;
+  /** How many messages `handleBatch` takes at once (`intake.batch_size`); absent or 1: no batches. */
+  batchSize?: number;
   /** Committed messages of this UIDVALIDITY still in the mailbox (a crash before the move). */
   unfiled(uidvalidity: string): { rowId: number; uid: number; target: 'processed' | 'quarantine' }[];
   filed(rowIds: number[], target: 'processed' | 'quarantine'): void;
@@ -76,6 +83,27 @@ const MAX_BACKOFF_MS = 60_000;
 
 /** Mail larger than this is stored as a file in the spool folder instead of in SQLite. */
 export const SPOOL_OVER_BYTES = 1024 * 1024;
+
+/** A batch (issue #16) holds at most this many bytes of mail, whatever `intake.batch_size`. */
+export const BATCH_MAX_BYTES = 8 * 1024 * 1024;
+
+/** A UID set for IMAP, consecutive UIDs as ranges ("3:7,9"); `uids` ascending. */
+export function uidSet(uids: readonly number[]): string {
+  const parts: string[] = [];
+  let start: number | null = null;
+  let prev = 0;
+  for (const uid of uids) {
+    if (start !== null && uid === prev + 1) {
+      prev = uid;
+      continue;
+    }
+    if (start !== null) parts.push(start === prev ? String(start) : `${start}:${prev}`);
+    start = uid;
+    prev = uid;
+  }
+  if (start !== null) parts.push(start === prev ? String(start) : `${start}:${prev}`);
+  return parts.join(',');
+}
 
 /**
  * The IMAP intake: a supervisor that keeps one connection, syncs from the SQLite checkpoint,
@@ -137,10 +165,52 @@ export function startImapIntake(
           : await c.fetchAll(`${from}:*`, { uid: true, size: true, internalDate: true }, { uid: true });
       const fresh = listed.filter((m) => m.uid >= from).sort((a, b) => a.uid - b.uid);
       if (fresh.length > 0) log.info({ event: 'intake.fetched', count: fresh.length, from }, 'new messages');
+      const file = (uid: number, filed: FileTo): void => {
+        if (filed === null) return;
+        moves[filed.target].push(uid);
+        if (filed.rowId !== null) filedRows[filed.target].push(filed.rowId);
+      };
+      // Issue #16: mail up to SPOOL_OVER_BYTES (and imap.max_message_bytes) is fetched and handled
+      // in batches (one FETCH, one commit to store, one to apply); larger mail is downloaded and
+      // handled alone, as it always was.
+      const handleBatch = handlers.handleBatch?.bind(handlers);
+      const batchSize = handleBatch === undefined ? 1 : Math.max(1, handlers.batchSize ?? 1);
+      let batch: { uid: number; size: number; internalDate: string | null }[] = [];
+      let batchBytes = 0;
+      const flush = async (): Promise<void> => {
+        const metas = batch;
+        batch = [];
+        batchBytes = 0;
+        if (metas.length === 0 || handleBatch === undefined) return;
+        const msgs = await downloadBatch(c, metas, uidvalidity);
+        let filed: FileTo[];
+        try {
+          filed = await handleBatch(msgs);
+        } catch (err) {
+          // As for one message below: they stay in place and are retried next round.
+          log.error(
+            { event: 'intake.batch-failed', uids: msgs.map((m) => m.uid), err: describeError(err) },
+            'messages not processed; retried next round',
+          );
+          return;
+        }
+        for (const [i, msg] of msgs.entries()) file(msg.uid, filed[i] ?? null);
+      };
       for (const meta of fresh) {
         if (stopped()) break;
         const size = meta.size ?? 0;
         const internalDate = meta.internalDate instanceof Date ? meta.internalDate.toISOString() : null;
+        // Oversize mail (over imap.max_message_bytes, which may be below SPOOL_OVER_BYTES) is
+        // never held in memory: always the streaming path.
+        if (batchSize > 1 && size <= Math.min(SPOOL_OVER_BYTES, cfg.max_message_bytes)) {
+          if (batch.length >= batchSize || (batch.length > 0 && batchBytes + size > BATCH_MAX_BYTES))
+            await flush();
+          batch.push({ uid: meta.uid, size, internalDate });
+          batchBytes += size;
+          continue;
+        }
+        await flush();
+        if (stopped()) break;
         const msg = await download(c, meta.uid, size, uidvalidity, internalDate);
         let filed: FileTo;
         try {
@@ -154,11 +224,9 @@ export function startImapIntake(
           );
           continue;
         }
-        if (filed !== null) {
-          moves[filed.target].push(meta.uid);
-          if (filed.rowId !== null) filedRows[filed.target].push(filed.rowId);
-        }
+        file(meta.uid, filed);
       }
+      if (!stopped()) await flush();
       for (const target of ['processed', 'quarantine'] as const) {
         const uids = moves[target];
         if (uids.length === 0) continue;
@@ -170,6 +238,54 @@ export function startImapIntake(
     } finally {
       lock.release();
     }
+  }
+
+  /**
+   * The sources of several messages up to SPOOL_OVER_BYTES in one UID FETCH (issue #16), in UID
+   * order. A message gone meanwhile (expunged by another client) is left out: nothing to store.
+   */
+  async function downloadBatch(
+    c: ImapFlow,
+    metas: readonly { uid: number; size: number; internalDate: string | null }[],
+    uidvalidity: string,
+  ): Promise<FetchedRaw[]> {
+    const got = new Map<number, Buffer>();
+    const listed = await c.fetchAll(
+      uidSet(metas.map((m) => m.uid)),
+      { uid: true, source: true },
+      { uid: true },
+    );
+    for (const m of listed) if (m.source !== undefined) got.set(m.uid, m.source);
+    const out: FetchedRaw[] = [];
+    for (const meta of metas) {
+      const raw = got.get(meta.uid);
+      if (raw === undefined) {
+        log.warn({ event: 'intake.vanished', uid: meta.uid }, 'message gone before it could be fetched');
+        continue;
+      }
+      const sha256 = createHash('sha256').update(raw).digest('hex');
+      const base = { mailbox: cfg.mailbox, uidvalidity, uid: meta.uid, internalDate: meta.internalDate };
+      out.push(await keep(base, raw, sha256));
+    }
+    return out;
+  }
+
+  /**
+   * A message fetched into memory, as kept: large mail (over SPOOL_OVER_BYTES) is also written,
+   * sealed, as a file beside the database rather than a SQLite blob (which would copy it once
+   * more in memory and bloat the database); it is still decoded from memory.
+   */
+  async function keep(
+    base: Pick<FetchedRaw, 'mailbox' | 'uidvalidity' | 'uid' | 'internalDate'>,
+    raw: Buffer,
+    sha256: string,
+  ): Promise<FetchedRaw> {
+    if (raw.length <= SPOOL_OVER_BYTES) return { ...base, size: raw.length, raw, rawPath: null, sha256 };
+    await mkdir(opts.spoolDir, { recursive: true });
+    const file = join(opts.spoolDir, `${sha256}.eml`);
+    await writeFile(`${file}.partial`, opts.vault.seal(raw, 'spool'));
+    await rename(`${file}.partial`, file);
+    return { ...base, size: raw.length, raw, rawPath: file, sha256 };
   }
 
   async function download(
@@ -197,16 +313,7 @@ export function startImapIntake(
         used += chunk.length;
         hash.update(chunk);
       }
-      const raw = buf.subarray(0, used);
-      const sha256 = hash.digest('hex');
-      if (used <= SPOOL_OVER_BYTES) return { ...base, size: used, raw, rawPath: null, sha256 };
-      // Large mail is kept as a file beside the database rather than a SQLite blob (which would
-      // copy it once more in memory and bloat the database); it is still decoded from memory.
-      await mkdir(opts.spoolDir, { recursive: true });
-      const file = join(opts.spoolDir, `${sha256}.eml`);
-      await writeFile(`${file}.partial`, opts.vault.seal(raw, 'spool'));
-      await rename(`${file}.partial`, file);
-      return { ...base, size: used, raw, rawPath: file, sha256 };
+      return keep(base, buf.subarray(0, used), hash.digest('hex'));
     }
     // Oversize: stream to the spool, never holding it in memory, sealed on the way (the digest is
     // of the mail itself, for dedupe); rename only when complete.

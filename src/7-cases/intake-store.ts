@@ -50,52 +50,92 @@ export function storeRaw(db: Db, clock: Clock, vault: Vault, m: FetchedMessage):
   return db
     .transaction((): StoreOutcome => {
       advanceCheckpoint(db, clock, m.mailbox, m.uidvalidity, m.uid);
-      const byPosition = db
-        .prepare(
-          'SELECT id, state, sha256, failure FROM messages WHERE mailbox = ? AND uidvalidity = ? AND uid = ?',
-        )
-        .get(m.mailbox, m.uidvalidity, m.uid) as
-        { id: number; state: MessageState; sha256: string; failure: string | null } | undefined;
-      if (byPosition) {
-        return {
-          kind: 'known',
-          rowId: byPosition.id,
-          state: byPosition.state,
-          sameBytes: byPosition.sha256 === m.sha256,
-          quarantined: byPosition.failure !== null,
-        };
-      }
-      const byBytes = db.prepare('SELECT id, state, failure FROM messages WHERE sha256 = ?').get(m.sha256) as
-        { id: number; state: MessageState; failure: string | null } | undefined;
-      if (byBytes) {
-        return {
-          kind: 'known',
-          rowId: byBytes.id,
-          state: byBytes.state,
-          sameBytes: true,
-          quarantined: byBytes.failure !== null,
-        };
-      }
-      const info = db
-        .prepare(
-          `INSERT INTO messages (mailbox, uidvalidity, uid, sha256, message_id, size, raw, raw_path, internal_date, stored_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(
-          m.mailbox,
-          m.uidvalidity,
-          m.uid,
-          m.sha256,
-          m.messageId,
-          m.size,
-          m.rawPath === null && m.raw !== null ? vault.seal(m.raw, 'messages.raw') : null,
-          m.rawPath,
-          m.internalDate,
-          clock.now().toISOString(),
-        );
-      return { kind: 'stored', rowId: Number(info.lastInsertRowid) };
+      return storeOne(db, clock, vault, m);
     })
     .immediate();
+}
+
+/** As `StoreOutcome`; a new message comes with its attempts counted (`storeBatch`). */
+export type BatchStoreOutcome =
+  { kind: 'stored'; rowId: number; attempts: number } | Extract<StoreOutcome, { kind: 'known' }>;
+
+/**
+ * Step (a) for a batch of messages of one mailbox and UIDVALIDITY (issue #16): one IMMEDIATE
+ * transaction stores them all, advances the checkpoint once (to the highest UID) and counts the
+ * first attempt of each new one — committed together before anything parses them (DESIGN.md
+ * invariant 8, as `beginAttempt`). Known messages are returned as `storeRaw` returns them, their
+ * attempts not counted (whoever processes them counts). Outcomes in the order of `msgs`.
+ */
+export function storeBatch(
+  db: Db,
+  clock: Clock,
+  vault: Vault,
+  msgs: readonly FetchedMessage[],
+): BatchStoreOutcome[] {
+  const first = msgs[0];
+  if (first === undefined) return [];
+  for (const m of msgs)
+    if (m.mailbox !== first.mailbox || m.uidvalidity !== first.uidvalidity)
+      throw new Error('a batch holds messages of one mailbox and UIDVALIDITY');
+  return db
+    .transaction((): BatchStoreOutcome[] => {
+      advanceCheckpoint(db, clock, first.mailbox, first.uidvalidity, Math.max(...msgs.map((m) => m.uid)));
+      return msgs.map((m): BatchStoreOutcome => {
+        const outcome = storeOne(db, clock, vault, m);
+        return outcome.kind === 'stored'
+          ? { ...outcome, attempts: beginAttempt(db, outcome.rowId).attempts }
+          : outcome;
+      });
+    })
+    .immediate();
+}
+
+/** Stores one message unless its position or bytes are known; inside the caller's transaction. */
+function storeOne(db: Db, clock: Clock, vault: Vault, m: FetchedMessage): StoreOutcome {
+  const byPosition = db
+    .prepare(
+      'SELECT id, state, sha256, failure FROM messages WHERE mailbox = ? AND uidvalidity = ? AND uid = ?',
+    )
+    .get(m.mailbox, m.uidvalidity, m.uid) as
+    { id: number; state: MessageState; sha256: string; failure: string | null } | undefined;
+  if (byPosition) {
+    return {
+      kind: 'known',
+      rowId: byPosition.id,
+      state: byPosition.state,
+      sameBytes: byPosition.sha256 === m.sha256,
+      quarantined: byPosition.failure !== null,
+    };
+  }
+  const byBytes = db.prepare('SELECT id, state, failure FROM messages WHERE sha256 = ?').get(m.sha256) as
+    { id: number; state: MessageState; failure: string | null } | undefined;
+  if (byBytes) {
+    return {
+      kind: 'known',
+      rowId: byBytes.id,
+      state: byBytes.state,
+      sameBytes: true,
+      quarantined: byBytes.failure !== null,
+    };
+  }
+  const info = db
+    .prepare(
+      `INSERT INTO messages (mailbox, uidvalidity, uid, sha256, message_id, size, raw, raw_path, internal_date, stored_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    )
+    .run(
+      m.mailbox,
+      m.uidvalidity,
+      m.uid,
+      m.sha256,
+      m.messageId,
+      m.size,
+      m.rawPath === null && m.raw !== null ? vault.seal(m.raw, 'messages.raw') : null,
+      m.rawPath,
+      m.internalDate,
+      clock.now().toISOString(),
+    );
+  return { kind: 'stored', rowId: Number(info.lastInsertRowid) };
 }
 
 /** Moves the checkpoint forward (never back) within a UIDVALIDITY; a new UIDVALIDITY restarts it. */
@@ -200,6 +240,19 @@ export function beginAttempt(db: Db, rowId: number): { attempts: number; lastErr
     .get(rowId) as { attempts: number; last_error: string | null } | undefined;
   if (!row) throw new Error(`message ${rowId} is not stored`);
   return { attempts: row.attempts, lastError: row.last_error };
+}
+
+/**
+ * Gives back the first attempt that `storeBatch` counted for batch-mates of a message a crash
+ * interrupted (issue #16, `src/core/inflight.ts`): only rows still `received` with that single
+ * attempt and no failure recorded, matched by row id and UID (a marker older than a restore names other rows). One
+ * transaction; returns how many got theirs back. Idempotent: a second run finds attempts 0.
+ */
+export function refundBatchAttempts(db: Db, rows: readonly { id: number; uid: number }[]): number {
+  const stmt = db.prepare(
+    "UPDATE messages SET attempts = 0 WHERE id = ? AND uid = ? AND state = 'received' AND attempts = 1 AND last_error IS NULL",
+  );
+  return db.transaction(() => rows.reduce((n, r) => n + stmt.run(r.id, r.uid).changes, 0)).immediate();
 }
 
 /** Records why an attempt failed: an error description, never content (invariant 6). */

@@ -82,6 +82,12 @@ const intake = z.strictObject({
    */
   max_attempts: z.number().int('must be a whole number').min(1, 'must be at least 1').max(100),
   /**
+   * Issue #16: new mail up to 1 MiB is fetched, stored and applied this many messages at a time
+   * (one IMAP FETCH, one commit to store, one to apply, one enqueue); 1 = one message at a time.
+   * Ignored (1) when max_attempts < 2: a crash in a batch costs each message in it one attempt.
+   */
+  batch_size: z.number().int('must be a whole number').min(1, 'must be at least 1').max(1000),
+  /**
    * Issue #15: the first start on a mailbox that holds mail older than this, with no adoption
    * recorded, stops and names `psirt import`. Elapsed time (not business days): it is compared
    * with the dates the mailbox recorded.

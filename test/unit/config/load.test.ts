@@ -91,6 +91,8 @@ describe('loadConfig()', () => {
       'carol@psirt.test',
     ]);
     expect(cfg.cases.id_format).toBe('SEC-{year}-{seq:4}');
+    // #16: new mail is stored and applied 50 at a time unless configured otherwise.
+    expect(cfg.intake.batch_size).toBe(50);
   });
 
   it('keeps the seed policy numbers as defaults (3/7 business days, 7/30/60/90 days)', () => {
@@ -195,6 +197,17 @@ describe('loadConfig()', () => {
         'retention.run_at: must be a time of day "HH:MM" (24-hour), such as "03:30" (got "3:30")',
       ]);
       expect(issuesFor({ ...base, PSIRT_RETENTION__RUN_AT: '24:00' })).toHaveLength(1);
+    });
+
+    it('refuses an intake.batch_size that is not a whole number of at least 1, naming the key (#16)', () => {
+      expect(issuesFor({ ...base, PSIRT_INTAKE__BATCH_SIZE: '0' })).toEqual([
+        'intake.batch_size: must be at least 1 (got 0)',
+      ]);
+      expect(issuesFor({ ...base, PSIRT_INTAKE__BATCH_SIZE: '2.5' })).toEqual([
+        'intake.batch_size: must be a whole number (got 2.5)',
+      ]);
+      const file = tmpFile('batch.toml', '[intake]\nbatch_size = "many"\n');
+      expect(issuesFor(base, file)).toEqual([expect.stringMatching(/^intake\.batch_size: /)]);
     });
 
     it('refuses cleartext IMAP to a host that is not loopback', () => {
