@@ -69,39 +69,74 @@ export const UNDECODED_VIEW: ReportView = {
 };
 
 /**
- * Recent report views by message row (a few entries). The intake puts the view of what it just
- * decoded here, so in the one-process deployment the mailer neither reads the raw mail back nor
- * decodes it again; a separate mailer process fills it on first use. One decode serves all staff.
+ * Recent report views by message row. The intake puts the view of what it just decoded here, so
+ * in the one-process deployment the mailer neither reads the raw mail back nor decodes it again;
+ * a separate mailer process fills it on first use. One decode serves all staff.
+ * Bounded by the text it holds (`maxChars`, ~16 MB by default) and by `maxEntries`: #16 found
+ * the eight entries it used to keep evicted in a burst — the acknowledgments go first, so by the
+ * time a batch's staff notifications were rendered every report was decoded a second time. A
+ * view larger than a quarter of the budget is not kept.
  */
 export class ReportCache {
-  private readonly entries = new Map<number, Promise<ReportView>>();
-  private readonly size: number;
-  constructor(size = 8) {
-    this.size = size;
+  private readonly entries = new Map<number, { view: Promise<ReportView>; chars: number }>();
+  private chars = 0;
+  private readonly maxEntries: number;
+  private readonly maxChars: number;
+  constructor(opts: { maxEntries?: number; maxChars?: number } = {}) {
+    this.maxEntries = opts.maxEntries ?? 4096;
+    this.maxChars = opts.maxChars ?? 8 * 1024 * 1024;
   }
 
   put(rowId: number, view: ReportView): void {
-    this.entries.set(rowId, Promise.resolve(view));
-    this.trim();
+    this.remember(rowId, Promise.resolve(view), sizeOf(view));
   }
 
   get(rowId: number, load: () => Promise<ReportView>): Promise<ReportView> {
-    let hit = this.entries.get(rowId);
-    if (hit === undefined) {
-      hit = load();
-      // A failed decode is not cached: the next notification tries again.
-      hit.catch(() => this.entries.delete(rowId));
-      this.entries.set(rowId, hit);
-      this.trim();
-    }
-    return hit;
+    const hit = this.entries.get(rowId);
+    if (hit !== undefined) return hit.view;
+    const view = load();
+    // A failed decode is not cached: the next notification tries again.
+    view.then(
+      (v) => {
+        if (this.entries.get(rowId)?.view !== view) return;
+        this.forget(rowId);
+        this.remember(rowId, view, sizeOf(v));
+      },
+      () => {
+        if (this.entries.get(rowId)?.view === view) this.forget(rowId);
+      },
+    );
+    // Held while it loads, so concurrent notifications share one decode.
+    this.remember(rowId, view, 0);
+    return view;
   }
 
-  private trim(): void {
-    while (this.entries.size > this.size) {
+  /** How many views are held (tests, metrics). */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  private remember(rowId: number, view: Promise<ReportView>, chars: number): void {
+    this.forget(rowId);
+    if (chars > this.maxChars / 4) return;
+    this.entries.set(rowId, { view, chars });
+    this.chars += chars;
+    while (this.entries.size > this.maxEntries || this.chars > this.maxChars) {
       const oldest = this.entries.keys().next().value;
       if (oldest === undefined) break;
-      this.entries.delete(oldest);
+      this.forget(oldest);
     }
   }
+
+  private forget(rowId: number): void {
+    const e = this.entries.get(rowId);
+    if (e === undefined) return;
+    this.entries.delete(rowId);
+    this.chars -= e.chars;
+  }
+}
+
+/** The characters a view holds (its text is what can be large). */
+function sizeOf(v: ReportView): number {
+  return v.report.length + (v.subject?.length ?? 0) + v.attachments.length * 128;
 }

@@ -1,7 +1,12 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { DecodedAttachment } from '../../../src/2-decode/types.js';
-import { reportView } from '../../../src/8-outbox/report-view.js';
+import {
+  ReportCache,
+  reportView,
+  UNDECODED_VIEW,
+  type ReportView,
+} from '../../../src/8-outbox/report-view.js';
 import { loadTemplates } from '../../../src/8-outbox/templates.js';
 import { buildDecoded } from '../../support/builders.js';
 import { REPO } from '../../support/stack.js';
@@ -58,5 +63,48 @@ describe('reportView()', () => {
       report: view.report,
     });
     expect(text).toContain('Decoding notes:\r\n  - Autocrypt header is malformed');
+  });
+});
+
+describe('ReportCache (#16)', () => {
+  const view = (text: string): ReportView => ({ ...UNDECODED_VIEW, report: text });
+  const never = (): Promise<ReportView> => Promise.reject(new Error('decoded again'));
+
+  it("keeps a whole burst's views, so no staff notification decodes its report again", async () => {
+    const cache = new ReportCache();
+    for (let id = 1; id <= 300; id++) cache.put(id, view('x'.repeat(5000)));
+    // The first of the burst is still there after the 300th (the old cache kept 8).
+    await expect(cache.get(1, never)).resolves.toMatchObject({ report: 'x'.repeat(5000) });
+    expect(cache.size).toBe(300);
+  });
+
+  it('holds no more text than its budget, dropping the oldest first, and never a view over a quarter of it', async () => {
+    const cache = new ReportCache({ maxChars: 10_000 });
+    for (let id = 1; id <= 5; id++) cache.put(id, view('y'.repeat(2000)));
+    cache.put(6, view('z'.repeat(2000)));
+    expect(cache.size).toBe(5);
+    await expect(cache.get(1, () => Promise.resolve(view('again')))).resolves.toMatchObject({
+      report: 'again',
+    });
+    cache.put(7, view('w'.repeat(2501)));
+    await expect(cache.get(7, () => Promise.resolve(view('loaded')))).resolves.toMatchObject({
+      report: 'loaded',
+    });
+  });
+
+  it('shares one decode between concurrent lookups and forgets a failed one', async () => {
+    const cache = new ReportCache();
+    let loads = 0;
+    const load = (): Promise<ReportView> => {
+      loads += 1;
+      return Promise.resolve(view('once'));
+    };
+    await Promise.all([cache.get(9, load), cache.get(9, load)]);
+    expect(loads).toBe(1);
+    await expect(cache.get(10, () => Promise.reject(new Error('bad mail')))).rejects.toThrow('bad mail');
+    await Promise.resolve();
+    await expect(cache.get(10, () => Promise.resolve(view('second try')))).resolves.toMatchObject({
+      report: 'second try',
+    });
   });
 });
