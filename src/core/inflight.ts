@@ -1,4 +1,4 @@
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, ftruncateSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 
 /** A batch of stored messages (row id and IMAP UID each) and the one being worked on. */
 export interface InFlight {
@@ -30,9 +30,22 @@ export function inFlightMarker(dbPath: string): InFlightMarker {
   if (dbPath === '' || dbPath === ':memory:')
     return { mark: () => undefined, clear: () => undefined, read: () => null };
   const path = `${dbPath}-intake-batch`;
+  // Open for the whole batch and rewritten in place (one write and a truncate per mail, not an
+  // open/write/close: #16 measured ~1 ms a mail that way). A crash between the write and the
+  // truncate leaves an older, longer tail: not one whole JSON, so nothing is given back (safe).
+  let fd: number | null = null;
   return {
-    mark: (state) => writeFileSync(path, JSON.stringify(state)),
-    clear: () => rmSync(path, { force: true }),
+    mark(state) {
+      fd ??= openSync(path, 'w', 0o600);
+      const bytes = Buffer.from(JSON.stringify(state));
+      writeSync(fd, bytes, 0, bytes.length, 0);
+      ftruncateSync(fd, bytes.length);
+    },
+    clear() {
+      if (fd !== null) closeSync(fd);
+      fd = null;
+      rmSync(path, { force: true });
+    },
     read() {
       let text: string;
       try {

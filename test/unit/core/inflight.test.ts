@@ -42,6 +42,20 @@ describe('inFlightMarker()', () => {
     marker.clear();
   });
 
+  it('rewrites the mark in place: a shorter mark after a longer one reads back whole (#16)', () => {
+    const db = join(mkdtempSync(join(tmpdir(), 'psirt-inflight-')), 'psirt.db');
+    const marker = inFlightMarker(db);
+    const rows = Array.from({ length: 50 }, (_, i) => ({ id: 1000 + i, uid: 2000 + i }));
+    marker.mark({ rows, at: 1049 });
+    marker.mark({ rows: [{ id: 7, uid: 8 }], at: 7 });
+    expect(inFlightMarker(db).read()).toEqual({ rows: [{ id: 7, uid: 8 }], at: 7 });
+    marker.clear();
+    expect(marker.read()).toBeNull();
+    marker.mark({ rows: [{ id: 9, uid: 9 }], at: 9 });
+    expect(inFlightMarker(db).read()).toEqual({ rows: [{ id: 9, uid: 9 }], at: 9 });
+    marker.clear();
+  });
+
   it('keeps nothing for an in-memory database', () => {
     const marker = inFlightMarker(':memory:');
     marker.mark({ rows: [{ id: 1, uid: 1 }], at: 1 });
