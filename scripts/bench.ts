@@ -204,7 +204,10 @@ function startService(
       PSIRT_LOG__LEVEL: 'info',
       PSIRT_ACKNOWLEDGMENT__MAX_PER_SENDER_PER_HOUR: '1000000',
       PSIRT_ACKNOWLEDGMENT__MAX_FIRST_CONTACT_PER_HOUR: '1000000',
+      // A relay on loopback takes many sessions at once (a hosted relay may allow fewer: the
+      // defaults are 4 and 2); README "Benchmarks" says what each setting does.
       PSIRT_MAILER__CONCURRENCY: '8',
+      PSIRT_SMTP__POOL_SIZE: '8',
       ...Object.fromEntries(
         opts['service-env'].map((kv) => [kv.split('=')[0] ?? '', kv.slice(kv.indexOf('=') + 1)]),
       ),
