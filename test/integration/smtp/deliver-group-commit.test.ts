@@ -1,14 +1,10 @@
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { createCalendar } from '../../../src/calendar/calendar.js';
-import { applyMessage } from '../../../src/7-cases/apply.js';
 import { openDatabase, type Db } from '../../../src/7-cases/db.js';
 import { createGroupCommit } from '../../../src/7-cases/group-commit.js';
-import { storeRaw } from '../../../src/7-cases/intake-store.js';
 import { loadConfig } from '../../../src/config/load.js';
 import type { Config } from '../../../src/config/schema.js';
-import { parseCaseIdFormat } from '../../../src/core/case-id.js';
 import { systemClock } from '../../../src/core/clock.js';
 import { createLogger } from '../../../src/core/log.js';
 import { deliverOutbox, type DeliverDeps } from '../../../src/8-outbox/deliver.js';
@@ -17,12 +13,12 @@ import { createSmtpTransport, type SmtpTransport } from '../../../src/8-outbox/s
 import { loadTemplates } from '../../../src/8-outbox/templates.js';
 import { loadTeamKeys, type TeamKey } from '../../../src/pgp/keyring.js';
 import { createSealer } from '../../../src/pgp/sealer.js';
-import { buildDecoded } from '../../support/builders.js';
 import { migratedDb, tempDbPath } from '../../support/db.js';
 import { eventually } from '../../support/eventually.js';
 import { repliesTo } from '../../support/service.js';
 import { REPO, stackEnv } from '../../support/stack.js';
 import { testVault } from '../../support/vault.js';
+import { reportCase } from '../../support/report-case.js';
 
 const stack = inject('stack');
 let config: Config;
@@ -36,37 +32,9 @@ beforeAll(async () => {
 
 /** A new case from `sender`; returns its outbox rows (acknowledgment, staff notifications). */
 function caseFrom(db: Db, sender: string, messageId: string): number[] {
-  const raw = Buffer.from(`From: ${sender}\r\nMessage-ID: <${messageId}>\r\nSubject: test\r\n\r\nbody\r\n`);
-  const stored = storeRaw(db, systemClock, vault, {
-    mailbox: 'INBOX',
-    uidvalidity: '1',
-    uid: Math.floor(Math.random() * 1e9),
-    size: raw.length,
-    raw,
-    rawPath: null,
-    sha256: createHash('sha256').update(raw).digest('hex'),
-    messageId,
-    internalDate: null,
-  });
-  const result = applyMessage(
-    {
-      db,
-      clock: systemClock,
-      config,
-      caseIdFormat: parseCaseIdFormat(config.cases.id_format),
-      calendar: createCalendar(config.calendar),
-      vault,
-    },
-    {
-      messageRowId: stored.rowId,
-      decoded: buildDecoded({ messageId, from: { address: sender, name: null } }),
-      fallback: { sender, messageId },
-      classification: { kind: 'new-report', linkedTo: null },
-      flags: [],
-    },
-  );
+  const caseId = reportCase(db, config, vault, sender, messageId);
   return (
-    db.prepare('SELECT id FROM outbox WHERE case_id = ? ORDER BY id').all(result.caseId) as { id: number }[]
+    db.prepare('SELECT id FROM outbox WHERE case_id = ? ORDER BY id').all(caseId) as { id: number }[]
   ).map((r) => r.id);
 }
 

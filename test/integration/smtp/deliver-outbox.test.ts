@@ -1,15 +1,11 @@
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { createCalendar } from '../../../src/calendar/calendar.js';
-import { applyMessage } from '../../../src/7-cases/apply.js';
 import { clearAlarmWithMail, raiseAlarmWithMail } from '../../../src/7-cases/alarm-store.js';
 import type { Db } from '../../../src/7-cases/db.js';
-import { storeRaw } from '../../../src/7-cases/intake-store.js';
 import { loadConfig } from '../../../src/config/load.js';
 import { STATUS_EVENTS, type Config } from '../../../src/config/schema.js';
-import { parseCaseIdFormat } from '../../../src/core/case-id.js';
 import { systemClock } from '../../../src/core/clock.js';
 import { createLogger } from '../../../src/core/log.js';
 import { createSmtpTransport } from '../../../src/8-outbox/smtp-transport.js';
@@ -20,7 +16,8 @@ import { deliverOutbox, TransientSendError, type DeliverDeps } from '../../../sr
 import { ReportCache } from '../../../src/8-outbox/report-view.js';
 import { ComposerUnavailable, createComposePool } from '../../../src/roles/compose-pool.js';
 import { testVault } from '../../support/vault.js';
-import { buildDecoded, withoutKey } from '../../support/builders.js';
+import { reportCase } from '../../support/report-case.js';
+import { withoutKey } from '../../support/builders.js';
 import { migratedDb } from '../../support/db.js';
 import { mailById, repliesTo } from '../../support/service.js';
 import { simpleParser } from 'mailparser';
@@ -61,35 +58,7 @@ function deps(db: Db, overrides: Partial<Config['smtp']> = {}, keyed = ['alice']
 
 /** A new case from `sender` with its outbox rows (on `cfg`); returns the acknowledgment row id. */
 function caseFrom(db: Db, sender: string, messageId: string, cfg: Config = config): number {
-  const raw = Buffer.from(`From: ${sender}\r\nMessage-ID: <${messageId}>\r\nSubject: test\r\n\r\nbody\r\n`);
-  const stored = storeRaw(db, systemClock, vault, {
-    mailbox: 'INBOX',
-    uidvalidity: '1',
-    uid: Math.floor(Math.random() * 1e9),
-    size: raw.length,
-    raw,
-    rawPath: null,
-    sha256: createHash('sha256').update(raw).digest('hex'),
-    messageId,
-    internalDate: null,
-  });
-  applyMessage(
-    {
-      db,
-      clock: systemClock,
-      config: cfg,
-      caseIdFormat: parseCaseIdFormat(config.cases.id_format),
-      calendar: createCalendar(config.calendar),
-      vault,
-    },
-    {
-      messageRowId: stored.rowId,
-      decoded: buildDecoded({ messageId, from: { address: sender, name: null } }),
-      fallback: { sender, messageId },
-      classification: { kind: 'new-report', linkedTo: null },
-      flags: [],
-    },
-  );
+  reportCase(db, cfg, vault, sender, messageId);
   return (
     db.prepare("SELECT id FROM outbox WHERE kind = 'acknowledgment' ORDER BY id DESC LIMIT 1").get() as {
       id: number;
