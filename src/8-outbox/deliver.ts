@@ -76,6 +76,9 @@ export interface RelayWatch {
   unreachable(err: unknown): void;
 }
 
+/** Tries of a row through the compose threads before it is composed on the main thread. */
+export const COMPOSER_TRIES = 3;
+
 /** A claim older than this belongs to a crashed worker; the row is sent again (decision 0002). */
 export const staleClaimMs = (config: Config): number => config.mailer.stale_claim_seconds * 1000;
 
@@ -280,8 +283,11 @@ export async function deliverOutbox(deps: DeliverDeps, outboxId: number): Promis
   try {
     const built = await protectSubject(deps, row, await buildMail(deps, row, mail));
     envelopeFrom = built.envelopeFrom;
+    // After a few tries through a composer that could not answer (a thread that dies on this
+    // very mail), it is composed here: it then succeeds, or fails as the mail's own fault, with
+    // the alert — never retried forever (review of #16).
     raw =
-      deps.compose === undefined
+      deps.compose === undefined || row.attempts > COMPOSER_TRIES
         ? await composeMail(built.mail, built.protection, deps.sealer)
         : await deps.compose(built.mail, built.protection);
   } catch (err) {

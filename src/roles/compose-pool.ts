@@ -56,8 +56,11 @@ const THREAD_LIMITS = { maxYoungGenerationSizeMb: 4 };
  */
 export function createComposePool(
   team: TeamKey,
-  opts: { size: number; idleMs: number; log: Logger },
+  opts: { size: number; idleMs: number; log: Logger; timeoutMs?: number },
 ): ComposePool {
+  // A mail that takes a thread longer than this (a loop in a library, a huge text) retires the
+  // thread: its mails fail as retryable and the others go on with a new one (review of #16).
+  const timeoutMs = opts.timeoutMs ?? 120_000;
   const threads = new Set<Thread>();
   let nextId = 1;
   let closed = false;
@@ -144,7 +147,17 @@ export function createComposePool(
       }
       const req: ComposeRequest = { id, mail, protection };
       t.worker.postMessage(req);
-      return done;
+      const timer = setTimeout(() => {
+        if (!t.inFlight.has(id)) return;
+        opts.log.error({ event: 'outbox.compose-timeout', ms: timeoutMs }, 'a compose thread did not answer');
+        retire(t, `the compose thread did not answer in ${String(timeoutMs)} ms`);
+      }, timeoutMs);
+      timer.unref();
+      try {
+        return await done;
+      } finally {
+        clearTimeout(timer);
+      }
     },
     threads: () => threads.size,
     async close() {

@@ -100,8 +100,10 @@ export function startMailer(deps: RoleDeps): RunningRole {
     async stop() {
       stopReconciling();
       relay.stop();
-      await worker.close();
+      // The pool first: a job waiting on a thread ends at once (retried later) instead of
+      // holding the worker's close (review of #16).
       await pool?.close();
+      await worker.close();
       writes.flush();
       await queue.close();
       transport.close();

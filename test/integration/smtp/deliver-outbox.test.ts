@@ -12,7 +12,12 @@ import { createSmtpTransport } from '../../../src/8-outbox/smtp-transport.js';
 import { loadTemplates } from '../../../src/8-outbox/templates.js';
 import { loadTeamKeys, type TeamKey } from '../../../src/pgp/keyring.js';
 import { createSealer } from '../../../src/pgp/sealer.js';
-import { deliverOutbox, TransientSendError, type DeliverDeps } from '../../../src/8-outbox/deliver.js';
+import {
+  COMPOSER_TRIES,
+  deliverOutbox,
+  TransientSendError,
+  type DeliverDeps,
+} from '../../../src/8-outbox/deliver.js';
 import { ReportCache } from '../../../src/8-outbox/report-view.js';
 import { ComposerUnavailable, createComposePool } from '../../../src/roles/compose-pool.js';
 import { testVault } from '../../support/vault.js';
@@ -380,6 +385,23 @@ describe('deliverOutbox() through the real Postfix', () => {
     expect(row(db, ack)).toMatchObject({ state: 'pending', attempts: 1 });
     expect(db.prepare("SELECT count(*) AS n FROM outbox WHERE kind = 'delivery-failed'").get()).toEqual({
       n: 0,
+    });
+  });
+
+  it('composes on the main thread after a few tries through a composer that cannot answer, and sends (review of #16)', async () => {
+    const db = migratedDb(systemClock);
+    const id = `${Date.now()}.composer-fallback@reporter.test`;
+    const ack = caseFrom(db, 'reporter1@psirt.test', id);
+    db.prepare('UPDATE outbox SET attempts = ? WHERE id = ?').run(COMPOSER_TRIES, ack);
+    const d = {
+      ...deps(db),
+      compose: () => Promise.reject(new ComposerUnavailable('the compose thread ended')),
+    };
+    expect(await deliverOutbox(d, ack)).toEqual([]);
+    d.transport.close();
+    expect(row(db, ack).state).toBe('sent');
+    await eventually(async () => (await repliesTo(stack, 'reporter1', id))[0], {
+      what: 'the acknowledgment',
     });
   });
 

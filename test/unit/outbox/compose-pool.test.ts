@@ -42,8 +42,13 @@ const mail = (n = 1): OutgoingMail => ({
   text: `Hello,\nyour case is SEC-2026-000${String(n)}.\n`,
 });
 
-const open = (size = 2, idleMs = 60_000): ComposePool =>
-  (pool = createComposePool(team, { size, idleMs, log: createLogger('silent') }));
+const open = (size = 2, idleMs = 60_000, timeoutMs?: number): ComposePool =>
+  (pool = createComposePool(team, {
+    size,
+    idleMs,
+    log: createLogger('silent'),
+    ...(timeoutMs === undefined ? {} : { timeoutMs }),
+  }));
 
 describe('the compose threads (#16)', () => {
   it('sign in another thread with the team key: gpg verifies the signature, the Date survives', async () => {
@@ -111,6 +116,16 @@ describe('the compose threads (#16)', () => {
     expect(err).toBeInstanceOf(ComposerUnavailable);
     expect((err as PsirtError).retryable).toBe(true);
     await expect(p.compose(mail(), { kind: 'signed' })).rejects.toBeInstanceOf(ComposerUnavailable);
+  });
+
+  it('a thread that does not answer in time is retired, and its mail fails as retryable', async () => {
+    // 7.6 MB of text through a thread's first mail: far over 20 ms on any machine.
+    const p = open(1, 60_000, 20);
+    const slow = { ...mail(2), text: 'a long report line\n'.repeat(400_000) };
+    const err = await p.compose(slow, { kind: 'signed' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ComposerUnavailable);
+    expect(String(err)).toContain('did not answer in 20 ms');
+    expect(p.threads()).toBe(0);
   });
 
   it('an idle thread ends, and a new one starts for the next mail', async () => {
