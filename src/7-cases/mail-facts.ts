@@ -17,8 +17,16 @@ function storedKeys(db: Db, sender: string): StoredKey[] {
     .all(sender) as StoredKey[];
 }
 
+/** One year formatter per zone: building an Intl.DateTimeFormat costs more than using it (#16). */
+const yearFormats = new Map<string, Intl.DateTimeFormat>();
+
 function yearIn(zone: string, at: Date): number {
-  return Number(new Intl.DateTimeFormat('en', { timeZone: zone, year: 'numeric' }).format(at));
+  let f = yearFormats.get(zone);
+  if (f === undefined) {
+    f = new Intl.DateTimeFormat('en', { timeZone: zone, year: 'numeric' });
+    yearFormats.set(zone, f);
+  }
+  return Number(f.format(at));
 }
 
 export function readFollowUp(
