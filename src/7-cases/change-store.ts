@@ -13,7 +13,8 @@ import type { KeyPins } from './rules/keys.js';
 import { threadOf } from './rules/thread.js';
 
 /** Outbox kinds nobody is waiting on. */
-const BACKGROUND_KINDS: ReadonlySet<string> = new Set(['staff-notification', 'assignment']);
+/** Mail nobody waits for: queued, and composed (#16), after every other kind. */
+export const BACKGROUND_KINDS: ReadonlySet<string> = new Set(['staff-notification', 'assignment']);
 
 export interface WrittenOutbox {
   outboxIds: number[];

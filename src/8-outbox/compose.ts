@@ -38,9 +38,14 @@ export type Protection = { kind: 'signed' } | { kind: 'encrypted'; recipientKeys
 /**
  * Turns a rendered mail into its bytes: composeMail with the team's sealer, on this thread or in a
  * compose thread (src/roles/compose-pool.ts, #16). A `PsirtError` with `retryable` means the
- * composer could not answer (a thread died), not that the mail is at fault.
+ * composer could not answer (a thread died), not that the mail is at fault. `background` mail
+ * (staff notifications) waits behind every other mail for a thread.
  */
-export type Composer = (mail: OutgoingMail, protection: Protection) => Promise<Buffer>;
+export type Composer = (
+  mail: OutgoingMail,
+  protection: Protection,
+  opts?: { background?: boolean },
+) => Promise<Buffer>;
 
 /** A text/plain part with exact, canonical bytes (CRLF, base64): safe to sign (RFC 3156 §5.1). */
 export function textPart(text: string): Buffer {

@@ -1,4 +1,5 @@
 import type { Calendar } from '../calendar/calendar.js';
+import { BACKGROUND_KINDS } from '../7-cases/change-store.js';
 import { pinnedKey } from '../7-cases/case-store.js';
 import type { Db } from '../7-cases/db.js';
 import { readStoredRaw } from '../7-cases/intake-store.js';
@@ -289,7 +290,7 @@ export async function deliverOutbox(deps: DeliverDeps, outboxId: number): Promis
     raw =
       deps.compose === undefined || row.attempts > COMPOSER_TRIES
         ? await composeMail(built.mail, built.protection, deps.sealer)
-        : await deps.compose(built.mail, built.protection);
+        : await deps.compose(built.mail, built.protection, { background: BACKGROUND_KINDS.has(row.kind) });
   } catch (err) {
     if (err instanceof PsirtError && err.retryable) {
       // The composer could not answer (a compose thread died): the mail is not at fault.

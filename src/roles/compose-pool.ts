@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import type { Composer } from '../8-outbox/compose.js';
+import type { Composer, OutgoingMail, Protection } from '../8-outbox/compose.js';
 import { PsirtError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { TeamKey } from '../pgp/keyring.js';
@@ -17,6 +17,17 @@ export interface ComposePool {
   /** Threads running now (they start on demand and end when idle). */
   threads(): number;
   close(): Promise<void>;
+}
+
+/** Mails one thread holds at once: one in work, one crossing the port behind it. */
+const PER_THREAD = 2;
+
+interface Waiting {
+  mail: OutgoingMail;
+  protection: Protection;
+  resolve: (raw: Buffer) => void;
+  reject: (err: Error) => void;
+  settled: Promise<Buffer>;
 }
 
 interface Thread {
@@ -72,6 +83,7 @@ export function createComposePool(
     for (const p of t.inFlight.values()) p.reject(new ComposerUnavailable(why));
     t.inFlight.clear();
     void t.worker.terminate();
+    if (!closed) dispatch();
   }
 
   function idleLater(t: Thread): void {
@@ -109,6 +121,7 @@ export function createComposePool(
         p.reject(err);
       }
       idleLater(t);
+      dispatch();
     });
     worker.on('error', (err) => {
       // Names the failure only: the thread holds mail text and the team key, never logged.
@@ -120,48 +133,81 @@ export function createComposePool(
     return t;
   }
 
-  function pick(): Thread {
-    let best: Thread | null = null;
-    for (const t of threads) if (best === null || t.inFlight.size < best.inFlight.size) best = t;
-    if (best === null || (best.inFlight.size > 0 && threads.size < opts.size)) return spawn();
-    return best;
+  /** Mails waiting for a thread: the urgent ones (acknowledgments, alerts) first. */
+  const waiting: { urgent: Waiting[]; background: Waiting[] } = { urgent: [], background: [] };
+
+  /**
+   * Hands waiting mail to threads with room (at most PER_THREAD each, so a thread never idles
+   * while the next mail crosses the port), urgent mail first; starts a thread while mail waits,
+   * every running one is full and the pool is not.
+   */
+  function dispatch(): void {
+    for (;;) {
+      const next = waiting.urgent[0] ?? waiting.background[0];
+      if (next === undefined) return;
+      let t: Thread | null = null;
+      for (const c of threads)
+        if (c.inFlight.size < PER_THREAD && (t === null || c.inFlight.size < t.inFlight.size)) t = c;
+      if (t === null) {
+        if (threads.size >= opts.size) return;
+        t = spawn();
+      }
+      (waiting.urgent[0] === next ? waiting.urgent : waiting.background).shift();
+      send(t, next);
+    }
+  }
+
+  function send(t: Thread, w: Waiting): void {
+    const id = nextId++;
+    t.inFlight.set(id, { resolve: w.resolve, reject: w.reject });
+    if (t.idleTimer !== null) clearTimeout(t.idleTimer);
+    t.idleTimer = null;
+    t.ready.then(
+      () => {
+        if (!t.inFlight.has(id)) return; // retired meanwhile
+        const req: ComposeRequest = { id, mail: w.mail, protection: w.protection };
+        t.worker.postMessage(req);
+        const timer = setTimeout(() => {
+          if (!t.inFlight.has(id)) return;
+          opts.log.error(
+            { event: 'outbox.compose-timeout', ms: timeoutMs },
+            'a compose thread did not answer',
+          );
+          retire(t, `the compose thread did not answer in ${String(timeoutMs)} ms`);
+        }, timeoutMs);
+        timer.unref();
+        w.settled.finally(() => clearTimeout(timer)).catch(() => undefined);
+      },
+      () => retire(t, 'the compose thread could not start'),
+    );
   }
 
   return {
-    async compose(mail, protection) {
-      if (closed) throw new ComposerUnavailable('the compose pool is closed');
-      const t = pick();
-      const id = nextId++;
-      const done = new Promise<Buffer>((resolve, reject) => t.inFlight.set(id, { resolve, reject }));
-      // Rejected by retire() while this still waits for the thread to start: handled below.
-      done.catch(() => undefined);
-      if (t.idleTimer !== null) clearTimeout(t.idleTimer);
-      t.idleTimer = null;
-      try {
-        await t.ready;
-      } catch (err) {
-        retire(t, 'the compose thread could not start');
-        throw err instanceof ComposerUnavailable
-          ? err
-          : new ComposerUnavailable('the compose thread could not start');
-      }
-      const req: ComposeRequest = { id, mail, protection };
-      t.worker.postMessage(req);
-      const timer = setTimeout(() => {
-        if (!t.inFlight.has(id)) return;
-        opts.log.error({ event: 'outbox.compose-timeout', ms: timeoutMs }, 'a compose thread did not answer');
-        retire(t, `the compose thread did not answer in ${String(timeoutMs)} ms`);
-      }, timeoutMs);
-      timer.unref();
-      try {
-        return await done;
-      } finally {
-        clearTimeout(timer);
-      }
+    compose(mail, protection, o) {
+      if (closed) return Promise.reject(new ComposerUnavailable('the compose pool is closed'));
+      let resolve!: (raw: Buffer) => void;
+      let reject!: (err: Error) => void;
+      const settled = new Promise<Buffer>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      (o?.background === true ? waiting.background : waiting.urgent).push({
+        mail,
+        protection,
+        resolve,
+        reject,
+        settled,
+      });
+      // Rejected by close() or a dying thread maybe before the caller attached its handler.
+      settled.catch(() => undefined);
+      dispatch();
+      return settled;
     },
     threads: () => threads.size,
     async close() {
       closed = true;
+      for (const w of [...waiting.urgent.splice(0), ...waiting.background.splice(0)])
+        w.reject(new ComposerUnavailable('the compose pool is closed'));
       const all = [...threads];
       for (const t of all) retire(t, 'the compose pool is closed');
       await Promise.all(all.map((t) => t.worker.terminate()));

@@ -99,6 +99,21 @@ describe('the compose threads (#16)', () => {
     expect(p.threads()).toBeLessThanOrEqual(2);
   });
 
+  it('an urgent mail (an acknowledgment) waits behind no staff notification for a thread', async () => {
+    const p = open(1);
+    await p.compose(mail(), { kind: 'signed' }); // the thread is up
+    const done: string[] = [];
+    const track = (name: string, m: Promise<Buffer>): Promise<void> => m.then(() => void done.push(name));
+    const background = [1, 2, 3, 4, 5].map((n) =>
+      track(`notification ${String(n)}`, p.compose(mail(n), { kind: 'signed' }, { background: true })),
+    );
+    const urgent = track('acknowledgment', p.compose(mail(6), { kind: 'signed' }));
+    await Promise.all([...background, urgent]);
+    // Two notifications were already with the thread; the acknowledgment goes next.
+    expect(done.indexOf('acknowledgment')).toBeLessThanOrEqual(2);
+    expect(done.at(-1)).toBe('notification 5');
+  });
+
   it("a mail's own fault comes back as the PsirtError it was (not retryable)", async () => {
     const err = await open()
       .compose(mail(), { kind: 'encrypted', recipientKeys: ['not a key'] })
