@@ -376,3 +376,26 @@ export function serviceManagerEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.
     if (env[key] !== undefined) picked[key] = env[key];
   return picked;
 }
+
+/**
+ * NODE_OPTIONS without the modules it preloads (`--import`, `--require`, loaders): a thread runs
+ * our code alone, and Node 20 applies a preload in a thread before the loader hooks another
+ * preload registers (a TypeScript preload behind `--import tsx` fails there, as the e2e fault
+ * injection showed). Other options (OpenSSL, TLS, warnings) stay.
+ */
+export function withoutPreloads(nodeOptions: string): string {
+  const preload = /^(--import|--require|-r|--loader|--experimental-loader)$/;
+  const out: string[] = [];
+  const words = nodeOptions.split(/\s+/).filter((w) => w !== '');
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i] ?? '';
+    if (preload.test(w)) i += 1;
+    else if (!/^(--import|--require|--loader|--experimental-loader)=/.test(w)) out.push(w);
+  }
+  return out.join(' ');
+}
+
+/** The environment of a worker thread of ours (a compose thread, #16): NODE_OPTIONS without preloads. */
+export function threadEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return { ...env, NODE_OPTIONS: withoutPreloads(env.NODE_OPTIONS ?? '') };
+}

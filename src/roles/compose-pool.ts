@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { Composer, OutgoingMail, Protection } from '../8-outbox/compose.js';
+import { threadEnv } from '../config/load.js';
 import { PsirtError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { TeamKey } from '../pgp/keyring.js';
@@ -18,6 +19,9 @@ export interface ComposePool {
   threads(): number;
   close(): Promise<void>;
 }
+
+/** Threads failing to start in a row before the pool composes on the caller's thread. */
+const START_FAILURES = 2;
 
 /** Mails one thread holds at once: one in work, one crossing the port behind it. */
 const PER_THREAD = 2;
@@ -43,7 +47,11 @@ interface Thread {
  */
 function startThread(teamKey: string): Worker {
   const here = import.meta.url;
-  const options = { workerData: { teamKey }, resourceLimits: THREAD_LIMITS };
+  const options = {
+    workerData: { teamKey },
+    resourceLimits: THREAD_LIMITS,
+    env: threadEnv(),
+  };
   if (!here.endsWith('.ts')) return new Worker(new URL('./compose-thread.js', here), options);
   const entry = JSON.stringify(new URL('./compose-thread.ts', here).href);
   return new Worker(
@@ -67,8 +75,12 @@ const THREAD_LIMITS = { maxYoungGenerationSizeMb: 4 };
  */
 export function createComposePool(
   team: TeamKey,
-  opts: { size: number; idleMs: number; log: Logger; timeoutMs?: number },
+  opts: { size: number; idleMs: number; log: Logger; timeoutMs?: number; fallback?: Composer },
 ): ComposePool {
+  // Threads that could not start in a row; at START_FAILURES the pool composes on the caller's
+  // thread through `fallback` from then on (one error logged): mail goes out either way.
+  let startFailures = 0;
+  let degraded = false;
   // A mail that takes a thread longer than this (a loop in a library, a huge text) retires the
   // thread: its mails fail as retryable and the others go on with a new one (review of #16).
   const timeoutMs = opts.timeoutMs ?? 120_000;
@@ -100,7 +112,10 @@ export function createComposePool(
     const worker = startThread(teamKey);
     const t: Thread = { worker, ready: Promise.resolve(), inFlight: new Map(), idleTimer: null };
     t.ready = new Promise<void>((resolve, reject) => {
-      worker.once('message', () => resolve());
+      worker.once('message', () => {
+        startFailures = 0;
+        resolve();
+      });
       worker.once('error', reject);
       worker.once('exit', () =>
         reject(new ComposerUnavailable('the compose thread ended before it was ready')),
@@ -178,13 +193,27 @@ export function createComposePool(
         timer.unref();
         w.settled.finally(() => clearTimeout(timer)).catch(() => undefined);
       },
-      () => retire(t, 'the compose thread could not start'),
+      (err: unknown) => {
+        startFailures += 1;
+        if (startFailures >= START_FAILURES && opts.fallback !== undefined && !degraded) {
+          degraded = true;
+          opts.log.error(
+            {
+              event: 'outbox.compose-threads-unavailable',
+              err: err instanceof Error ? err.name : typeof err,
+            },
+            'compose threads do not start: mail is composed on the main thread',
+          );
+        }
+        retire(t, 'the compose thread could not start');
+      },
     );
   }
 
   return {
     compose(mail, protection, o) {
       if (closed) return Promise.reject(new ComposerUnavailable('the compose pool is closed'));
+      if (degraded && opts.fallback !== undefined) return opts.fallback(mail, protection, o);
       let resolve!: (raw: Buffer) => void;
       let reject!: (err: Error) => void;
       const settled = new Promise<Buffer>((res, rej) => {

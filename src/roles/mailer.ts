@@ -11,6 +11,7 @@ import { createFallbackTransport, createSmtpTransport } from '../8-outbox/smtp-t
 import { smtpAuthOf } from '../config/schema/transport.js';
 import { loadTemplates } from '../8-outbox/templates.js';
 import { createSealer } from '../pgp/sealer.js';
+import { composeMail } from '../8-outbox/compose.js';
 import { deliverOutbox, staleClaimMs } from '../8-outbox/deliver.js';
 import { startRelayWatch } from './relay-watch.js';
 import { createComposePool } from './compose-pool.js';
@@ -45,10 +46,16 @@ export function startMailer(deps: RoleDeps): RunningRole {
   });
   const metrics = deps.metrics;
   // #16: OpenPGP and MIME on another core; none while idle (threads end after a minute).
+  const sealer = createSealer(team);
   const pool =
     config.mailer.compose_threads === 0
       ? null
-      : createComposePool(team, { size: config.mailer.compose_threads, idleMs: 60_000, log });
+      : createComposePool(team, {
+          size: config.mailer.compose_threads,
+          idleMs: 60_000,
+          log,
+          fallback: (mail, protection) => composeMail(mail, protection, sealer),
+        });
   // #16: the claims and marks of concurrent jobs share durable commits (synchronous = FULL).
   const writes = createGroupCommit(deps.db);
   const deliverDeps = {
@@ -58,7 +65,7 @@ export function startMailer(deps: RoleDeps): RunningRole {
     transport,
     fallbackTransport,
     relay,
-    sealer: createSealer(team),
+    sealer,
     ...(pool === null ? {} : { compose: pool.compose }),
     ...(metrics === undefined
       ? {}

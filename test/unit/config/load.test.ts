@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../../src/config/load.js';
+import { ConfigError, loadConfig, withoutPreloads } from '../../../src/config/load.js';
 
 const SECRET = 'correct horse battery staple';
 /** The test profile plus the one secret it cannot hold. */
@@ -328,5 +328,16 @@ describe('loadConfig()', () => {
         'imap.password_file: both password and password_file are set; keep one',
       ]);
     });
+  });
+});
+
+describe('withoutPreloads() (#16: what a compose thread keeps of NODE_OPTIONS)', () => {
+  it('drops every preload and loader, keeps the other options', () => {
+    expect(
+      withoutPreloads(
+        '--import tsx --require ./a.cjs -r b --import=file:///x.ts --loader l --experimental-loader=m --use-openssl-ca --no-warnings',
+      ),
+    ).toBe('--use-openssl-ca --no-warnings');
+    expect(withoutPreloads('')).toBe('');
   });
 });

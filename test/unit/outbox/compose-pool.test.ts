@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { simpleParser } from 'mailparser';
+import { pino } from 'pino';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fixedClock } from '../../../src/core/clock.js';
 import { PsirtError } from '../../../src/core/errors.js';
@@ -141,6 +142,33 @@ describe('the compose threads (#16)', () => {
     expect(err).toBeInstanceOf(ComposerUnavailable);
     expect(String(err)).toContain('did not answer in 20 ms');
     expect(p.threads()).toBe(0);
+  });
+
+  it('threads that cannot start: after two tries the pool composes through its fallback, and says so once', async () => {
+    const lines: string[] = [];
+    const log = pino({ level: 'error' }, { write: (l: string) => void lines.push(l) });
+    const broken = { ...team, key: { armor: () => 'not an armored key' } } as unknown as TeamKey;
+    pool = createComposePool(broken, {
+      size: 1,
+      idleMs: 60_000,
+      log,
+      fallback: () => Promise.resolve(Buffer.from('composed on the main thread')),
+    });
+    const outcomes: string[] = [];
+    for (let i = 0; i < 4; i++)
+      outcomes.push(
+        await pool.compose(mail(), { kind: 'signed' }).then(
+          (raw) => raw.toString(),
+          (err: unknown) => (err instanceof ComposerUnavailable ? 'unavailable' : String(err)),
+        ),
+      );
+    expect(outcomes).toEqual([
+      'unavailable',
+      'unavailable',
+      'composed on the main thread',
+      'composed on the main thread',
+    ]);
+    expect(lines.filter((l) => l.includes('"outbox.compose-threads-unavailable"'))).toHaveLength(1);
   });
 
   it('an idle thread ends, and a new one starts for the next mail', async () => {
