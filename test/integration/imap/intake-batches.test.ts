@@ -9,22 +9,18 @@ import {
   uidSet,
   type IntakeHandlers,
 } from '../../../src/1-intake/imap-poller.js';
-import { createCalendar } from '../../../src/calendar/calendar.js';
 import type { Db } from '../../../src/7-cases/db.js';
 import { getCheckpoint } from '../../../src/7-cases/intake-store.js';
 import { loadConfig } from '../../../src/config/load.js';
 import type { Config } from '../../../src/config/schema.js';
-import { parseCaseIdFormat } from '../../../src/core/case-id.js';
 import { fixedClock } from '../../../src/core/clock.js';
 import { createLogger } from '../../../src/core/log.js';
 import { createMailerQueue, type MailerQueue } from '../../../src/jobs/queues.js';
-import { ReportCache } from '../../../src/8-outbox/report-view.js';
-import { createPipeline } from '../../../src/pipeline.js';
 import { migratedDb } from '../../support/db.js';
-import { NOW, teamKey } from '../../support/mail-fixtures.js';
+import { NOW } from '../../support/mail-fixtures.js';
 import { openMailbox } from '../../support/mailbox.js';
 import { stackEnv } from '../../support/stack.js';
-import { serviceVault } from '../../support/vault.js';
+import { testPipeline } from '../../support/pipeline.js';
 
 // Issue #16: the poller fetches new mail up to SPOOL_OVER_BYTES in batches of intake.batch_size
 // (one UID FETCH each), streams larger mail alone as before, and files each message only after
@@ -73,20 +69,7 @@ async function mailboxWith(mails: Buffer[], env: Record<string, string> = {}): P
 async function pipelineFor(config: Config, db: Db) {
   const mailer = createMailerQueue({ ...config.redis, prefix: `test-${randomUUID()}` });
   queues.push(mailer);
-  const vault = await serviceVault(db);
-  const pipeline = createPipeline({
-    config,
-    db,
-    clock,
-    log: createLogger('silent'),
-    teamKeys: [await teamKey()],
-    staffKeys: new Map(),
-    calendar: createCalendar(config.calendar),
-    caseIdFormat: parseCaseIdFormat(config.cases.id_format),
-    reports: new ReportCache(),
-    vault,
-    mailer,
-  });
+  const { pipeline, vault } = await testPipeline(config, db, clock, mailer);
   return { pipeline, vault };
 }
 

@@ -1,19 +1,14 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { createCalendar } from '../../../src/calendar/calendar.js';
 import type { Db } from '../../../src/7-cases/db.js';
 import { beginAttempt } from '../../../src/7-cases/intake-store.js';
 import { loadConfig } from '../../../src/config/load.js';
-import { parseCaseIdFormat } from '../../../src/core/case-id.js';
 import { fixedClock } from '../../../src/core/clock.js';
-import { createLogger } from '../../../src/core/log.js';
 import type { FetchedRaw } from '../../../src/1-intake/imap-poller.js';
 import { createMailerQueue, type MailerQueue } from '../../../src/jobs/queues.js';
-import { serviceVault } from '../../support/vault.js';
-import { ReportCache } from '../../../src/8-outbox/report-view.js';
-import { createPipeline } from '../../../src/pipeline.js';
+import { testPipeline } from '../../support/pipeline.js';
 import { migratedDb } from '../../support/db.js';
-import { NOW, readMail, teamKey } from '../../support/mail-fixtures.js';
+import { NOW, readMail } from '../../support/mail-fixtures.js';
 
 // #10 item 4, DESIGN.md invariant 8: attempts are counted durably before processing, a throw is
 // the message's failure, and after intake.max_attempts the message is quarantined with staff told.
@@ -33,20 +28,8 @@ async function pipelineWith(db: Db, beforeDecode?: (raw: Buffer) => void) {
   });
   const mailer = createMailerQueue({ ...config.redis, url: stack.redisUrl, prefix: `test-${randomUUID()}` });
   queues.push(mailer);
-  return createPipeline({
-    config,
-    db,
-    clock,
-    log: createLogger('silent'),
-    teamKeys: [await teamKey()],
-    staffKeys: new Map(),
-    calendar: createCalendar(config.calendar),
-    caseIdFormat: parseCaseIdFormat(config.cases.id_format),
-    reports: new ReportCache(),
-    vault: await serviceVault(db),
-    mailer,
-    ...(beforeDecode === undefined ? {} : { beforeDecode }),
-  });
+  return (await testPipeline(config, db, clock, mailer, beforeDecode === undefined ? {} : { beforeDecode }))
+    .pipeline;
 }
 
 let uid = 0;

@@ -1,20 +1,16 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { createCalendar } from '../../../src/calendar/calendar.js';
 import type { Db } from '../../../src/7-cases/db.js';
 import { getCheckpoint, storeBatch } from '../../../src/7-cases/intake-store.js';
 import { loadConfig } from '../../../src/config/load.js';
-import { parseCaseIdFormat } from '../../../src/core/case-id.js';
 import { fixedClock } from '../../../src/core/clock.js';
 import { inFlightMarker } from '../../../src/core/inflight.js';
-import { createLogger } from '../../../src/core/log.js';
 import type { FetchedRaw } from '../../../src/1-intake/imap-poller.js';
 import { createMailerQueue, type MailerQueue } from '../../../src/jobs/queues.js';
-import { ReportCache } from '../../../src/8-outbox/report-view.js';
-import { createPipeline } from '../../../src/pipeline.js';
 import { migratedDb } from '../../support/db.js';
-import { NOW, publicKey, readMail, teamKey } from '../../support/mail-fixtures.js';
+import { NOW, publicKey, readMail } from '../../support/mail-fixtures.js';
+import { testPipeline } from '../../support/pipeline.js';
 import { serviceVault } from '../../support/vault.js';
 
 // Issue #16, deliverable 1 (intake half): new mail is stored, counted and applied a batch at a
@@ -54,20 +50,13 @@ async function pipelineWith(
       await real.enqueue(ids, o);
     },
   };
-  const pipeline = createPipeline({
+  const { pipeline } = await testPipeline(
     config,
     db,
     clock,
-    log: createLogger('silent'),
-    teamKeys: [await teamKey()],
-    staffKeys: new Map(),
-    calendar: createCalendar(config.calendar),
-    caseIdFormat: parseCaseIdFormat(config.cases.id_format),
-    reports: new ReportCache(),
-    vault: await serviceVault(db),
     mailer,
-    ...(opts.beforeDecode === undefined ? {} : { beforeDecode: opts.beforeDecode }),
-  });
+    opts.beforeDecode === undefined ? {} : { beforeDecode: opts.beforeDecode },
+  );
   return { pipeline, enqueued };
 }
 
