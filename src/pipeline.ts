@@ -28,6 +28,7 @@ import { holdsMessage, pendingRestoreRecovery, recordRecovery } from './7-cases/
 import type { CaseIdFormat } from './core/case-id.js';
 import { fixedClock, type Clock } from './core/clock.js';
 import { inFlightMarker, type InFlight } from './core/inflight.js';
+import { createGroupCommit } from './7-cases/group-commit.js';
 import { originalDate } from './core/original-date.js';
 import { describeError, PsirtError } from './core/errors.js';
 import type { Logger } from './core/log.js';
@@ -136,6 +137,8 @@ function errorRecord(err: unknown): string {
 export function createPipeline(deps: PipelineDeps): IntakeHandlers {
   const { config, db, clock, log, vault } = deps;
   const inFlight = inFlightMarker(db.name);
+  // The applies of an intake batch share one durable commit (#16), a savepoint each.
+  const applies = createGroupCommit(db, { maxBatch: config.intake.batch_size });
   const ctx: ClassifyContext = {
     ourAddresses: [
       ...new Set([config.organisation.security_address, config.smtp.from_address, config.imap.user]),
@@ -326,9 +329,9 @@ export function createPipeline(deps: PipelineDeps): IntakeHandlers {
    * only for attempts below `intake.max_attempts` (a batch only holds first attempts, and none
    * when max_attempts < 2).
    */
-  function attemptFailed(rowId: number, attempt: number, err: unknown, recorded = false): null {
+  function attemptFailed(rowId: number, attempt: number, err: unknown): null {
     const error = errorRecord(err);
-    if (!recorded) recordAttemptError(db, rowId, error);
+    recordAttemptError(db, rowId, error);
     log.error(
       { event: 'intake.attempt-failed', msgRow: rowId, attempt, of: config.intake.max_attempts, err: error },
       'message not processed; retried next round',
@@ -361,34 +364,28 @@ export function createPipeline(deps: PipelineDeps): IntakeHandlers {
       pending = [];
       senders.clear();
       if (group.length === 0) return;
-      let outcomes: (Applied | { failed: Prepared; err: unknown })[];
-      try {
-        outcomes = db
-          .transaction(() =>
-            group.map((p) => {
-              try {
-                mark(p.rowId);
-                return applyPrepared(p, true);
-              } catch (err) {
-                // A failure that ended the transaction itself (SQLITE_FULL, ROLLBACK): nothing
-                // of the group may commit piecemeal after it; the whole group fails this attempt.
-                if (!db.inTransaction) throw err;
-                recordAttemptError(db, p.rowId, errorRecord(err));
-                return { failed: p, err };
-              }
-            }),
-          )
-          .immediate();
-      } catch (err) {
-        for (const p of group) results.set(p.rowId, attemptFailed(p.rowId, 1, err));
-        return;
-      }
+      // One durable commit for the group, each apply in its own savepoint: the group committer
+      // (src/7-cases/group-commit.ts) queues them all in this turn and runs them as one batch.
+      const outcomes = await Promise.all(
+        group.map((p) =>
+          applies
+            .run(() => {
+              mark(p.rowId);
+              return applyPrepared(p, true);
+            })
+            .then(
+              (a): Applied | { failed: Prepared; err: unknown } => a,
+              (err: unknown) => ({ failed: p, err }),
+            ),
+        ),
+      );
       const outboxIds: number[] = [];
       const background: number[] = [];
       for (const o of outcomes) {
         if ('failed' in o) {
-          // Its error was recorded inside the transaction, its savepoint rolled back.
-          results.set(o.failed.rowId, attemptFailed(o.failed.rowId, 1, o.err, true));
+          // Its savepoint rolled back alone (or, when SQLite lost the transaction or BEGIN/COMMIT
+          // failed, the whole group: every message has then failed this attempt, retried alone).
+          results.set(o.failed.rowId, attemptFailed(o.failed.rowId, 1, o.err));
           continue;
         }
         results.set(o.prepared.rowId, applied(o));

@@ -68,9 +68,10 @@ const THREAD_LIMITS = { maxYoungGenerationSizeMb: 4 };
 
 /**
  * A pool of up to `size` compose threads (#16: the mailer's OpenPGP and MIME work on the other
- * core). Each thread gets the unlocked team key once, as it starts; a mail goes to the thread with
- * the fewest mails in hand, a new thread starts while every running one is busy and the pool is
- * not full, and a thread with nothing to do for `idleMs` ends, so an idle service carries none.
+ * core). Each thread gets the unlocked team key once, as it starts; mail waits in the pool's own
+ * queue (urgent before background) and goes to the thread with the fewest mails in hand (at most
+ * PER_THREAD), a new thread starts while every running one is full and the pool is not, and a
+ * thread with nothing to do for `idleMs` ends, so an idle service carries none.
  * A thread that dies fails only the mails it held, with ComposerUnavailable (transient: retried).
  */
 export function createComposePool(
