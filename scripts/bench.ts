@@ -2,7 +2,7 @@
  * `npm run bench` (issue #6): measures psirt-inbox on the local stack and prints a table; the
  * figures also go to bench-results/latest.json. No assertions: figures to compare, run after run.
  *
- *   npm run bench -- [--scenario ingest,ingest-pgp,latency,sweep,memory,seal] [--n 300]
+ *   npm run bench -- [--scenario ingest,ingest-pgp,latency,sweep,memory,seal,floor] [--n 300]
  *                    [--corpus DIR] [--rate 5] [--seconds 60] [--cases 1000000] [--out FILE]
  *
  * ingest      N generated reports (text/plain, 2–5 KB, distinct senders and Message-IDs) wait in a
@@ -27,6 +27,12 @@
  *             processes one 25 MB report (scripts/measure-big-report.ts).
  * seal        the cost of sealing at rest (#13, scripts/bench-seal.ts): seal/open MB/s, CPU per
  *             report against the #16 budget of 15 ms, openVault with N data keys, the backlog pass.
+ * floor       the required libraries' own CPU for one report, each operation apart in the bench's
+ *             process (scripts/bench-floor.ts): mailparser's decode, nodemailer's MIME with an
+ *             OpenPGP.js signature (acknowledgment) and signed + encrypted to four keys
+ *             (notification), nodemailer's SMTP client for two mails — a floor under ours.
+ * Every ingest also prints where the machine's CPU went (ours, Postfix + Dovecot, Redis, the
+ * rest) and what that leaves: the most reports/s these two cores can do with the stack beside us.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -35,13 +41,24 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import { ImapFlow } from 'imapflow';
-import nodemailer from 'nodemailer';
+import { pooledTransport } from '../test/support/paced-mail.js';
 import { address, readStack, REPO, stackEnv } from '../test/support/stack.js';
 import { benchGpg, generateReports, type BenchReport } from './bench-corpus.js';
 import { sweepAtScale } from './bench-sweep.js';
 import { sealCost } from './bench-seal.js';
+import { libraryFloor } from './bench-floor.js';
+import { cpuSince, machineCpu, mainThreadCpuSeconds, treeUsage, type MachineCpu } from './bench-proc.js';
 
-const SCENARIOS = ['ingest', 'ingest-pgp', 'ingest-split', 'latency', 'sweep', 'memory', 'seal'] as const;
+const SCENARIOS = [
+  'ingest',
+  'ingest-pgp',
+  'ingest-split',
+  'latency',
+  'sweep',
+  'memory',
+  'seal',
+  'floor',
+] as const;
 const USAGE = `usage: npm run bench -- [--scenario ${SCENARIOS.join(',')}] [--n 300] [--corpus DIR]
                      [--rate 20] [--seconds 60] [--cases 1000000] [--mailers 1] [--out FILE]
                      [--service-env KEY=VALUE]`;
@@ -105,16 +122,27 @@ if (opts.corpus !== undefined) {
   }
   if (files.length === 0) fail(`--corpus ${opts.corpus}: no .eml files in it`);
 }
+/** Cores of this machine (the CPU the service and the mail stack share). */
+const CORES = readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm)?.length ?? 1;
+
 const stack = readStack();
 const CLI = join(REPO, 'dist', 'workers', 'cli.js');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const progress = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
 const results: Record<string, unknown> = { date: new Date().toISOString(), machine: machine() };
 
+/** A MachineCpu difference per report, in ms. */
+function perReport(used: MachineCpu, reports: number): MachineCpu {
+  return {
+    mailStack: (used.mailStack / reports) * 1000,
+    redis: (used.redis / reports) * 1000,
+    machine: (used.machine / reports) * 1000,
+  };
+}
+
 function machine(): Record<string, unknown> {
   const cpu = /model name\s*:\s*(.+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown';
-  const cores = readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm)?.length ?? 0;
-  return { node: process.version, cpu, cores };
+  return { node: process.version, cpu, cores: CORES };
 }
 
 async function imap(user: string): Promise<ImapFlow> {
@@ -254,53 +282,6 @@ function startService(
   };
 }
 
-/** Clock ticks per second of /proc/<pid>/stat, read once (not on every sample). */
-const TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
-
-/** The process and its descendants (a service that starts mailer processes of its own). */
-function processTree(pid: number): number[] {
-  const out = [pid];
-  for (let i = 0; i < out.length; i++) {
-    const p = out[i] ?? 0;
-    for (const task of readdirSync(`/proc/${p}/task`)) {
-      let kids: string;
-      try {
-        kids = readFileSync(`/proc/${p}/task/${task}/children`, 'utf8');
-      } catch {
-        continue;
-      }
-      for (const k of kids.split(' ').filter((x) => x !== '')) out.push(Number(k));
-    }
-  }
-  return out;
-}
-
-/** CPU seconds and RSS (MB) summed over a process tree, and how many processes it has. */
-function treeUsage(pid: number): { cpuSeconds: number; rssMb: number; processes: number } {
-  let cpuSeconds = 0;
-  let rssMb = 0;
-  const pids = processTree(pid);
-  for (const p of pids) {
-    try {
-      const u = usage(p);
-      cpuSeconds += u.cpuSeconds;
-      rssMb += u.rssMb;
-    } catch {
-      // ended between the listing and the read
-    }
-  }
-  return { cpuSeconds, rssMb, processes: pids.length };
-}
-
-/** CPU seconds (user + system) and peak RSS (MB) of a process, from /proc. */
-function usage(pid: number): { cpuSeconds: number; peakRssMb: number; rssMb: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  const cpu = (Number(stat[11]) + Number(stat[12])) / TICKS;
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024;
-  return { cpuSeconds: cpu, peakRssMb: kb('VmHWM'), rssMb: kb('VmRSS') };
-}
-
 /**
  * Waits until `count` cases exist and `count` acknowledgments were accepted by SMTP; with
  * `allMail`, also until every other mail (the staff notifications) was sent. Returns when each
@@ -427,11 +408,15 @@ async function ingest(
   await service.event('intake.connected');
   await sleep(1500); // the first sync round done and IDLE set
   const before = all();
+  const machineBefore = machineCpu(stack.dir);
+  const mainBefore = mainThreadCpuSeconds(service.child.pid ?? 0);
   phase = 'ingest';
   const t0 = performance.now();
   await release();
   const done = await untilAnswered(service.dbPath, reports.length, 600_000, true);
   const u = all();
+  const machineUsed = cpuSince(machineBefore, machineCpu(stack.dir));
+  const mainUsed = mainThreadCpuSeconds(service.child.pid ?? 0) - mainBefore;
   clearInterval(sampler);
   const mails = sentMails(service.dbPath);
   for (const x of services.slice(1)) await x.stop();
@@ -455,6 +440,11 @@ async function ingest(
     mailsSent: mails,
     mailsPerSecond: mails / toAll,
     cpuSecondsPerReport: (u.cpuSeconds - before.cpuSeconds) / reports.length,
+    // Of it, the (first) service process's main thread; the rest is its other threads.
+    mainThreadCpuSecondsPerReport: mainUsed / reports.length,
+    // Where the machine's CPU went over the same span (the bench itself is in "machine").
+    machineMsPerReport: perReport(machineUsed, reports.length),
+    machineBusyFraction: machineUsed.machine / (toAll * CORES),
     peakRssMbStart: peaks.start,
     peakRssMb: peaks.ingest,
     rawImap: baseline,
@@ -493,6 +483,7 @@ async function stackLimit(count: number, bytes: number, sessions: number): Promi
   const user = 'reporter3';
   const target = address(stack, user);
   const before = await inboxCount(user);
+  const cpuBefore = machineCpu(stack.dir);
   const t0 = performance.now();
   execFileSync('/usr/sbin/smtp-source', [
     '-c',
@@ -507,7 +498,12 @@ async function stackLimit(count: number, bytes: number, sessions: number): Promi
     await sleep(50);
   }
   const deliveredMs = performance.now() - t0;
+  const used = cpuSince(cpuBefore, machineCpu(stack.dir));
   return {
+    // CPU per mail of Postfix + Dovecot alone, and of the machine (smtp-source, the bench's
+    // polling and the kernel's loopback work included).
+    mailStackMsPerMail: (used.mailStack / count) * 1000,
+    machineMsPerMail: (used.machine / count) * 1000,
     mails: count,
     bytes,
     sessions,
@@ -527,14 +523,7 @@ async function latency(rate: number, seconds: number): Promise<Record<string, un
   await service.event('intake.connected');
   await sleep(2000); // IDLE established
   const cpuAtStart = treeUsage(service.child.pid ?? 0).cpuSeconds;
-  const transport = nodemailer.createTransport({
-    host: stack.host,
-    port: stack.smtpPort,
-    secure: false,
-    ignoreTLS: true,
-    pool: true,
-    maxConnections: 2,
-  });
+  const transport = pooledTransport(stack, 2);
   const total = Math.round(rate * seconds);
   const reports = generateReports(total, 'latency');
   const accepted = new Map<string, number>();
@@ -691,14 +680,19 @@ const LIMITS = {
 /** The table rows of an ingest run: our figures with their bounds, then the stack's own limits. */
 function ingestRows(label: string, r: Record<string, unknown>, ackLimit: number): void {
   const raw = r.rawImap as { perSecond: number };
-  const smtp = r.stackLimit as { mails: number; acceptedPerSecond: number; deliveredPerSecond: number };
+  const smtp = r.stackLimit as {
+    mails: number;
+    acceptedPerSecond: number;
+    deliveredPerSecond: number;
+    mailStackMsPerMail: number;
+  };
   const mailsPerSecond = r.mailsPerSecond as number;
   row(
     label,
     `${String(r.reports)} reports, ${String(r.processes)} process(es)`,
     `${(r.reportsPerSecond as number).toFixed(1)} reports/s acknowledged (bound ≥ ${String(ackLimit)})`,
     `${(r.reportsPerSecondAllMail as number).toFixed(1)}/s all mail sent (≥ ${String(LIMITS.allMailReportsPerSecond)})`,
-    `${((r.cpuSecondsPerReport as number) * 1000).toFixed(1)} ms CPU/report (≤ ${String(LIMITS.cpuMsPerReport)})`,
+    `${((r.cpuSecondsPerReport as number) * 1000).toFixed(1)} ms CPU/report (≤ ${String(LIMITS.cpuMsPerReport)}), main thread ${((r.mainThreadCpuSecondsPerReport as number) * 1000).toFixed(1)}`,
     `peak RSS ${(r.peakRssMb as number).toFixed(0)} MB (≤ ${String(LIMITS.peakRssMb)})`,
   );
   row(
@@ -708,6 +702,21 @@ function ingestRows(label: string, r: Record<string, unknown>, ackLimit: number)
     `our ${String(r.mailsSent)} mails at ${mailsPerSecond.toFixed(0)}/s = ${((mailsPerSecond / smtp.acceptedPerSecond) * 100).toFixed(0)} % of accepted, ${((mailsPerSecond / smtp.deliveredPerSecond) * 100).toFixed(0)} % of delivered`,
     `start ${(r.startupSeconds as number).toFixed(1)} s, ${(r.startupCpuSeconds as number).toFixed(1)} s CPU (apart)`,
     `start peak ${(r.peakRssMbStart as number).toFixed(0)} MB`,
+  );
+  const m = r.machineMsPerReport as MachineCpu;
+  const ours = (r.cpuSecondsPerReport as number) * 1000;
+  const others = m.machine - ours;
+  // With every core busy at the same CPU per report: what this machine can do at all, and what
+  // it could do if our part were exactly the bound (the stack's and the rest's CPU unchanged).
+  const ceiling = (msPerReport: number) => (CORES * 1000) / msPerReport;
+  const mailsPerReport = (r.mailsSent as number) / (r.reports as number);
+  row(
+    '  the machine',
+    `${String(CORES)} cores ${((r.machineBusyFraction as number) * 100).toFixed(0)} % busy`,
+    `CPU/report: ours ${ours.toFixed(1)}, Postfix+Dovecot ${m.mailStack.toFixed(1)}, Redis ${m.redis.toFixed(1)}, rest ${(others - m.mailStack - m.redis).toFixed(1)} ms`,
+    `smtp-source: Postfix+Dovecot ${(smtp.mailStackMsPerMail * mailsPerReport).toFixed(1)} ms for ${mailsPerReport.toFixed(1)} mails`,
+    `all cores busy: ≤ ${ceiling(m.machine).toFixed(0)} reports/s all mail`,
+    `ours at ${String(LIMITS.cpuMsPerReport)} ms: ≤ ${ceiling(others + LIMITS.cpuMsPerReport).toFixed(0)}/s`,
   );
 }
 
@@ -798,6 +807,19 @@ if (scenarios.has('memory')) {
   );
 }
 
+if (scenarios.has('floor')) {
+  const r = await libraryFloor(stack, progress);
+  results.floor = r;
+  const ms = (x: number | undefined) => `${(x ?? NaN).toFixed(1)} ms`;
+  row(
+    'library floor',
+    `one report in the libraries alone: ${ms(r.perReportMs)} CPU (bound ${String(LIMITS.cpuMsPerReport)})`,
+    `decode ${ms(r.decodeMs)}`,
+    `acknowledgment (MIME + signature) ${ms(r.signedMs)}`,
+    `notification (MIME + sign + encrypt to 4 keys) ${ms(r.encryptedMs)}`,
+    `SMTP client ${ms(r.smtpMs)} per mail, 2 mails`,
+  );
+}
 if (scenarios.has('seal')) {
   const r = await sealCost(progress);
   results.seal = r;

@@ -1,6 +1,18 @@
 import nodemailer from 'nodemailer';
-import type { SendMailOptions } from 'nodemailer';
+import type { SendMailOptions, Transporter } from 'nodemailer';
 import type { StackInfo } from './stack.js';
+
+/** A pooled SMTP client of the local Postfix with `maxConnections` sessions (close it after use). */
+export function pooledTransport(s: StackInfo, maxConnections: number): Transporter {
+  return nodemailer.createTransport({
+    host: s.host,
+    port: s.smtpPort,
+    secure: false,
+    ignoreTLS: true,
+    pool: true,
+    maxConnections,
+  });
+}
 
 /**
  * Submits `n` mails to the local Postfix at a steady `perSecond` pace (2 pooled connections);
@@ -12,14 +24,7 @@ export async function sendPaced(
   perSecond: number,
   mail: (i: number) => SendMailOptions,
 ): Promise<void> {
-  const transport = nodemailer.createTransport({
-    host: s.host,
-    port: s.smtpPort,
-    secure: false,
-    ignoreTLS: true,
-    pool: true,
-    maxConnections: 2,
-  });
+  const transport = pooledTransport(s, 2);
   try {
     const started = Date.now();
     const sends: Promise<unknown>[] = [];
