@@ -11,6 +11,11 @@ import { join } from 'node:path';
 /** Clock ticks per second of /proc/<pid>/stat, read once (not on every sample). */
 const TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
 
+/** The fields of /proc/<pid>/stat (or a task's) after the command name: field 3 is index 0. */
+function statFields(path: string): string[] {
+  return readFileSync(path, 'utf8').split(') ')[1]?.split(' ') ?? [];
+}
+
 /** The process and its descendants (a service that starts mailer processes of its own). */
 function processTree(pid: number): number[] {
   const out = [pid];
@@ -48,7 +53,7 @@ export function treeUsage(pid: number): { cpuSeconds: number; rssMb: number; pro
 
 /** CPU seconds (user + system) and peak RSS (MB) of a process, from /proc. */
 function usage(pid: number): { cpuSeconds: number; peakRssMb: number; rssMb: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  const stat = statFields(`/proc/${pid}/stat`);
   const cpu = (Number(stat[11]) + Number(stat[12])) / TICKS;
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024;
@@ -65,7 +70,7 @@ function treeCpuWithReaped(pid: number): number {
   let ticks = 0;
   for (const p of processTree(pid)) {
     try {
-      const stat = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+      const stat = statFields(`/proc/${p}/stat`);
       ticks += Number(stat[11]) + Number(stat[12]) + Number(stat[13]) + Number(stat[14]);
     } catch {
       // ended between the listing and the read: its times are in its parent's now (or soon)
@@ -80,7 +85,7 @@ function treeCpuWithReaped(pid: number): number {
  * jobs), V8's helpers (GC, compilation).
  */
 export function mainThreadCpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  const stat = statFields(`/proc/${pid}/task/${pid}/stat`);
   return (Number(stat[11]) + Number(stat[12])) / TICKS;
 }
 
@@ -122,11 +127,21 @@ export function machineCpu(stackDir: string): MachineCpu {
   };
 }
 
+/** `f` of each field of `a` and `b`. */
+function zip(a: MachineCpu, b: MachineCpu, f: (x: number, y: number) => number): MachineCpu {
+  return {
+    mailStack: f(a.mailStack, b.mailStack),
+    redis: f(a.redis, b.redis),
+    machine: f(a.machine, b.machine),
+  };
+}
+
 /** `after − before`, field by field. */
 export function cpuSince(before: MachineCpu, after: MachineCpu): MachineCpu {
-  return {
-    mailStack: after.mailStack - before.mailStack,
-    redis: after.redis - before.redis,
-    machine: after.machine - before.machine,
-  };
+  return zip(after, before, (x, y) => x - y);
+}
+
+/** A MachineCpu difference per report, in ms. */
+export function perReport(used: MachineCpu, reports: number): MachineCpu {
+  return zip(used, used, (x) => (x / reports) * 1000);
 }

@@ -47,7 +47,14 @@ import { benchGpg, generateReports, type BenchReport } from './bench-corpus.js';
 import { sweepAtScale } from './bench-sweep.js';
 import { sealCost } from './bench-seal.js';
 import { libraryFloor } from './bench-floor.js';
-import { cpuSince, machineCpu, mainThreadCpuSeconds, treeUsage, type MachineCpu } from './bench-proc.js';
+import {
+  cpuSince,
+  machineCpu,
+  mainThreadCpuSeconds,
+  perReport,
+  treeUsage,
+  type MachineCpu,
+} from './bench-proc.js';
 
 const SCENARIOS = [
   'ingest',
@@ -130,15 +137,6 @@ const CLI = join(REPO, 'dist', 'workers', 'cli.js');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const progress = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
 const results: Record<string, unknown> = { date: new Date().toISOString(), machine: machine() };
-
-/** A MachineCpu difference per report, in ms. */
-function perReport(used: MachineCpu, reports: number): MachineCpu {
-  return {
-    mailStack: (used.mailStack / reports) * 1000,
-    redis: (used.redis / reports) * 1000,
-    machine: (used.machine / reports) * 1000,
-  };
-}
 
 function machine(): Record<string, unknown> {
   const cpu = /model name\s*:\s*(.+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown';
