@@ -49,7 +49,8 @@ program
       if (recorded !== null)
         log.info({ event: 'service.config-recorded', file: recorded }, 'configuration recorded');
       const { runService } = await import('./start.js');
-      await runService(cfg, opts.role ?? ROLES, systemClock, log);
+      // A role that did not stop in time may still hold a timer or a socket: exit, and say so.
+      if (!(await runService(cfg, opts.role ?? ROLES, systemClock, log))) process.exit(EXIT_FAILED);
     } catch (err) {
       log.fatal({ event: 'service.failed', err: describeError(err) }, 'psirt-inbox could not start');
       process.stderr.write(`psirt: ${describeError(err)}\n`);

@@ -14,6 +14,7 @@ import { readStaffKey } from '../src/pgp/sealer.js';
 import { ReportCache } from '../src/8-outbox/report-view.js';
 import { migrationsDir } from '../src/cli/doctor.js';
 import { ROLE_STARTERS, type Role } from '../src/roles/roles.js';
+import { ROLE_STOP_MS, stopRoles } from '../src/roles/role.js';
 import { recordStart } from '../src/roles/procedure.js';
 import { openVault } from '../src/roles/vault.js';
 import type { Vault } from '../src/core/vault.js';
@@ -61,7 +62,8 @@ export function installLastResortHandlers(log: Logger): void {
 
 /**
  * The composition root of `psirt start`: migrate, unlock the team keys, start the chosen roles in
- * this process, beat, and shut down cleanly on SIGTERM/SIGINT. Resolves when the service stopped.
+ * this process, beat, and shut down cleanly on SIGTERM/SIGINT. Resolves when the service stopped:
+ * true, or false when a role did not stop within ROLE_STOP_MS (logged; the caller exits non-zero).
  * 1. open SQLite and apply pending migrations (each in its own transaction)
  * 2. unlock the team keys — a wrong passphrase stops the start here, not at the first report
  * 3. record the start and the procedure version in force (configuration digest, #12)
@@ -74,7 +76,7 @@ export async function runService(
   roles: readonly Role[],
   clock: Clock,
   log: Logger,
-): Promise<void> {
+): Promise<boolean> {
   // Listen for SIGTERM/SIGINT from the first moment: a signal during start-up (migrations, key
   // unlocking) still ends in a clean stop, not in node's default exit 143.
   const stop = { signal: null as NodeJS.Signals | null, wake: (): void => undefined };
@@ -142,11 +144,19 @@ export async function runService(
   notifier.stopping();
   clearInterval(timer);
   if (watchdog !== null) clearInterval(watchdog);
-  await Promise.all(running.map((r) => r.stop()));
+  const unstopped = await stopRoles(running);
   await observability?.close();
   for (const r of running) removeHeartbeat(db, r.name);
   db.close();
+  if (unstopped.length > 0) {
+    log.error(
+      { event: 'service.stop-timeout', roles: unstopped, seconds: ROLE_STOP_MS / 1000 },
+      'roles did not stop in time; exiting without them',
+    );
+    return false;
+  }
   log.info({ event: 'service.stopped' }, 'psirt-inbox stopped');
+  return true;
 }
 
 /** What a process that handles mail shares: the database and the deps every role gets. */

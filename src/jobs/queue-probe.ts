@@ -1,5 +1,6 @@
 import { Queue } from 'bullmq';
 import type { Config } from '../config/schema.js';
+import { settledWithin, within } from '../core/within.js';
 import { QUEUES, type QueueName } from './queues.js';
 import { createRedis, type Redis } from './redis.js';
 
@@ -24,14 +25,6 @@ export interface QueueProbe {
   /** PING; rejects when Redis does not answer PONG in time. */
   ping(timeoutMs: number): Promise<void>;
   close(): Promise<void>;
-}
-
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
 export function createQueueProbe(cfg: Config['redis']): QueueProbe {
@@ -63,14 +56,7 @@ export function createQueueProbe(cfg: Config['redis']): QueueProbe {
     async close() {
       // Bounded: a queue whose connection is still reconnecting (Redis restarted) can wait on it
       // for ever, and a stopping service must not hang on its probe (#15 CI).
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        Promise.all(queues.map(({ q }) => q.close().catch(() => undefined))),
-        new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, 3000);
-        }),
-      ]);
-      clearTimeout(timer);
+      await settledWithin(Promise.all(queues.map(({ q }) => q.close().catch(() => undefined))), 3000);
       connection.disconnect();
     },
   };

@@ -2,8 +2,9 @@ import { Queue, Worker } from 'bullmq';
 import type { Config } from '../config/schema.js';
 import { describeError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
+import { settledWithin } from '../core/within.js';
 import { QUEUES, RETENTION_SCHEDULER, SWEEP_SCHEDULER, type QueueName } from './queues.js';
-import { createRedis } from './redis.js';
+import { createRedis, type Redis } from './redis.js';
 
 /** How a role consumes one queue. */
 export interface WorkerSpec<T> {
@@ -19,19 +20,89 @@ export interface WorkerSpec<T> {
 }
 
 export interface RunningWorker {
-  /** Waits for the running jobs, then disconnects. */
+  /** Waits for the running jobs (at most `WORKER_CLOSE_MS`), then disconnects. */
   close(): Promise<void>;
 }
 
 /**
+ * A blocking connection still `reconnecting` this long while its sibling on the same Redis is
+ * ready is parked: ioredis retries at most every 2 s (its default strategy), so a live one has
+ * reconnected by then.
+ */
+export const PARKED_AFTER_MS = 10_000;
+/** Once closing, BullMQ has disconnected it: still `reconnecting` after a look is parked. */
+const PARKED_WHILE_CLOSING_MS = 2_000;
+const WATCH_EVERY_MS = 1_000;
+/** How long close() waits for BullMQ to finish the running jobs and let go of Redis. */
+export const WORKER_CLOSE_MS = 15_000;
+
+/**
+ * Watches the connections BullMQ duplicates from `connection` (the worker's blocking one) for
+ * the park of bullmq#4585/#4656: BullMQ 6.7 disconnects a blocking connection while ioredis waits
+ * to reconnect it, which clears ioredis's retry timer without ending the client. It then stays
+ * `reconnecting` for ever: the worker takes no job again, and its close() waits for an `end` that
+ * never comes (seen after a Redis restart: no escalation sweep again, `psirt start` not
+ * stopping). A parked connection is connected again — and, once closing, ended once connected.
+ */
+function watchParked(
+  connection: Redis,
+  log: Logger,
+  role: string,
+): { closing(): void; duplicates: Redis[]; stop(): void } {
+  const duplicates: Redis[] = [];
+  const duplicate = connection.duplicate.bind(connection);
+  connection.duplicate = (...args: Parameters<Redis['duplicate']>) => {
+    const d = duplicate(...args);
+    duplicates.push(d);
+    return d;
+  };
+  const since = new Map<Redis, number>();
+  let closing = false;
+  const look = (): void => {
+    const now = Date.now();
+    for (const d of duplicates) {
+      if (d.status !== 'reconnecting' || (!closing && connection.status !== 'ready')) {
+        since.delete(d);
+        continue;
+      }
+      const from = since.get(d) ?? now;
+      since.set(d, from);
+      if (now - from < (closing ? PARKED_WHILE_CLOSING_MS : PARKED_AFTER_MS)) continue;
+      since.delete(d);
+      log.warn(
+        { event: `${role}.redis-parked`, seconds: Math.round((now - from) / 1000), closing },
+        'a blocking Redis connection stopped reconnecting; connecting it again',
+      );
+      d.connect().then(
+        () => {
+          if (closing) d.disconnect();
+        },
+        () => undefined, // the next look tries again
+      );
+    }
+  };
+  const timer = setInterval(look, WATCH_EVERY_MS);
+  timer.unref();
+  return {
+    duplicates,
+    closing: () => {
+      closing = true;
+    },
+    stop: () => clearInterval(timer),
+  };
+}
+
+/**
  * A BullMQ worker on its own Redis connection (workers block on it), both logging their errors
- * instead of throwing them: a Redis outage only delays work (invariant 1).
+ * instead of throwing them: a Redis outage only delays work (invariant 1). Its blocking
+ * connection is watched for BullMQ's park (watchParked), and close() is bounded.
  */
 export function startWorker<T>(cfg: Config['redis'], log: Logger, spec: WorkerSpec<T>): RunningWorker {
   const connection = createRedis(cfg, 'worker');
   connection.on('error', (err: unknown) =>
     log.warn({ event: `${spec.role}.redis-error`, err: describeError(err) }, 'Redis error'),
   );
+  const parked = watchParked(connection, log, spec.role);
   const worker = new Worker<T>(spec.queue, (job) => spec.process(job.data), {
     connection,
     prefix: cfg.prefix,
@@ -44,7 +115,14 @@ export function startWorker<T>(cfg: Config['redis'], log: Logger, spec: WorkerSp
   );
   return {
     async close() {
-      await worker.close();
+      parked.closing();
+      if (!(await settledWithin(worker.close(), WORKER_CLOSE_MS)))
+        log.warn(
+          { event: `${spec.role}.worker-close-timeout`, seconds: WORKER_CLOSE_MS / 1000 },
+          'the worker did not close in time; disconnecting it (its running job, if any, is retried)',
+        );
+      parked.stop();
+      for (const d of parked.duplicates) d.disconnect();
       connection.disconnect();
     },
   };

@@ -1,3 +1,4 @@
+import { within } from '../core/within.js';
 import type { ServiceDeps } from '../pipeline.js';
 
 /** What every role gets from the composition root (`workers/start.ts`). */
@@ -16,4 +17,29 @@ export function repeat(task: () => Promise<void>, seconds: number): () => void {
   void task();
   const timer = setInterval(() => void task(), seconds * 1000);
   return () => clearInterval(timer);
+}
+
+/**
+ * How long a stopping service waits for its roles: under systemd's TimeoutStopSec (90 s) and
+ * above the longest bounded step of a role (a BullMQ worker's close, 15 s).
+ */
+export const ROLE_STOP_MS = 30_000;
+
+/**
+ * Stops every role at once and waits at most `ms` for each; returns the names of those that did
+ * not stop in time (or failed to), so the service can say so and exit non-zero instead of
+ * hanging until it is killed.
+ */
+export async function stopRoles(running: readonly RunningRole[], ms = ROLE_STOP_MS): Promise<string[]> {
+  const stopped = await Promise.all(
+    running.map(async (r) => {
+      const stopping = r.stop().then(
+        () => true,
+        () => false,
+      );
+      const ok = await within(stopping, ms, `stopping ${r.name}`).catch(() => false);
+      return ok ? null : r.name;
+    }),
+  );
+  return stopped.filter((name): name is string => name !== null);
 }

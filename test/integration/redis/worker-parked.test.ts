@@ -1,0 +1,95 @@
+import { randomUUID } from 'node:crypto';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { afterEach, describe, expect, inject, it, vi } from 'vitest';
+import { startWorker, type RunningWorker } from '../../../src/jobs/worker.js';
+import { eventually } from '../../support/eventually.js';
+
+/**
+ * A worker whose blocking connection is left "parked" — ioredis status `reconnecting` with its
+ * retry timer cleared, so it never reconnects — as BullMQ 6.7 leaves it when it disconnects that
+ * connection during a reconnect (bullmq#4585/#4656; seen in the metrics e2e after a Redis
+ * restart: the escalation worker ran no sweep again and `psirt start` never stopped). The park is
+ * made by hand here, on a real connection, in the exact state ioredis is then in.
+ */
+
+const stack = inject('stack');
+const log = pino({ level: 'silent' });
+
+/** Puts a connected ioredis client in the parked state: socket gone, no reconnect scheduled. */
+async function park(client: Redis): Promise<void> {
+  const reconnecting = new Promise<void>((resolve) => client.once('reconnecting', () => resolve()));
+  // The socket drops (as when Redis restarts); ioredis schedules a reconnect…
+  (client as unknown as { stream: { destroy(): void } }).stream.destroy();
+  await reconnecting;
+  // …and a disconnect() while it waits clears that timer without ending the client.
+  client.disconnect();
+  expect(client.status).toBe('reconnecting');
+}
+
+describe('a BullMQ worker whose blocking Redis connection is parked (real Redis)', () => {
+  const cleanups: (() => Promise<unknown>)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+    vi.restoreAllMocks();
+  });
+
+  async function started(): Promise<{
+    worker: RunningWorker;
+    queue: Queue;
+    blocking: () => Redis;
+    seen: number[];
+  }> {
+    const cfg = { url: stack.redisUrl, prefix: `test-${randomUUID()}` };
+    // The connections BullMQ duplicates from ours: the worker's blocking one among them.
+    const duplicates = vi.spyOn(Redis.prototype, 'duplicate');
+    const seen: number[] = [];
+    const worker = startWorker<{ n: number }>(cfg, log, {
+      queue: 'mailer',
+      role: 'test',
+      concurrency: 1,
+      lockDuration: 30_000,
+      process: (data) => {
+        seen.push(data.n);
+        return Promise.resolve();
+      },
+    });
+    const producer = new Redis(stack.redisUrl, { maxRetriesPerRequest: 1 });
+    producer.on('error', () => undefined);
+    const queue = new Queue('mailer', { connection: producer, prefix: cfg.prefix });
+    cleanups.push(async () => {
+      await queue.obliterate({ force: true });
+      await queue.close();
+      producer.disconnect();
+    });
+    await queue.add('x', { n: 1 });
+    await eventually(() => (seen.length === 1 ? true : undefined), { what: 'the first job' });
+    const blocking = (): Redis => {
+      const ready = duplicates.mock.results.map((r) => r.value as Redis).filter((d) => d.status === 'ready');
+      expect(ready).toHaveLength(1);
+      return ready[0] as Redis;
+    };
+    return { worker, queue, blocking, seen };
+  }
+
+  it('is reconnected: jobs added after the park are processed, and close() resolves', async () => {
+    const { worker, queue, blocking, seen } = await started();
+    const parked = blocking();
+    await park(parked);
+    await queue.add('x', { n: 2 });
+    await eventually(() => (seen.includes(2) ? true : undefined), {
+      timeoutMs: 25_000,
+      what: 'a job processed after the blocking connection parked',
+    });
+    expect(parked.status).toBe('ready');
+    await expect(worker.close()).resolves.toBeUndefined();
+  }, 40_000);
+
+  it('still closes when it parks just before close()', async () => {
+    const { worker, blocking } = await started();
+    await park(blocking());
+    // Without the park watch this never resolves (the test's own timeout fails it).
+    await expect(worker.close()).resolves.toBeUndefined();
+  }, 40_000);
+});
