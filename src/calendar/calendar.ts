@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import Holidays from 'date-holidays';
+import Holidays, { type HolidaysTypes } from 'date-holidays';
 import { DateTime } from 'luxon';
 import type { Config, DeadlineUnit } from '../config/schema.js';
 
@@ -55,6 +55,23 @@ export function createCalendar(cfg: CalendarConfig): Calendar {
     : undefined;
   const closedTypes = new Set(cfg.partial_day_holidays_closed ? ['public', 'bank'] : ['public']);
   const cache = new Map<string, boolean>();
+  // The holidays of a year, read once: date-holidays' isHoliday() evaluates every rule of the year
+  // on each call, and counting business days over years of a late case asked it 4 times a day.
+  const years = new Map<number, HolidaysTypes.Holiday[]>();
+  const ofYear = (year: number): HolidaysTypes.Holiday[] => {
+    let list = years.get(year);
+    if (list === undefined) {
+      list = holidays?.getHolidays(year) ?? [];
+      years.set(year, list);
+    }
+    return list;
+  };
+  /** The holidays in force at a local instant, as isHoliday() answers. */
+  const holidaysAt = (local: DateTime): HolidaysTypes.Holiday[] => {
+    const t = local.toJSDate();
+    const y = t.getUTCFullYear();
+    return [y - 1, y, y + 1].flatMap(ofYear).filter((h) => h.start <= t && t < h.end);
+  };
 
   const isOpenDay = (local: DateTime): boolean => {
     const key = local.toISODate() ?? '';
@@ -63,10 +80,7 @@ export function createCalendar(cfg: CalendarConfig): Calendar {
     let open = working.has(local.weekday) && !closed.has(key);
     if (open && holidays) {
       // Ask about local noon: a partial-day holiday starting at 14:00 still closes the day.
-      const probe = local.set({ hour: 12 }).toJSDate();
-      const noon = holidays.isHoliday(probe);
-      const evening = holidays.isHoliday(local.set({ hour: 18 }).toJSDate());
-      const found = [...(noon || []), ...(evening || [])];
+      const found = [...holidaysAt(local.set({ hour: 12 })), ...holidaysAt(local.set({ hour: 18 }))];
       if (found.some((h) => closedTypes.has(h.type))) open = false;
     }
     cache.set(key, open);
@@ -88,7 +102,7 @@ export function createCalendar(cfg: CalendarConfig): Calendar {
     let close = isOpenDay(day) ? DAY_MS : 0;
     if (close > 0 && holidays) {
       for (const probe of [12, 18]) {
-        for (const h of holidays.isHoliday(day.set({ hour: probe }).toJSDate()) || []) {
+        for (const h of holidaysAt(day.set({ hour: probe }))) {
           if (h.type !== 'bank' && h.type !== 'public') continue;
           // Only a holiday that starts during the day (a partial one) shortens an open day; a
           // whole-day bank holiday that did not close it (isOpenDay) leaves it open.
