@@ -20,21 +20,34 @@ export interface WorkerSpec<T> {
 }
 
 export interface RunningWorker {
-  /** Waits for the running jobs (at most `WORKER_CLOSE_MS`), then disconnects. */
+  /**
+   * Waits for the running jobs (at most `closeWithinMs`), then disconnects; rejects when they
+   * did not finish in time (the job is retried: its lock lapses), so the service can say so.
+   */
   close(): Promise<void>;
 }
 
 /**
- * A blocking connection still `reconnecting` this long while its sibling on the same Redis is
- * ready is parked: ioredis retries at most every 2 s (its default strategy), so a live one has
- * reconnected by then.
+ * How long past the delay it announced a connection may still be waiting to reconnect before it
+ * counts as parked: ioredis announces every retry with its delay (`reconnecting`), and a live
+ * retry timer fires on time give or take event-loop lag.
  */
-export const PARKED_AFTER_MS = 10_000;
-/** Once closing, BullMQ has disconnected it: still `reconnecting` after a look is parked. */
-const PARKED_WHILE_CLOSING_MS = 2_000;
+export const PARK_MARGIN_MS = 5_000;
 const WATCH_EVERY_MS = 1_000;
-/** How long close() waits for BullMQ to finish the running jobs and let go of Redis. */
-export const WORKER_CLOSE_MS = 15_000;
+/**
+ * How long close() waits for BullMQ to finish the running jobs and let go of Redis: a mail being
+ * sent may wait on the relay's SMTP timeouts (60 s); under systemd's TimeoutStopSec (90 s).
+ */
+export const WORKER_CLOSE_MS = 60_000;
+
+/** The watch of a worker's blocking connection (watchParked). */
+export interface ParkWatch {
+  /** The connections BullMQ duplicated from the worker's own. */
+  readonly duplicates: readonly Redis[];
+  /** From now on a revived connection is ended once connected (the worker is closing). */
+  closing(): void;
+  stop(): void;
+}
 
 /**
  * Watches the connections BullMQ duplicates from `connection` (the worker's blocking one) for
@@ -42,42 +55,38 @@ export const WORKER_CLOSE_MS = 15_000;
  * to reconnect it, which clears ioredis's retry timer without ending the client. It then stays
  * `reconnecting` for ever: the worker takes no job again, and its close() waits for an `end` that
  * never comes (seen after a Redis restart: no escalation sweep again, `psirt start` not
- * stopping). A parked connection is connected again — and, once closing, ended once connected.
+ * stopping). A connection still `reconnecting` `PARK_MARGIN_MS` after the retry it announced is
+ * connected again — and, once closing, ended once connected. One whose retry timer is live is
+ * never touched (two retry chains would leak a socket past close).
  */
-function watchParked(
-  connection: Redis,
-  log: Logger,
-  role: string,
-): { closing(): void; duplicates: Redis[]; stop(): void } {
+export function watchParked(connection: Redis, log: Logger, role: string): ParkWatch {
   const duplicates: Redis[] = [];
+  const due = new Map<Redis, number>();
   const duplicate = connection.duplicate.bind(connection);
   connection.duplicate = (...args: Parameters<Redis['duplicate']>) => {
     const d = duplicate(...args);
     duplicates.push(d);
+    d.on('reconnecting', (delay: unknown) => {
+      due.set(d, Date.now() + (typeof delay === 'number' ? delay : 0) + PARK_MARGIN_MS);
+    });
     return d;
   };
-  const since = new Map<Redis, number>();
   let closing = false;
   const look = (): void => {
     const now = Date.now();
     for (const d of duplicates) {
-      if (d.status !== 'reconnecting' || (!closing && connection.status !== 'ready')) {
-        since.delete(d);
-        continue;
-      }
-      const from = since.get(d) ?? now;
-      since.set(d, from);
-      if (now - from < (closing ? PARKED_WHILE_CLOSING_MS : PARKED_AFTER_MS)) continue;
-      since.delete(d);
+      const at = due.get(d);
+      if (d.status !== 'reconnecting' || at === undefined || now < at) continue;
+      due.delete(d);
       log.warn(
-        { event: `${role}.redis-parked`, seconds: Math.round((now - from) / 1000), closing },
+        { event: `${role}.redis-parked`, closing },
         'a blocking Redis connection stopped reconnecting; connecting it again',
       );
       d.connect().then(
         () => {
           if (closing) d.disconnect();
         },
-        () => undefined, // the next look tries again
+        () => undefined, // it ends (or retries on its own): BullMQ reconnects an ended one
       );
     }
   };
@@ -97,7 +106,12 @@ function watchParked(
  * instead of throwing them: a Redis outage only delays work (invariant 1). Its blocking
  * connection is watched for BullMQ's park (watchParked), and close() is bounded.
  */
-export function startWorker<T>(cfg: Config['redis'], log: Logger, spec: WorkerSpec<T>): RunningWorker {
+export function startWorker<T>(
+  cfg: Config['redis'],
+  log: Logger,
+  spec: WorkerSpec<T>,
+  closeWithinMs = WORKER_CLOSE_MS,
+): RunningWorker {
   const connection = createRedis(cfg, 'worker');
   connection.on('error', (err: unknown) =>
     log.warn({ event: `${spec.role}.redis-error`, err: describeError(err) }, 'Redis error'),
@@ -116,14 +130,17 @@ export function startWorker<T>(cfg: Config['redis'], log: Logger, spec: WorkerSp
   return {
     async close() {
       parked.closing();
-      if (!(await settledWithin(worker.close(), WORKER_CLOSE_MS)))
-        log.warn(
-          { event: `${spec.role}.worker-close-timeout`, seconds: WORKER_CLOSE_MS / 1000 },
-          'the worker did not close in time; disconnecting it (its running job, if any, is retried)',
-        );
+      const closed = await settledWithin(worker.close(), closeWithinMs);
       parked.stop();
       for (const d of parked.duplicates) d.disconnect();
       connection.disconnect();
+      if (!closed) {
+        log.warn(
+          { event: `${spec.role}.worker-close-timeout`, seconds: closeWithinMs / 1000 },
+          'the worker did not close in time; disconnected it (its running job is retried)',
+        );
+        throw new Error(`the ${spec.role} worker did not close within ${String(closeWithinMs / 1000)} s`);
+      }
     },
   };
 }

@@ -118,9 +118,13 @@ export function startEscalation(deps: RoleDeps): RunningRole {
     async stop() {
       stopDeadman();
       stopScheduling();
-      await worker.close();
-      await scheduler.close();
-      await mailer.close();
+      try {
+        await worker.close();
+      } finally {
+        // Also after a worker that did not close in time: the rest is let go (its error names it).
+        await scheduler.close();
+        await mailer.close();
+      }
     },
   };
 }

@@ -110,11 +110,15 @@ export function startMailer(deps: RoleDeps): RunningRole {
       // The pool first: a job waiting on a thread ends at once (retried later) instead of
       // holding the worker's close (review of #16).
       await pool?.close();
-      await worker.close();
-      writes.flush();
-      await queue.close();
-      transport.close();
-      fallbackTransport?.close();
+      try {
+        await worker.close();
+      } finally {
+        // Also after a worker that did not close in time: the rest is let go (its error names it).
+        writes.flush();
+        await queue.close();
+        transport.close();
+        fallbackTransport?.close();
+      }
     },
   };
 }

@@ -204,10 +204,14 @@ export function startRetention(deps: RoleDeps): RunningRole {
     name: 'retention',
     async stop() {
       stopTicking();
-      await worker.close();
-      await scheduler.close();
-      await running;
-      db.close();
+      try {
+        await worker.close();
+      } finally {
+        // Also after a worker that did not close in time: the rest is let go (its error names it).
+        await scheduler.close();
+        await running;
+        db.close();
+      }
     },
   };
 }

@@ -21,9 +21,9 @@ export function repeat(task: () => Promise<void>, seconds: number): () => void {
 
 /**
  * How long a stopping service waits for its roles: under systemd's TimeoutStopSec (90 s) and
- * above the longest bounded step of a role (a BullMQ worker's close, 15 s).
+ * above the longest bounded step of a role (a BullMQ worker's close, WORKER_CLOSE_MS = 60 s).
  */
-export const ROLE_STOP_MS = 30_000;
+export const ROLE_STOP_MS = 75_000;
 
 /**
  * Stops every role at once and waits at most `ms` for each; returns the names of those that did
@@ -33,10 +33,13 @@ export const ROLE_STOP_MS = 30_000;
 export async function stopRoles(running: readonly RunningRole[], ms = ROLE_STOP_MS): Promise<string[]> {
   const stopped = await Promise.all(
     running.map(async (r) => {
-      const stopping = r.stop().then(
-        () => true,
-        () => false,
-      );
+      // Promise.resolve().then: a stop() that throws at once is that role's failure, not all of them.
+      const stopping = Promise.resolve()
+        .then(() => r.stop())
+        .then(
+          () => true,
+          () => false,
+        );
       const ok = await within(stopping, ms, `stopping ${r.name}`).catch(() => false);
       return ok ? null : r.name;
     }),

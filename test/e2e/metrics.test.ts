@@ -110,6 +110,7 @@ beforeAll(async () => {
 afterAll(async () => {
   expect(await service.stop()).toBe(0);
   expect(service.out.text).not.toContain('service.stop-timeout');
+  expect(service.out.text).not.toContain('worker-close-timeout');
   redis?.kill('SIGKILL');
 });
 

@@ -55,6 +55,8 @@ describe('a BullMQ worker whose blocking Redis connection is parked (real Redis)
         return Promise.resolve();
       },
     });
+    // Closing twice is harmless (BullMQ keeps its first close): also when a test failed half-way.
+    cleanups.push(() => worker.close().catch(() => undefined));
     const producer = new Redis(stack.redisUrl, { maxRetriesPerRequest: 1 });
     producer.on('error', () => undefined);
     const queue = new Queue('mailer', { connection: producer, prefix: cfg.prefix });
@@ -89,7 +91,45 @@ describe('a BullMQ worker whose blocking Redis connection is parked (real Redis)
   it('still closes when it parks just before close()', async () => {
     const { worker, blocking } = await started();
     await park(blocking());
-    // Without the park watch this never resolves (the test's own timeout fails it).
+    // Without the park watch BullMQ's close never resolves, and ours rejects after
+    // WORKER_CLOSE_MS (60 s) — past this test's own timeout either way.
     await expect(worker.close()).resolves.toBeUndefined();
   }, 40_000);
+
+  it('rejects naming its role when a job outlasts the close deadline, and lets go of Redis', async () => {
+    const cfg = { url: stack.redisUrl, prefix: `test-${randomUUID()}` };
+    let release: () => void = () => undefined;
+    let started = false;
+    const worker = startWorker(
+      cfg,
+      log,
+      {
+        queue: 'mailer',
+        role: 'mailer',
+        concurrency: 1,
+        lockDuration: 30_000,
+        process: () => {
+          started = true;
+          return new Promise<void>((r) => (release = r));
+        },
+      },
+      500,
+    );
+    const producer = new Redis(stack.redisUrl, { maxRetriesPerRequest: 1 });
+    const queue = new Queue('mailer', { connection: producer, prefix: cfg.prefix });
+    cleanups.push(async () => {
+      release();
+      await queue.obliterate({ force: true });
+      await queue.close();
+      producer.disconnect();
+    });
+    await queue.add('x', {});
+    await eventually(() => (started ? true : undefined), { what: 'the job to start' });
+    expect((await queue.getWorkers()).length).toBeGreaterThan(0);
+    await expect(worker.close()).rejects.toThrow('the mailer worker did not close within 0.5 s');
+    // Its connections are let go: the job's worker no longer shows in Redis.
+    await eventually(async () => ((await queue.getWorkers()).length === 0 ? true : undefined), {
+      what: 'the worker gone from Redis',
+    });
+  });
 });

@@ -78,4 +78,10 @@ describe('calendar holidays', () => {
     // 2023 (the day before 1 Jan in the zone's year) to 2027 at most.
     expect(perYear.mock.calls.length).toBeLessThanOrEqual(5);
   });
+
+  it('closes the days of a holiday that began the year before (Incwala, Eswatini: 28 Dec – 2 Jan)', () => {
+    const sz = createCalendar(cfg({ holiday_country: 'SZ', time_zone: 'Africa/Mbabane' }));
+    expect(sz.isBusinessDay(new Date('2026-01-02T12:00:00+02:00'))).toBe(false); // Friday, Incwala
+    expect(sz.isBusinessDay(new Date('2026-01-05T12:00:00+02:00'))).toBe(true); // Monday after
+  });
 });

@@ -24,7 +24,10 @@ describe('stopRoles', () => {
       role('intake', () => Promise.resolve()),
       role('escalation', () => new Promise<void>(() => undefined)),
       role('retention', () => Promise.reject(new Error('database is locked'))),
+      role('mailer', () => {
+        throw new Error('thrown before any await');
+      }),
     ];
-    await expect(stopRoles(roles, 50)).resolves.toEqual(['escalation', 'retention']);
+    await expect(stopRoles(roles, 50)).resolves.toEqual(['escalation', 'retention', 'mailer']);
   });
 });
