@@ -49,8 +49,10 @@ program
       if (recorded !== null)
         log.info({ event: 'service.config-recorded', file: recorded }, 'configuration recorded');
       const { runService } = await import('./start.js');
-      // A role that did not stop in time may still hold a timer or a socket: exit, and say so.
-      if (!(await runService(cfg, opts.role ?? ROLES, systemClock, log))) process.exit(EXIT_FAILED);
+      // Exit once stopped: with Redis down, BullMQ and ioredis keep retry timers after their
+      // close, and a role that did not stop in time may hold a socket (logged, exit 1).
+      const stopped = await runService(cfg, opts.role ?? ROLES, systemClock, log);
+      process.exit(stopped ? 0 : EXIT_FAILED);
     } catch (err) {
       log.fatal({ event: 'service.failed', err: describeError(err) }, 'psirt-inbox could not start');
       process.stderr.write(`psirt: ${describeError(err)}\n`);

@@ -21,8 +21,9 @@ export interface WorkerSpec<T> {
 
 export interface RunningWorker {
   /**
-   * Waits for the running jobs (at most `closeWithinMs`), then disconnects; rejects when they
-   * did not finish in time (the job is retried: its lock lapses), so the service can say so.
+   * Waits for the running jobs (at most `closeWithinMs`) and for BullMQ (at most 5 s more), then
+   * disconnects; rejects when a job did not finish in time (it is retried: its lock lapses), so
+   * the service can say so.
    */
   close(): Promise<void>;
 }
@@ -35,10 +36,16 @@ export interface RunningWorker {
 export const PARK_MARGIN_MS = 5_000;
 const WATCH_EVERY_MS = 1_000;
 /**
- * How long close() waits for BullMQ to finish the running jobs and let go of Redis: a mail being
- * sent may wait on the relay's SMTP timeouts (60 s); under systemd's TimeoutStopSec (90 s).
+ * How long close() waits for the running jobs: a mail being sent may wait on the relay's SMTP
+ * timeouts (60 s); under systemd's TimeoutStopSec (90 s).
  */
 export const WORKER_CLOSE_MS = 60_000;
+/**
+ * How long close() then waits for BullMQ to let go of Redis. With Redis down it never does (its
+ * commands wait for a reconnect): nothing is lost — the work is in SQLite — so the connections
+ * are dropped and the stop is clean.
+ */
+const BULLMQ_CLOSE_MS = 5_000;
 
 /** The watch of a worker's blocking connection (watchParked). */
 export interface ParkWatch {
@@ -117,7 +124,19 @@ export function startWorker<T>(
     log.warn({ event: `${spec.role}.redis-error`, err: describeError(err) }, 'Redis error'),
   );
   const parked = watchParked(connection, log, spec.role);
-  const worker = new Worker<T>(spec.queue, (job) => spec.process(job.data), {
+  // The jobs running in this process: what a stop waits for (BullMQ's own close also waits on
+  // Redis, which may be down).
+  const running = new Set<Promise<void>>();
+  const track = (data: T): Promise<void> => {
+    const p = spec.process(data);
+    running.add(p);
+    void p.then(
+      () => running.delete(p),
+      () => running.delete(p),
+    );
+    return p;
+  };
+  const worker = new Worker<T>(spec.queue, (job) => track(job.data), {
     connection,
     prefix: cfg.prefix,
     concurrency: spec.concurrency,
@@ -130,17 +149,25 @@ export function startWorker<T>(
   return {
     async close() {
       parked.closing();
-      const closed = await settledWithin(worker.close(), closeWithinMs);
+      const closing = worker.close();
+      const jobsDone = await settledWithin(Promise.all(running), closeWithinMs);
+      const released = await settledWithin(closing, BULLMQ_CLOSE_MS);
+      const redis = connection.status;
       parked.stop();
       for (const d of parked.duplicates) d.disconnect();
       connection.disconnect();
-      if (!closed) {
+      if (!jobsDone) {
         log.warn(
           { event: `${spec.role}.worker-close-timeout`, seconds: closeWithinMs / 1000 },
-          'the worker did not close in time; disconnected it (its running job is retried)',
+          'a job did not finish in time; disconnected the worker (the job is retried)',
         );
         throw new Error(`the ${spec.role} worker did not close within ${String(closeWithinMs / 1000)} s`);
       }
+      if (!released)
+        log.info(
+          { event: `${spec.role}.worker-disconnected`, redis },
+          'no job running and Redis did not answer; disconnected the worker (nothing is lost)',
+        );
     },
   };
 }

@@ -1,16 +1,12 @@
 import { workerStack } from '../support/worker-stack.js';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
 import { tempDbPath } from '../support/db.js';
-import { eventually } from '../support/eventually.js';
-import { freePort } from '../support/ports.js';
 import { stackEnv } from '../support/stack.js';
+import { throwawayRedis, type ThrowawayRedis } from '../support/throwaway-redis.js';
 
 const stack = workerStack();
 const dbPath = tempDbPath();
@@ -74,45 +70,22 @@ describe('psirt doctor', () => {
   });
 
   describe('when Redis is stopped', () => {
-    let redis: ChildProcess | undefined;
+    let redis: ThrowawayRedis | undefined;
     let url = '';
 
     beforeAll(async () => {
-      const port = await freePort();
-      url = `redis://127.0.0.1:${port}`;
-      const dir = mkdtempSync(join(tmpdir(), 'psirt-redis-'));
-      redis = spawn(
-        'redis-server',
-        ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
-        {
-          stdio: 'ignore',
-        },
-      );
-      await eventually(
-        async () => {
-          const probe = new Redis(url, { lazyConnect: true, retryStrategy: () => null });
-          probe.on('error', () => undefined);
-          try {
-            await probe.connect();
-            await probe.ping();
-            return true;
-          } finally {
-            probe.disconnect();
-          }
-        },
-        { what: 'throwaway redis-server' },
-      );
+      redis = await throwawayRedis();
+      url = redis.url;
     });
 
     afterAll(() => {
-      redis?.kill('SIGKILL');
+      redis?.kill();
     });
 
     it('prints ✓ redis while it runs, then ✗ redis naming the refused connection once stopped', async () => {
       const before = await runCli(['doctor'], env({ PSIRT_REDIS__URL: url }));
       expect(mark(before.stdout, 'redis')).toBe('✓');
-      redis?.kill('SIGTERM');
-      if (redis) await once(redis, 'exit');
+      await redis?.stop();
       const after = await runCli(['doctor'], env({ PSIRT_REDIS__URL: url }));
       expect(after.stdout).toMatch(
         new RegExp(`✗ redis\\s+cannot reach ${url.replace(/[/.]/g, '\\$&')}: .*ECONNREFUSED`),

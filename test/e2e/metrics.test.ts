@@ -1,11 +1,6 @@
 import { workerStack } from '../support/worker-stack.js';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { once } from 'node:events';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../support/eventually.js';
 import { freePort } from '../support/ports.js';
@@ -19,6 +14,7 @@ import {
   startService,
   type RunningService,
 } from '../support/service.js';
+import { throwawayRedis, type ThrowawayRedis } from '../support/throwaway-redis.js';
 
 /**
  * #15 acceptance, metrics and health: the built service with `[http]` enabled on a free port and
@@ -30,40 +26,7 @@ const stack = workerStack();
 const token = randomBytes(24).toString('hex');
 let service: RunningService;
 let httpPort = 0;
-let redisPort = 0;
-let redis: ChildProcess | undefined;
-const redisDir = mkdtempSync(join(tmpdir(), 'psirt-metrics-redis-'));
-
-function startRedis(): ChildProcess {
-  return spawn(
-    'redis-server',
-    [
-      '--port',
-      String(redisPort),
-      '--bind',
-      '127.0.0.1',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--dir',
-      redisDir,
-    ],
-    { stdio: 'ignore' },
-  );
-}
-
-async function redisAnswers(): Promise<true> {
-  const probe = new Redis(`redis://127.0.0.1:${redisPort}`, { lazyConnect: true, retryStrategy: () => null });
-  probe.on('error', () => undefined);
-  try {
-    await probe.connect();
-    await probe.ping();
-    return true;
-  } finally {
-    probe.disconnect();
-  }
-}
+let redis: ThrowawayRedis;
 
 function get(path: string, auth = true): Promise<Response> {
   return fetch(`http://127.0.0.1:${httpPort}${path}`, {
@@ -91,13 +54,11 @@ function promtool(args: string[], input?: string): { code: number | null; out: s
 }
 
 beforeAll(async () => {
-  redisPort = await freePort();
-  redis = startRedis();
-  await eventually(redisAnswers, { what: 'throwaway redis-server' });
+  redis = await throwawayRedis();
   httpPort = await freePort();
   await drainSecurityInbox(stack);
   service = await startService(stack, {
-    PSIRT_REDIS__URL: `redis://127.0.0.1:${redisPort}`,
+    PSIRT_REDIS__URL: redis.url,
     PSIRT_HTTP__ENABLED: 'true',
     PSIRT_HTTP__PORT: String(httpPort),
     PSIRT_HTTP__BEARER_TOKEN: token,
@@ -111,7 +72,7 @@ afterAll(async () => {
   expect(await service.stop()).toBe(0);
   expect(service.out.text).not.toContain('service.stop-timeout');
   expect(service.out.text).not.toContain('worker-close-timeout');
-  redis?.kill('SIGKILL');
+  redis.kill();
 });
 
 describe('metrics and health (#15, real Dovecot and Postfix)', () => {
@@ -179,8 +140,7 @@ describe('metrics and health (#15, real Dovecot and Postfix)', () => {
     const body = (await ok.json()) as { ready: boolean; components: Record<string, { state: string }> };
     expect(body.ready).toBe(true);
     expect(Object.keys(body.components).sort()).toEqual(['imap', 'redis', 'smtp', 'sqlite']);
-    redis?.kill('SIGTERM');
-    if (redis) await once(redis, 'exit');
+    await redis.stop();
     const down = await eventually(
       async () => {
         const res = await get('/readyz');
@@ -195,8 +155,7 @@ describe('metrics and health (#15, real Dovecot and Postfix)', () => {
     expect(JSON.stringify(down)).not.toContain(token);
     // A scrape still succeeds while Redis is down, and says so.
     expect(sample(await scrape(), 'psirt_redis_up')).toBe(0);
-    redis = startRedis();
-    await eventually(redisAnswers, { what: 'redis-server back' });
+    await redis.start();
     await eventually(async () => ((await get('/readyz')).status === 200 ? true : undefined), {
       timeoutMs: 20_000,
       what: '/readyz 200 again',
