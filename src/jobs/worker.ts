@@ -34,6 +34,11 @@ export interface RunningWorker {
  * retry timer fires on time give or take event-loop lag.
  */
 export const PARK_MARGIN_MS = 5_000;
+/**
+ * Once closing, BullMQ has disconnected the connection (clearing any retry timer of its own):
+ * a second past the retry it announced is enough, so a close does not wait on the margin.
+ */
+const PARK_MARGIN_CLOSING_MS = 1_000;
 const WATCH_EVERY_MS = 1_000;
 /**
  * How long close() waits for the running jobs: a mail being sent may wait on the relay's SMTP
@@ -63,18 +68,19 @@ export interface ParkWatch {
  * `reconnecting` for ever: the worker takes no job again, and its close() waits for an `end` that
  * never comes (seen after a Redis restart: no escalation sweep again, `psirt start` not
  * stopping). A connection still `reconnecting` `PARK_MARGIN_MS` after the retry it announced is
- * connected again — and, once closing, ended once connected. One whose retry timer is live is
+ * connected again (once closing: 1 s after it, and ended once connected). One whose retry timer is live is
  * never touched (two retry chains would leak a socket past close).
  */
 export function watchParked(connection: Redis, log: Logger, role: string): ParkWatch {
   const duplicates: Redis[] = [];
-  const due = new Map<Redis, number>();
+  /** When each connection said it would try again. */
+  const retryAt = new Map<Redis, number>();
   const duplicate = connection.duplicate.bind(connection);
   connection.duplicate = (...args: Parameters<Redis['duplicate']>) => {
     const d = duplicate(...args);
     duplicates.push(d);
     d.on('reconnecting', (delay: unknown) => {
-      due.set(d, Date.now() + (typeof delay === 'number' ? delay : 0) + PARK_MARGIN_MS);
+      retryAt.set(d, Date.now() + (typeof delay === 'number' ? delay : 0));
     });
     return d;
   };
@@ -82,9 +88,10 @@ export function watchParked(connection: Redis, log: Logger, role: string): ParkW
   const look = (): void => {
     const now = Date.now();
     for (const d of duplicates) {
-      const at = due.get(d);
-      if (d.status !== 'reconnecting' || at === undefined || now < at) continue;
-      due.delete(d);
+      const at = retryAt.get(d);
+      const margin = closing ? PARK_MARGIN_CLOSING_MS : PARK_MARGIN_MS;
+      if (d.status !== 'reconnecting' || at === undefined || now < at + margin) continue;
+      retryAt.delete(d);
       log.warn(
         { event: `${role}.redis-parked`, closing },
         'a blocking Redis connection stopped reconnecting; connecting it again',
@@ -106,6 +113,19 @@ export function watchParked(connection: Redis, log: Logger, role: string): ParkW
     },
     stop: () => clearInterval(timer),
   };
+}
+
+/**
+ * Waits until none of `running` is left — also those added while waiting, and past a rejected
+ * one — or `deadline` (epoch ms) passes; true when none is left.
+ */
+async function idle(running: ReadonlySet<Promise<void>>, deadline: number): Promise<boolean> {
+  while (running.size > 0) {
+    const left = deadline - Date.now();
+    if (left <= 0) return false;
+    await settledWithin(Promise.allSettled([...running]), left);
+  }
+  return true;
 }
 
 /**
@@ -150,8 +170,15 @@ export function startWorker<T>(
     async close() {
       parked.closing();
       const closing = worker.close();
-      const jobsDone = await settledWithin(Promise.all(running), closeWithinMs);
-      const released = await settledWithin(closing, BULLMQ_CLOSE_MS);
+      const deadline = Date.now() + closeWithinMs;
+      let released = false;
+      // Our jobs first — also one BullMQ fetched as the close began and started meanwhile —
+      // then BullMQ; it waits on Redis, which may be down, so it gets BULLMQ_CLOSE_MS.
+      while (await idle(running, deadline)) {
+        released = await settledWithin(closing, BULLMQ_CLOSE_MS);
+        if (released || running.size === 0) break;
+      }
+      const jobsDone = running.size === 0;
       const redis = connection.status;
       parked.stop();
       for (const d of parked.duplicates) d.disconnect();
@@ -159,7 +186,7 @@ export function startWorker<T>(
       if (!jobsDone) {
         log.warn(
           { event: `${spec.role}.worker-close-timeout`, seconds: closeWithinMs / 1000 },
-          'a job did not finish in time; disconnected the worker (the job is retried)',
+          'a job did not finish in time; disconnected the worker (the job runs again later)',
         );
         throw new Error(`the ${spec.role} worker did not close within ${String(closeWithinMs / 1000)} s`);
       }

@@ -15,7 +15,9 @@ import { eventually } from '../../support/eventually.js';
  */
 
 const stack = inject('stack');
-const log = pino({ level: 'silent' });
+/** What the worker logged, one JSON line each (the events are read, never the wording). */
+const logged: string[] = [];
+const log = pino({ level: 'info' }, { write: (line: string) => logged.push(line) });
 
 /** Puts a connected ioredis client in the parked state: socket gone, no reconnect scheduled. */
 async function park(client: Redis): Promise<void> {
@@ -91,9 +93,12 @@ describe('a BullMQ worker whose blocking Redis connection is parked (real Redis)
   it('still closes when it parks just before close()', async () => {
     const { worker, blocking } = await started();
     await park(blocking());
-    // Without the park watch BullMQ's close never resolves, and ours rejects after
-    // WORKER_CLOSE_MS (60 s) — past this test's own timeout either way.
+    logged.length = 0;
     await expect(worker.close()).resolves.toBeUndefined();
+    // BullMQ let go by itself once the watch connected it again: without the watch its close
+    // never ends, and ours cuts it off after 5 s saying so (worker-disconnected).
+    expect(logged.join('')).toContain('"event":"test.redis-parked"');
+    expect(logged.join('')).not.toContain('worker-disconnected');
   }, 40_000);
 
   it('rejects naming its role when a job outlasts the close deadline, and lets go of Redis', async () => {
@@ -131,5 +136,42 @@ describe('a BullMQ worker whose blocking Redis connection is parked (real Redis)
     await eventually(async () => ((await queue.getWorkers()).length === 0 ? true : undefined), {
       what: 'the worker gone from Redis',
     });
+  });
+
+  it('waits for every running job, past one that fails and for one longer than BullMQ gets', async () => {
+    const cfg = { url: stack.redisUrl, prefix: `test-${randomUUID()}` };
+    const done: string[] = [];
+    let started = 0;
+    const worker = startWorker<{ ms: number; fail: boolean }>(cfg, log, {
+      queue: 'mailer',
+      role: 'test',
+      concurrency: 2,
+      lockDuration: 30_000,
+      process: async ({ ms, fail }) => {
+        started += 1;
+        await new Promise((r) => setTimeout(r, ms));
+        done.push(fail ? 'failed' : 'finished');
+        if (fail) throw new Error('relay said 451');
+      },
+    });
+    cleanups.push(() => worker.close().catch(() => undefined));
+    const producer = new Redis(stack.redisUrl, { maxRetriesPerRequest: 1 });
+    const queue = new Queue('mailer', { connection: producer, prefix: cfg.prefix });
+    cleanups.push(async () => {
+      await queue.obliterate({ force: true });
+      await queue.close();
+      producer.disconnect();
+    });
+    // One fails after 1 s; the other runs 7 s: past the failure and BullMQ's 5 s after it.
+    await queue.addBulk([
+      { name: 'x', data: { ms: 1_000, fail: true } },
+      { name: 'x', data: { ms: 7_000, fail: false } },
+    ]);
+    await eventually(() => (started === 2 ? true : undefined), { what: 'both jobs to start' });
+    logged.length = 0;
+    await worker.close();
+    expect(done).toEqual(['failed', 'finished']);
+    expect(logged.join('')).not.toContain('worker-disconnected');
+    expect(logged.join('')).not.toContain('worker-close-timeout');
   });
 });
