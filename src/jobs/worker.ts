@@ -68,8 +68,8 @@ export interface ParkWatch {
  * `reconnecting` for ever: the worker takes no job again, and its close() waits for an `end` that
  * never comes (seen after a Redis restart: no escalation sweep again, `psirt start` not
  * stopping). A connection still `reconnecting` `PARK_MARGIN_MS` after the retry it announced is
- * connected again (once closing: 1 s after it, and ended once connected). One whose retry timer is live is
- * never touched (two retry chains would leak a socket past close).
+ * connected again (once closing: 1 s after it, and ended once connected). One whose retry timer
+ * is live is never touched (two retry chains would leak a socket past close).
  */
 export function watchParked(connection: Redis, log: Logger, role: string): ParkWatch {
   const duplicates: Redis[] = [];

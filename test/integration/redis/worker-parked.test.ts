@@ -37,6 +37,19 @@ describe('a BullMQ worker whose blocking Redis connection is parked (real Redis)
     vi.restoreAllMocks();
   });
 
+  /** A producer's queue on `prefix`, emptied and closed after the test. */
+  function queueFor(prefix: string): Queue {
+    const producer = new Redis(stack.redisUrl, { maxRetriesPerRequest: 1 });
+    producer.on('error', () => undefined);
+    const queue = new Queue('mailer', { connection: producer, prefix });
+    cleanups.push(async () => {
+      await queue.obliterate({ force: true });
+      await queue.close();
+      producer.disconnect();
+    });
+    return queue;
+  }
+
   async function started(): Promise<{
     worker: RunningWorker;
     queue: Queue;
@@ -59,14 +72,7 @@ describe('a BullMQ worker whose blocking Redis connection is parked (real Redis)
     });
     // Closing twice is harmless (BullMQ keeps its first close): also when a test failed half-way.
     cleanups.push(() => worker.close().catch(() => undefined));
-    const producer = new Redis(stack.redisUrl, { maxRetriesPerRequest: 1 });
-    producer.on('error', () => undefined);
-    const queue = new Queue('mailer', { connection: producer, prefix: cfg.prefix });
-    cleanups.push(async () => {
-      await queue.obliterate({ force: true });
-      await queue.close();
-      producer.disconnect();
-    });
+    const queue = queueFor(cfg.prefix);
     await queue.add('x', { n: 1 });
     await eventually(() => (seen.length === 1 ? true : undefined), { what: 'the first job' });
     const blocking = (): Redis => {
@@ -104,7 +110,7 @@ describe('a BullMQ worker whose blocking Redis connection is parked (real Redis)
   it('rejects naming its role when a job outlasts the close deadline, and lets go of Redis', async () => {
     const cfg = { url: stack.redisUrl, prefix: `test-${randomUUID()}` };
     let release: () => void = () => undefined;
-    let started = false;
+    let begun = false;
     const worker = startWorker(
       cfg,
       log,
@@ -114,22 +120,19 @@ describe('a BullMQ worker whose blocking Redis connection is parked (real Redis)
         concurrency: 1,
         lockDuration: 30_000,
         process: () => {
-          started = true;
+          begun = true;
           return new Promise<void>((r) => (release = r));
         },
       },
       500,
     );
-    const producer = new Redis(stack.redisUrl, { maxRetriesPerRequest: 1 });
-    const queue = new Queue('mailer', { connection: producer, prefix: cfg.prefix });
-    cleanups.push(async () => {
+    const queue = queueFor(cfg.prefix);
+    cleanups.push(() => {
       release();
-      await queue.obliterate({ force: true });
-      await queue.close();
-      producer.disconnect();
+      return Promise.resolve();
     });
     await queue.add('x', {});
-    await eventually(() => (started ? true : undefined), { what: 'the job to start' });
+    await eventually(() => (begun ? true : undefined), { what: 'the job to start' });
     expect((await queue.getWorkers()).length).toBeGreaterThan(0);
     await expect(worker.close()).rejects.toThrow('the mailer worker did not close within 0.5 s');
     // Its connections are let go: the job's worker no longer shows in Redis.
@@ -141,33 +144,27 @@ describe('a BullMQ worker whose blocking Redis connection is parked (real Redis)
   it('waits for every running job, past one that fails and for one longer than BullMQ gets', async () => {
     const cfg = { url: stack.redisUrl, prefix: `test-${randomUUID()}` };
     const done: string[] = [];
-    let started = 0;
+    let begun = 0;
     const worker = startWorker<{ ms: number; fail: boolean }>(cfg, log, {
       queue: 'mailer',
       role: 'test',
       concurrency: 2,
       lockDuration: 30_000,
       process: async ({ ms, fail }) => {
-        started += 1;
+        begun += 1;
         await new Promise((r) => setTimeout(r, ms));
         done.push(fail ? 'failed' : 'finished');
         if (fail) throw new Error('relay said 451');
       },
     });
     cleanups.push(() => worker.close().catch(() => undefined));
-    const producer = new Redis(stack.redisUrl, { maxRetriesPerRequest: 1 });
-    const queue = new Queue('mailer', { connection: producer, prefix: cfg.prefix });
-    cleanups.push(async () => {
-      await queue.obliterate({ force: true });
-      await queue.close();
-      producer.disconnect();
-    });
+    const queue = queueFor(cfg.prefix);
     // One fails after 1 s; the other runs 7 s: past the failure and BullMQ's 5 s after it.
     await queue.addBulk([
       { name: 'x', data: { ms: 1_000, fail: true } },
       { name: 'x', data: { ms: 7_000, fail: false } },
     ]);
-    await eventually(() => (started === 2 ? true : undefined), { what: 'both jobs to start' });
+    await eventually(() => (begun === 2 ? true : undefined), { what: 'both jobs to start' });
     logged.length = 0;
     await worker.close();
     expect(done).toEqual(['failed', 'finished']);
